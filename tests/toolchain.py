@@ -1,0 +1,63 @@
+"""Building the project's own riscv64 test programs, and running them under qemu-riscv64.
+
+Binaries go to tests/.build/ and are rebuilt only when the source or the flags
+change, so a second test run does not pay for the cross compiler again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+PROGRAMS = TESTS / "programs"
+BUILD = TESTS / ".build"
+CC = "riscv64-linux-gnu-gcc"
+HOST_CC = "gcc"
+QEMU = "qemu-riscv64"
+
+
+def build(source: Path, flags: tuple[str, ...] = ("-O2", "-static"), cc: str = CC) -> Path:
+    """Compile one C or assembly source; the output name carries a hash of source and flags."""
+    key = hashlib.sha256(source.read_bytes() + repr((cc, flags)).encode()).hexdigest()[:12]
+    out = BUILD / f"{source.stem}-{key}"
+    if not out.exists():
+        BUILD.mkdir(exist_ok=True)
+        tmp = out.with_suffix(f".tmp{os.getpid()}")
+        subprocess.run([cc, *flags, "-o", str(tmp), str(source), "-lm"], check=True)
+        tmp.replace(out)
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run shows to a shell: its output streams and the exit status as `$?` reports it."""
+
+    stdout: bytes
+    stderr: bytes
+    status: int
+
+
+def _status(returncode: int) -> int:
+    """A process killed by signal N shows as 128+N in a shell, as MVVM reports it."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def run(argv: list[str], stdin: bytes = b"", env: dict[str, str] | None = None,
+        timeout: float = 120) -> Outcome:
+    p = subprocess.run(argv, input=stdin, capture_output=True, env=env, timeout=timeout)
+    return Outcome(p.stdout, p.stderr, _status(p.returncode))
+
+
+def run_qemu(prog: Path, args: list[str] = (), **kw) -> Outcome:
+    return run([QEMU, str(prog), *args], **kw)
+
+
+def run_mvvm(prog: Path, args: list[str] = (), options: list[str] = (), **kw) -> Outcome:
+    return run([sys.executable, "-m", "mvvm", "run", *options, str(prog), *args], **kw)
+
