@@ -1,0 +1,5 @@
+"""`python -m mvvm` is the `mvvm` command."""
+
+from mvvm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""The `mvvm` command line: `mvvm run PROG [ARGS]`, a drop-in for `qemu-riscv64 PROG [ARGS]`.
+
+qemu-user's spellings of the options are accepted too (-strace, -E, -U, -L,
+-d in_asm, -D), so scripts written for qemu keep working.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from mvvm.elf.loader import ElfError
+from mvvm.errors import GuestExit, GuestSignal
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mvvm", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a riscv64 Linux program")
+    run.add_argument("--strace", "-strace", action="store_true",
+                     help="print each syscall and its result on stderr, like qemu -strace")
+    run.add_argument("-E", "--env", action="append", default=[], metavar="VAR=VALUE",
+                     help="set a variable in the guest's environment")
+    run.add_argument("-U", "--unset", action="append", default=[], metavar="VAR",
+                     help="remove a variable from the guest's environment")
+    run.add_argument("-0", "--argv0", help="argv[0] for the guest (default: PROG)")
+    run.add_argument("-d", "--log", default="", metavar="ITEMS",
+                     help="comma-separated log items; in_asm logs each translated block")
+    run.add_argument("-D", "--log-file", help="write the log here instead of stderr")
+    run.add_argument("program")
+    run.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _environment(options: argparse.Namespace) -> list[str]:
+    env = dict(os.environ)
+    for item in options.env:
+        name, _, value = item.partition("=")
+        env[name] = value
+    for name in options.unset:
+        env.pop(name, None)
+    return [f"{k}={v}" for k, v in env.items()]
+
+
+def run(options: argparse.Namespace) -> int:
+    from mvvm.linux.process import start_process
+
+    log = open(options.log_file, "w") if options.log_file else sys.stderr  # noqa: SIM115
+    in_asm = log if "in_asm" in options.log.split(",") else None
+    argv = [options.argv0 or options.program, *options.args]
+    try:
+        vm = start_process(options.program, argv, _environment(options), in_asm=in_asm,
+                           strace=sys.stderr if options.strace else None)
+        vm.run()
+    except ElfError as error:
+        print(f"mvvm: {options.program}: {error}", file=sys.stderr)
+        return 1
+    except GuestExit as done:
+        return done.status
+    except GuestSignal as killed:
+        name = signal.Signals(killed.signo).name
+        print(f"mvvm: guest killed by {name}: {killed}", file=sys.stderr)
+        return 128 + killed.signo
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    try:
+        return run(options)
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT

@@ -1,0 +1,179 @@
+"""Loading a riscv64 Linux ELF image and building its initial stack, as Linux's binfmt_elf does.
+
+Segments are copied (not mapped) into guest memory; the stack layout follows
+the Linux riscv64 ABI: sp -> argc, argv[], NULL, envp[], NULL, auxv pairs,
+AT_NULL, then the strings and AT_RANDOM's bytes higher up; sp 16-aligned.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+
+from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace
+from mvvm.runtime import layout
+from mvvm.runtime.memory import GuestMemory
+
+PAGE = 0x1000
+EM_RISCV = 243
+ET_EXEC, ET_DYN = 2, 3
+PT_LOAD, PT_INTERP, PT_PHDR = 1, 3, 6
+PF_X, PF_W, PF_R = 1, 2, 4
+
+AT = {"NULL": 0, "PHDR": 3, "PHENT": 4, "PHNUM": 5, "PAGESZ": 6, "BASE": 7, "FLAGS": 8,
+      "ENTRY": 9, "UID": 11, "EUID": 12, "GID": 13, "EGID": 14, "PLATFORM": 15, "HWCAP": 16,
+      "CLKTCK": 17, "SECURE": 23, "RANDOM": 25, "EXECFN": 31}
+# AT_HWCAP: one bit per single-letter extension ('a' is bit 0): RV64IMAFDC.
+HWCAP = sum(1 << (ord(ext) - ord("a")) for ext in "imafdc")
+
+
+class ElfError(Exception):
+    """The file is not a riscv64 ELF program we can load; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    vaddr: int
+    offset: int
+    filesz: int
+    memsz: int
+    flags: int
+
+
+@dataclass(frozen=True)
+class ElfImage:
+    """A parsed ELF file: what the loader needs of its headers."""
+
+    data: bytes
+    type: int
+    entry: int
+    phoff: int
+    phnum: int
+    segments: tuple[Segment, ...]
+    interpreter: str | None
+
+    @classmethod
+    def parse(cls, data: bytes) -> ElfImage:
+        if len(data) < 64 or data[:4] != b"\x7fELF":
+            raise ElfError("Invalid ELF image for this architecture")
+        ei_class, ei_data = data[4], data[5]
+        e_type, machine = struct.unpack_from("<HH", data, 16)
+        if ei_class != 2 or ei_data != 1 or machine != EM_RISCV or e_type not in (ET_EXEC, ET_DYN):
+            raise ElfError("Invalid ELF image for this architecture")
+        entry, phoff = struct.unpack_from("<QQ", data, 24)
+        phentsize, phnum = struct.unpack_from("<HH", data, 54)
+        if phentsize != 56 or phoff + phnum * 56 > len(data):
+            raise ElfError("Invalid ELF image for this architecture")
+        segments, interpreter = [], None
+        for i in range(phnum):
+            p_type, flags, offset, vaddr, _, filesz, memsz = struct.unpack_from(
+                "<IIQQQQQ", data, phoff + i * 56)
+            if p_type == PT_LOAD:
+                if offset + filesz > len(data) or filesz > memsz:
+                    raise ElfError("Invalid ELF image for this architecture")
+                segments.append(Segment(vaddr, offset, filesz, memsz, flags))
+            elif p_type == PT_INTERP:
+                interpreter = data[offset:offset + filesz].rstrip(b"\0").decode(errors="replace")
+        if not segments:
+            raise ElfError("Invalid ELF image for this architecture")
+        return cls(data, e_type, entry, phoff, phnum, tuple(segments), interpreter)
+
+    def span(self) -> tuple[int, int]:
+        """Lowest page and highest end of the loadable segments (unbiased)."""
+        low = min(s.vaddr for s in self.segments) & ~(PAGE - 1)
+        high = max(s.vaddr + s.memsz for s in self.segments)
+        return low, high
+
+    def phdr_vaddr(self) -> int:
+        for s in self.segments:
+            if s.offset <= self.phoff < s.offset + s.filesz:
+                return s.vaddr + self.phoff - s.offset
+        raise ElfError("program headers are not in a loaded segment")
+
+
+def read_image(path: str) -> ElfImage:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as error:
+        raise ElfError(f"Could not open '{path}': {error.strerror}") from None
+    return ElfImage.parse(data)
+
+
+def _prot(flags: int) -> int:
+    return ((PROT_READ if flags & PF_R else 0) | (PROT_WRITE if flags & PF_W else 0)
+            | (PROT_EXEC if flags & PF_X else 0))
+
+
+def map_image(image: ElfImage, memory: GuestMemory, space: AddressSpace, bias: int) -> int:
+    """Copy every PT_LOAD segment to its biased address; returns the page-aligned end."""
+    end = 0
+    for s in image.segments:
+        start = (s.vaddr + bias) & ~(PAGE - 1)
+        stop = (s.vaddr + bias + s.memsz + PAGE - 1) & ~(PAGE - 1)
+        if start < memory.base or stop > layout.MMAP_TOP:
+            raise ElfError(f"segment at {s.vaddr + bias:#x} is outside the guest address space")
+        space.map(start, stop - start, _prot(s.flags), fixed=True, name="image")
+        memory.write(s.vaddr + bias, image.data[s.offset:s.offset + s.filesz])
+        end = max(end, stop)
+    return end
+
+
+def load_bias(image: ElfImage) -> int:
+    """ET_EXEC loads where it says; a position-independent image goes to PIE_BASE."""
+    return 0 if image.type == ET_EXEC else layout.PIE_BASE - image.span()[0]
+
+
+@dataclass
+class Process:
+    """Where a loaded program starts: entry pc and stack pointer."""
+
+    entry: int
+    sp: int
+    brk: int
+
+
+def load_program(path: str, argv: list[str], envp: list[str], memory: GuestMemory,
+                 space: AddressSpace) -> Process:
+    image = read_image(path)
+    if image.interpreter is not None:
+        raise ElfError(f"dynamically linked (needs {image.interpreter}); not supported yet")
+    bias = load_bias(image)
+    end = map_image(image, memory, space, bias)
+    space.set_brk(end)
+    entry = image.entry + bias
+    auxv = {
+        "PHDR": image.phdr_vaddr() + bias, "PHENT": 56, "PHNUM": image.phnum, "PAGESZ": PAGE,
+        "BASE": 0, "FLAGS": 0, "ENTRY": entry, "UID": os.getuid(), "EUID": os.geteuid(),
+        "GID": os.getgid(), "EGID": os.getegid(), "SECURE": 0, "HWCAP": HWCAP, "CLKTCK": 100,
+    }
+    sp = build_stack(memory, space, argv, envp, auxv, execfn=path)
+    return Process(entry, sp, end)
+
+
+def build_stack(memory: GuestMemory, space: AddressSpace, argv: list[str], envp: list[str],
+                auxv: dict[str, int], execfn: str) -> int:
+    bottom = layout.STACK_TOP - layout.STACK_SIZE
+    space.map(bottom, layout.STACK_SIZE, PROT_READ | PROT_WRITE, fixed=True, name="[stack]")
+    top = layout.STACK_TOP
+
+    def push_bytes(data: bytes) -> int:
+        nonlocal top
+        top -= len(data)
+        memory.write(top, data)
+        return top
+
+    execfn_addr = push_bytes(os.fsencode(execfn) + b"\0")
+    env_addrs = [push_bytes(os.fsencode(s) + b"\0") for s in reversed(envp)][::-1]
+    arg_addrs = [push_bytes(os.fsencode(s) + b"\0") for s in reversed(argv)][::-1]
+    platform = push_bytes(b"riscv64\0")
+    random_addr = push_bytes(os.urandom(16))
+    vector = {**auxv, "RANDOM": random_addr, "EXECFN": execfn_addr, "PLATFORM": platform}
+    words = [len(argv), *arg_addrs, 0, *env_addrs, 0]
+    for key, value in vector.items():
+        words += [AT[key], value]
+    words += [AT["NULL"], 0]
+    sp = (top - 8 * len(words)) & ~15
+    memory.write(sp, struct.pack(f"<{len(words)}Q", *words))
+    return sp

@@ -1,0 +1,130 @@
+"""The dispatcher loop (in wasm) and the in-memory code cache behind it.
+
+Control moves between regions without coming back to Python: each region
+returns the next guest pc, and the dispatcher looks it up in an
+open-addressing hash table in the VM memory (key: pc, value: slot in the
+shared funcref table) and calls it. Only a miss, or a region that returns
+`pc | 1`, ends `run` and comes back to Python.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import wasmtime as wt
+
+from mvvm.runtime import layout
+from mvvm.runtime.engine import Runtime
+from mvvm.translator.translate import REGION_EXPORT, Translation
+from mvvm.wasm import encoder as w
+
+VM = 1                         # memory index of the VM memory in the dispatcher module
+INITIAL_ENTRIES = 1 << 14
+PAGE = 0x10000
+
+
+def dispatcher_module() -> bytes:
+    m = w.Module(name="dispatcher")
+    region_type = m.type((), (w.I64,))
+    m.import_memory("env", "guest", 1)     # unused; keeps memory indices as in regions
+    m.import_memory("env", "vm", 1)
+    m.import_table("env", "regions", 1)
+    pc, probe, key, mask = 0, 1, 2, 3
+    c = w.Code()
+    c.i32_const(0).mem(w.I64_LOAD, VM, layout.VM_PC).set(pc)
+    c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_HASH_MASK).set(mask)
+    c.block(w.LOOP)                                                  # dispatch
+    c.get(pc).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U).get(mask).op(w.I32_AND)
+    c.i32_const(4).op(w.I32_SHL).set(probe)
+    c.block(w.BLOCK).block(w.LOOP)                                   # found / probe
+    c.get(probe).mem(w.I64_LOAD, VM, layout.VM_HASH).tee(key).get(pc).op(w.I64_EQ)
+    c.br(w.BR_IF, 1)
+    c.get(key).op(w.I64_EQZ).block(w.IF)                             # empty: a miss
+    c.i32_const(0).i32_const(layout.REASON_MISS).mem(w.I32_STORE, VM, layout.VM_REASON)
+    c.get(pc).i64_const(1).op(w.I64_OR, w.RETURN, w.END)
+    c.get(probe).i32_const(layout.HASH_ENTRY).op(w.I32_ADD)
+    c.get(mask).i32_const(4).op(w.I32_SHL, w.I32_AND).set(probe)
+    c.br(w.BR, 0).op(w.END).op(w.END)
+    c.get(probe).mem(w.I32_LOAD, VM, layout.VM_HASH + 8).call_indirect(region_type)
+    c.tee(pc).i64_const(1).op(w.I64_AND, w.I64_EQZ).br(w.BR_IF, 0)
+    c.op(w.END)
+    c.get(pc)
+    m.function(region_type, [w.I64, w.I32, w.I64, w.I32], c, name="run", export="run")
+    return m.encode()
+
+
+class CodeCache:
+    """Translated regions by entry pc: the funcref table, the hash table, and the trap maps."""
+
+    def __init__(self, runtime: Runtime, host: list[wt.Func]) -> None:
+        self.runtime = runtime
+        self.imports = [*host, runtime.guest_memory, runtime.vm_memory]
+        self.by_entry: dict[int, Translation] = {}
+        self.by_module: dict[str, Translation] = {}
+        self.entries = INITIAL_ENTRIES
+        self._ensure_vm_size()
+        self._set_mask()
+        instance = runtime.instantiate(dispatcher_module(), [
+            runtime.guest_memory, runtime.vm_memory, runtime.table])
+        self.run = instance.exports(runtime.store)["run"]
+
+    def install(self, translation: Translation) -> None:
+        store = self.runtime.store
+        func = self.runtime.instantiate(translation.wasm, self.imports).exports(store)[
+            REGION_EXPORT]
+        slot = self.runtime.table.grow(store, 1, func)
+        self.by_entry[translation.entry] = translation
+        self.by_module[f"region_{translation.entry:x}"] = translation
+        if 2 * len(self.by_entry) > self.entries:
+            self._rehash(self.entries * 2)
+        self._insert(translation.entry, slot)
+
+    def translation_of_module(self, name: str | None) -> Translation | None:
+        return self.by_module.get(name or "")
+
+    def flush(self) -> None:
+        """Forget every translation (code was rewritten); table slots are not reused."""
+        self.by_entry.clear()
+        self.by_module.clear()
+        self._clear()
+
+    # -- the hash table in VM memory ---------------------------------------------------
+
+    def _base(self) -> int:
+        return self.runtime.address_of(self.runtime.vm_memory) + layout.VM_HASH
+
+    def _ensure_vm_size(self) -> None:
+        need = layout.VM_HASH + self.entries * layout.HASH_ENTRY
+        memory, store = self.runtime.vm_memory, self.runtime.store
+        have = memory.data_len(store)
+        if need > have:
+            memory.grow(store, (need - have + PAGE - 1) // PAGE)
+
+    def _set_mask(self) -> None:
+        vm = self.runtime.address_of(self.runtime.vm_memory)
+        ctypes.c_uint32.from_address(vm + layout.VM_HASH_MASK).value = self.entries - 1
+
+    def _clear(self) -> None:
+        ctypes.memset(self._base(), 0, self.entries * layout.HASH_ENTRY)
+
+    def _insert(self, pc: int, slot: int) -> None:
+        base, mask = self._base(), self.entries - 1
+        index = (pc >> 1) & mask
+        while ctypes.c_uint64.from_address(base + index * layout.HASH_ENTRY).value:
+            index = (index + 1) & mask
+        at = base + index * layout.HASH_ENTRY
+        ctypes.c_uint64.from_address(at).value = pc
+        ctypes.c_uint32.from_address(at + 8).value = slot
+
+    def _rehash(self, entries: int) -> None:
+        base = self._base()
+        old = [(ctypes.c_uint64.from_address(base + i * layout.HASH_ENTRY).value,
+                ctypes.c_uint32.from_address(base + i * layout.HASH_ENTRY + 8).value)
+               for i in range(self.entries)]
+        self.entries = entries
+        self._ensure_vm_size()
+        self._clear()
+        self._set_mask()
+        for pc, slot in old:
+            if pc:
+                self._insert(pc, slot)

@@ -1,0 +1,94 @@
+"""wasmtime, set up for MVVM: one store with the guest memory, the VM memory and the
+table of translated regions, and the raw call paths.
+
+wasmtime-py's `Func.__call__` costs ~33 us and a `wasmtime.Func` host callback
+~16 us (DESIGN.md); the "unchecked" raw entry points cost ~2.4 us for a call
+into wasm that calls back into Python once. Every hot crossing uses them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+
+import wasmtime as wt
+from wasmtime import _ffi as ffi
+
+from mvvm.runtime import layout
+
+RawCallback = Callable[[ctypes.Array], int]
+
+
+class WasmTrap(Exception):
+    """Translated code trapped; `frames` are (module name, module offset), innermost first."""
+
+    def __init__(self, code: wt.TrapCode | None, message: str,
+                 frames: list[tuple[str | None, int]]) -> None:
+        super().__init__(message)
+        self.code = code
+        self.frames = frames
+
+
+def make_engine() -> wt.Engine:
+    config = wt.Config()
+    config.wasm_wide_arithmetic = True          # i64.mul_wide_* for mulh
+    config.wasm_tail_call = True
+    config.cranelift_nan_canonicalization = True  # RISC-V's canonical NaN results
+    config.epoch_interruption = True            # a guest that never stops can be stopped
+    return wt.Engine(config)
+
+
+class Runtime:
+    """The store and the objects every translated module imports."""
+
+    def __init__(self, engine: wt.Engine | None = None) -> None:
+        self.engine = engine or make_engine()
+        self.store = wt.Store(self.engine)
+        self.store.set_epoch_deadline(1 << 62)
+        self.guest_memory = wt.Memory(self.store, wt.MemoryType(
+            wt.Limits(layout.GUEST_PAGES, layout.MAX_PAGES)))
+        self.vm_memory = wt.Memory(self.store, wt.MemoryType(wt.Limits(1, None)))
+        self.table = wt.Table(self.store, wt.TableType(wt.ValType.funcref(),
+                                                       wt.Limits(1, None)), None)
+        self._keep: list[object] = []           # ctypes callbacks must outlive the store
+        self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+        self._args = (ffi.wasmtime_val_raw_t * 4)()
+
+    def address_of(self, memory: wt.Memory) -> int:
+        """The host address of a memory's byte 0 (stable: the memory is reserved up front)."""
+        return ctypes.cast(memory.data_ptr(self.store), ctypes.c_void_p).value or 0
+
+    def host_function(self, params: list[wt.ValType], results: list[wt.ValType],
+                      callback: RawCallback) -> wt.Func:
+        """A raw host function: callback gets the wasmtime_val_raw_t array (arguments in,
+        results out). It must not raise; it returns nothing of interest to wasm."""
+
+        def trampoline(env: int, caller: object, values: ctypes.Array, count: int) -> int:
+            callback(values)
+            return 0
+
+        raw = ffi.wasmtime_func_unchecked_callback_t(trampoline)
+        no_finalizer = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(0)
+        self._keep += [raw, no_finalizer]
+        func = ffi.wasmtime_func_t()
+        signature = wt.FuncType(params, results)     # must live until wasmtime has copied it
+        ffi.wasmtime_func_new_unchecked(self.store._context(), signature.ptr(), raw, None,
+                                        no_finalizer, ctypes.byref(func))
+        return wt.Func._from_raw(func)
+
+    def call_i64(self, func: wt.Func) -> int:
+        """Call a `() -> i64` wasm function through the raw path."""
+        self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+        error = ffi.wasmtime_func_call_unchecked(self.store._context(), ctypes.byref(func._func),
+                                                 self._args, 1, ctypes.byref(self._trap))
+        if error:
+            raise wt.WasmtimeError._from_ptr(error)
+        if self._trap:
+            trap = wt.Trap._from_ptr(self._trap)
+            frames = [(f.module_name, f.module_offset) for f in trap.frames]
+            raise WasmTrap(trap.trap_code, trap.message, frames)
+        return self._args[0].i64 & 0xFFFFFFFFFFFFFFFF
+
+    def instantiate(self, wasm: bytes, imports: list[wt.Func | wt.Memory | wt.Table]
+                    ) -> wt.Instance:
+        return wt.Instance(self.store, wt.Module(self.engine, wasm), imports)

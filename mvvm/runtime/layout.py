@@ -1,0 +1,40 @@
+"""Where things live: the guest address space in the wasm memory, and the VM state memory.
+
+Guest memory is wasm memory 0 with a 32-bit index. Guest address g is at wasm
+offset (g - BIAS) mod 2**32, so the guest's first 64 KiB (the null page and
+its neighbours) wrap to the top of the 32-bit range, which the memory never
+covers: a null dereference traps in hardware, with no bounds check emitted.
+The bias is folded into each access's immediate, so it costs nothing.
+
+VM state (register file, pc, exit reason, the pc -> code hash table) is wasm
+memory 1, which no guest address can name.
+"""
+
+BIAS = 0x10000
+GUEST_BASE = BIAS                       # lowest guest address backed by wasm memory
+GUEST_PAGES = 32767                     # 64 KiB wasm pages: 2 GiB - 64 KiB
+GUEST_LIMIT = GUEST_BASE + GUEST_PAGES * 0x10000   # one past the highest backed address
+MAX_PAGES = 65535                       # keeps the wrapped null page out of bounds for ever
+
+STACK_TOP = GUEST_LIMIT - 0x1000        # a guard page above the initial stack
+STACK_SIZE = 8 << 20                    # RLIMIT_STACK, mapped up front
+MMAP_TOP = STACK_TOP - STACK_SIZE - 0x10000
+PIE_BASE = 0x10000000                   # where ET_DYN images (static-pie, ld.so) are put
+
+# VM memory (wasm memory 1).
+VM_X = 0x000                            # x0..x31, 8 bytes each
+VM_F = 0x100                            # f0..f31, raw 64-bit (NaN-boxed singles)
+VM_PC = 0x200
+VM_REASON = 0x208                       # why translated code returned to Python
+VM_FCSR = 0x20C                         # fflags in bits 0-4, frm in bits 5-7
+VM_RESERVATION = 0x210                  # LR/SC reserved address, or all ones
+VM_HASH_MASK = 0x218                    # (entries - 1) of the code hash table
+VM_HASH = 0x1000                        # entries of 16 bytes: guest pc (u64), table slot (u32)
+HASH_ENTRY = 16
+
+# Exit reasons (VM_REASON). Translated code returns `pc | 1` to leave the dispatcher.
+REASON_MISS = 1                         # no translation for pc yet
+REASON_SYSCALL = 2                      # a syscall asked to stop running (exit, execve...)
+REASON_ILLEGAL = 3                      # an encoding we do not implement: SIGILL
+REASON_EBREAK = 4                       # SIGTRAP
+REASON_FENCE_I = 5                      # code may have changed: drop translations

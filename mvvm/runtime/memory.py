@@ -1,0 +1,47 @@
+"""Guest memory as the Linux layer and the loader see it: byte access by guest address.
+
+Only the range backed by the wasm memory is checked here; whether a page is
+mapped is the address space's business (mvvm.linux.mm).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from mvvm.errors import GuestFault
+from mvvm.runtime import layout
+
+
+class GuestMemory:
+    base = layout.GUEST_BASE
+    limit = layout.GUEST_LIMIT
+
+    def __init__(self, host_address: int) -> None:
+        self._origin = host_address - layout.BIAS     # host address of guest address 0
+
+    def _at(self, addr: int, size: int) -> int:
+        if size < 0 or addr < self.base or addr + size > self.limit:
+            raise GuestFault(addr)
+        return self._origin + addr
+
+    def read(self, addr: int, size: int) -> bytes:
+        return ctypes.string_at(self._at(addr, size), size)
+
+    def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
+        data = bytes(data)
+        ctypes.memmove(self._at(addr, len(data)), data, len(data))
+
+    def fill(self, addr: int, size: int, value: int = 0) -> None:
+        ctypes.memset(self._at(addr, size), value, size)
+
+    def read_u32(self, addr: int) -> int:
+        return ctypes.c_uint32.from_address(self._at(addr, 4)).value
+
+    def read_cstring(self, addr: int, limit: int = 1 << 16) -> bytes:
+        """A NUL-terminated string, read up to the end of the backed range."""
+        size = min(limit, self.limit - addr) if addr >= self.base else 0
+        chunk = self.read(addr, size) if size > 0 else b""
+        end = chunk.find(b"\0")
+        if end < 0:
+            raise GuestFault(addr + len(chunk))
+        return chunk[:end]

@@ -1,0 +1,162 @@
+"""The virtual CPU: architectural state, the run loop, and what happens at each return to Python.
+
+`run` calls the wasm dispatcher until the guest ends. Python sees the guest
+only at a translation miss, a syscall that stops (exit), an illegal
+instruction, ebreak, fence.i, or a trap; the register file in the VM memory
+is exact at each of those points (traps excepted: only the pc is exact).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+import wasmtime as wt
+
+from mvvm.errors import GuestFault, GuestSignal
+from mvvm.isa import disasm
+from mvvm.linux.mm import PROT_EXEC, AddressSpace
+from mvvm.runtime import layout
+from mvvm.runtime.dispatcher import CodeCache
+from mvvm.runtime.engine import Runtime, WasmTrap
+from mvvm.runtime.memory import GuestMemory
+from mvvm.translator.translate import Translation, translate
+
+MASK64 = (1 << 64) - 1
+PAGE = 0x1000
+Syscall = Callable[[int, tuple[int, ...]], int]
+
+
+class VM:
+    def __init__(self, *, in_asm: TextIO | None = None) -> None:
+        self.runtime = Runtime()
+        self.memory = GuestMemory(self.runtime.address_of(self.runtime.guest_memory))
+        vm_base = self.runtime.address_of(self.runtime.vm_memory)
+        self.x = (ctypes.c_uint64 * 32).from_address(vm_base + layout.VM_X)
+        self.f = (ctypes.c_uint64 * 32).from_address(vm_base + layout.VM_F)
+        self._pc = ctypes.c_uint64.from_address(vm_base + layout.VM_PC)
+        self._reason = ctypes.c_uint32.from_address(vm_base + layout.VM_REASON)
+        ctypes.c_uint64.from_address(vm_base + layout.VM_RESERVATION).value = MASK64
+        self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)
+        self.space.code_changed = lambda addr, length: self.cache.flush()
+        self.syscall_handler: Syscall | None = None
+        self.in_asm = in_asm
+        self._pending: BaseException | None = None
+        host = [self.runtime.host_function([], [wt.ValType.i32()], self._on_syscall),
+                self.runtime.host_function([], [wt.ValType.i64()], self._on_clock)]
+        self.cache = CodeCache(self.runtime, host)
+
+    @property
+    def pc(self) -> int:
+        return self._pc.value
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        self._pc.value = value
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until the guest exits (GuestExit) or is killed (GuestSignal)."""
+        runtime, run = self.runtime, self.cache.run
+        while True:
+            try:
+                result = runtime.call_i64(run)
+            except WasmTrap as trap:
+                raise self._signal_for(trap) from None
+            pc = result & ~1
+            self.pc = pc
+            reason = self._reason.value
+            if reason == layout.REASON_MISS:
+                self._translate(pc)
+            elif reason == layout.REASON_SYSCALL:
+                pending, self._pending = self._pending, None
+                if pending is not None:
+                    raise pending
+            elif reason == layout.REASON_FENCE_I:
+                self.cache.flush()
+            elif reason == layout.REASON_EBREAK:
+                raise GuestSignal(signal.SIGTRAP, f"breakpoint (ebreak) at pc {pc:#x}")
+            else:
+                raise GuestSignal(signal.SIGILL, self._illegal_message(pc))
+
+    def _translate(self, pc: int) -> None:
+        if not self._executable(pc):
+            raise GuestSignal(signal.SIGSEGV, f"jump to non-executable address {pc:#x}")
+        translation = translate(pc, self._fetch)
+        if self.in_asm is not None:
+            self._log_in_asm(translation)
+        self.cache.install(translation)
+
+    def _executable(self, pc: int) -> bool:
+        return bool(self.space.prot_at(pc) & PROT_EXEC)
+
+    def _fetch(self, pc: int) -> int | None:
+        """32 bits at pc for the decoder, or None outside executable memory. A compressed
+        instruction at the end of the last executable page is fetched as 16 bits."""
+        if not self._executable(pc):
+            return None
+        size = 4 if ((pc + 2) & (PAGE - 1)) or self._executable(pc + 2) else 2
+        return int.from_bytes(self.memory.read(pc, size), "little")
+
+    # -- host functions called from translated code -----------------------------------
+
+    def _on_syscall(self, values: ctypes.Array) -> None:
+        x = self.x
+        try:
+            x[10] = self.syscall_handler(x[17], (x[10], x[11], x[12], x[13], x[14], x[15])) \
+                & MASK64
+            values[0].i32 = 0
+        except BaseException as stop:       # noqa: BLE001 - nothing may unwind through wasm
+            self._pending = stop
+            self._reason.value = layout.REASON_SYSCALL
+            values[0].i32 = 1
+
+    def _on_clock(self, values: ctypes.Array) -> None:
+        values[0].i64 = time.monotonic_ns() // 100      # a 10 MHz timebase, as on QEMU's virt
+
+    # -- faults --------------------------------------------------------------------------
+
+    def _translation_at(self, trap: WasmTrap) -> tuple[Translation, int] | None:
+        for module, offset in trap.frames:
+            translation = self.cache.translation_of_module(module)
+            if translation is not None:
+                return translation, offset
+        return None
+
+    def _signal_for(self, trap: WasmTrap) -> GuestSignal:
+        where = self._translation_at(trap)
+        pc = where[0].pc_at(where[1]) if where else self.pc
+        self.pc = pc
+        if trap.code == wt.TrapCode.MEMORY_OUT_OF_BOUNDS:
+            return GuestSignal(signal.SIGSEGV, f"segmentation fault at pc {pc:#x}")
+        if trap.code == wt.TrapCode.INTERRUPT:
+            return GuestSignal(signal.SIGXCPU, f"interrupted at pc {pc:#x}")
+        return GuestSignal(signal.SIGILL, f"wasm trap {trap.code} at pc {pc:#x}")
+
+    def _illegal_message(self, pc: int) -> str:
+        try:
+            raw = self._fetch(pc)
+        except GuestFault:
+            raw = None
+        if raw is None:
+            return f"illegal instruction at pc {pc:#x}"
+        size = 4 if raw & 3 == 3 else 2
+        return f"illegal instruction at pc {pc:#x}: {raw & ((1 << 8 * size) - 1):0{2 * size}x}"
+
+    def _log_in_asm(self, translation: Translation) -> None:
+        out = self.in_asm
+        for start in sorted(translation.region.blocks):
+            block = translation.region.blocks[start]
+            print("----------------\nIN:", file=out)
+            for pc, instr in block.instrs:
+                text = disasm(instr, pc) if instr is not None else "illegal"
+                raw = instr.raw if instr is not None else 0
+                width = 4 if instr is not None and instr.length == 2 else 8
+                print(f"0x{pc:016x}:  {raw:0{width}x}{'':{20 - width}}{text}", file=out)
+            print(file=out)
+        out.flush()
+

@@ -1,0 +1,106 @@
+"""Region discovery: the guest blocks reachable by direct branches from an entry.
+
+A region is about a guest function's worth of code: conditional branches and
+`jal x0` stay inside it; calls, `jalr`, traps and anything beyond the size
+bound leave it through the dispatcher. Code after a call becomes the entry of
+another region when the callee returns there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mvvm.isa import Flow, Instr, decode
+
+MAX_INSTRUCTIONS = 2000
+
+
+@dataclass
+class Block:
+    """Straight-line guest code. `succs` are the successor pcs: [taken, fallthrough] after a
+    branch, [target] after a jump or when running into the next block, [] when the block
+    ends by leaving the region (call, jalr, trap, illegal or unfetchable code)."""
+
+    start: int
+    instrs: list[tuple[int, Instr | None]] = field(default_factory=list)
+    end: int = 0                      # pc after the last instruction
+    succs: list[int] = field(default_factory=list)
+
+    @property
+    def last(self) -> Instr | None:
+        return self.instrs[-1][1] if self.instrs else None
+
+
+@dataclass
+class Region:
+    entry: int
+    blocks: dict[int, Block]
+
+    def instructions(self) -> int:
+        return sum(len(b.instrs) for b in self.blocks.values())
+
+
+Fetch = Callable[[int], int | None]   # pc -> 32 bits there, or None if not executable
+
+
+def discover(entry: int, fetch: Fetch, ends_block: set[str]) -> Region:
+    """Decode from entry, following direct intra-function control flow."""
+    decoded: dict[int, Instr | None] = {}
+    leaders = {entry}
+    work = [entry]
+    while work and len(decoded) < MAX_INSTRUCTIONS:
+        pc = work.pop()
+        while pc not in decoded and len(decoded) < MAX_INSTRUCTIONS:
+            raw = fetch(pc)
+            if raw is None:
+                break
+            instr = decode(raw)
+            decoded[pc] = instr
+            if instr is None or instr.name in ends_block:
+                break
+            flow = instr.spec.flow
+            if flow is Flow.BRANCH:
+                leaders.update((pc + instr.imm, pc + instr.length))
+                work.append(pc + instr.imm)
+            elif flow is Flow.JAL and instr.rd == 0:
+                leaders.add(pc + instr.imm)
+                work.append(pc + instr.imm)
+                break
+            elif flow is not Flow.NEXT:
+                break
+            pc += instr.length
+    return Region(entry, _split(decoded, leaders, ends_block))
+
+
+def _split(decoded: dict[int, Instr | None], leaders: set[int],
+           ends_block: set[str]) -> dict[int, Block]:
+    """Cut the decoded instructions into blocks at leaders and after control transfers."""
+    blocks: dict[int, Block] = {}
+    for start in sorted(leaders & decoded.keys()):
+        block = Block(start)
+        pc = start
+        while True:
+            instr = decoded[pc]
+            block.instrs.append((pc, instr))
+            pc = block.end = pc + (instr.length if instr else 4)
+            if instr is None or instr.spec.flow is not Flow.NEXT or pc in leaders \
+                    or pc not in decoded or instr.name in ends_block:
+                break
+        block.succs = _successors(block, ends_block)
+        blocks[start] = block
+    return blocks
+
+
+def _successors(block: Block, ends_block: set[str]) -> list[int]:
+    pc, instr = block.instrs[-1]
+    if instr is None or instr.name in ends_block:
+        return []
+    flow = instr.spec.flow
+    if flow is Flow.BRANCH:
+        return [pc + instr.imm, block.end]
+    if flow is Flow.JAL:
+        return [pc + instr.imm] if instr.rd == 0 else []
+    if flow is Flow.NEXT:
+        return [block.end]
+    return []

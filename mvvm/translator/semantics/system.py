@@ -1,0 +1,78 @@
+"""ecall, fences and the user-level CSRs (Zicsr, Zifencei, Zicntr).
+
+ecall calls the Linux layer through a raw host import without leaving the
+region: registers are written back first (the kernel may read any of them),
+and a0 is reloaded after. fence.i leaves to Python, which drops every
+translation, since the guest may have rewritten code.
+"""
+
+from __future__ import annotations
+
+from mvvm.isa import Instr
+from mvvm.runtime import layout
+from mvvm.translator.emitter import HOST_CLOCK, HOST_SYSCALL, Emitter
+from mvvm.translator.semantics import Unsupported, semantic
+from mvvm.wasm import encoder as w
+
+A0 = 10
+# CSR number -> (shift, mask) of its field in the VM's fcsr word.
+FP_CSRS = {0x001: (0, 0x1F), 0x002: (5, 0x7), 0x003: (0, 0xFF)}
+COUNTERS = {0xC00, 0xC01, 0xC02}          # cycle, time, instret: read-only, from the host clock
+
+
+@semantic("ecall")
+def ecall(e: Emitter, i: Instr, pc: int) -> None:
+    e.code.i32_const(0).i64_const(pc).mem(w.I64_STORE, 1, layout.VM_PC)
+    e.flush_here()
+    e.host_call(HOST_SYSCALL, (("x", A0),))
+
+
+@semantic("fence")
+def fence(e: Emitter, i: Instr, pc: int) -> None:
+    """One guest thread sees its own memory in order; nothing to emit."""
+
+
+@semantic("fence.i", ends_block=True)
+def fence_i(e: Emitter, i: Instr, pc: int) -> None:
+    e.exit_reason(pc + i.length, layout.REASON_FENCE_I)
+
+
+CSR_OPS = ("csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci")
+
+
+@semantic(*CSR_OPS)
+def csr(e: Emitter, i: Instr, pc: int) -> None:
+    immediate = i.name.endswith("i")
+    writes = i.name.startswith("csrrw") or (i.imm if immediate else i.rs1) != 0
+    if i.csr in COUNTERS and not writes:
+        e.code.call(HOST_CLOCK)
+        e.set_x(i.rd)
+    elif i.csr in FP_CSRS:
+        _fp_csr(e, i, immediate, writes)
+    else:
+        raise Unsupported(f"CSR {i.csr:#x}")
+
+
+def _fp_csr(e: Emitter, i: Instr, immediate: bool, writes: bool) -> None:
+    """Read the field, then write it from rs1/zimm per the op (w: set, s: or, c: and-not)."""
+    shift, mask = FP_CSRS[i.csr]
+    old, fcsr = e.temp(), e.temp(w.I32)
+    e.vm_load(layout.VM_FCSR, w.I32_LOAD)
+    e.code.tee(fcsr).i32_const(shift).op(w.I32_SHR_U).i32_const(mask).op(w.I32_AND)
+    e.code.op(w.I64_EXTEND_I32_U).set(old)
+    if writes:
+        e.code.i32_const(0).get(fcsr).i32_const(~(mask << shift)).op(w.I32_AND)
+        if immediate:
+            e.code.i64_const(i.imm)
+        else:
+            e.x(i.rs1)
+        op = i.name[3:5]
+        if op == "rs":
+            e.code.get(old).op(w.I64_OR)
+        elif op == "rc":
+            e.code.i64_const(-1).op(w.I64_XOR).get(old).op(w.I64_AND)
+        e.code.op(w.I32_WRAP_I64).i32_const(mask).op(w.I32_AND).i32_const(shift)
+        e.code.op(w.I32_SHL, w.I32_OR).mem(w.I32_STORE, 1, layout.VM_FCSR)
+    e.code.get(old)
+    e.set_x(i.rd)
+    e.release((w.I64, old), (w.I32, fcsr))
