@@ -38,7 +38,7 @@ def semantic(*names: str, ends_block: bool = False) -> Callable[[Semantic], Sema
 
 
 def _load_all() -> None:
-    from mvvm.translator.semantics import integer, memory, system  # noqa: F401
+    from mvvm.translator.semantics import bitmanip, fp, integer, memory, system  # noqa: F401
 
 
 _load_all()

@@ -1,0 +1,1 @@
+"""Zba, Zbb, Zbs and Zbc semantics (being written)."""

@@ -1,0 +1,1 @@
+"""F and D semantics (being written)."""
