@@ -148,15 +148,16 @@ class VM:
         return f"illegal instruction at pc {pc:#x}: {raw & ((1 << 8 * size) - 1):0{2 * size}x}"
 
     def _log_in_asm(self, translation: Translation) -> None:
+        """One paragraph per guest block, in qemu's `-d in_asm` layout."""
         out = self.in_asm
         for start in sorted(translation.region.blocks):
-            block = translation.region.blocks[start]
             print("----------------\nIN:", file=out)
-            for pc, instr in block.instrs:
-                text = disasm(instr, pc) if instr is not None else "illegal"
-                raw = instr.raw if instr is not None else 0
-                width = 4 if instr is not None and instr.length == 2 else 8
-                print(f"0x{pc:016x}:  {raw:0{width}x}{'':{20 - width}}{text}", file=out)
+            for pc, instr in translation.region.blocks[start].instrs:
+                if instr is None:
+                    print(f"0x{pc:016x}:  {'':18}illegal", file=out)
+                    continue
+                mnemonic, _, operands = disasm(instr, pc).partition("\t")
+                raw = f"{instr.raw:0{2 * instr.length}x}"
+                print(f"0x{pc:016x}:  {raw:<18}{mnemonic:<24}{operands}".rstrip(), file=out)
             print(file=out)
         out.flush()
-
