@@ -1,0 +1,266 @@
+"""The guest's address space: which 4 KiB pages are mapped, with what rights, and the break.
+
+All of [base, limit) is physically there in the wasm memory; this bookkeeping is
+what makes mmap, munmap, mprotect and brk behave as on Linux, lets syscalls
+answer EFAULT for pointers into unmapped pages, and tells the translator when
+code it may have translated goes away or becomes writable.
+"""
+
+from __future__ import annotations
+
+import errno
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
+
+from ..errors import GuestFault
+from .errors import SyscallError
+
+PAGE = 4096
+PROT_READ = 1
+PROT_WRITE = 2
+PROT_EXEC = 4
+HEAP = "[heap]"
+
+
+class GuestMemory(Protocol):
+    """Byte access to the guest's physical memory, [base, limit)."""
+
+    base: int
+    limit: int
+
+    def read(self, addr: int, size: int) -> bytes: ...
+
+    def write(self, addr: int, data: bytes | bytearray | memoryview) -> None: ...
+
+    def fill(self, addr: int, size: int, value: int = 0) -> None: ...
+
+
+class Mapping(NamedTuple):
+    """One run of pages with the same rights and name, [start, end)."""
+
+    start: int
+    end: int
+    prot: int
+    name: str
+
+
+def page_down(addr: int) -> int:
+    return addr & ~(PAGE - 1)
+
+
+def page_up(addr: int) -> int:
+    return (addr + PAGE - 1) & ~(PAGE - 1)
+
+
+def _start(mapping: Mapping) -> int:
+    return mapping.start
+
+
+class AddressSpace:
+    """The guest's mappings as a sorted list of disjoint `Mapping`s, plus the program break.
+
+    Placement without MAP_FIXED is top-down from `mmap_top` (the stack lives
+    above it), like Linux's default layout.
+    """
+
+    def __init__(self, mem: GuestMemory, *, mmap_top: int) -> None:
+        self.mem = mem
+        self.mmap_top = page_down(mmap_top)
+        self.code_changed: Callable[[int, int], None] | None = None
+        self._maps: list[Mapping] = []
+        self._brk_start = 0
+        self._brk = 0
+
+    # Queries.
+
+    def mappings(self) -> list[Mapping]:
+        """All mappings in address order, for /proc/self/maps."""
+        return list(self._maps)
+
+    def prot_at(self, addr: int) -> int:
+        """The rights of the page holding addr; 0 if it is unmapped."""
+        i = bisect_right(self._maps, addr, key=_start) - 1
+        if i >= 0 and addr < self._maps[i].end:
+            return self._maps[i].prot
+        return 0
+
+    def check(self, addr: int, size: int, prot: int) -> None:
+        """Raise GuestFault at the first byte of [addr, addr+size) not mapped with prot."""
+        end = addr + size
+        i = bisect_right(self._maps, addr, key=_start) - 1
+        while addr < end:
+            if i < 0 or i >= len(self._maps):
+                raise GuestFault(addr)
+            m = self._maps[i]
+            if not m.start <= addr < m.end or m.prot & prot != prot:
+                raise GuestFault(addr)
+            addr = m.end
+            i += 1
+
+    def is_free(self, addr: int, length: int) -> bool:
+        """Whether [addr, addr+length) lies in guest memory and no page of it is mapped."""
+        end = addr + length
+        if addr < self.mem.base or end > self.mem.limit:
+            return False
+        i, j = self._overlapping(addr, end)
+        return i == j
+
+    # Changes.
+
+    def map(self, addr: int, length: int, prot: int, *, fixed: bool = False,
+            replace: bool = True, name: str = "") -> int:
+        """Map zeroed pages and return where.
+
+        With fixed, the range starts exactly at addr and replaces what was there,
+        unless replace is False (MAP_FIXED_NOREPLACE), which fails with EEXIST;
+        otherwise addr is only a hint.
+        """
+        length = _length(length)
+        if fixed:
+            addr = self._fixed_range(addr, length, replace)
+        else:
+            addr = self._place(page_down(addr), length)
+        self._insert(Mapping(addr, addr + length, prot, name))
+        self.mem.fill(addr, length)
+        return addr
+
+    def unmap(self, addr: int, length: int) -> None:
+        """Unmap whatever is in the page-rounded range; unmapped parts are no error."""
+        if addr % PAGE:
+            raise SyscallError(errno.EINVAL)
+        self._remove(addr, addr + _length(length))
+
+    def protect(self, addr: int, length: int, prot: int) -> None:
+        """Change the rights of a range that must be mapped throughout (else ENOMEM)."""
+        if addr % PAGE:
+            raise SyscallError(errno.EINVAL)
+        if length == 0:
+            return
+        end = addr + _length(length)
+        try:
+            self.check(addr, end - addr, 0)
+        except GuestFault:
+            raise SyscallError(errno.ENOMEM) from None
+        i, j = self._isolate(addr, end)
+        for m in self._maps[i:j]:
+            if _loses_code(m.prot, prot):
+                self._code_changed(m)
+        self._maps[i:j] = [m._replace(prot=prot) for m in self._maps[i:j]]
+        self._merge(i, j)
+
+    def flush_code(self, addr: int, length: int) -> None:
+        """Tell the translator that code in the range may have changed (riscv_flush_icache)."""
+        if self.code_changed is not None and length > 0:
+            self.code_changed(addr, length)
+
+    # The program break.
+
+    def set_brk(self, start: int) -> None:
+        """Start the heap at start (the end of the loaded image); nothing is mapped yet."""
+        self._brk_start = self._brk = page_up(start)
+
+    def brk(self, new: int) -> int:
+        """Move the break as Linux's brk does; an impossible request returns the old break."""
+        if new < self._brk_start:
+            return self._brk
+        old_top, new_top = page_up(self._brk), page_up(new)
+        if new_top > old_top:
+            if not self.is_free(old_top, new_top - old_top):
+                return self._brk
+            self.map(old_top, new_top - old_top, PROT_READ | PROT_WRITE, fixed=True, name=HEAP)
+        elif new_top < old_top:
+            self.unmap(new_top, old_top - new_top)
+        self._brk = new
+        return new
+
+    # Internals.
+
+    def _fixed_range(self, addr: int, length: int, replace: bool) -> int:
+        """Validate a MAP_FIXED range and clear it for the new mapping."""
+        if addr % PAGE:
+            raise SyscallError(errno.EINVAL)
+        if addr < self.mem.base or addr + length > self.mem.limit:
+            raise SyscallError(errno.ENOMEM)
+        if not replace and not self.is_free(addr, length):
+            raise SyscallError(errno.EEXIST)
+        self._remove(addr, addr + length)
+        return addr
+
+    def _place(self, hint: int, length: int) -> int:
+        """The hint if it is free, else the highest free range below mmap_top."""
+        if hint and self.is_free(hint, length):
+            return hint
+        end = self.mmap_top
+        for m in reversed(self._maps):
+            if m.start >= end:
+                continue
+            if m.end <= end - length:
+                return end - length
+            end = m.start
+        if end - length >= self.mem.base:
+            return end - length
+        raise SyscallError(errno.ENOMEM)
+
+    def _overlapping(self, start: int, end: int) -> tuple[int, int]:
+        """Index range of the mappings that intersect [start, end)."""
+        i = bisect_right(self._maps, start, key=_start) - 1
+        if i < 0 or self._maps[i].end <= start:
+            i += 1
+        return i, bisect_left(self._maps, end, key=_start)
+
+    def _isolate(self, start: int, end: int) -> tuple[int, int]:
+        """Split mappings at start and end; return the index range now inside [start, end)."""
+        i, j = self._overlapping(start, end)
+        pieces: list[Mapping] = []
+        for m in self._maps[i:j]:
+            if m.start < start:
+                pieces.append(m._replace(end=start))
+            pieces.append(m._replace(start=max(m.start, start), end=min(m.end, end)))
+            if m.end > end:
+                pieces.append(m._replace(start=end))
+        self._maps[i:j] = pieces
+        return self._overlapping(start, end)
+
+    def _remove(self, start: int, end: int) -> None:
+        i, j = self._isolate(start, end)
+        for m in self._maps[i:j]:
+            if m.prot & PROT_EXEC:
+                self._code_changed(m)
+        del self._maps[i:j]
+
+    def _insert(self, mapping: Mapping) -> None:
+        i = bisect_left(self._maps, mapping.start, key=_start)
+        self._maps.insert(i, mapping)
+        self._merge(i, i + 1)
+
+    def _merge(self, i: int, j: int) -> None:
+        """Join mappings in [i-1, j] with their equal neighbours, to keep the list short."""
+        lo, hi = max(i - 1, 0), min(j + 1, len(self._maps))
+        merged: list[Mapping] = []
+        for m in self._maps[lo:hi]:
+            last = merged[-1] if merged else None
+            if last and last.end == m.start and (last.prot, last.name) == (m.prot, m.name):
+                merged[-1] = last._replace(end=m.end)
+            else:
+                merged.append(m)
+        self._maps[lo:hi] = merged
+
+    def _code_changed(self, mapping: Mapping) -> None:
+        self.flush_code(mapping.start, mapping.end - mapping.start)
+
+
+def _length(length: int) -> int:
+    """A syscall length rounded to pages; zero and absurd lengths are EINVAL/ENOMEM."""
+    if length == 0:
+        raise SyscallError(errno.EINVAL)
+    if length > 1 << 48:
+        raise SyscallError(errno.ENOMEM)
+    return page_up(length)
+
+
+def _loses_code(old: int, new: int) -> bool:
+    """Whether translations of pages going from rights old to new may be stale."""
+    if not old & PROT_EXEC:
+        return False
+    return not new & PROT_EXEC or bool(new & PROT_WRITE and not old & PROT_WRITE)
