@@ -1,0 +1,122 @@
+"""Programs that die of a signal, and files that are not riscv64 programs at all.
+
+A guest killed by signal N must end MVVM with status 128+N, as qemu-riscv64 does, after
+the output it wrote before the fault.  The messages differ (qemu 7.2 prints nothing at all
+for a fatal signal), so of MVVM's stderr we ask only that it be one line, with no Python
+traceback.  A file MVVM cannot load must end it with status 1 and a one-line message;
+qemu refuses those files too but with status 1 or 255 depending on the case, and prints
+its message to stdout, where it is lost when stdout is not a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import toolchain
+from toolchain import PROGRAMS
+
+FAULTS = PROGRAMS / "faults"
+
+SIGSEGV, SIGILL, SIGTRAP, SIGABRT = 11, 4, 5, 6
+
+SIGNALLED = {
+    "null_load": 128 + SIGSEGV,
+    "null_store": 128 + SIGSEGV,
+    "wild_jump": 128 + SIGSEGV,
+    "illegal_zero": 128 + SIGILL,
+    "illegal_custom": 128 + SIGILL,
+    "ebreak": 128 + SIGTRAP,
+    "abort": 128 + SIGABRT,
+}
+
+
+def assert_one_line(stderr: bytes) -> None:
+    text = stderr.decode("utf-8", errors="replace")
+    assert "Traceback" not in text, f"MVVM printed a Python traceback:\n{text}"
+    lines = text.splitlines()
+    assert len(lines) == 1 and lines[0].strip() and text.endswith("\n"), (
+        f"MVVM's stderr should be one non-empty line ending in a newline, got {stderr!r}")
+
+
+def fault_source(name: str) -> Path:
+    (source,) = [p for p in (FAULTS / f"{name}.c", FAULTS / f"{name}.S") if p.exists()]
+    return source
+
+
+@pytest.mark.parametrize("name", sorted(SIGNALLED))
+def test_fatal_signal(name, build_program, guest_env):
+    binary = build_program(fault_source(name), "O2")
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    assert qemu.status == SIGNALLED[name], f"qemu ended with {qemu.status}: {qemu}"
+    assert qemu.stdout.startswith(b"about to "), qemu
+    mvvm = toolchain.run_mvvm(binary, env=guest_env)
+    assert mvvm.status == qemu.status, (
+        f"exit status: qemu {qemu.status}, mvvm {mvvm.status}; mvvm stderr {mvvm.stderr!r}")
+    assert mvvm.stdout == qemu.stdout, "the output written before the fault must be kept"
+    assert_one_line(mvvm.stderr)
+
+
+def _not_elf(tmp_path: Path, build_program) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("This is a text file, not a program.\n")
+    return path
+
+
+def _empty(tmp_path: Path, build_program) -> Path:
+    path = tmp_path / "empty"
+    path.write_bytes(b"")
+    return path
+
+
+def _truncated(tmp_path: Path, build_program) -> Path:
+    whole = build_program(PROGRAMS / "hello.S", "O2").read_bytes()
+    path = tmp_path / "truncated"
+    path.write_bytes(whole[:100])  # the ELF header and part of the first program header
+    return path
+
+
+def _rv32(tmp_path: Path, build_program) -> Path:
+    return toolchain.build(FAULTS / "rv32.S",
+                           ("-march=rv32imac", "-mabi=ilp32", "-nostdlib", "-static"))
+
+
+def _host_elf(tmp_path: Path, build_program) -> Path:
+    true = shutil.which("true") or "/bin/true"
+    return Path(os.path.realpath(true))  # an ELF for the host's machine (x86-64, say)
+
+
+def _missing(tmp_path: Path, build_program) -> Path:
+    return tmp_path / "no-such-program"
+
+
+def _directory(tmp_path: Path, build_program) -> Path:
+    path = tmp_path / "a-directory"
+    path.mkdir()
+    return path
+
+
+BAD_FILES = {
+    "not_elf": _not_elf,
+    "empty": _empty,
+    "truncated": _truncated,
+    "rv32": _rv32,
+    "host_elf": _host_elf,
+    "missing": _missing,
+    "directory": _directory,
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_unloadable_file(case, tmp_path, build_program, guest_env):
+    path = BAD_FILES[case](tmp_path, build_program)
+    if path.exists() and path.is_file() and path.parent == tmp_path:
+        path.chmod(0o755)  # refused for its contents, not for a missing x bit
+    qemu = toolchain.run_qemu(path, env=guest_env)
+    assert qemu.status != 0, f"qemu ran {case} without complaint: {qemu}"
+    mvvm = toolchain.run_mvvm(path, env=guest_env)
+    assert mvvm.status == 1, f"MVVM ended with {mvvm.status}, not 1: {mvvm}"
+    assert mvvm.stdout == b""
+    assert_one_line(mvvm.stderr)
