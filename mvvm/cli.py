@@ -7,6 +7,7 @@ qemu-user's spellings of the options are accepted too (-strace, -E, -U, -L,
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -29,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-d", "--log", default="", metavar="ITEMS",
                      help="comma-separated log items; in_asm logs each translated block")
     run.add_argument("-D", "--log-file", help="write the log here instead of stderr")
+    run.add_argument("--stats", metavar="FILE",
+                     help="write MVVM's counters (regions, translate/compile/execute seconds) "
+                          "as JSON to FILE ('-' for stderr) when the guest ends")
     run.add_argument("program")
     run.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -44,12 +48,24 @@ def _environment(options: argparse.Namespace) -> list[str]:
     return [f"{k}={v}" for k, v in env.items()]
 
 
+def _ensure_standard_fds() -> None:
+    """The guest's fds 0-2 are the host's; if one is closed, the VM's own next file would
+    take its number and be reachable by the guest, so park /dev/null there first."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)
+
+
 def run(options: argparse.Namespace) -> int:
     from mvvm.linux.process import start_process
 
+    _ensure_standard_fds()
     log = open(options.log_file, "w") if options.log_file else sys.stderr  # noqa: SIM115
     in_asm = log if "in_asm" in options.log.split(",") else None
     argv = [options.argv0 or options.program, *options.args]
+    vm = None
     try:
         vm = start_process(options.program, argv, _environment(options), in_asm=in_asm,
                            strace=sys.stderr if options.strace else None)
@@ -63,7 +79,19 @@ def run(options: argparse.Namespace) -> int:
         name = signal.Signals(killed.signo).name
         print(f"mvvm: guest killed by {name}: {killed}", file=sys.stderr)
         return 128 + killed.signo
+    finally:
+        if options.stats and vm is not None:
+            _write_stats(options.stats, vm.stats.report())
     return 0
+
+
+def _write_stats(path: str, report: dict[str, float]) -> None:
+    text = json.dumps(report)
+    if path == "-":
+        print(text, file=sys.stderr)
+    else:
+        with open(path, "w") as out:
+            out.write(text + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

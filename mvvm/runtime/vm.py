@@ -12,6 +12,7 @@ import ctypes
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import wasmtime as wt
@@ -30,6 +31,26 @@ PAGE = 0x1000
 Syscall = Callable[[int, tuple[int, ...]], int]
 
 
+@dataclass
+class Stats:
+    """What the VM spent its time on; `mvvm run --stats` and the benchmarks report it."""
+
+    regions: int = 0
+    instructions: int = 0             # guest instructions translated
+    translate_seconds: float = 0.0    # Python: decoding, region forming, wasm emitting
+    compile_seconds: float = 0.0      # wasmtime: compiling and instantiating regions
+    started: float = field(default_factory=time.perf_counter)
+
+    def report(self) -> dict[str, float]:
+        total = time.perf_counter() - self.started
+        return {"regions": self.regions, "instructions": self.instructions,
+                "translate_seconds": round(self.translate_seconds, 6),
+                "compile_seconds": round(self.compile_seconds, 6),
+                "execute_seconds": round(total - self.translate_seconds
+                                         - self.compile_seconds, 6),
+                "total_seconds": round(total, 6)}
+
+
 class VM:
     def __init__(self, *, in_asm: TextIO | None = None) -> None:
         self.runtime = Runtime()
@@ -44,6 +65,7 @@ class VM:
         self.space.code_changed = lambda addr, length: self.cache.flush()
         self.syscall_handler: Syscall | None = None
         self.in_asm = in_asm
+        self.stats = Stats()
         self._pending: BaseException | None = None
         host = [self.runtime.host_function([], [wt.ValType.i32()], self._on_syscall),
                 self.runtime.host_function([], [wt.ValType.i64()], self._on_clock)]
@@ -86,10 +108,17 @@ class VM:
     def _translate(self, pc: int) -> None:
         if not self._executable(pc):
             raise GuestSignal(signal.SIGSEGV, f"jump to non-executable address {pc:#x}")
+        started = time.perf_counter()
         translation = translate(pc, self._fetch)
+        translated = time.perf_counter()
         if self.in_asm is not None:
             self._log_in_asm(translation)
         self.cache.install(translation)
+        stats = self.stats
+        stats.regions += 1
+        stats.instructions += translation.region.instructions()
+        stats.translate_seconds += translated - started
+        stats.compile_seconds += time.perf_counter() - translated
 
     def _executable(self, pc: int) -> bool:
         return bool(self.space.prot_at(pc) & PROT_EXEC)
