@@ -1,5 +1,5 @@
 """`python -m mvvm` is the `mvvm` command."""
 
-from mvvm.cli import main
+from mvvm.cli import entry
 
-raise SystemExit(main())
+entry()

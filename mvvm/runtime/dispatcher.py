@@ -15,7 +15,7 @@ import wasmtime as wt
 
 from mvvm.runtime import layout
 from mvvm.runtime.engine import Runtime
-from mvvm.translator.translate import REGION_EXPORT, Translation
+from mvvm.translator.translate import REGION_EXPORT, TrapMap, region_name
 from mvvm.wasm import encoder as w
 
 VM = 1                         # memory index of the VM memory in the dispatcher module
@@ -59,8 +59,7 @@ class CodeCache:
     def __init__(self, runtime: Runtime, host: list[wt.Func]) -> None:
         self.runtime = runtime
         self.imports = [*host, runtime.guest_memory, runtime.vm_memory]
-        self.by_entry: dict[int, Translation] = {}
-        self.by_module: dict[str, Translation] = {}
+        self.traps: dict[str, TrapMap] = {}     # by module name, for trap frames
         self.entries = INITIAL_ENTRIES
         self._ensure_vm_size()
         self._set_mask()
@@ -68,24 +67,21 @@ class CodeCache:
             runtime.guest_memory, runtime.vm_memory, runtime.table])
         self.run = instance.exports(runtime.store)["run"]
 
-    def install(self, translation: Translation) -> None:
+    def install(self, entry: int, module: wt.Module, traps: TrapMap) -> None:
         store = self.runtime.store
-        func = self.runtime.instantiate(translation.wasm, self.imports).exports(store)[
-            REGION_EXPORT]
+        func = wt.Instance(store, module, self.imports).exports(store)[REGION_EXPORT]
         slot = self.runtime.table.grow(store, 1, func)
-        self.by_entry[translation.entry] = translation
-        self.by_module[f"region_{translation.entry:x}"] = translation
-        if 2 * len(self.by_entry) > self.entries:
+        self.traps[region_name(entry)] = traps
+        if 2 * len(self.traps) > self.entries:
             self._rehash(self.entries * 2)
-        self._insert(translation.entry, slot)
+        self._insert(entry, slot)
 
-    def translation_of_module(self, name: str | None) -> Translation | None:
-        return self.by_module.get(name or "")
+    def traps_of_module(self, name: str | None) -> TrapMap | None:
+        return self.traps.get(name or "")
 
     def flush(self) -> None:
         """Forget every translation (code was rewritten); table slots are not reused."""
-        self.by_entry.clear()
-        self.by_module.clear()
+        self.traps.clear()
         self._clear()
 
     # -- the hash table in VM memory ---------------------------------------------------

@@ -29,12 +29,19 @@ class WasmTrap(Exception):
         self.frames = frames
 
 
+# Engine settings; their text is part of the disk cache's version key.
+SETTINGS = {
+    "wasm_wide_arithmetic": True,               # i64.mul_wide_* for mulh
+    "wasm_tail_call": True,
+    "cranelift_nan_canonicalization": True,     # RISC-V's canonical NaN results
+    "epoch_interruption": True,                 # a guest that never stops can be stopped
+}
+
+
 def make_engine() -> wt.Engine:
     config = wt.Config()
-    config.wasm_wide_arithmetic = True          # i64.mul_wide_* for mulh
-    config.wasm_tail_call = True
-    config.cranelift_nan_canonicalization = True  # RISC-V's canonical NaN results
-    config.epoch_interruption = True            # a guest that never stops can be stopped
+    for name, value in SETTINGS.items():
+        setattr(config, name, value)
     return wt.Engine(config)
 
 
@@ -43,6 +50,7 @@ class Runtime:
 
     def __init__(self, engine: wt.Engine | None = None) -> None:
         self.engine = engine or make_engine()
+        self.settings = repr(sorted(SETTINGS.items()))
         self.store = wt.Store(self.engine)
         self.store.set_epoch_deadline(1 << 62)
         self.guest_memory = wt.Memory(self.store, wt.MemoryType(

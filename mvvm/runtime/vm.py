@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 import wasmtime as wt
@@ -21,6 +22,7 @@ from mvvm.errors import GuestFault, GuestSignal
 from mvvm.isa import disasm
 from mvvm.linux.mm import PROT_EXEC, AddressSpace
 from mvvm.runtime import layout
+from mvvm.runtime.diskcache import DiskCache, default_directory, version_key
 from mvvm.runtime.dispatcher import CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
 from mvvm.runtime.memory import GuestMemory
@@ -35,7 +37,8 @@ Syscall = Callable[[int, tuple[int, ...]], int]
 class Stats:
     """What the VM spent its time on; `mvvm run --stats` and the benchmarks report it."""
 
-    regions: int = 0
+    regions: int = 0                  # regions translated and compiled
+    cached_regions: int = 0           # regions loaded from the disk cache
     instructions: int = 0             # guest instructions translated
     translate_seconds: float = 0.0    # Python: decoding, region forming, wasm emitting
     compile_seconds: float = 0.0      # wasmtime: compiling and instantiating regions
@@ -43,7 +46,8 @@ class Stats:
 
     def report(self) -> dict[str, float]:
         total = time.perf_counter() - self.started
-        return {"regions": self.regions, "instructions": self.instructions,
+        return {"regions": self.regions, "cached_regions": self.cached_regions,
+                "instructions": self.instructions,
                 "translate_seconds": round(self.translate_seconds, 6),
                 "compile_seconds": round(self.compile_seconds, 6),
                 "execute_seconds": round(total - self.translate_seconds
@@ -66,6 +70,8 @@ class VM:
         self.syscall_handler: Syscall | None = None
         self.in_asm = in_asm
         self.stats = Stats()
+        self.cache_dir: Path | None = None if in_asm else default_directory()
+        self._disk: DiskCache | None = None
         self._pending: BaseException | None = None
         host = [self.runtime.host_function([], [wt.ValType.i32()], self._on_syscall),
                 self.runtime.host_function([], [wt.ValType.i64()], self._on_clock)]
@@ -82,7 +88,14 @@ class VM:
     # -- running -------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Run until the guest exits (GuestExit) or is killed (GuestSignal)."""
+        """Run until the guest exits (GuestExit) or is killed (GuestSignal); then keep the
+        new translations in the disk cache."""
+        try:
+            self._run()
+        finally:
+            self.save_code()
+
+    def _run(self) -> None:
         runtime, run = self.runtime, self.cache.run
         while True:
             try:
@@ -109,16 +122,51 @@ class VM:
         if not self._executable(pc):
             raise GuestSignal(signal.SIGSEGV, f"jump to non-executable address {pc:#x}")
         started = time.perf_counter()
+        disk = self._disk_cache()
+        cached = disk.lookup(pc, self._current_code) if disk is not None else None
+        if cached is not None:
+            self.cache.install(pc, *cached)
+            self.stats.cached_regions += 1
+            self.stats.compile_seconds += time.perf_counter() - started
+            return
         translation = translate(pc, self._fetch)
         translated = time.perf_counter()
         if self.in_asm is not None:
             self._log_in_asm(translation)
-        self.cache.install(translation)
+        module = wt.Module(self.runtime.engine, translation.wasm)
+        self.cache.install(pc, module, translation.traps)
+        if disk is not None:
+            ranges = translation.code_ranges()
+            disk.add(pc, ranges, self._current_code(ranges) or b"", module, translation.traps)
         stats = self.stats
         stats.regions += 1
         stats.instructions += translation.region.instructions()
         stats.translate_seconds += translated - started
         stats.compile_seconds += time.perf_counter() - translated
+
+    def _disk_cache(self) -> DiskCache | None:
+        """Opened at the first miss, keyed by what is executable then (the program and its
+        loader), so that the same program finds its regions again."""
+        if self._disk is None and self.cache_dir is not None:
+            image = b"".join(self._current_code([(m.start, m.end)]) or b""
+                             for m in self.space.mappings() if m.prot & PROT_EXEC)
+            directory = self.cache_dir / version_key(self.runtime.settings)
+            self._disk = DiskCache(directory, self.runtime.engine, image)
+        return self._disk
+
+    def _current_code(self, ranges: list[tuple[int, int]]) -> bytes | None:
+        """The guest bytes in ranges, or None unless all of them are executable."""
+        parts = []
+        for start, end in ranges:
+            if not all(self._executable(page) for page in range(start & ~(PAGE - 1), end, PAGE)):
+                return None
+            parts.append(self.memory.read(start, end - start))
+        return b"".join(parts)
+
+    def save_code(self) -> None:
+        """Keep this run's new translations for the next run (no-op without a disk cache)."""
+        if self._disk is not None:
+            self._disk.save()
 
     def _executable(self, pc: int) -> bool:
         return bool(self.space.prot_at(pc) & PROT_EXEC)
@@ -149,16 +197,15 @@ class VM:
 
     # -- faults --------------------------------------------------------------------------
 
-    def _translation_at(self, trap: WasmTrap) -> tuple[Translation, int] | None:
+    def _trapping_pc(self, trap: WasmTrap) -> int:
         for module, offset in trap.frames:
-            translation = self.cache.translation_of_module(module)
-            if translation is not None:
-                return translation, offset
-        return None
+            traps = self.cache.traps_of_module(module)
+            if traps is not None:
+                return traps.pc_at(offset)
+        return self.pc
 
     def _signal_for(self, trap: WasmTrap) -> GuestSignal:
-        where = self._translation_at(trap)
-        pc = where[0].pc_at(where[1]) if where else self.pc
+        pc = self._trapping_pc(trap)
         self.pc = pc
         if trap.code == wt.TrapCode.MEMORY_OUT_OF_BOUNDS:
             return GuestSignal(signal.SIGSEGV, f"segmentation fault at pc {pc:#x}")

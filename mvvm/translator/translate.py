@@ -20,20 +20,42 @@ from mvvm.wasm import encoder as w
 REGION_EXPORT = "r"
 
 
+def region_name(entry: int) -> str:
+    """The module name of the region at entry: trap frames carry it."""
+    return f"region_{entry:x}"
+
+
+@dataclass(frozen=True)
+class TrapMap:
+    """Where each guest instruction's code starts in the module, to map a trap to a pc."""
+
+    offsets: tuple[int, ...]         # ascending module offsets
+    pcs: tuple[int, ...]
+
+    def pc_at(self, module_offset: int) -> int:
+        """The guest pc whose code contains this module offset (from a trap frame)."""
+        index = bisect.bisect_right(self.offsets, module_offset) - 1
+        return self.pcs[max(index, 0)]
+
+
 @dataclass
 class Translation:
-    """A translated region: the module's bytes and how to map a trap back to a guest pc."""
+    """A translated region: the module's bytes, the guest code it came from, its trap map."""
 
     entry: int
     wasm: bytes
     region: Region
-    trap_offsets: list[int]          # sorted module offsets where guest instructions start
-    trap_pcs: list[int]
+    traps: TrapMap
 
-    def pc_at(self, module_offset: int) -> int:
-        """The guest pc whose code contains this module offset (from a trap frame)."""
-        index = bisect.bisect_right(self.trap_offsets, module_offset) - 1
-        return self.trap_pcs[max(index, 0)]
+    def code_ranges(self) -> list[tuple[int, int]]:
+        """The guest bytes this translation depends on, as merged [start, end) ranges."""
+        ranges: list[tuple[int, int]] = []
+        for start, end in sorted((b.start, b.end) for b in self.region.blocks.values()):
+            if ranges and start <= ranges[-1][1]:
+                ranges[-1] = (ranges[-1][0], max(end, ranges[-1][1]))
+            else:
+                ranges.append((start, end))
+        return ranges
 
 
 def translate(entry: int, fetch: Fetch) -> Translation:
@@ -41,7 +63,7 @@ def translate(entry: int, fetch: Fetch) -> Translation:
     emitter = Emitter()
     _Structurer(region, analyse(region), emitter).node(region.entry)
     code, marks = emitter.finish()
-    module = w.Module(name=f"region_{entry:x}")
+    module = w.Module(name=region_name(entry))
     module.import_func("env", "syscall", module.type((), (w.I32,)))
     module.import_func("env", "clock", module.type((), (w.I64,)))
     module.import_memory("env", "guest", 1)
@@ -50,8 +72,8 @@ def translate(entry: int, fetch: Fetch) -> Translation:
                     export=REGION_EXPORT)
     wasm = module.encode()
     base = module.code_offsets[0]
-    return Translation(entry, wasm, region, [base + off for off, _ in marks],
-                       [pc for _, pc in marks])
+    traps = TrapMap(tuple(base + off for off, _ in marks), tuple(pc for _, pc in marks))
+    return Translation(entry, wasm, region, traps)
 
 
 class _Structurer:

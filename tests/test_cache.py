@@ -1,0 +1,104 @@
+"""The on-disk code cache: a second run reuses compiled regions, and nothing in the cache is
+trusted: damaged files, foreign files and changed guest code all lead to fresh translation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import wasmtime as wt
+from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
+
+from mvvm.runtime.diskcache import DiskCache
+from mvvm.runtime.engine import make_engine
+from mvvm.translator.translate import TrapMap
+from mvvm.wasm import encoder as w
+
+
+@pytest.fixture
+def program(build_program) -> Path:
+    return build_program(PROGRAMS / "control.c", "O2")
+
+
+def run_cached(program: Path, cache: Path, env: dict[str, str], stats: Path,
+               options: tuple[str, ...] = ()) -> tuple[Outcome, dict]:
+    outcome = run_mvvm(program, options=["--stats", str(stats), *options],
+                       env={**env, "XDG_CACHE_HOME": str(cache)})
+    return outcome, json.loads(stats.read_text())
+
+
+def cache_files(cache: Path) -> list[Path]:
+    return sorted(cache.glob("mvvm/*/*.cache"))
+
+
+def test_second_run_loads_every_region(program, tmp_path, guest_env):
+    expected = run_qemu(program, env=guest_env)
+    first, stats1 = run_cached(program, tmp_path, guest_env, tmp_path / "s1")
+    second, stats2 = run_cached(program, tmp_path, guest_env, tmp_path / "s2")
+    assert first == expected and second == expected
+    assert stats1["regions"] > 0 and stats1["cached_regions"] == 0
+    assert stats2["regions"] == 0 and stats2["cached_regions"] == stats1["regions"]
+
+
+def test_damaged_cache_is_rebuilt(program, tmp_path, guest_env):
+    expected = run_qemu(program, env=guest_env)
+    run_cached(program, tmp_path, guest_env, tmp_path / "s1")
+    (path,) = cache_files(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s2")
+    assert outcome == expected
+    assert stats["regions"] > 0                   # the damaged tail was translated again
+    third, stats3 = run_cached(program, tmp_path, guest_env, tmp_path / "s3")
+    assert third == expected and stats3["regions"] == 0
+
+
+def test_foreign_file_is_ignored(program, tmp_path, guest_env):
+    expected = run_qemu(program, env=guest_env)
+    run_cached(program, tmp_path, guest_env, tmp_path / "s1")
+    (path,) = cache_files(tmp_path)
+    path.write_bytes(b"not a cache at all" * 100)
+    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s2")
+    assert outcome == expected and stats["cached_regions"] == 0
+
+
+def test_no_cache_option_writes_nothing(program, tmp_path, guest_env):
+    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s", ("--no-cache",))
+    assert outcome.status == 0 and stats["regions"] > 0
+    assert cache_files(tmp_path) == []
+
+
+def test_concurrent_runs_share_the_cache(program, tmp_path, guest_env):
+    expected = run_qemu(program, env=guest_env)
+    env = {**guest_env, "XDG_CACHE_HOME": str(tmp_path)}
+    argv = [sys.executable, "-m", "mvvm", "run", str(program)]
+    runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(3)]
+    for p in runs:
+        out, err = p.communicate(timeout=120)
+        assert Outcome(out, err, p.returncode) == expected
+    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s")
+    assert outcome == expected and stats["regions"] == 0
+
+
+def _module(engine: wt.Engine) -> wt.Module:
+    m = w.Module()
+    m.function(m.type((), (w.I64,)), [], w.Code().i64_const(7), export="r")
+    return wt.Module(engine, m.encode())
+
+
+def test_entry_for_changed_guest_code_is_not_used(tmp_path):
+    engine = make_engine()
+    cache = DiskCache(tmp_path, engine, b"image")
+    traps = TrapMap((10,), (0x1000,))
+    cache.add(0x1000, [(0x1000, 0x1008)], b"12345678", _module(engine), traps)
+    cache.save()
+    again = DiskCache(tmp_path, engine, b"image")
+    assert again.lookup(0x1000, lambda ranges: b"12345678") is not None
+    assert again.lookup(0x1000, lambda ranges: b"12345679") is None
+    assert again.lookup(0x1000, lambda ranges: None) is None      # no longer executable
+    assert again.lookup(0x2000, lambda ranges: b"12345678") is None
