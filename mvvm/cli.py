@@ -32,6 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-D", "--log-file", help="write the log here instead of stderr")
     run.add_argument("--no-cache", action="store_true",
                      help="neither use nor fill the on-disk code cache")
+    run.add_argument("-L", "--sysroot", metavar="DIR",
+                     help="riscv64 sysroot for the dynamic loader and absolute guest paths, "
+                          "like qemu -L (default: $QEMU_LD_PREFIX, else /usr/riscv64-linux-gnu)")
+    run.add_argument("--root", metavar="DIR",
+                     help="confine the guest to DIR, seen as /; PROG is then a guest path")
+    run.add_argument("--map", action="append", default=[], metavar="HOST:GUEST",
+                     help="show host directory HOST at guest path GUEST (confines the guest)")
+    run.add_argument("--no-network", action="store_true",
+                     help="refuse sockets other than AF_UNIX")
+    run.add_argument("--host-exec", action="store_true",
+                     help="let the guest execve host (non-riscv64) programs")
     run.add_argument("--stats", metavar="FILE",
                      help="write MVVM's counters (regions, translate/compile/execute seconds) "
                           "as JSON to FILE ('-' for stderr) when the guest ends")
@@ -61,19 +72,21 @@ def _ensure_standard_fds() -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    from mvvm.linux.process import start_process
+    from mvvm.linux.process import FileSystemOptions, start_process
 
     _ensure_standard_fds()
     log = open(options.log_file, "w") if options.log_file else sys.stderr  # noqa: SIM115
     in_asm = log if "in_asm" in options.log.split(",") else None
     argv = [options.argv0 or options.program, *options.args]
-    vm = None
+    process = None
     try:
-        vm = start_process(options.program, argv, _environment(options), in_asm=in_asm,
-                           strace=sys.stderr if options.strace else None)
+        files = FileSystemOptions(options.sysroot, options.root, options.map)
+        process = start_process(options.program, argv, _environment(options), in_asm=in_asm,
+                                strace=sys.stderr if options.strace else None, files=files,
+                                network=not options.no_network, host_exec=options.host_exec)
         if options.no_cache:
-            vm.cache_dir = None
-        vm.run()
+            process.cache_dir = None
+        process.run()
     except ElfError as error:
         print(f"mvvm: {options.program}: {error}", file=sys.stderr)
         return 1
@@ -84,8 +97,8 @@ def run(options: argparse.Namespace) -> int:
         print(f"mvvm: guest killed by {name}: {killed}", file=sys.stderr)
         return 128 + killed.signo
     finally:
-        if options.stats and vm is not None:
-            _write_stats(options.stats, vm.stats.report())
+        if options.stats and process is not None:
+            _write_stats(options.stats, process.stats.report())
     return 0
 
 

@@ -5,6 +5,7 @@ import errno
 import pytest
 
 from mvvm.errors import GuestFault
+from mvvm.linux.errors import SyscallError
 from mvvm.linux.mm import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Mapping
 
 BASE = 0x10000
@@ -196,3 +197,21 @@ def test_brk_refuses_to_grow_into_a_mapping(space):
     space.map(top + 2 * PAGE, PAGE, RW, fixed=True)
     assert space.brk(top + 3 * PAGE) == top
     assert space.brk(top + 2 * PAGE) == top + 2 * PAGE
+
+
+def test_remap_grows_in_place_moves_and_shrinks():
+    space = AddressSpace(FakeMemory(), mmap_top=MMAP_TOP)
+    a = space.map(0, 2 * PAGE, RW, name="a")
+    space.mem.write(a, b"keep")
+    assert space.remap(a, 2 * PAGE, 4 * PAGE, may_move=False) == a      # room above: in place
+    space.map(a + 4 * PAGE, PAGE, RW, fixed=True, name="wall")
+    with pytest.raises(SyscallError) as blocked:
+        space.remap(a, 4 * PAGE, 8 * PAGE, may_move=False)
+    assert blocked.value.errno == errno.ENOMEM
+    moved = space.remap(a, 4 * PAGE, 8 * PAGE, may_move=True)
+    assert space.mem.read(moved, 4) == b"keep" and space.prot_at(a + 4 * PAGE) == RW
+    assert space.remap(moved, 8 * PAGE, PAGE, may_move=False) == moved
+    assert space.prot_at(moved + PAGE) == 0
+    with pytest.raises(SyscallError) as unmapped:
+        space.remap(a, PAGE, 2 * PAGE, may_move=True)
+    assert unmapped.value.errno == errno.EFAULT

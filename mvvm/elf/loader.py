@@ -1,5 +1,8 @@
 """Loading a riscv64 Linux ELF image and building its initial stack, as Linux's binfmt_elf does.
 
+A dynamically linked program (PT_INTERP) gets its loader mapped too, where mmap
+would put it, and starts there with AT_BASE naming it, as on Linux; the loader's
+path is looked up by the caller's resolver (the sysroot, or the confined tree).
 Segments are copied (not mapped) into guest memory; the stack layout follows
 the Linux riscv64 ABI: sp -> argc, argv[], NULL, envp[], NULL, auxv pairs,
 AT_NULL, then the strings and AT_RANDOM's bytes higher up; sp 16-aligned.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace
@@ -106,7 +110,8 @@ def _prot(flags: int) -> int:
             | (PROT_EXEC if flags & PF_X else 0))
 
 
-def map_image(image: ElfImage, memory: GuestMemory, space: AddressSpace, bias: int) -> int:
+def map_image(image: ElfImage, memory: GuestMemory, space: AddressSpace, bias: int,
+              name: str) -> int:
     """Copy every PT_LOAD segment to its biased address; returns the page-aligned end."""
     end = 0
     for s in image.segments:
@@ -114,7 +119,7 @@ def map_image(image: ElfImage, memory: GuestMemory, space: AddressSpace, bias: i
         stop = (s.vaddr + bias + s.memsz + PAGE - 1) & ~(PAGE - 1)
         if start < memory.base or stop > layout.MMAP_TOP:
             raise ElfError(f"segment at {s.vaddr + bias:#x} is outside the guest address space")
-        space.map(start, stop - start, _prot(s.flags), fixed=True, name="image")
+        space.map(start, stop - start, _prot(s.flags), fixed=True, name=name)
         memory.write(s.vaddr + bias, image.data[s.offset:s.offset + s.filesz])
         end = max(end, stop)
     return end
@@ -123,6 +128,22 @@ def map_image(image: ElfImage, memory: GuestMemory, space: AddressSpace, bias: i
 def load_bias(image: ElfImage) -> int:
     """ET_EXEC loads where it says; a position-independent image goes to PIE_BASE."""
     return 0 if image.type == ET_EXEC else layout.PIE_BASE - image.span()[0]
+
+
+def map_interpreter(image: ElfImage, memory: GuestMemory, space: AddressSpace,
+                    name: str) -> int:
+    """Map the dynamic loader where mmap places a new mapping; returns its bias.
+
+    The whole span is reserved first (PROT_NONE), so the holes between segments stay
+    reserved as Linux's loader leaves them.
+    """
+    if image.type != ET_DYN:
+        raise ElfError(f"{name}: the program interpreter is not position-independent")
+    low, high = image.span()
+    base = space.map(0, high - low, 0, name=name)
+    bias = base - low
+    map_image(image, memory, space, bias, name)
+    return bias
 
 
 @dataclass
@@ -134,26 +155,37 @@ class Process:
     brk: int
 
 
-def load_program(path: str, argv: list[str], envp: list[str], memory: GuestMemory,
-                 space: AddressSpace) -> Process:
+Resolver = Callable[[str], str]        # a guest path -> the host path to read it from
+
+
+def load_program(path: str, argv: list[str] | list[bytes], envp: list[str] | list[bytes],
+                 memory: GuestMemory, space: AddressSpace, *,
+                 resolve: Resolver = os.fspath, execfn: str | None = None) -> Process:
+    """Load the program at host path (and its PT_INTERP, found by resolve) and build its
+    stack; execfn is the name the program was started by (AT_EXECFN), path by default."""
     image = read_image(path)
-    if image.interpreter is not None:
-        raise ElfError(f"dynamically linked (needs {image.interpreter}); not supported yet")
     bias = load_bias(image)
-    end = map_image(image, memory, space, bias)
+    end = map_image(image, memory, space, bias, os.path.abspath(path))
     space.set_brk(end)
-    entry = image.entry + bias
+    entry = start = image.entry + bias
+    interp_base = 0
+    if image.interpreter is not None:
+        interp_path = resolve(image.interpreter)
+        interp = read_image(interp_path)
+        interp_base = map_interpreter(interp, memory, space, image.interpreter)
+        start = interp.entry + interp_base
     auxv = {
         "PHDR": image.phdr_vaddr() + bias, "PHENT": 56, "PHNUM": image.phnum, "PAGESZ": PAGE,
-        "BASE": 0, "FLAGS": 0, "ENTRY": entry, "UID": os.getuid(), "EUID": os.geteuid(),
-        "GID": os.getgid(), "EGID": os.getegid(), "SECURE": 0, "HWCAP": HWCAP, "CLKTCK": 100,
+        "BASE": interp_base, "FLAGS": 0, "ENTRY": entry, "UID": os.getuid(),
+        "EUID": os.geteuid(), "GID": os.getgid(), "EGID": os.getegid(), "SECURE": 0,
+        "HWCAP": HWCAP, "CLKTCK": 100,
     }
-    sp = build_stack(memory, space, argv, envp, auxv, execfn=path)
-    return Process(entry, sp, end)
+    sp = build_stack(memory, space, argv, envp, auxv, execfn=execfn or path)
+    return Process(start, sp, end)
 
 
-def build_stack(memory: GuestMemory, space: AddressSpace, argv: list[str], envp: list[str],
-                auxv: dict[str, int], execfn: str) -> int:
+def build_stack(memory: GuestMemory, space: AddressSpace, argv: list[str] | list[bytes],
+                envp: list[str] | list[bytes], auxv: dict[str, int], execfn: str) -> int:
     bottom = layout.STACK_TOP - layout.STACK_SIZE
     space.map(bottom, layout.STACK_SIZE, PROT_READ | PROT_WRITE, fixed=True, name="[stack]")
     top = layout.STACK_TOP

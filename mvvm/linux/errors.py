@@ -12,3 +12,16 @@ class SyscallError(OSError):
 
     def __init__(self, code: int, detail: str = "") -> None:
         super().__init__(code, detail or os.strerror(code))
+
+
+class Restart(Exception):  # noqa: N818 - a control transfer, not an error
+    """A syscall changed the registers or pc (a forked child on its own stack, execve):
+    the run loop must stop, and go on from the VM state, in `image` if one is given.
+
+    Raising it is how a syscall leaves translated code without the region's write-back;
+    mvvm.linux.process.Process catches it and resumes.
+    """
+
+    def __init__(self, image: object = None) -> None:
+        super().__init__("restart")
+        self.image = image

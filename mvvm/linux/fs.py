@@ -12,42 +12,52 @@ import errno
 import itertools
 import os
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from . import procfs
 from .abi import AT_FDCWD
 from .errors import SyscallError
+from .paths import ConfinedPaths, HostPath, HostPaths
 from .rlimits import RLIMIT_NOFILE, ResourceLimits
 
 STDIO = (0, 1, 2)
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.getdents64.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
-_libc.getdents64.restype = ctypes.c_ssize_t
+libc = ctypes.CDLL(None, use_errno=True)    # the host calls Python's os module lacks
+libc.getdents64.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+libc.getdents64.restype = ctypes.c_ssize_t
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
 
 
 @dataclass
 class OpenFile:
-    """One guest descriptor. Inherited stdio is not owned: closing it leaves the host's open."""
+    """One guest descriptor. Inherited stdio is not owned: closing it leaves the host's open.
+
+    path is the guest path it was opened by, where the path view needs it to resolve
+    paths relative to the descriptor (b"": not a directory of the guest tree).
+    """
 
     host: int
     cloexec: bool = False
     owned: bool = True
-
-
-class HostPath(NamedTuple):
-    """A path as the host's *at functions take it: dir_fd None means the host cwd."""
-
-    path: bytes
-    dir_fd: int | None
+    path: bytes = b""
 
 
 class Files:
-    def __init__(self, limits: ResourceLimits, *, exe: str, pid: int) -> None:
+    """The guest's descriptor table and its view of paths (see mvvm.linux.paths)."""
+
+    def __init__(self, limits: ResourceLimits, *, exe: str, pid: int,
+                 paths: HostPaths | ConfinedPaths | None = None) -> None:
         self._fds = {fd: OpenFile(fd, owned=False) for fd in STDIO}
         self._limits = limits
-        self.exe = os.fsencode(exe)
+        self.paths = paths or HostPaths()
         self.pid = pid
+        self.exe = b""
+        self.exe_name = b""
+        self.set_exe(exe)
+
+    def set_exe(self, host_path: str) -> None:
+        """The running program: its host file and its name in the guest (/proc/self/exe)."""
+        self.exe = os.fsencode(os.path.abspath(host_path))
+        self.exe_name = self.paths.guest_path(self.exe) or self.exe
 
     def get(self, fd: int) -> OpenFile:
         try:
@@ -58,28 +68,31 @@ class Files:
     def host(self, fd: int) -> int:
         return self.get(fd).host
 
-    def install(self, host: int, *, cloexec: bool = False, lowest: int = 0) -> int:
+    def install(self, host: int, *, cloexec: bool = False, lowest: int = 0,
+                path: bytes = b"") -> int:
         """Give an owned host fd the lowest free guest number >= lowest (EMFILE closes it)."""
         fd = next(n for n in itertools.count(lowest) if n not in self._fds)
         if fd >= self._limits.get(RLIMIT_NOFILE)[0]:
             os.close(host)
             raise SyscallError(errno.EMFILE)
-        self._fds[fd] = OpenFile(host, cloexec)
+        self._fds[fd] = OpenFile(host, cloexec, path=path)
         return fd
 
     def dup(self, fd: int, *, lowest: int = 0, cloexec: bool = False) -> int:
         if lowest >= self._limits.get(RLIMIT_NOFILE)[0]:
             raise SyscallError(errno.EINVAL)
-        return self.install(os.dup(self.host(fd)), cloexec=cloexec, lowest=lowest)
+        entry = self.get(fd)
+        return self.install(os.dup(entry.host), cloexec=cloexec, lowest=lowest, path=entry.path)
 
     def dup_to(self, fd: int, new: int, *, cloexec: bool) -> int:
         """dup3: make new a copy of fd, closing what new was."""
         if not 0 <= new < self._limits.get(RLIMIT_NOFILE)[0]:
             raise SyscallError(errno.EBADF)
-        host = os.dup(self.host(fd))
+        entry = self.get(fd)
+        host = os.dup(entry.host)
         if new in self._fds:
             self.close(new)
-        self._fds[new] = OpenFile(host, cloexec)
+        self._fds[new] = OpenFile(host, cloexec, path=entry.path)
         return new
 
     def close(self, fd: int) -> None:
@@ -88,23 +101,33 @@ class Files:
         if entry.owned:
             os.close(entry.host)
 
-    def resolve(self, dirfd: int, path: bytes) -> HostPath:
-        """The host path for a guest path relative to dirfd.
+    def close_on_exec(self) -> None:
+        """execve: the descriptors marked close-on-exec go."""
+        for fd in [fd for fd, entry in self._fds.items() if entry.cloexec]:
+            self.close(fd)
 
-        Every path syscall goes through here, so this is where a sysroot or root
-        confinement will apply; for now guest paths are host paths.
+    def table(self) -> dict[int, int]:
+        """Guest fd -> host fd, for handing the table to a host program (execve)."""
+        return {fd: entry.host for fd, entry in self._fds.items()}
+
+    def resolve(self, dirfd: int, path: bytes, *, follow: bool = True) -> HostPath:
+        """The host path for a guest path relative to dirfd; every path syscall comes here.
+
+        follow=False leaves a symlink in the last component unresolved (lstat, unlink,
+        O_NOFOLLOW...). /proc/self/exe is the guest program, not the VM.
         """
-        if procfs.self_entry(path, self.pid) == b"exe":
-            return HostPath(self.exe, None)
+        if follow and procfs.self_entry(path, self.pid) == b"exe":
+            return HostPath(self.exe, None, self.exe_name)
         if path.startswith(b"/") or dirfd == AT_FDCWD:
-            return HostPath(path, None)
-        return HostPath(path, self.host(dirfd))
+            return self.paths.resolve(path, follow=follow)
+        entry = self.get(dirfd)
+        return self.paths.resolve(path, base=entry.path, base_fd=entry.host, follow=follow)
 
 
 def read_dir(host_fd: int, size: int) -> bytes:
     """Host getdents64 records (struct linux_dirent64 is the same on every architecture)."""
     buf = ctypes.create_string_buffer(size)
-    n = _libc.getdents64(host_fd, buf, size)
+    n = libc.getdents64(host_fd, buf, size)
     if n < 0:
         raise SyscallError(ctypes.get_errno())
     return buf.raw[:n]

@@ -10,34 +10,89 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-from typing import TextIO, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TextIO, TypeVar
 
 from ..errors import GuestExit, GuestFault, GuestSignal
-from .errors import SyscallError
+from .errors import Restart, SyscallError
 from .fs import Files
 from .mm import PAGE, PROT_READ, PROT_WRITE, AddressSpace, GuestMemory
+from .paths import ConfinedPaths, HostPaths
 from .rlimits import ResourceLimits
 from .signals import SignalState
 from .strace import Tracer
 from .syscalls import TABLE
 
 Struct = TypeVar("Struct", ctypes.Structure, ctypes.Array)
+SIGPIPE = 13
+ARG_MAX = 2 << 20                 # bytes of execve arguments and environment, as on Linux
+# execve of a riscv64 program: (kernel, host path, argv, envp, execfn); raises Restart.
+ExecImage = Callable[["Kernel", bytes, list[bytes], list[bytes], bytes], None]
+
+
+class Cpu(Protocol):
+    """The registers a syscall may change before asking for a Restart (mvvm.runtime.vm.VM)."""
+
+    x: ctypes.Array
+    pc: int
 
 
 class Kernel:
-    """The Linux personality of one guest process."""
+    """The Linux personality of one guest process.
+
+    paths is the guest's view of the file system (mvvm.linux.paths); network False refuses
+    sockets other than AF_UNIX; host_exec lets execve start host (non-riscv64) programs;
+    exec_image is how execve starts a riscv64 program (mvvm.linux.process provides it).
+    """
 
     def __init__(self, mem: GuestMemory, space: AddressSpace, *, exe: str,
-                 strace: TextIO | None = None) -> None:
+                 strace: TextIO | None = None, paths: HostPaths | ConfinedPaths | None = None,
+                 network: bool = True, host_exec: bool = False,
+                 exec_image: ExecImage | None = None) -> None:
         self.mem = mem
         self.space = space
         self.pid = os.getpid()
         self.limits = ResourceLimits()
-        self.files = Files(self.limits, exe=exe, pid=self.pid)
+        self.files = Files(self.limits, exe=exe, pid=self.pid, paths=paths)
         self.signals = SignalState()
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
         self.tracer = Tracer(strace, self.pid) if strace else None
+        self.network = network
+        self.host_exec = host_exec
+        self.exec_image = exec_image
+        self.cpu: Cpu | None = None
+        self.vfork_done: int | None = None  # host fd a vfork parent waits on, until execve
+        self.task_name = os.path.basename(os.fsencode(exe))[:15]     # prctl PR_SET_NAME
+        self.prctl = {"pdeathsig": 0, "dumpable": 1, "no_new_privs": 0}
+        self.children: set[int] = set()     # host pids of the guest processes it forked
+        self.parent_is_guest = False        # forked by a guest: dies of its signals for real
+
+    def became_child(self) -> None:
+        """After fork, in the child: a new pid, no children, a guest parent."""
+        self.pid = self.files.pid = os.getpid()
+        if self.tracer:
+            self.tracer.pid = self.pid
+        self.children.clear()
+        self.parent_is_guest = True
+
+    def became_new_image(self) -> None:
+        """execve's point of no return: close-on-exec files go, caught signals revert to
+        their default, and a vfork parent may go on."""
+        self.files.close_on_exec()
+        self.signals.exec_reset()
+        self.release_vfork_parent()
+
+    def broken_pipe(self) -> None:
+        """A write met EPIPE: Linux sends SIGPIPE, whose default action kills (the VM's
+        Python ignores it on the host, so the guest's disposition decides here)."""
+        if self.signals.is_fatal(SIGPIPE) and not self.signals.is_blocked(SIGPIPE):
+            raise GuestSignal(SIGPIPE, "SIGPIPE (write to a pipe with no reader)")
+
+    def release_vfork_parent(self) -> None:
+        if self.vfork_done is not None:
+            os.close(self.vfork_done)
+            self.vfork_done = None
 
     def syscall(self, nr: int, args: tuple[int, int, int, int, int, int]) -> int:
         """Run syscall nr with a0..a5; return the new a0 (-errno on failure)."""
@@ -53,10 +108,16 @@ class Kernel:
             if self.tracer:
                 self.tracer.exiting(call.name, shown)
             raise
+        except Restart:
+            if self.tracer:         # execve, or a forked child on its own stack: it returned
+                self.tracer.returned(call.name, shown, 0, call.hex_result)
+            raise
         except GuestFault:
             result = -errno.EFAULT
         except OSError as e:
             result = -(e.errno or errno.EIO)
+        except (OverflowError, ValueError, MemoryError):
+            result = -errno.EINVAL      # a size or number too large for the host's calls
         if self.tracer:
             self.tracer.returned(call.name, shown, result, call.hex_result)
         return result
@@ -77,6 +138,21 @@ class Kernel:
 
     def store_struct(self, addr: int, value: ctypes.Structure | ctypes.Array) -> None:
         self.store(addr, bytes(value))
+
+    def load_strings(self, addr: int) -> list[bytes]:
+        """A NULL-terminated array of string pointers (argv, envp); NULL is an empty list."""
+        out: list[bytes] = []
+        total = 0
+        while addr:
+            pointer = self.load_struct(ctypes.c_uint64, addr).value
+            if not pointer:
+                break
+            out.append(self.load_cstring(pointer, ARG_MAX))
+            total += len(out[-1]) + 9
+            if total > ARG_MAX:
+                raise SyscallError(errno.E2BIG)
+            addr += 8
+        return out
 
     def load_cstring(self, addr: int, limit: int) -> bytes:
         """A NUL-terminated string of fewer than limit bytes (else ENAMETOOLONG).

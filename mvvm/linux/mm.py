@@ -69,6 +69,7 @@ class AddressSpace:
         self.mmap_top = page_down(mmap_top)
         self.code_changed: Callable[[int, int], None] | None = None
         self._maps: list[Mapping] = []
+        self._hot: Mapping | None = None        # see check(); None whenever _maps changes
         self._brk_start = 0
         self._brk = 0
 
@@ -86,8 +87,15 @@ class AddressSpace:
         return 0
 
     def check(self, addr: int, size: int, prot: int) -> None:
-        """Raise GuestFault at the first byte of [addr, addr+size) not mapped with prot."""
+        """Raise GuestFault at the first byte of [addr, addr+size) not mapped with prot.
+
+        The mapping that satisfied the last check is tried first: a program's syscalls
+        mostly point into the same buffer, and this runs for every one of them.
+        """
         end = addr + size
+        hot = self._hot
+        if hot is not None and hot.start <= addr and end <= hot.end and hot.prot & prot == prot:
+            return
         i = bisect_right(self._maps, addr, key=_start) - 1
         while addr < end:
             if i < 0 or i >= len(self._maps):
@@ -95,6 +103,7 @@ class AddressSpace:
             m = self._maps[i]
             if not m.start <= addr < m.end or m.prot & prot != prot:
                 raise GuestFault(addr)
+            self._hot = m
             addr = m.end
             i += 1
 
@@ -147,7 +156,38 @@ class AddressSpace:
             if _loses_code(m.prot, prot):
                 self._code_changed(m)
         self._maps[i:j] = [m._replace(prot=prot) for m in self._maps[i:j]]
+        self._hot = None
         self._merge(i, j)
+
+    def remap(self, old: int, old_length: int, new_length: int, *, may_move: bool,
+              to: int | None = None) -> int:
+        """mremap: resize the mapping at old in place, or move it (may_move), or move it to
+        exactly `to` (MREMAP_FIXED). The pages keep their rights, name and contents."""
+        if old % PAGE or (to is not None and (to % PAGE or not may_move)):
+            raise SyscallError(errno.EINVAL)
+        old_length, new_length = page_up(old_length), _length(new_length)
+        if not old_length:
+            raise SyscallError(errno.EINVAL)             # the shared-memory copy trick
+        try:
+            self.check(old, old_length, 0)
+        except GuestFault:
+            raise SyscallError(errno.EFAULT) from None
+        first = self._maps[bisect_right(self._maps, old, key=_start) - 1]
+        if to is None and new_length <= old_length:
+            self._remove(old + new_length, old + old_length)
+            return old
+        grow = new_length - old_length
+        if to is None and self.is_free(old + old_length, grow):
+            self._insert(Mapping(old + old_length, old + new_length, first.prot, first.name))
+            self.mem.fill(old + old_length, grow)
+            return old
+        if not may_move:
+            raise SyscallError(errno.ENOMEM)
+        data = self.mem.read(old, min(old_length, new_length))
+        self._remove(old, old + old_length)
+        new = self.map(to or 0, new_length, first.prot, fixed=to is not None, name=first.name)
+        self.mem.write(new, data)
+        return new
 
     def flush_code(self, addr: int, length: int) -> None:
         """Tell the translator that code in the range may have changed (riscv_flush_icache)."""
@@ -220,6 +260,7 @@ class AddressSpace:
             if m.end > end:
                 pieces.append(m._replace(start=end))
         self._maps[i:j] = pieces
+        self._hot = None
         return self._overlapping(start, end)
 
     def _remove(self, start: int, end: int) -> None:
@@ -228,10 +269,12 @@ class AddressSpace:
             if m.prot & PROT_EXEC:
                 self._code_changed(m)
         del self._maps[i:j]
+        self._hot = None
 
     def _insert(self, mapping: Mapping) -> None:
         i = bisect_left(self._maps, mapping.start, key=_start)
         self._maps.insert(i, mapping)
+        self._hot = None
         self._merge(i, i + 1)
 
     def _merge(self, i: int, j: int) -> None:
@@ -245,6 +288,7 @@ class AddressSpace:
             else:
                 merged.append(m)
         self._maps[lo:hi] = merged
+        self._hot = None
 
     def _code_changed(self, mapping: Mapping) -> None:
         self.flush_code(mapping.start, mapping.end - mapping.start)

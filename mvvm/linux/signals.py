@@ -33,6 +33,12 @@ class SignalState:
         silently stay unblocked."""
         self.mask = MASK_CHANGES[how](self.mask, bits) & ~UNBLOCKABLE
 
+    def exec_reset(self) -> None:
+        """execve: handlers go back to SIG_DFL (ignored signals stay ignored), the
+        alternate stack goes; the mask stays."""
+        self.actions = {n: a for n, a in self.actions.items() if a.sa_handler == SIG_IGN}
+        self.altstack = StackT(ss_flags=SS_DISABLE)
+
     def is_blocked(self, signo: int) -> bool:
         return bool(self.mask >> (signo - 1) & 1)
 

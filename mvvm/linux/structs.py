@@ -129,3 +129,13 @@ class SigAction(LittleEndianStructure):
 
 class StackT(LittleEndianStructure):
     _fields_ = [("ss_sp", c_uint64), ("ss_flags", c_int32), ("ss_size", c_uint64)]
+
+
+class Siginfo(LittleEndianStructure):
+    """siginfo_t (128 bytes) with the SIGCHLD fields that waitid fills."""
+
+    _fields_ = [
+        ("si_signo", c_int32), ("si_errno", c_int32), ("si_code", c_int32), ("pad0", c_int32),
+        ("si_pid", c_int32), ("si_uid", c_uint32), ("si_status", c_int32), ("pad1", c_int32),
+        ("si_utime", c_int64), ("si_stime", c_int64), ("rest", c_uint8 * 80),
+    ]

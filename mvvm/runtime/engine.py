@@ -35,6 +35,7 @@ SETTINGS = {
     "wasm_tail_call": True,
     "cranelift_nan_canonicalization": True,     # RISC-V's canonical NaN results
     "epoch_interruption": True,                 # a guest that never stops can be stopped
+    "parallel_compilation": False,              # no compile threads: fork() keeps working
 }
 
 

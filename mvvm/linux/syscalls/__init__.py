@@ -1,6 +1,7 @@
 """Syscall implementations, one module per concern, merged into one table by number."""
 
 from ..table import build_table
-from . import clocks, files, memory, process, signals
+from . import clocks, events, files, memory, names, net, process, signals, tasks
 
-TABLE = build_table(m.syscalls for m in (clocks, files, memory, process, signals))
+MODULES = (clocks, events, files, memory, names, net, process, signals, tasks)
+TABLE = build_table(m.syscalls for m in MODULES)

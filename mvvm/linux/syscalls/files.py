@@ -1,29 +1,39 @@
-"""File and descriptor syscalls: open, read, write, stat, directories, pipes, fcntl, ioctl."""
+"""Descriptor syscalls: open, read, write and their variants, pipes, fcntl, locks, ioctl,
+and the in-kernel copies (sendfile, copy_file_range). Paths and metadata are in names.py."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import os
 import termios
 from collections.abc import Callable
-from ctypes import c_int32, c_uint8
+from ctypes import LittleEndianStructure, c_int32, c_int64, c_uint8, c_uint64, sizeof
 from typing import TYPE_CHECKING
 
 from .. import abi, procfs
 from ..abi import (
-    AT_EACCESS,
-    AT_EMPTY_PATH,
-    AT_FDCWD,
-    AT_REMOVEDIR,
-    AT_SYMLINK_NOFOLLOW,
+    F_ADD_SEALS,
     F_DUPFD,
     F_DUPFD_CLOEXEC,
+    F_GET_SEALS,
     F_GETFD,
     F_GETFL,
+    F_GETLK,
+    F_GETOWN,
+    F_GETPIPE_SZ,
+    F_OFD_GETLK,
     F_SETFD,
     F_SETFL,
+    F_SETOWN,
+    F_SETPIPE_SZ,
     FD_CLOEXEC,
+    FIOCLEX,
+    FIONBIO,
+    FIONCLEX,
+    FIONREAD,
+    LOCK_CMDS,
     MAX_RW_COUNT,
     O_CLOEXEC,
     O_DIRECT,
@@ -32,12 +42,14 @@ from ..abi import (
     TCSETS,
     TCSETSF,
     TCSETSW,
+    TIOCGPGRP,
     TIOCGWINSZ,
+    TIOCSWINSZ,
 )
 from ..errors import SyscallError
-from ..fs import read_dir
+from ..fs import OpenFile, libc
 from ..mm import PROT_WRITE
-from ..structs import KERNEL_NCCS, Iovec, Stat, Statx, StatxTimestamp, Termios, split_ns
+from ..structs import KERNEL_NCCS, Iovec, Termios
 from ..table import (
     DIRFD,
     FCNTL_CMD,
@@ -54,6 +66,7 @@ from ..table import (
     SIZE,
     WHENCE,
     SyscallSet,
+    Unsigned,
 )
 
 if TYPE_CHECKING:
@@ -62,8 +75,8 @@ if TYPE_CHECKING:
 syscalls = SyscallSet()
 
 IOV_MAX = 1024
-DIRENT_CHUNK = 1 << 20          # getdents64 may return fewer entries than fit: bounds the copy
-STATX_BASIC_STATS = 0x7FF
+O_CREAT_EXCL = 0o300
+O_NOFOLLOW = 0o400000
 PIPE_FLAGS = O_CLOEXEC | O_NONBLOCK | O_DIRECT
 Buffers = list[tuple[int, int]]
 
@@ -87,8 +100,15 @@ def _read(k: Kernel, fd: int, bufs: Buffers, offset: int | None = None) -> int:
 
 def _write(k: Kernel, fd: int, bufs: Buffers, offset: int | None = None) -> int:
     host = k.files.host(fd)
-    data = b"".join(k.load(addr, size) for addr, size in bufs)[:MAX_RW_COUNT]
-    return os.write(host, data) if offset is None else os.pwrite(host, data, offset)
+    if len(bufs) == 1:                  # write(2): the common case, without the join
+        data = k.load(bufs[0][0], min(bufs[0][1], MAX_RW_COUNT))
+    else:
+        data = b"".join(k.load(addr, size) for addr, size in bufs)[:MAX_RW_COUNT]
+    try:
+        return os.write(host, data) if offset is None else os.pwrite(host, data, offset)
+    except BrokenPipeError:
+        k.broken_pipe()
+        raise
 
 
 def _iovecs(k: Kernel, iov: int, count: int) -> Buffers:
@@ -139,15 +159,46 @@ def sys_pwritev(k: Kernel, fd: int, iov: int, count: int, offset: int) -> int:
 
 # Opening and closing.
 
+def _open(k: Kernel, dirfd: int, path: bytes, flags: int, mode: int, *,
+          no_symlinks: bool = False) -> int:
+    """openat's work: the last component is not followed for O_NOFOLLOW or O_CREAT|O_EXCL
+    (Linux then fails on, or refuses to create through, a symlink)."""
+    if procfs.self_entry(path, k.pid) == b"maps":
+        return k.files.install(procfs.memory_file("maps", procfs.maps_text(k.space.mappings())),
+                               cloexec=bool(flags & O_CLOEXEC))
+    follow = not (flags & O_NOFOLLOW or flags & O_CREAT_EXCL == O_CREAT_EXCL or no_symlinks)
+    where = k.files.resolve(dirfd, path, follow=follow)
+    host_flags = abi.OPEN_FLAGS.to_host(flags) | os.O_CLOEXEC
+    if no_symlinks:
+        host_flags |= os.O_NOFOLLOW
+    host = os.open(where.path, host_flags, mode & 0o7777, dir_fd=where.dir_fd)
+    return k.files.install(host, cloexec=bool(flags & O_CLOEXEC), path=where.guest or b"")
+
+
 @syscalls(56, DIRFD, PATH, OPEN_FLAGS, MODE)
 def sys_openat(k: Kernel, dirfd: int, path: bytes, flags: int, mode: int) -> int:
-    if procfs.self_entry(path, k.pid) == b"maps":
-        host = procfs.memory_file("maps", procfs.maps_text(k.space.mappings()))
-    else:
-        where = k.files.resolve(dirfd, path)
-        host = os.open(where.path, abi.OPEN_FLAGS.to_host(flags) | os.O_CLOEXEC, mode & 0o7777,
-                       dir_fd=where.dir_fd)
-    return k.files.install(host, cloexec=bool(flags & O_CLOEXEC))
+    return _open(k, dirfd, path, flags, mode)
+
+
+class OpenHow(LittleEndianStructure):
+    _fields_ = [("flags", c_uint64), ("mode", c_uint64), ("resolve", c_uint64)]
+
+
+RESOLVE_ALL = 0x3F
+RESOLVE_NO_SYMLINKS = 0x04
+
+
+@syscalls(437, DIRFD, PATH, PTR, SIZE)
+def sys_openat2(k: Kernel, dirfd: int, path: bytes, how: int, size: int) -> int:
+    """openat with struct open_how. Of the RESOLVE_ flags, NO_SYMLINKS refuses a symlink
+    in the last component; the confinement ones (BENEATH, IN_ROOT) are what --root gives."""
+    if size < sizeof(OpenHow):
+        raise SyscallError(errno.EINVAL)
+    request = k.load_struct(OpenHow, how)
+    if request.resolve & ~RESOLVE_ALL or request.flags >> 32 or request.mode & ~0o7777:
+        raise SyscallError(errno.EINVAL)
+    return _open(k, dirfd, path, request.flags, request.mode,
+                 no_symlinks=bool(request.resolve & RESOLVE_NO_SYMLINKS))
 
 
 @syscalls(57, FD)
@@ -185,6 +236,39 @@ def sys_pipe2(k: Kernel, fds: int, flags: int) -> int:
     return 0
 
 
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+MFD_CLOEXEC = 1
+MFD_FLAGS = 0x1F                    # CLOEXEC, ALLOW_SEALING, HUGETLB, NOEXEC_SEAL, EXEC
+
+
+@syscalls(436, Unsigned(32), Unsigned(32), HEX)
+def sys_close_range(k: Kernel, first: int, last: int, flags: int) -> int:
+    """Close (or mark close-on-exec) every open guest fd in [first, last]."""
+    if first > last or flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC):
+        raise SyscallError(errno.EINVAL)
+    for fd in [fd for fd in k.files.table() if first <= fd <= last]:
+        if flags & CLOSE_RANGE_CLOEXEC:
+            k.files.get(fd).cloexec = True
+        else:
+            k.files.close(fd)
+    return 0
+
+
+@syscalls(279, PATH, HEX)
+def sys_memfd_create(k: Kernel, name: bytes, flags: int) -> int:
+    if flags & ~MFD_FLAGS or len(name) > 249:
+        raise SyscallError(errno.EINVAL)
+    host = os.memfd_create(os.fsdecode(name), (flags & ~MFD_CLOEXEC) | os.MFD_CLOEXEC)
+    return k.files.install(host, cloexec=bool(flags & MFD_CLOEXEC))
+
+
+@syscalls(223, FD, LONG, LONG, INT)
+def sys_fadvise64(k: Kernel, fd: int, offset: int, length: int, advice: int) -> int:
+    """Advice only: checked, then followed by the host."""
+    os.posix_fadvise(k.files.host(fd), offset, length, advice)
+    return 0
+
+
 # Descriptor control.
 
 def _dupfd(k: Kernel, fd: int, arg: int) -> int:
@@ -214,9 +298,33 @@ def _setfl(k: Kernel, fd: int, arg: int) -> int:
     return 0
 
 
+FLOCK_SIZE = 32     # struct flock: short type, whence; long start, len; int pid (as on x86-64)
+
+
+def _record_lock(cmd: int) -> Callable[[Kernel, int, int], int]:
+    """F_GETLK, F_SETLK(W) and the OFD forms: struct flock is laid out as on the host, whose
+    numbers these commands share, so the guest's struct goes through as bytes."""
+    def lock(k: Kernel, fd: int, arg: int) -> int:
+        result = fcntl.fcntl(k.files.host(fd), cmd, k.load(arg, FLOCK_SIZE))
+        if cmd in (F_GETLK, F_OFD_GETLK):
+            k.store(arg, result)
+        return 0
+    return lock
+
+
+def _host_int(cmd: int) -> Callable[[Kernel, int, int], int]:
+    """A command whose argument and result are plain ints with the host's meaning."""
+    def call(k: Kernel, fd: int, arg: int) -> int:
+        return fcntl.fcntl(k.files.host(fd), cmd, arg & 0xFFFFFFFF)
+    return call
+
+
 _FCNTL: dict[int, Callable[[Kernel, int, int], int]] = {
     F_DUPFD: _dupfd, F_DUPFD_CLOEXEC: _dupfd_cloexec, F_GETFD: _getfd, F_SETFD: _setfd,
     F_GETFL: _getfl, F_SETFL: _setfl,
+    **{cmd: _record_lock(cmd) for cmd in LOCK_CMDS},
+    **{cmd: _host_int(cmd) for cmd in (F_GETOWN, F_SETOWN, F_GETPIPE_SZ, F_SETPIPE_SZ,
+                                       F_ADD_SEALS, F_GET_SEALS)},
 }
 
 
@@ -226,6 +334,19 @@ def sys_fcntl(k: Kernel, fd: int, cmd: int, arg: int) -> int:
     if cmd not in _FCNTL:
         raise SyscallError(errno.EINVAL)
     return _FCNTL[cmd](k, fd, arg)
+
+
+@syscalls(32, FD, INT)
+def sys_flock(k: Kernel, fd: int, operation: int) -> int:
+    fcntl.flock(k.files.host(fd), operation)
+    return 0
+
+
+@syscalls(47, FD, HEX, LONG, LONG)
+def sys_fallocate(k: Kernel, fd: int, mode: int, offset: int, length: int) -> int:
+    if libc.fallocate(k.files.host(fd), mode, offset, length) < 0:
+        raise SyscallError(ctypes.get_errno())
+    return 0
 
 
 @syscalls(62, FD, LONG, WHENCE)
@@ -251,200 +372,133 @@ def sys_fdatasync(k: Kernel, fd: int) -> int:
     return 0
 
 
-# Terminal control: the host's terminal, in the guest's struct termios.
+@syscalls(81)
+def sys_sync(k: Kernel) -> int:
+    os.sync()
+    return 0
 
-def _tcgets(k: Kernel, host: int, arg: int) -> int:
-    iflag, oflag, cflag, lflag, _, _, cc = termios.tcgetattr(host)
+
+@syscalls(84, FD, LONG, LONG, HEX)
+def sys_sync_file_range(k: Kernel, fd: int, offset: int, length: int, flags: int) -> int:
+    """Only a hint about write-back ordering; fdatasync covers every range."""
+    os.fdatasync(k.files.host(fd))
+    return 0
+
+
+# Copies inside the kernel: an optional guest loff_t is read, used and advanced.
+
+def _offset_in(k: Kernel, ptr: int) -> int | None:
+    return k.load_struct(c_int64, ptr).value if ptr else None
+
+
+def _offset_out(k: Kernel, ptr: int, offset: int | None, done: int) -> None:
+    if ptr and offset is not None:
+        k.store_struct(ptr, c_int64(offset + done))
+
+
+@syscalls(71, FD, FD, PTR, SIZE)
+def sys_sendfile(k: Kernel, out_fd: int, in_fd: int, offset_ptr: int, count: int) -> int:
+    offset = _offset_in(k, offset_ptr)
+    source = k.files.host(in_fd)
+    if offset is None:
+        offset = os.lseek(source, 0, os.SEEK_CUR)
+        done = os.sendfile(k.files.host(out_fd), source, offset, min(count, MAX_RW_COUNT))
+        os.lseek(source, offset + done, os.SEEK_SET)
+        return done
+    done = os.sendfile(k.files.host(out_fd), source, offset, min(count, MAX_RW_COUNT))
+    _offset_out(k, offset_ptr, offset, done)
+    return done
+
+
+@syscalls(285, FD, PTR, FD, PTR, SIZE, HEX)
+def sys_copy_file_range(k: Kernel, fd_in: int, off_in: int, fd_out: int, off_out: int,
+                        count: int, flags: int) -> int:
+    if flags:
+        raise SyscallError(errno.EINVAL)
+    src, dst = _offset_in(k, off_in), _offset_in(k, off_out)
+    done = os.copy_file_range(k.files.host(fd_in), k.files.host(fd_out),
+                              min(count, MAX_RW_COUNT), src, dst)
+    _offset_out(k, off_in, src, done)
+    _offset_out(k, off_out, dst, done)
+    return done
+
+
+# ioctl: the terminal requests (the host's terminal, in the guest's struct termios) and the
+# generic ones. A handler gets the guest's descriptor entry and the argument.
+
+Ioctl = Callable[["Kernel", OpenFile, int], int]
+
+
+def _tcgets(k: Kernel, f: OpenFile, arg: int) -> int:
+    iflag, oflag, cflag, lflag, _, _, cc = termios.tcgetattr(f.host)
     chars = [c if isinstance(c, int) else c[0] for c in cc[:KERNEL_NCCS]]
     k.store_struct(arg, Termios(iflag, oflag, cflag, lflag, 0, (c_uint8 * KERNEL_NCCS)(*chars)))
     return 0
 
 
-def _tcsets(when: int) -> Callable[[Kernel, int, int], int]:
+def _tcsets(when: int) -> Ioctl:
     """TCSETS, TCSETSW or TCSETSF: the speed lives in c_cflag, as in the kernel's struct."""
-    def tcsets(k: Kernel, host: int, arg: int) -> int:
+    def tcsets(k: Kernel, f: OpenFile, arg: int) -> int:
         t = k.load_struct(Termios, arg)
         speed = t.c_cflag & termios.CBAUD
         cc = list(t.c_cc) + [0] * (termios.NCCS - KERNEL_NCCS)
-        termios.tcsetattr(host, when, [t.c_iflag, t.c_oflag, t.c_cflag, t.c_lflag,
+        termios.tcsetattr(f.host, when, [t.c_iflag, t.c_oflag, t.c_cflag, t.c_lflag,
                                        speed, speed, cc])
         return 0
     return tcsets
 
 
-def _winsize(k: Kernel, host: int, arg: int) -> int:
+def _winsize(k: Kernel, f: OpenFile, arg: int) -> int:
     """struct winsize is four u16 everywhere, so the host's bytes are the guest's."""
-    k.store(arg, fcntl.ioctl(host, termios.TIOCGWINSZ, bytes(8)))
+    k.store(arg, fcntl.ioctl(f.host, termios.TIOCGWINSZ, bytes(8)))
     return 0
 
 
-_IOCTL: dict[int, Callable[[Kernel, int, int], int]] = {
+def _int_in(request: int) -> Ioctl:
+    """A request that takes a pointer to an int (TIOCSPGRP, FIONBIO): the host's number."""
+    def call(k: Kernel, f: OpenFile, arg: int) -> int:
+        fcntl.ioctl(f.host, request, k.load(arg, 4))
+        return 0
+    return call
+
+
+def _int_out(request: int) -> Ioctl:
+    """A request that fills an int (FIONREAD, TIOCGPGRP)."""
+    def call(k: Kernel, f: OpenFile, arg: int) -> int:
+        k.store(arg, fcntl.ioctl(f.host, request, bytes(4)))
+        return 0
+    return call
+
+
+def _set_winsize(k: Kernel, f: OpenFile, arg: int) -> int:
+    fcntl.ioctl(f.host, termios.TIOCSWINSZ, k.load(arg, 8))
+    return 0
+
+
+def _cloexec(value: bool) -> Ioctl:
+    """FIOCLEX and FIONCLEX act on the guest's descriptor, not on the host's."""
+    def call(k: Kernel, f: OpenFile, arg: int) -> int:
+        f.cloexec = value
+        return 0
+    return call
+
+
+_IOCTL: dict[int, Ioctl] = {
     TCGETS: _tcgets, TCSETS: _tcsets(termios.TCSANOW), TCSETSW: _tcsets(termios.TCSADRAIN),
-    TCSETSF: _tcsets(termios.TCSAFLUSH), TIOCGWINSZ: _winsize,
+    TCSETSF: _tcsets(termios.TCSAFLUSH), TIOCGWINSZ: _winsize, TIOCSWINSZ: _set_winsize,
+    FIONREAD: _int_out(termios.FIONREAD), TIOCGPGRP: _int_out(termios.TIOCGPGRP),
+    FIONBIO: _int_in(termios.FIONBIO), FIOCLEX: _cloexec(True), FIONCLEX: _cloexec(False),
 }
 
 
 @syscalls(29, FD, IOCTL, PTR)
 def sys_ioctl(k: Kernel, fd: int, request: int, arg: int) -> int:
-    host = k.files.host(fd)
+    entry = k.files.get(fd)
     if request not in _IOCTL:
         raise SyscallError(errno.ENOTTY)
     try:
-        return _IOCTL[request](k, host, arg)
+        return _IOCTL[request](k, entry, arg)
     except termios.error as e:
         raise SyscallError(e.args[0]) from None
 
 
-# Status.
-
-def _stat(st: os.stat_result) -> Stat:
-    times = {}
-    for which in ("atime", "mtime", "ctime"):
-        times[f"st_{which}"], times[f"st_{which}_nsec"] = split_ns(getattr(st, f"st_{which}_ns"))
-    return Stat(st_dev=st.st_dev, st_ino=st.st_ino, st_mode=st.st_mode, st_nlink=st.st_nlink,
-                st_uid=st.st_uid, st_gid=st.st_gid, st_rdev=st.st_rdev, st_size=st.st_size,
-                st_blksize=st.st_blksize, st_blocks=st.st_blocks, **times)
-
-
-def _statx(st: os.stat_result) -> Statx:
-    def stamp(ns: int) -> StatxTimestamp:
-        return StatxTimestamp(*split_ns(ns))
-    return Statx(stx_mask=STATX_BASIC_STATS, stx_blksize=st.st_blksize, stx_nlink=st.st_nlink,
-                 stx_uid=st.st_uid, stx_gid=st.st_gid, stx_mode=st.st_mode, stx_ino=st.st_ino,
-                 stx_size=st.st_size, stx_blocks=st.st_blocks,
-                 stx_atime=stamp(st.st_atime_ns), stx_ctime=stamp(st.st_ctime_ns),
-                 stx_mtime=stamp(st.st_mtime_ns),
-                 stx_rdev_major=os.major(st.st_rdev), stx_rdev_minor=os.minor(st.st_rdev),
-                 stx_dev_major=os.major(st.st_dev), stx_dev_minor=os.minor(st.st_dev))
-
-
-def _stat_at(k: Kernel, dirfd: int, path: bytes, flags: int) -> os.stat_result:
-    """stat for the *at calls: AT_EMPTY_PATH means dirfd itself."""
-    if not path and flags & AT_EMPTY_PATH:
-        return os.stat(k.files.host(dirfd)) if dirfd != AT_FDCWD else os.stat(".")
-    where = k.files.resolve(dirfd, path)
-    return os.stat(where.path, dir_fd=where.dir_fd,
-                   follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW)
-
-
-@syscalls(80, FD, PTR)
-def sys_fstat(k: Kernel, fd: int, buf: int) -> int:
-    k.store_struct(buf, _stat(os.fstat(k.files.host(fd))))
-    return 0
-
-
-@syscalls(79, DIRFD, PATH, PTR, HEX)
-def sys_newfstatat(k: Kernel, dirfd: int, path: bytes, buf: int, flags: int) -> int:
-    k.store_struct(buf, _stat(_stat_at(k, dirfd, path, flags)))
-    return 0
-
-
-@syscalls(291, DIRFD, PATH, HEX, HEX, PTR)
-def sys_statx(k: Kernel, dirfd: int, path: bytes, flags: int, mask: int, buf: int) -> int:
-    k.store_struct(buf, _statx(_stat_at(k, dirfd, path, flags)))
-    return 0
-
-
-def _access(k: Kernel, dirfd: int, path: bytes, mode: int, flags: int) -> int:
-    """Existence errors (ENOENT, ENOTDIR...) as stat reports them, then EACCES for rights."""
-    if mode & ~7:
-        raise SyscallError(errno.EINVAL)
-    follow = not flags & AT_SYMLINK_NOFOLLOW
-    where = k.files.resolve(dirfd, path)
-    os.stat(where.path, dir_fd=where.dir_fd, follow_symlinks=follow)
-    if mode and not os.access(where.path, mode, dir_fd=where.dir_fd,
-                              effective_ids=bool(flags & AT_EACCESS), follow_symlinks=follow):
-        raise SyscallError(errno.EACCES)
-    return 0
-
-
-@syscalls(48, DIRFD, PATH, INT)
-def sys_faccessat(k: Kernel, dirfd: int, path: bytes, mode: int) -> int:
-    return _access(k, dirfd, path, mode, 0)
-
-
-@syscalls(439, DIRFD, PATH, INT, HEX)
-def sys_faccessat2(k: Kernel, dirfd: int, path: bytes, mode: int, flags: int) -> int:
-    return _access(k, dirfd, path, mode, flags)
-
-
-@syscalls(78, DIRFD, PATH, PTR, INT)
-def sys_readlinkat(k: Kernel, dirfd: int, path: bytes, buf: int, size: int) -> int:
-    if size <= 0:
-        raise SyscallError(errno.EINVAL)
-    if procfs.self_entry(path, k.pid) == b"exe":
-        target = k.files.exe
-    else:
-        where = k.files.resolve(dirfd, path)
-        target = os.readlink(where.path, dir_fd=where.dir_fd)
-    k.store(buf, target[:size])
-    return min(len(target), size)
-
-
-# Directories and names.
-
-@syscalls(61, FD, PTR, SIZE)
-def sys_getdents64(k: Kernel, fd: int, dirp: int, count: int) -> int:
-    host = k.files.host(fd)
-    count = min(count, DIRENT_CHUNK)
-    k.space.check(dirp, count, PROT_WRITE)
-    data = read_dir(host, count)
-    k.store(dirp, data)
-    return len(data)
-
-
-@syscalls(17, PTR, SIZE)
-def sys_getcwd(k: Kernel, buf: int, size: int) -> int:
-    """The raw syscall returns the length including the NUL, not the pointer libc returns."""
-    cwd = os.getcwdb() + b"\0"
-    if size < len(cwd):
-        raise SyscallError(errno.ERANGE)
-    k.store(buf, cwd)
-    return len(cwd)
-
-
-@syscalls(49, PATH)
-def sys_chdir(k: Kernel, path: bytes) -> int:
-    os.chdir(k.files.resolve(AT_FDCWD, path).path)
-    return 0
-
-
-@syscalls(50, FD)
-def sys_fchdir(k: Kernel, fd: int) -> int:
-    os.fchdir(k.files.host(fd))
-    return 0
-
-
-@syscalls(34, DIRFD, PATH, MODE)
-def sys_mkdirat(k: Kernel, dirfd: int, path: bytes, mode: int) -> int:
-    where = k.files.resolve(dirfd, path)
-    os.mkdir(where.path, mode & 0o7777, dir_fd=where.dir_fd)
-    return 0
-
-
-@syscalls(35, DIRFD, PATH, HEX)
-def sys_unlinkat(k: Kernel, dirfd: int, path: bytes, flags: int) -> int:
-    if flags & ~AT_REMOVEDIR:
-        raise SyscallError(errno.EINVAL)
-    where = k.files.resolve(dirfd, path)
-    remove = os.rmdir if flags else os.unlink
-    remove(where.path, dir_fd=where.dir_fd)
-    return 0
-
-
-@syscalls(36, PATH, DIRFD, PATH)
-def sys_symlinkat(k: Kernel, target: bytes, dirfd: int, path: bytes) -> int:
-    """The target is stored as given: it is link content, not a path resolved now."""
-    where = k.files.resolve(dirfd, path)
-    os.symlink(target, where.path, dir_fd=where.dir_fd)
-    return 0
-
-
-@syscalls(276, DIRFD, PATH, DIRFD, PATH, HEX)
-def sys_renameat2(k: Kernel, olddirfd: int, old: bytes, newdirfd: int, new: bytes,
-                  flags: int) -> int:
-    if flags:
-        raise SyscallError(errno.EINVAL)
-    src, dst = k.files.resolve(olddirfd, old), k.files.resolve(newdirfd, new)
-    os.rename(src.path, dst.path, src_dir_fd=src.dir_fd, dst_dir_fd=dst.dir_fd)
-    return 0

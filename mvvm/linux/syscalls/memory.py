@@ -1,4 +1,5 @@
-"""Memory syscalls: brk, mmap, munmap, mprotect, madvise, riscv_flush_icache."""
+"""Memory syscalls: brk, mmap, munmap, mremap, mprotect, madvise, msync, mlock, mincore,
+membarrier, riscv_flush_icache."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import fcntl
 import os
 from typing import TYPE_CHECKING
 
+from ...errors import GuestFault
 from .. import procfs
 from ..abi import (
     MAP_ANONYMOUS,
@@ -19,7 +21,7 @@ from ..abi import (
     MAX_RW_COUNT,
 )
 from ..errors import SyscallError
-from ..mm import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE
+from ..mm import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
 from ..table import FD, HEX, INT, LONG, MAP_FLAGS, PROT, PTR, SIZE, SyscallSet
 
 if TYPE_CHECKING:
@@ -80,6 +82,78 @@ def sys_mprotect(k: Kernel, addr: int, length: int, prot: int) -> int:
     if prot & ~PROT_ALL:
         raise SyscallError(errno.EINVAL)
     k.space.protect(addr, length, prot)
+    return 0
+
+
+MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
+
+
+@syscalls(216, PTR, SIZE, SIZE, HEX, PTR, hex_result=True)
+def sys_mremap(k: Kernel, old: int, old_length: int, new_length: int, flags: int,
+               new: int) -> int:
+    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED):
+        raise SyscallError(errno.EINVAL)
+    return k.space.remap(old, old_length, new_length, may_move=bool(flags & MREMAP_MAYMOVE),
+                         to=new if flags & MREMAP_FIXED else None)
+
+
+def _mapped(k: Kernel, addr: int, length: int) -> None:
+    """The range must be page-aligned (EINVAL) and mapped throughout (ENOMEM)."""
+    if addr % PAGE:
+        raise SyscallError(errno.EINVAL)
+    try:
+        k.space.check(addr, length, 0)
+    except GuestFault:
+        raise SyscallError(errno.ENOMEM) from None
+
+
+@syscalls(227, PTR, SIZE, HEX)
+def sys_msync(k: Kernel, addr: int, length: int, flags: int) -> int:
+    """File mappings are private copies or read-only: there is nothing to write back."""
+    _mapped(k, addr, length)
+    return 0
+
+
+@syscalls(228, PTR, SIZE)
+def sys_mlock(k: Kernel, addr: int, length: int) -> int:
+    """Guest memory is never swapped out by MVVM: locking is only checked."""
+    _mapped(k, addr - addr % PAGE, length + addr % PAGE)
+    return 0
+
+
+@syscalls(229, PTR, SIZE)
+def sys_munlock(k: Kernel, addr: int, length: int) -> int:
+    return sys_mlock(k, addr, length)
+
+
+@syscalls(230, HEX)
+def sys_mlockall(k: Kernel, flags: int) -> int:
+    return 0
+
+
+@syscalls(231)
+def sys_munlockall(k: Kernel) -> int:
+    return 0
+
+
+@syscalls(232, PTR, SIZE, PTR)
+def sys_mincore(k: Kernel, addr: int, length: int, vec: int) -> int:
+    """Every mapped page is resident."""
+    _mapped(k, addr, length)
+    k.store(vec, b"\1" * (page_up(length) // PAGE))
+    return 0
+
+
+MEMBARRIER_CMDS = 0x1 | 0x8 | 0x10 | 0x20 | 0x40    # GLOBAL, PRIVATE_EXPEDITED(+_SYNC_CORE)
+
+
+@syscalls(283, INT, HEX, INT)
+def sys_membarrier(k: Kernel, cmd: int, flags: int, cpu: int) -> int:
+    """One thread sees its own memory in order: every barrier is already there."""
+    if cmd == 0:
+        return MEMBARRIER_CMDS
+    if cmd & ~MEMBARRIER_CMDS or cmd & (cmd - 1):
+        raise SyscallError(errno.EINVAL)
     return 0
 
 

@@ -6,14 +6,15 @@ import errno
 import os
 import resource
 import time
-from ctypes import c_uint64, sizeof
+from ctypes import LittleEndianStructure, c_int32, c_int64, c_uint32, c_uint64, sizeof
 from typing import TYPE_CHECKING
 
 from ...errors import GuestExit
+from ...runtime.layout import GUEST_LIMIT
 from ..errors import SyscallError
 from ..mm import PROT_WRITE
 from ..structs import Rlimit, Rusage, Sysinfo, Timeval, Tms, Utsname
-from ..table import HEX, INT, MODE, PTR, RESOURCE, SIZE, SyscallSet
+from ..table import HEX, INT, PTR, RESOURCE, SIZE, SyscallSet
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -96,12 +97,6 @@ def sys_set_robust_list(k: Kernel, head: int, length: int) -> int:
     return 0
 
 
-@syscalls(166, MODE)
-def sys_umask(k: Kernel, mask: int) -> int:
-    """The host's umask is the guest's: the host applies it to every file the guest creates."""
-    return os.umask(mask & 0o777)
-
-
 # Limits.
 
 @syscalls(163, RESOURCE, PTR)
@@ -136,13 +131,17 @@ def _timeval(seconds: float) -> Timeval:
     return Timeval(usec // 1_000_000, usec % 1_000_000)
 
 
+def rusage(usage: resource.struct_rusage) -> Rusage:
+    """The host's accounting in the guest's struct rusage."""
+    counters = {name: getattr(usage, name) for name, _ in Rusage._fields_[2:]}
+    return Rusage(_timeval(usage.ru_utime), _timeval(usage.ru_stime), **counters)
+
+
 @syscalls(165, INT, PTR)
 def sys_getrusage(k: Kernel, who: int, buf: int) -> int:
     if who not in RUSAGE_WHO:
         raise SyscallError(errno.EINVAL)
-    usage = resource.getrusage(RUSAGE_WHO[who])
-    counters = {name: getattr(usage, name) for name, _ in Rusage._fields_[2:]}
-    k.store_struct(buf, Rusage(_timeval(usage.ru_utime), _timeval(usage.ru_stime), **counters))
+    k.store_struct(buf, rusage(resource.getrusage(RUSAGE_WHO[who])))
     return 0
 
 
@@ -193,6 +192,48 @@ def sys_sched_getaffinity(k: Kernel, pid: int, size: int, mask: int) -> int:
     return needed
 
 
+@syscalls(122, INT, SIZE, PTR)
+def sys_sched_setaffinity(k: Kernel, pid: int, size: int, mask: int) -> int:
+    """Accepted and not applied: the VM process keeps the host's CPUs."""
+    own_process(k, pid)
+    if not any(k.load(mask, min(size, 128))):
+        raise SyscallError(errno.EINVAL)
+    return 0
+
+
+@syscalls(120, INT)
+def sys_sched_getscheduler(k: Kernel, pid: int) -> int:
+    own_process(k, pid)
+    return 0                            # SCHED_OTHER
+
+
+@syscalls(121, INT, PTR)
+def sys_sched_getparam(k: Kernel, pid: int, param: int) -> int:
+    own_process(k, pid)
+    k.store_struct(param, c_int32(0))
+    return 0
+
+
+@syscalls(141, INT, INT)
+def sys_getpriority(k: Kernel, which: int, who: int) -> int:
+    """The raw syscall returns 20 - nice, so that it is never negative."""
+    return 20 - os.getpriority(which, who if who in k.children else 0)
+
+
+@syscalls(140, INT, INT, INT)
+def sys_setpriority(k: Kernel, which: int, who: int, nice: int) -> int:
+    os.setpriority(which, who if who in k.children else 0, nice)
+    return 0
+
+
+@syscalls(168, PTR, PTR, PTR)
+def sys_getcpu(k: Kernel, cpu: int, node: int, cache: int) -> int:
+    for addr in (cpu, node):
+        if addr:
+            k.store_struct(addr, c_uint32(0))
+    return 0
+
+
 @syscalls(278, PTR, SIZE, HEX)
 def sys_getrandom(k: Kernel, buf: int, length: int, flags: int) -> int:
     if flags & ~GETRANDOM_FLAGS:
@@ -201,3 +242,169 @@ def sys_getrandom(k: Kernel, buf: int, length: int, flags: int) -> int:
     k.space.check(buf, length, PROT_WRITE)          # before paying for the random bytes
     k.store(buf, os.urandom(length))
     return length
+
+
+# Identity beyond the basics: the host's, read-only (changing them is EPERM unless a no-op).
+
+@syscalls(148, PTR, PTR, PTR)
+def sys_getresuid(k: Kernel, ruid: int, euid: int, suid: int) -> int:
+    for addr, value in zip((ruid, euid, suid), os.getresuid(), strict=True):
+        k.store_struct(addr, c_uint32(value))
+    return 0
+
+
+@syscalls(150, PTR, PTR, PTR)
+def sys_getresgid(k: Kernel, rgid: int, egid: int, sgid: int) -> int:
+    for addr, value in zip((rgid, egid, sgid), os.getresgid(), strict=True):
+        k.store_struct(addr, c_uint32(value))
+    return 0
+
+
+@syscalls(158, INT, PTR)
+def sys_getgroups(k: Kernel, size: int, groups: int) -> int:
+    ids = os.getgroups()
+    if size == 0:
+        return len(ids)
+    if size < len(ids):
+        raise SyscallError(errno.EINVAL)
+    k.store_struct(groups, (c_uint32 * len(ids))(*ids))
+    return len(ids)
+
+
+def _same_id(current: tuple[int, ...], *wanted: int) -> int:
+    """setuid and friends: only the ids the guest already has (-1: unchanged)."""
+    if any(w not in (-1, *current) for w in wanted):
+        raise SyscallError(errno.EPERM)
+    return 0
+
+
+@syscalls(146, INT)
+def sys_setuid(k: Kernel, uid: int) -> int:
+    return _same_id(os.getresuid(), uid)
+
+
+@syscalls(144, INT)
+def sys_setgid(k: Kernel, gid: int) -> int:
+    return _same_id(os.getresgid(), gid)
+
+
+@syscalls(147, INT, INT, INT)
+def sys_setresuid(k: Kernel, ruid: int, euid: int, suid: int) -> int:
+    return _same_id(os.getresuid(), ruid, euid, suid)
+
+
+@syscalls(149, INT, INT, INT)
+def sys_setresgid(k: Kernel, rgid: int, egid: int, sgid: int) -> int:
+    return _same_id(os.getresgid(), rgid, egid, sgid)
+
+
+@syscalls(155, INT)
+def sys_getpgid(k: Kernel, pid: int) -> int:
+    return os.getpgid(pid if pid in k.children else 0) if pid else os.getpgid(0)
+
+
+@syscalls(154, INT, INT)
+def sys_setpgid(k: Kernel, pid: int, pgid: int) -> int:
+    """Only for the guest itself or its children (a shell's job control)."""
+    if pid and pid != k.pid and pid not in k.children:
+        raise SyscallError(errno.ESRCH)
+    os.setpgid(pid, pgid)
+    return 0
+
+
+@syscalls(156, INT)
+def sys_getsid(k: Kernel, pid: int) -> int:
+    return os.getsid(pid if pid in k.children else 0)
+
+
+@syscalls(157)
+def sys_setsid(k: Kernel) -> int:
+    return os.setsid()
+
+
+# prctl: the few options programs use at start-up.
+
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
+PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+PR_SET_VMA = 0x53564D41
+TASK_COMM_LEN = 16
+
+
+@syscalls(167, INT, HEX, HEX, HEX, HEX)
+def sys_prctl(k: Kernel, option: int, arg2: int, arg3: int, arg4: int, arg5: int) -> int:
+    if option == PR_SET_NAME:
+        k.task_name = k.load_cstring(arg2, 1 << 12)[:TASK_COMM_LEN - 1]
+        return 0
+    if option == PR_GET_NAME:
+        k.store(arg2, k.task_name.ljust(TASK_COMM_LEN, b"\0"))
+        return 0
+    if option in PRCTL_VALUES:
+        return _prctl_value(k, option, arg2)
+    if option == PR_SET_VMA:
+        return 0
+    raise SyscallError(errno.EINVAL)
+
+
+# option -> (the key it sets or reads in Kernel.prctl, whether it reads into *arg2).
+PRCTL_VALUES = {
+    PR_SET_PDEATHSIG: ("pdeathsig", False), PR_GET_PDEATHSIG: ("pdeathsig", True),
+    PR_SET_DUMPABLE: ("dumpable", False), PR_GET_DUMPABLE: ("dumpable", None),
+    PR_SET_NO_NEW_PRIVS: ("no_new_privs", False), PR_GET_NO_NEW_PRIVS: ("no_new_privs", None),
+}
+
+
+def _prctl_value(k: Kernel, option: int, arg2: int) -> int:
+    """A per-process value: set from arg2, or returned (None) or stored at *arg2 (True)."""
+    key, reads = PRCTL_VALUES[option]
+    if reads is False:
+        k.prctl[key] = arg2
+        return 0
+    if reads:
+        k.store_struct(arg2, c_int32(k.prctl[key]))
+        return 0
+    return k.prctl[key]
+
+
+# riscv_hwprobe: what this CPU implements, as Linux reports it. The extensions are exactly
+# the instruction table's: RV64IMAFDC with Zicsr, Zifencei, Zba, Zbb, Zbs, Zbc; no V.
+
+HWPROBE_IMA_FD, HWPROBE_IMA_C = 1 << 0, 1 << 1
+HWPROBE_EXT_ZBA, HWPROBE_EXT_ZBB, HWPROBE_EXT_ZBS, HWPROBE_EXT_ZBC = 1 << 3, 1 << 4, 1 << 5, 1 << 7
+MISALIGNED_FAST = 3                    # wasm loads and stores at any alignment
+MISALIGNED_UNSUPPORTED = 4
+HWPROBE = {
+    0: 0, 1: 0, 2: 0,                  # mvendorid, marchid, mimpid
+    3: 1,                              # BASE_BEHAVIOR: IMA
+    4: HWPROBE_IMA_FD | HWPROBE_IMA_C | HWPROBE_EXT_ZBA | HWPROBE_EXT_ZBB | HWPROBE_EXT_ZBS
+    | HWPROBE_EXT_ZBC,                 # IMA_EXT_0
+    5: MISALIGNED_FAST,                # CPUPERF_0
+    6: 0,                              # ZICBOZ_BLOCK_SIZE: no Zicboz
+    7: GUEST_LIMIT - 1,                # HIGHEST_VIRT_ADDRESS
+    8: 10_000_000,                     # TIME_CSR_FREQ: rdtime's 10 MHz
+    9: MISALIGNED_FAST,                # MISALIGNED_SCALAR_PERF
+    10: MISALIGNED_UNSUPPORTED,        # MISALIGNED_VECTOR_PERF: no V
+}
+
+
+HWPROBE_MAX_PAIRS = 1 << 16
+
+
+class HwprobePair(LittleEndianStructure):
+    _fields_ = [("key", c_int64), ("value", c_uint64)]
+
+
+@syscalls(258, PTR, SIZE, SIZE, PTR, HEX)
+def sys_riscv_hwprobe(k: Kernel, pairs: int, count: int, cpusetsize: int, cpus: int,
+                      flags: int) -> int:
+    """Every CPU is the same, so the cpu set does not matter; an unknown key reads -1."""
+    if flags or count > HWPROBE_MAX_PAIRS:
+        raise SyscallError(errno.EINVAL)
+    if count:
+        wanted = k.load_struct(HwprobePair * count, pairs)
+        for pair in wanted:
+            known = pair.key in HWPROBE
+            pair.value = HWPROBE[pair.key] if known else 0
+            pair.key = pair.key if known else -1
+        k.store_struct(pairs, wanted)
+    return 0

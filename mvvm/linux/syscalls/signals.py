@@ -4,6 +4,7 @@ guest sends itself takes its default action (delivery to handlers comes later)."
 from __future__ import annotations
 
 import errno
+import os
 from typing import TYPE_CHECKING
 
 from ...errors import GuestSignal
@@ -90,10 +91,23 @@ def _send_self(k: Kernel, signo: int) -> int:
     raise SyscallError(errno.ENOSYS)
 
 
+def _send_other(k: Kernel, pid: int, signo: int) -> int:
+    """A signal to another guest process (a child it forked, or the guest that forked it):
+    a host signal to that host process. Other host processes are out of the guest's reach,
+    and so are process groups, which hold the processes around the VM too."""
+    if pid not in k.children and not (k.parent_is_guest and pid == os.getppid()):
+        raise SyscallError(errno.EPERM if pid <= 0 else errno.ESRCH)
+    if signo:
+        _check_signal(signo)
+    os.kill(pid, signo)
+    return 0
+
+
 @syscalls(129, INT, SIGNAL)
 def sys_kill(k: Kernel, pid: int, signo: int) -> int:
-    own_process(k, pid)
-    return _send_self(k, signo)
+    if pid in (0, k.pid):
+        return _send_self(k, signo)
+    return _send_other(k, pid, signo)
 
 
 @syscalls(130, INT, SIGNAL)

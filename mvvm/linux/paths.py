@@ -1,0 +1,174 @@
+"""How guest paths become host paths: the host's tree seen through a sysroot, or a confined one.
+
+`HostPaths` is qemu-user's view: guest paths are host paths, except that an
+absolute path that exists under the sysroot (`-L`) names the file there, so a
+dynamically linked program finds its riscv64 loader and libraries.
+
+`ConfinedPaths` is `--root`/`--map`: the guest's tree is made of host
+directories mounted at guest paths, and the resolution of every path (`..`,
+symlinks, absolute link targets) happens here, in the guest's namespace, so
+nothing the guest names can lead outside those directories. The host only ever
+sees the final, fully resolved path, with no symlink left in it to follow.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import posixpath
+import stat
+from typing import NamedTuple
+
+from .errors import SyscallError
+
+MAX_LINKS = 40          # Linux's limit on symlinks followed in one lookup (ELOOP beyond)
+
+
+class HostPath(NamedTuple):
+    """A path as the host's *at functions take it: dir_fd None means the host cwd.
+
+    guest is the canonical guest path where the view knows it (confined), which a
+    directory's descriptor keeps so that paths relative to it resolve in the guest tree.
+    """
+
+    path: bytes
+    dir_fd: int | None
+    guest: bytes | None = None
+
+
+class HostPaths:
+    """Guest paths are host paths, looked up under the sysroot first when absolute."""
+
+    confined = False
+
+    def __init__(self, sysroot: str | None = None) -> None:
+        self.sysroot = os.fsencode(os.path.abspath(sysroot)) if sysroot else None
+
+    def resolve(self, path: bytes, *, base: bytes | None = None, base_fd: int | None = None,
+                follow: bool = True) -> HostPath:
+        """The host path for a guest path relative to base_fd (None: the cwd)."""
+        if path.startswith(b"/"):
+            return HostPath(self._in_sysroot(path), None)
+        return HostPath(path, base_fd)
+
+    def _in_sysroot(self, path: bytes) -> bytes:
+        if self.sysroot and path != b"/":
+            candidate = self.sysroot + path
+            if os.path.lexists(candidate):
+                return candidate
+        return path
+
+    def getcwd(self) -> bytes:
+        return os.getcwdb()
+
+    def chdir(self, guest: bytes, host: HostPath) -> None:
+        os.chdir(host.path)
+
+    def guest_path(self, host: bytes) -> bytes:
+        """The guest's name for a host file (the program, for /proc/self/exe)."""
+        return os.path.abspath(host)
+
+
+class ConfinedPaths:
+    """A guest tree made of host directories mounted at guest paths (`/` is the root)."""
+
+    confined = True
+
+    def __init__(self, mounts: dict[bytes, bytes]) -> None:
+        """mounts: guest path -> host directory; "/" must be among them. The guest starts
+        in the host's cwd if a mount holds it, else in "/"."""
+        self.mounts = {posixpath.normpath(g): os.path.realpath(h) for g, h in mounts.items()}
+        self.cwd = self.guest_path(os.getcwdb()) or b"/"
+        self._enter(self.cwd)
+
+    # The guest's cwd is a guest path; the host's follows it where it can.
+
+    def getcwd(self) -> bytes:
+        return self.cwd
+
+    def chdir(self, guest: bytes, host: HostPath) -> None:
+        if not stat.S_ISDIR(os.stat(host.path).st_mode):
+            raise SyscallError(errno.ENOTDIR)
+        self.cwd = guest
+        os.chdir(host.path)
+
+    def _enter(self, guest: bytes) -> None:
+        try:
+            os.chdir(self.host_of(guest))
+        except OSError:
+            self.cwd = b"/"
+            os.chdir(self.host_of(b"/"))
+
+    def guest_path(self, host: bytes) -> bytes:
+        """The guest path of a host file inside one of the mounts (b"" if outside all)."""
+        host = os.path.realpath(host)
+        for guest, top in sorted(self.mounts.items(), key=lambda m: -len(m[1])):
+            if host == top or host.startswith(top.rstrip(b"/") + b"/"):
+                return posixpath.normpath(b"/" + (guest + b"/" + host[len(top):]).lstrip(b"/"))
+        return b""
+
+    # Resolution.
+
+    def absolute(self, path: bytes, base: bytes | None) -> bytes:
+        """A guest path made absolute against base (a directory's guest path, b"" for a
+        descriptor that is no directory of the guest tree) or, if None, the cwd."""
+        if path.startswith(b"/"):
+            return path
+        if base == b"":
+            raise SyscallError(errno.ENOTDIR)
+        return (base if base is not None else self.cwd).rstrip(b"/") + b"/" + path
+
+    def resolve(self, path: bytes, *, base: bytes | None = None, base_fd: int | None = None,
+                follow: bool = True) -> HostPath:
+        """Resolve every component in the guest's namespace; the host gets a link-free path.
+
+        base is the guest path of the directory a relative path starts from (the cwd if
+        None); base_fd is ignored, since the host must never resolve anything itself.
+        """
+        if not path:
+            raise SyscallError(errno.ENOENT)
+        guest = self.canonical(self.absolute(path, base), follow)
+        return HostPath(self.host_of(guest), None, guest)
+
+    def canonical(self, path: bytes, follow: bool = True) -> bytes:
+        """The guest path with `.`, `..` and symlinks resolved, `..` stopping at `/`."""
+        pending = [p for p in path.split(b"/") if p]
+        done: list[bytes] = []
+        links = 0
+        trailing_slash = path.endswith(b"/")
+        while pending:
+            name = pending.pop(0)
+            if name == b".":
+                continue
+            if name == b"..":
+                if done:
+                    done.pop()
+                continue
+            candidate = b"/" + b"/".join([*done, name])
+            last = not pending
+            target = self._link(candidate) if follow or not last or trailing_slash else None
+            if target is None:
+                done.append(name)
+                continue
+            links += 1
+            if links > MAX_LINKS:
+                raise SyscallError(errno.ELOOP)
+            if target.startswith(b"/"):
+                done = []
+            pending = [p for p in target.split(b"/") if p] + pending
+        return b"/" + b"/".join(done)
+
+    def _link(self, guest: bytes) -> bytes | None:
+        """The target of guest if it is a symlink, else None."""
+        try:
+            return os.readlink(self.host_of(guest))
+        except OSError:
+            return None
+
+    def host_of(self, guest: bytes) -> bytes:
+        """The host path of a canonical guest path, through the deepest mount holding it."""
+        for point in sorted(self.mounts, key=len, reverse=True):
+            if guest == point or guest.startswith(point.rstrip(b"/") + b"/"):
+                rest = guest[len(point):].lstrip(b"/")
+                return os.path.join(self.mounts[point], rest) if rest else self.mounts[point]
+        raise SyscallError(errno.ENOENT)

@@ -1,0 +1,247 @@
+"""Process creation and waiting: clone (fork, vfork), clone3, execve, wait4, waitid.
+
+A guest fork is a host fork of the whole VM process: the wasmtime store, guest memory and
+the kernel's tables are copied with it, so the child goes on from the same point with a0
+= 0. CLONE_VM without CLONE_THREAD (vfork, posix_spawn) is a fork whose parent waits until
+the child has called execve or ended, as vfork's parent does; the child's writes to memory
+are its own, which programs that only call execve or _exit in it do not notice. Threads
+(CLONE_THREAD) are another matter, and refused here.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import stat
+import time
+from ctypes import LittleEndianStructure, c_int32, c_uint64, sizeof
+from typing import TYPE_CHECKING, NoReturn
+
+from ..abi import (
+    AT_EMPTY_PATH,
+    AT_FDCWD,
+    CLONE_CHILD_CLEARTID,
+    CLONE_CHILD_SETTID,
+    CLONE_PARENT_SETTID,
+    CLONE_SETTLS,
+    CLONE_THREAD,
+    CLONE_VFORK,
+    CSIGNAL,
+)
+from ..errors import Restart, SyscallError
+from ..structs import Rusage, Siginfo, Timespec
+from ..table import (
+    AT_FLAGS,
+    CLONE_FLAGS,
+    DIRFD,
+    HEX,
+    INT,
+    PATH,
+    PTR,
+    SIZE,
+    STRINGS,
+    WAIT_FLAGS,
+    SyscallSet,
+)
+from .process import rusage
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+
+syscalls = SyscallSet()
+
+SP, TP = 2, 4
+ELF_MAGIC = b"\x7fELF"
+EM_RISCV = 243
+MAX_INTERPRETERS = 4            # #! scripts naming #! scripts: Linux's limit
+BINPRM_BUF_SIZE = 256
+SIGCHLD = 17
+
+
+class CloneArgs(LittleEndianStructure):
+    """struct clone_args (clone3), as far as a fork needs it."""
+
+    _fields_ = [(name, c_uint64) for name in (
+        "flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size",
+        "tls", "set_tid", "set_tid_size", "cgroup")]
+
+
+def _fork(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
+    """clone's process forms; returns in both processes, as fork does."""
+    if flags & CLONE_THREAD:
+        raise SyscallError(errno.ENOSYS, "threads are not implemented")
+    done_read, done_write = os.pipe2(os.O_CLOEXEC) if flags & CLONE_VFORK else (None, None)
+    pid = os.fork()
+    if pid == 0:
+        if done_read is not None:
+            os.close(done_read)
+        k.vfork_done = done_write
+        return _child(k, flags, stack, child_tid, tls)
+    k.children.add(pid)
+    if flags & CLONE_PARENT_SETTID:
+        k.store_struct(parent_tid, c_int32(pid))
+    if done_read is not None:
+        os.close(done_write)
+        os.read(done_read, 1)           # EOF: the child called execve or ended
+        os.close(done_read)
+    return pid
+
+
+def _child(k: Kernel, flags: int, stack: int, child_tid: int, tls: int) -> int:
+    """The child's side of a fork: its own pid and tid words, then its own stack and tp if
+    given (which the run loop must pick up: a Restart)."""
+    k.became_child()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)    # killed by ^C as a Linux child would be
+    if flags & CLONE_CHILD_SETTID:
+        k.store_struct(child_tid, c_int32(k.pid))
+    if flags & CLONE_CHILD_CLEARTID:
+        k.clear_child_tid = child_tid
+    if not stack and not flags & CLONE_SETTLS:
+        return 0
+    cpu = k.cpu
+    cpu.x[10] = 0
+    if stack:
+        cpu.x[SP] = stack
+    if flags & CLONE_SETTLS:
+        cpu.x[TP] = tls
+    cpu.pc += 4
+    raise Restart()
+
+
+@syscalls(220, CLONE_FLAGS, PTR, PTR, PTR, PTR)
+def sys_clone(k: Kernel, flags: int, stack: int, parent_tid: int, tls: int,
+              child_tid: int) -> int:
+    """riscv64's argument order (as glibc's clone.S passes it): flags, stack, parent_tid,
+    tls, child_tid."""
+    return _fork(k, flags & ~CSIGNAL, stack, parent_tid, child_tid, tls)
+
+
+@syscalls(435, PTR, SIZE)
+def sys_clone3(k: Kernel, args: int, size: int) -> int:
+    if size < sizeof(CloneArgs) - 3 * 8:            # CLONE_ARGS_SIZE_VER0
+        raise SyscallError(errno.EINVAL)
+    a = CloneArgs.from_buffer_copy(k.load(args, min(size, sizeof(CloneArgs))).ljust(
+        sizeof(CloneArgs), b"\0"))
+    if a.flags & CSIGNAL or a.set_tid or a.exit_signal > 64:
+        raise SyscallError(errno.EINVAL)
+    stack = a.stack + a.stack_size if a.stack else 0
+    return _fork(k, a.flags, stack, a.parent_tid, a.child_tid, a.tls)
+
+
+# execve.
+
+def _exec(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes], depth: int = 0) -> int:
+    """Start a riscv64 program (in a new image of this process), a #! script's interpreter,
+    or, if allowed, a host program in place of the VM."""
+    where = k.files.resolve(AT_FDCWD, path)
+    if stat.S_ISDIR(os.stat(where.path).st_mode) or not os.access(where.path, os.X_OK):
+        raise SyscallError(errno.EACCES)
+    with open(where.path, "rb") as f:
+        head = f.read(BINPRM_BUF_SIZE)
+    if head.startswith(b"#!"):
+        if depth >= MAX_INTERPRETERS:
+            raise SyscallError(errno.ELOOP)
+        interpreter, *arg = head[2:].split(b"\n")[0].strip().split(None, 1)
+        return _exec(k, interpreter, [interpreter, *arg, path, *argv[1:]], envp, depth + 1)
+    if head.startswith(ELF_MAGIC) and int.from_bytes(head[18:20], "little") == EM_RISCV:
+        k.exec_image(k, where.path, argv, envp, path)
+    if not k.host_exec:
+        raise SyscallError(errno.ENOEXEC)
+    _exec_host(k, where.path, argv, envp)
+
+
+def _exec_host(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes]) -> NoReturn:
+    """Replace the VM by a host program, with the guest's descriptors at their guest numbers."""
+    table = {fd: os.dup(host) for fd, host in k.files.table().items()}
+    for fd, host in table.items():
+        os.dup2(host, fd, inheritable=True)
+    os.execve(path, argv, dict(item.partition(b"=")[::2] for item in envp))
+
+
+@syscalls(221, PATH, STRINGS, STRINGS)
+def sys_execve(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes]) -> int:
+    return _exec(k, path, argv, envp)
+
+
+@syscalls(281, DIRFD, PATH, STRINGS, STRINGS, AT_FLAGS)
+def sys_execveat(k: Kernel, dirfd: int, path: bytes, argv: list[bytes], envp: list[bytes],
+                 flags: int) -> int:
+    """Only the forms that name a file by path (AT_FDCWD or an absolute path)."""
+    if flags & AT_EMPTY_PATH or (dirfd != AT_FDCWD and not path.startswith(b"/")):
+        raise SyscallError(errno.ENOSYS)
+    return _exec(k, path, argv, envp)
+
+
+# Waiting. Children are host processes and their statuses the host's, which Linux encodes
+# the same way everywhere.
+
+def _reaped(k: Kernel, pid: int) -> int:
+    k.children.discard(pid)
+    return pid
+
+
+@syscalls(260, INT, PTR, WAIT_FLAGS, PTR)
+def sys_wait4(k: Kernel, pid: int, status: int, options: int, usage: int) -> int:
+    child, raw, used = os.wait4(pid, options)
+    if child and status:
+        k.store_struct(status, c_int32(raw))
+    if child and usage:
+        k.store_struct(usage, rusage(used))
+    return _reaped(k, child) if child else 0
+
+
+P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
+HOST_IDTYPES = {P_ALL: os.P_ALL, P_PID: os.P_PID, P_PGID: os.P_PGID}
+
+
+def _siginfo(result: os.waitid_result) -> Siginfo:
+    return Siginfo(si_signo=SIGCHLD, si_code=result.si_code, si_pid=result.si_pid,
+                   si_uid=result.si_uid, si_status=result.si_status)
+
+
+@syscalls(95, INT, INT, PTR, WAIT_FLAGS, PTR)
+def sys_waitid(k: Kernel, idtype: int, ident: int, info: int, options: int, usage: int) -> int:
+    """The children's rusage is not known per child: usage gets zeros."""
+    if idtype not in HOST_IDTYPES:
+        raise SyscallError(errno.EINVAL)
+    result = os.waitid(HOST_IDTYPES[idtype], ident, options)
+    if info:
+        k.store_struct(info, _siginfo(result) if result else Siginfo())
+    if usage:
+        k.store_struct(usage, Rusage())
+    if result and not options & os.WNOWAIT:
+        _reaped(k, result.si_pid)
+    return 0
+
+
+# futex, for a process of one thread: nobody else can change the word or wake a waiter.
+
+FUTEX_CMD = 0x7F
+FUTEX_WAITS = frozenset({0, 9})                  # WAIT, WAIT_BITSET
+FUTEX_WAKES = frozenset({1, 3, 4, 5, 10})        # WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, BITSET
+
+
+@syscalls(98, PTR, HEX, INT, PTR, PTR, INT)
+def sys_futex(k: Kernel, addr: int, op: int, value: int, timeout: int, addr2: int,
+              value3: int) -> int:
+    """A wake finds no waiter; a wait on a word that differs is EAGAIN, and on one that
+    matches could only end by its timeout (ETIMEDOUT after sleeping it) or never
+    (EDEADLK: the thread would wait for itself)."""
+    cmd = op & FUTEX_CMD
+    if cmd in FUTEX_WAKES:
+        return 0
+    if cmd not in FUTEX_WAITS:
+        raise SyscallError(errno.ENOSYS)
+    if k.load_struct(c_int32, addr).value != value:
+        raise SyscallError(errno.EAGAIN)
+    if not timeout:
+        raise SyscallError(errno.EDEADLK)
+    time.sleep(_timeout_seconds(k, timeout, relative=cmd == 0))
+    raise SyscallError(errno.ETIMEDOUT)
+
+
+def _timeout_seconds(k: Kernel, addr: int, *, relative: bool) -> float:
+    ts = k.load_struct(Timespec, addr)
+    seconds = ts.tv_sec + ts.tv_nsec / 1e9
+    return max(seconds if relative else seconds - time.clock_gettime(time.CLOCK_MONOTONIC), 0)
