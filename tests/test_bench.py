@@ -1,0 +1,75 @@
+"""The benchmark suite (bench/) in CI: every benchmark at its quick size must exit 0 under
+qemu-riscv64 and under MVVM and print the same result line under both.  Each benchmark
+checks its own answer, so this is a correctness test of MVVM on real workloads; no time
+is asserted, since CI machines are too noisy for that.
+
+Also the harness's own judgement: a wrong answer must count as a failure, never as a time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not add the root
+    sys.path.insert(0, str(ROOT))
+
+from bench import programs  # noqa: E402
+from bench.measure import MVVM_RUNNER, QEMU_RUNNER, Results, Run  # noqa: E402
+from bench.report import build_table, program_row  # noqa: E402
+
+# Every C program in bench/src is a benchmark: one missing from the registry fails here.
+SOURCES = sorted(path.stem for path in programs.SOURCES.glob("*.c"))
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_quick_run_is_correct_under_mvvm_and_qemu(name: str, tmp_path: Path) -> None:
+    report = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--no-native",
+                           "--programs", name, "--json", str(report)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (result,) = json.loads(report.read_text())["programs"]
+    qemu, mvvm = result["runs"]["qemu"][0], result["runs"]["mvvm"][0]
+    assert (qemu["status"], mvvm["status"]) == (0, 0)
+    assert mvvm["stdout"] == qemu["stdout"] != ""
+
+
+def test_registry_matches_sources() -> None:
+    assert sorted(p.name for p in programs.PROGRAMS) == SOURCES
+
+
+def test_select_by_name_and_group() -> None:
+    assert [p.name for p in programs.select("hello,float")] == [
+        "nbody", "spectralnorm", "mandelbrot", "linsolve", "hello"]
+    with pytest.raises(ValueError, match="nope"):
+        programs.select("sha256,nope")
+
+
+def _run(stdout: str, status: int = 0, seconds: float = 1.0) -> Run:
+    return Run(seconds, status, stdout, "")
+
+
+def test_wrong_output_is_a_failure_not_a_time() -> None:
+    program = programs.PROGRAMS[0]
+    runs = {"qemu": [_run("42\n")], "mvvm": [_run("41\n", seconds=0.1)]}
+    row = program_row(program, runs, [QEMU_RUNNER, MVVM_RUNNER])
+    assert row.failed == {"mvvm"} and "mvvm" not in row.values
+    assert "differs from qemu" in row.problems[0]
+
+
+def test_geomean_covers_good_compute_bound_rows_only() -> None:
+    results = Results()
+    chosen = programs.select("sha256,crc32,sort,hello")
+    times = {"sha256": (1.0, 2.0), "crc32": (1.0, 8.0), "sort": (1.0, 100.0), "hello": (1.0, 9.0)}
+    for name, (qemu, mvvm) in times.items():
+        results.add(name, "qemu", _run("ok\n", seconds=qemu))
+        results.add(name, "mvvm", _run("ok\n", 1 if name == "sort" else 0, seconds=mvvm))
+    table = build_table(chosen, results, [QEMU_RUNNER, MVVM_RUNNER])
+    assert table.mean.count == 2  # sort failed, hello is start-up
+    assert table.mean.values["mvvm/qemu"] == pytest.approx(4.0)
