@@ -11,9 +11,14 @@ import json
 import os
 import signal
 import sys
+import threading
+from typing import TYPE_CHECKING
 
 from mvvm.elf.loader import ElfError
 from mvvm.errors import GuestExit, GuestSignal
+
+if TYPE_CHECKING:
+    from mvvm.linux.process import Process
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="refuse sockets other than AF_UNIX")
     run.add_argument("--host-exec", action="store_true",
                      help="let the guest execve host (non-riscv64) programs")
+    run.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="kill the guest with SIGXCPU after this much wall time")
     run.add_argument("--stats", metavar="FILE",
                      help="write MVVM's counters (regions, translate/compile/execute seconds) "
                           "as JSON to FILE ('-' for stderr) when the guest ends")
@@ -71,6 +78,14 @@ def _ensure_standard_fds() -> None:
             os.open(os.devnull, os.O_RDWR)
 
 
+def _time_limit(process: Process, seconds: float) -> None:
+    """Interrupt the guest after `seconds`, as RLIMIT_CPU would (SIGXCPU)."""
+    reason = GuestSignal(signal.SIGXCPU, f"time limit of {seconds:g} s exceeded")
+    timer = threading.Timer(seconds, process.interrupt, (reason,))
+    timer.daemon = True
+    timer.start()
+
+
 def run(options: argparse.Namespace) -> int:
     from mvvm.linux.process import FileSystemOptions, start_process
 
@@ -86,6 +101,8 @@ def run(options: argparse.Namespace) -> int:
                                 network=not options.no_network, host_exec=options.host_exec)
         if options.no_cache:
             process.cache_dir = None
+        if options.timeout is not None:
+            _time_limit(process, options.timeout)
         process.run()
     except ElfError as error:
         print(f"mvvm: {options.program}: {error}", file=sys.stderr)

@@ -24,50 +24,77 @@ PAGE = 0x10000
 
 
 def dispatcher_module() -> bytes:
+    """`lookup(pc) -> slot` probes the hash table and, on a miss, asks the host to translate
+    (slot 0: it could not); `run() -> pc` is the dispatch loop. Regions import `lookup` to
+    call their callees directly."""
     m = w.Module(name="dispatcher")
-    region_type = m.type((), (w.I64,))
+    region_type = m.type((w.I32,), (w.I64,))
+    run_type = m.type((), (w.I64,))
+    lookup_type = m.type((w.I64,), (w.I32,))
+    translate = m.import_func("env", "translate", lookup_type)
     m.import_memory("env", "guest", 1)     # unused; keeps memory indices as in regions
     m.import_memory("env", "vm", 1)
     m.import_table("env", "regions", 1)
-    pc, probe, key, mask = 0, 1, 2, 3
+    lookup = m.function(lookup_type, [w.I32, w.I64, w.I32], _lookup_code(translate),
+                        name="lookup", export="lookup")
+    pc, slot = 0, 1
     c = w.Code()
     c.i32_const(0).mem(w.I64_LOAD, VM, layout.VM_PC).set(pc)
-    c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_HASH_MASK).set(mask)
-    c.block(w.LOOP)                                                  # dispatch
-    c.get(pc).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U).get(mask).op(w.I32_AND)
-    c.i32_const(4).op(w.I32_SHL).set(probe)
-    c.block(w.BLOCK).block(w.LOOP)                                   # found / probe
-    c.get(probe).mem(w.I64_LOAD, VM, layout.VM_HASH).tee(key).get(pc).op(w.I64_EQ)
-    c.br(w.BR_IF, 1)
-    c.get(key).op(w.I64_EQZ).block(w.IF)                             # empty: a miss
-    c.i32_const(0).i32_const(layout.REASON_MISS).mem(w.I32_STORE, VM, layout.VM_REASON)
-    c.get(pc).i64_const(1).op(w.I64_OR, w.RETURN, w.END)
-    c.get(probe).i32_const(layout.HASH_ENTRY).op(w.I32_ADD)
-    c.get(mask).i32_const(4).op(w.I32_SHL, w.I32_AND).set(probe)
-    c.br(w.BR, 0).op(w.END).op(w.END)
-    c.get(probe).mem(w.I32_LOAD, VM, layout.VM_HASH + 8).call_indirect(region_type)
+    c.block(w.LOOP)
+    c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_INTERRUPT)
+    _leave_if(c, pc, layout.REASON_INTERRUPT)
+    c.get(pc).call(lookup).tee(slot).op(w.I32_EQZ)
+    _leave_if(c, pc, layout.REASON_MISS)
+    c.i32_const(0).get(slot).call_indirect(region_type)               # call depth 0
     c.tee(pc).i64_const(1).op(w.I64_AND, w.I64_EQZ).br(w.BR_IF, 0)
     c.op(w.END)
     c.get(pc)
-    m.function(region_type, [w.I64, w.I32, w.I64, w.I32], c, name="run", export="run")
+    m.function(run_type, [w.I64, w.I32], c, name="run", export="run")
     return m.encode()
+
+
+def _leave_if(c: w.Code, pc: int, reason: int) -> None:
+    """Return `pc | 1` to Python with a reason when the i32 on the stack is true."""
+    c.block(w.IF)
+    c.i32_const(0).i32_const(reason).mem(w.I32_STORE, VM, layout.VM_REASON)
+    c.get(pc).i64_const(1).op(w.I64_OR, w.RETURN, w.END)
+
+
+def _lookup_code(translate: int) -> w.Code:
+    pc, probe, key, mask = 0, 1, 2, 3
+    c = w.Code()
+    c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_HASH_MASK).set(mask)
+    c.get(pc).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U).get(mask).op(w.I32_AND)
+    c.i32_const(4).op(w.I32_SHL).set(probe)
+    c.block(w.LOOP)
+    c.get(probe).mem(w.I64_LOAD, VM, layout.VM_HASH).tee(key).get(pc).op(w.I64_EQ)
+    c.block(w.IF).get(probe).mem(w.I32_LOAD, VM, layout.VM_HASH + 8).op(w.RETURN, w.END)
+    c.get(key).op(w.I64_EQZ).block(w.IF).get(pc).call(translate).op(w.RETURN, w.END)
+    c.get(probe).i32_const(layout.HASH_ENTRY).op(w.I32_ADD)
+    c.get(mask).i32_const(4).op(w.I32_SHL, w.I32_AND).set(probe)
+    c.br(w.BR, 0).op(w.END)
+    c.op(w.UNREACHABLE)
+    return c
 
 
 class CodeCache:
     """Translated regions by entry pc: the funcref table, the hash table, and the trap maps."""
 
-    def __init__(self, runtime: Runtime, host: list[wt.Func]) -> None:
+    def __init__(self, runtime: Runtime, host: list[wt.Func], translate: wt.Func) -> None:
         self.runtime = runtime
-        self.imports = [*host, runtime.guest_memory, runtime.vm_memory]
         self.traps: dict[str, TrapMap] = {}     # by module name, for trap frames
         self.entries = INITIAL_ENTRIES
         self._ensure_vm_size()
         self._set_mask()
         instance = runtime.instantiate(dispatcher_module(), [
-            runtime.guest_memory, runtime.vm_memory, runtime.table])
-        self.run = instance.exports(runtime.store)["run"]
+            translate, runtime.guest_memory, runtime.vm_memory, runtime.table])
+        exports = instance.exports(runtime.store)
+        self.run = exports["run"]
+        self.imports = [*host, exports["lookup"], runtime.guest_memory, runtime.vm_memory,
+                        runtime.table]
 
-    def install(self, entry: int, module: wt.Module, traps: TrapMap) -> None:
+    def install(self, entry: int, module: wt.Module, traps: TrapMap) -> int:
+        """Instantiate a region and enter it in the hash table; returns its table slot."""
         store = self.runtime.store
         func = wt.Instance(store, module, self.imports).exports(store)[REGION_EXPORT]
         slot = self.runtime.table.grow(store, 1, func)
@@ -75,6 +102,7 @@ class CodeCache:
         if 2 * len(self.traps) > self.entries:
             self._rehash(self.entries * 2)
         self._insert(entry, slot)
+        return slot
 
     def traps_of_module(self, name: str | None) -> TrapMap | None:
         return self.traps.get(name or "")
@@ -83,6 +111,8 @@ class CodeCache:
         """Forget every translation (code was rewritten); table slots are not reused."""
         self.traps.clear()
         self._clear()
+        ctypes.memset(self.runtime.address_of(self.runtime.vm_memory) + layout.VM_SITES, 0,
+                      layout.SITE_ENTRY * layout.SITES)
 
     # -- the hash table in VM memory ---------------------------------------------------
 

@@ -34,7 +34,6 @@ SETTINGS = {
     "wasm_wide_arithmetic": True,               # i64.mul_wide_* for mulh
     "wasm_tail_call": True,
     "cranelift_nan_canonicalization": True,     # RISC-V's canonical NaN results
-    "epoch_interruption": True,                 # a guest that never stops can be stopped
     "parallel_compilation": False,              # no compile threads: fork() keeps working
 }
 
@@ -53,7 +52,6 @@ class Runtime:
         self.engine = engine or make_engine()
         self.settings = repr(sorted(SETTINGS.items()))
         self.store = wt.Store(self.engine)
-        self.store.set_epoch_deadline(1 << 62)
         self.guest_memory = wt.Memory(self.store, wt.MemoryType(
             wt.Limits(layout.GUEST_PAGES, layout.MAX_PAGES)))
         self.vm_memory = wt.Memory(self.store, wt.MemoryType(wt.Limits(1, None)))

@@ -29,7 +29,12 @@ VM_REASON = 0x208                       # why translated code returned to Python
 VM_FCSR = 0x20C                         # fflags in bits 0-4, frm in bits 5-7
 VM_RESERVATION = 0x210                  # LR/SC reserved address, or all ones
 VM_HASH_MASK = 0x218                    # (entries - 1) of the code hash table
-VM_HASH = 0x1000                        # entries of 16 bytes: guest pc (u64), table slot (u32)
+VM_INTERRUPT = 0x21C                    # non-zero: leave translated code at the next loop
+CALL_DEPTH_LIMIT = 200                  # deeper guest calls go through the dispatcher
+VM_SITES = 0x1000                       # call-site caches: callee pc (u64), table slot (u32)
+SITES = 0x10000                         # entries, indexed by the call's pc
+SITE_ENTRY = 16
+VM_HASH = VM_SITES + SITE_ENTRY * SITES  # entries of 16 bytes: guest pc (u64), table slot (u32)
 HASH_ENTRY = 16
 
 # Exit reasons (VM_REASON). Translated code returns `pc | 1` to leave the dispatcher.
@@ -38,3 +43,4 @@ REASON_SYSCALL = 2                      # a syscall asked to stop running (exit,
 REASON_ILLEGAL = 3                      # an encoding we do not implement: SIGILL
 REASON_EBREAK = 4                       # SIGTRAP
 REASON_FENCE_I = 5                      # code may have changed: drop translations
+REASON_INTERRUPT = 6                    # VM_INTERRUPT was set (a time limit, a signal)

@@ -66,7 +66,7 @@ class VM:
         self._reason = ctypes.c_uint32.from_address(vm_base + layout.VM_REASON)
         ctypes.c_uint64.from_address(vm_base + layout.VM_RESERVATION).value = MASK64
         self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)
-        self.space.code_changed = lambda addr, length: self.cache.flush()
+        self.space.code_changed = self._on_code_changed
         self.syscall_handler: Syscall | None = None
         self.in_asm = in_asm
         self.stats = Stats()
@@ -75,7 +75,12 @@ class VM:
         self._pending: BaseException | None = None
         host = [self.runtime.host_function([], [wt.ValType.i32()], self._on_syscall),
                 self.runtime.host_function([], [wt.ValType.i64()], self._on_clock)]
-        self.cache = CodeCache(self.runtime, host)
+        translate_now = self.runtime.host_function([wt.ValType.i64()], [wt.ValType.i32()],
+                                                   self._on_translate)
+        self.cache = CodeCache(self.runtime, host, translate_now)
+        self._interrupt = ctypes.c_uint32.from_address(vm_base + layout.VM_INTERRUPT)
+        self.interrupt_reason: BaseException | None = None
+        self._code_changed = False
 
     @property
     def pc(self) -> int:
@@ -110,31 +115,36 @@ class VM:
             elif reason == layout.REASON_SYSCALL:
                 pending, self._pending = self._pending, None
                 if pending is not None:
-                    raise pending
+                    raise pending               # else: code changed; go on after the ecall
             elif reason == layout.REASON_FENCE_I:
                 self.cache.flush()
+            elif reason == layout.REASON_INTERRUPT:
+                self._interrupt.value = 0
+                if self.interrupt_reason is not None:
+                    raise self.interrupt_reason
             elif reason == layout.REASON_EBREAK:
                 raise GuestSignal(signal.SIGTRAP, f"breakpoint (ebreak) at pc {pc:#x}")
             else:
                 raise GuestSignal(signal.SIGILL, self._illegal_message(pc))
 
-    def _translate(self, pc: int) -> None:
+    def _translate(self, pc: int) -> int:
+        """Translate (or load from the disk cache) and install the region at pc; its slot."""
         if not self._executable(pc):
             raise GuestSignal(signal.SIGSEGV, f"jump to non-executable address {pc:#x}")
         started = time.perf_counter()
         disk = self._disk_cache()
         cached = disk.lookup(pc, self._current_code) if disk is not None else None
         if cached is not None:
-            self.cache.install(pc, *cached)
+            slot = self.cache.install(pc, *cached)
             self.stats.cached_regions += 1
             self.stats.compile_seconds += time.perf_counter() - started
-            return
+            return slot
         translation = translate(pc, self._fetch)
         translated = time.perf_counter()
         if self.in_asm is not None:
             self._log_in_asm(translation)
         module = wt.Module(self.runtime.engine, translation.wasm)
-        self.cache.install(pc, module, translation.traps)
+        slot = self.cache.install(pc, module, translation.traps)
         if disk is not None:
             ranges = translation.code_ranges()
             disk.add(pc, ranges, self._current_code(ranges) or b"", module, translation.traps)
@@ -143,6 +153,7 @@ class VM:
         stats.instructions += translation.region.instructions()
         stats.translate_seconds += translated - started
         stats.compile_seconds += time.perf_counter() - translated
+        return slot
 
     def _disk_cache(self) -> DiskCache | None:
         """Opened at the first miss, keyed by what is executable then (the program and its
@@ -179,18 +190,47 @@ class VM:
         size = 4 if ((pc + 2) & (PAGE - 1)) or self._executable(pc + 2) else 2
         return int.from_bytes(self.memory.read(pc, size), "little")
 
+    def interrupt(self, reason: BaseException) -> None:
+        """Make the running guest leave translated code soon (at its next loop iteration or
+        region change) and `run` raise reason. Safe to call from another thread."""
+        self.interrupt_reason = reason
+        self._interrupt.value = 1
+
     # -- host functions called from translated code -----------------------------------
 
     def _on_syscall(self, values: ctypes.Array) -> None:
+        """Run the syscall in a7 with a0-a5. Stop (return 1) when it raised, or when it
+        changed code: regions that are live on the wasm stack may hold stale code, so all
+        of them must unwind before anything runs again."""
         x = self.x
         try:
             x[10] = self.syscall_handler(x[17], (x[10], x[11], x[12], x[13], x[14], x[15])) \
                 & MASK64
             values[0].i32 = 0
+            if self._code_changed:
+                self._code_changed = False
+                self.cache.flush()
+                self.pc += 4
+                self._stop(values)
         except BaseException as stop:       # noqa: BLE001 - nothing may unwind through wasm
             self._pending = stop
-            self._reason.value = layout.REASON_SYSCALL
-            values[0].i32 = 1
+            self._stop(values)
+
+    def _stop(self, values: ctypes.Array) -> None:
+        self._reason.value = layout.REASON_SYSCALL
+        values[0].i32 = 1
+
+    def _on_code_changed(self, addr: int, length: int) -> None:
+        self._code_changed = True
+
+    def _on_translate(self, values: ctypes.Array) -> None:
+        """A region needs the one at this pc (a call, or the dispatcher): translate it now,
+        inside the call, so the caller goes on. Slot 0 tells it to leave instead; the run
+        loop then translates the pc again and raises whatever went wrong."""
+        try:
+            values[0].i32 = self._translate(values[0].i64 & MASK64)
+        except BaseException:               # noqa: BLE001 - nothing may unwind through wasm
+            values[0].i32 = 0
 
     def _on_clock(self, values: ctypes.Array) -> None:
         values[0].i64 = time.monotonic_ns() // 100      # a 10 MHz timebase, as on QEMU's virt
@@ -209,8 +249,6 @@ class VM:
         self.pc = pc
         if trap.code == wt.TrapCode.MEMORY_OUT_OF_BOUNDS:
             return GuestSignal(signal.SIGSEGV, f"segmentation fault at pc {pc:#x}")
-        if trap.code == wt.TrapCode.INTERRUPT:
-            return GuestSignal(signal.SIGXCPU, f"interrupted at pc {pc:#x}")
         return GuestSignal(signal.SIGILL, f"wasm trap {trap.code} at pc {pc:#x}")
 
     def _illegal_message(self, pc: int) -> str:

@@ -1,23 +1,29 @@
 """The per-region code emitter: guest registers as wasm locals, and the region's exits.
 
 A region is one wasm function `() -> i64`. On entry it loads the guest
-registers it touches from the VM memory into locals; every exit stores back
-the registers it writes and returns the next guest pc (with bit 0 set when
-Python must look at the VM's exit reason). All exits branch to one shared
-epilogue, so the write-back code exists once per region, not once per exit.
+registers that are live there from the VM memory into locals; each exit
+stores back the registers that are dirty at that exit and returns the next
+guest pc (with bit 0 set when Python must look at the VM's exit reason).
+Which registers those are comes from mvvm.translator.dataflow; the emitter
+tracks the dirty set as it emits, starting each block from the analysis.
 """
 
 from __future__ import annotations
 
+from mvvm.isa.effects import FP
 from mvvm.runtime import layout
 from mvvm.wasm import encoder as w
 
 GUEST_MEMORY = 0
 VM_MEMORY = 1
 
+REGION_TYPE = 0         # type index of `(call depth: i32) -> i64`, every region's signature
+CALL_DEPTH_LOCAL = 0    # the parameter: how many guest calls deep this wasm call is
+
 # Host functions every region module imports, in this order.
 HOST_SYSCALL = 0        # () -> i32: run the syscall in the VM state; non-zero = stop
 HOST_CLOCK = 1          # () -> i64: the counter CSRs' value
+HOST_LOOKUP = 2         # (pc: i64) -> i32: the table slot of the region at pc (0: none)
 
 
 class Emitter:
@@ -29,17 +35,18 @@ class Emitter:
         self.next_pc = self.local(w.I64)          # where the region goes at its exit
         self.x_locals: dict[int, int] = {}
         self.f_locals: dict[int, int] = {}
-        self.written: set[tuple[str, int]] = set()
+        self.dirty = 0                          # register mask (mvvm.isa.effects bits)
+        self.entry_live = 0                     # registers the prologue loads
         self.depth = 0                          # structured nesting inside the exit block
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
         self._temps: dict[int, list[int]] = {w.I32: [], w.I64: []}
-        self._flushes: list[int] = []           # body offsets where write-back goes
 
     # -- locals --------------------------------------------------------------------------
 
     def local(self, valtype: int) -> int:
+        """A new local; its index counts the region's one parameter first."""
         self.locals.append(valtype)
-        return len(self.locals) - 1
+        return len(self.locals)
 
     def temp(self, valtype: int = w.I64) -> int:
         """A scratch local; give it back with `release` so regions stay small."""
@@ -71,7 +78,7 @@ class Emitter:
             self.code.op(w.DROP)
         else:
             self.code.set(self._reg_local("x", reg))
-            self.written.add(("x", reg))
+            self.dirty |= 1 << reg
 
     def f(self, reg: int) -> None:
         """Push the raw 64 bits of FP register `reg`."""
@@ -79,7 +86,7 @@ class Emitter:
 
     def set_f(self, reg: int) -> None:
         self.code.set(self._reg_local("f", reg))
-        self.written.add(("f", reg))
+        self.dirty |= 1 << (FP + reg)
 
     # -- memory ------------------------------------------------------------------------
 
@@ -105,11 +112,12 @@ class Emitter:
 
     def exit_to(self, pc: int) -> None:
         """Leave the region for guest address pc (a constant)."""
-        self.code.i64_const(pc).set(self.next_pc)
-        self.code.br(w.BR, self.depth)
+        self.code.i64_const(pc)
+        self.exit_dynamic()
 
     def exit_dynamic(self) -> None:
         """Leave the region for the guest address on top of the stack."""
+        self.write_back()
         self.code.set(self.next_pc)
         self.code.br(w.BR, self.depth)
 
@@ -118,65 +126,49 @@ class Emitter:
         self.code.i32_const(0).i32_const(reason).mem(w.I32_STORE, VM_MEMORY, layout.VM_REASON)
         self.exit_to(pc | 1)
 
-    def _flush_code(self) -> w.Code:
-        """Stores of every register the region writes: the exact state for Python."""
+    def write_back(self) -> None:
+        """Store the dirty registers: from here on the VM state is exact."""
+        for reg in range(64):
+            if self.dirty >> reg & 1:
+                kind, number, base = _home(reg)
+                self.code.i32_const(0).get(self._reg_local(kind, number)).mem(
+                    w.I64_STORE, VM_MEMORY, base + 8 * number)
+        self.dirty = 0
+
+    def reload(self, mask: int) -> None:
+        """Load the registers in mask from the VM state (after a call changed it)."""
+        self.code.extend(self._loads(mask))
+
+    def _loads(self, mask: int) -> w.Code:
         code = w.Code()
-        for kind, reg in sorted(self.written):
-            base = layout.VM_X if kind == "x" else layout.VM_F
-            code.i32_const(0).get(self._reg_local(kind, reg)).mem(
-                w.I64_STORE, VM_MEMORY, base + 8 * reg)
+        for reg in range(64):
+            if mask >> reg & 1:
+                kind, number, base = _home(reg)
+                code.i32_const(0).mem(w.I64_LOAD, VM_MEMORY, base + 8 * number).set(
+                    self._reg_local(kind, number))
         return code
 
-    def flush_here(self) -> None:
-        """Write back registers at this point. Which ones is only known when the whole
-        region is emitted (a loop may write a register later in its body), so this
-        leaves a mark that `finish` fills in."""
-        self._flushes.append(len(self.code))
-
-    def host_call(self, func: int, results: tuple[int, ...]) -> None:
-        """Call a host import returning i32: zero goes on; non-zero leaves for Python
-        at the pc the host put in the VM state, without the epilogue's write-back,
-        since the host may have changed registers there (and the locals were flushed)."""
+    def host_call(self, func: int) -> None:
+        """Call a host import returning i32 after a write-back: zero goes on; non-zero
+        leaves for Python at the pc the host put in the VM state, with no further
+        write-back, since the host may have changed registers there."""
         self.code.call(func).block(w.IF)
         self.vm_load(layout.VM_PC)
         self.code.i64_const(1).op(w.I64_OR, w.RETURN, w.END)
-        for kind, reg in results:
-            base = layout.VM_X if kind == "x" else layout.VM_F
-            self.vm_load(base + 8 * reg)
-            self.code.set(self._reg_local(kind, reg))
 
     # -- assembling the function -------------------------------------------------------
 
     def finish(self) -> tuple[w.Code, list[tuple[int, int]]]:
-        """Prologue (register loads) + body in the exit block + epilogue (write-back).
+        """Prologue (live register loads) + body in the exit block + `return next_pc`.
         Returns the function code and the (offset, guest pc) marks, now relative to it."""
-        flush = self._flush_code()
-        body = w.Code()
-        shift: list[tuple[int, int]] = []       # (body offset, bytes inserted before it)
-        last = 0
-        for at in self._flushes:
-            body += self.code[last:at] + flush
-            last = at
-            shift.append((at, len(body) - at))
-        body += self.code[last:]
-        prologue = w.Code()
-        for table, base in ((self.x_locals, layout.VM_X), (self.f_locals, layout.VM_F)):
-            for reg, local in sorted(table.items()):
-                prologue.i32_const(0).mem(w.I64_LOAD, VM_MEMORY, base + 8 * reg).set(local)
+        prologue = self._loads(self.entry_live)
         prologue.block(w.BLOCK)
-        out = w.Code(prologue + body)
+        out = w.Code(prologue + self.code)
         out.op(w.END)
-        out += flush
         out.get(self.next_pc).op(w.RETURN)
-        return out, [(len(prologue) + offset + _inserted(shift, offset), pc)
-                     for offset, pc in self.pcs]
+        return out, [(len(prologue) + offset, pc) for offset, pc in self.pcs]
 
 
-def _inserted(shift: list[tuple[int, int]], offset: int) -> int:
-    """How many bytes of write-back code were spliced in at or before a body offset."""
-    total = 0
-    for at, inserted in shift:
-        if at > offset:
-            break
-        total = inserted
-    return total
+def _home(reg: int) -> tuple[str, int, int]:
+    """(kind, number, VM offset of the register file) of a register mask bit."""
+    return ("f", reg - FP, layout.VM_F) if reg >= FP else ("x", reg, layout.VM_X)

@@ -1,9 +1,10 @@
 """Region discovery: the guest blocks reachable by direct branches from an entry.
 
 A region is about a guest function's worth of code: conditional branches and
-`jal x0` stay inside it; calls, `jalr`, traps and anything beyond the size
-bound leave it through the dispatcher. Code after a call becomes the entry of
-another region when the callee returns there.
+`jal x0` stay inside it, and so does the code after a call (a `jal`/`jalr`
+that links), since calls become wasm calls that normally come back. Indirect
+jumps (`jalr x0`, which includes `ret`), traps and anything beyond the size
+bound leave it through the dispatcher.
 """
 
 from __future__ import annotations
@@ -44,8 +45,15 @@ class Region:
 Fetch = Callable[[int], int | None]   # pc -> 32 bits there, or None if not executable
 
 
-def discover(entry: int, fetch: Fetch, ends_block: set[str]) -> Region:
-    """Decode from entry, following direct intra-function control flow."""
+def is_call(instr: Instr) -> bool:
+    """A jump that links: it is expected to come back to the next instruction."""
+    return instr.spec.flow in (Flow.JAL, Flow.JALR) and instr.rd != 0
+
+
+def discover(entry: int, fetch: Fetch, ends_block: set[str],
+             supported: Callable[[Instr], bool]) -> Region:
+    """Decode from entry, following direct intra-function control flow. An instruction the
+    translator does not implement is recorded as None, like an undecodable one: SIGILL."""
     decoded: dict[int, Instr | None] = {}
     leaders = {entry}
     work = [entry]
@@ -56,6 +64,8 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str]) -> Region:
             if raw is None:
                 break
             instr = decode(raw)
+            if instr is not None and not supported(instr):
+                instr = None
             decoded[pc] = instr
             if instr is None or instr.name in ends_block:
                 break
@@ -67,6 +77,8 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str]) -> Region:
                 leaders.add(pc + instr.imm)
                 work.append(pc + instr.imm)
                 break
+            elif is_call(instr):
+                leaders.add(pc + instr.length)
             elif flow is not Flow.NEXT:
                 break
             pc += instr.length
@@ -99,8 +111,8 @@ def _successors(block: Block, ends_block: set[str]) -> list[int]:
     flow = instr.spec.flow
     if flow is Flow.BRANCH:
         return [pc + instr.imm, block.end]
-    if flow is Flow.JAL:
-        return [pc + instr.imm] if instr.rd == 0 else []
-    if flow is Flow.NEXT:
+    if flow is Flow.NEXT or is_call(instr):
         return [block.end]
+    if flow is Flow.JAL:
+        return [pc + instr.imm]
     return []

@@ -7,17 +7,23 @@ the runtime instantiates it and installs its function in the shared table.
 from __future__ import annotations
 
 import bisect
+import sys
 from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
 from mvvm.runtime import layout
-from mvvm.translator.emitter import Emitter
-from mvvm.translator.region import Block, Fetch, Region, discover
-from mvvm.translator.semantics import ENDS_BLOCK, SEMANTICS, Unsupported
+from mvvm.translator.dataflow import Dataflow, analyse_registers
+from mvvm.translator.emitter import CALL_DEPTH_LOCAL, HOST_LOOKUP, REGION_TYPE, Emitter
+from mvvm.translator.region import MAX_INSTRUCTIONS, Block, Fetch, Region, discover, is_call
+from mvvm.translator.semantics import ENDS_BLOCK, SEMANTICS, supported
 from mvvm.translator.structure import Shape, analyse
 from mvvm.wasm import encoder as w
 
 REGION_EXPORT = "r"
+# The structurer recurses along chains of inlined blocks (a few frames per block, and a
+# region has at most MAX_INSTRUCTIONS blocks). Python 3.11 keeps Python-to-Python calls
+# off the C stack, so a limit that covers the bound is safe.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 8 * MAX_INSTRUCTIONS + 1000))
 
 
 def region_name(entry: int) -> str:
@@ -59,16 +65,22 @@ class Translation:
 
 
 def translate(entry: int, fetch: Fetch) -> Translation:
-    region = discover(entry, fetch, ENDS_BLOCK)
+    region = discover(entry, fetch, ENDS_BLOCK, supported)
+    shape = analyse(region)
+    flow = analyse_registers(region, shape, ENDS_BLOCK)
     emitter = Emitter()
-    _Structurer(region, analyse(region), emitter).node(region.entry)
+    emitter.entry_live = flow.entry_live
+    _Structurer(region, shape, flow, emitter).node(region.entry)
     code, marks = emitter.finish()
     module = w.Module(name=region_name(entry))
+    assert module.type((w.I32,), (w.I64,)) == REGION_TYPE
     module.import_func("env", "syscall", module.type((), (w.I32,)))
     module.import_func("env", "clock", module.type((), (w.I64,)))
+    module.import_func("env", "lookup", module.type((w.I64,), (w.I32,)))
     module.import_memory("env", "guest", 1)
     module.import_memory("env", "vm", 1)
-    module.function(module.type((), (w.I64,)), emitter.locals, code, name=module.name,
+    module.import_table("env", "regions", 1)
+    module.function(REGION_TYPE, emitter.locals, code, name=module.name,
                     export=REGION_EXPORT)
     wasm = module.encode()
     base = module.code_offsets[0]
@@ -79,9 +91,10 @@ def translate(entry: int, fetch: Fetch) -> Translation:
 class _Structurer:
     """Emits the region in dominator-tree order with block/loop/if nesting."""
 
-    def __init__(self, region: Region, shape: Shape, emitter: Emitter) -> None:
+    def __init__(self, region: Region, shape: Shape, flow: Dataflow, emitter: Emitter) -> None:
         self.region = region
         self.shape = shape
+        self.flow = flow
         self.e = emitter
         self.context: list[tuple[str, int | None]] = []
 
@@ -106,6 +119,7 @@ class _Structurer:
         merges = self.shape.merge_children(start)
         if start in self.shape.loop_headers:
             self._push("loop", start, w.LOOP)
+            self._interrupt_check(start)
             self._within(start, merges)
             self._pop()
         else:
@@ -122,6 +136,7 @@ class _Structurer:
 
     def branch(self, source: int, target: int) -> None:
         """Ramsey's doBranch: continue at a guest target from the end of block source."""
+        self.e.dirty = self.flow.dirty_out[source]
         if target not in self.shape.edges[source]:
             self.e.exit_to(target)
         elif self.shape.is_backward(source, target):
@@ -133,13 +148,14 @@ class _Structurer:
 
     def _block_code(self, block: Block) -> None:
         e = self.e
+        e.dirty = self.flow.dirty_in[block.start]
         for pc, instr in block.instrs[:-1]:
-            if not self._instruction(pc, instr):
-                return
+            self._instruction(pc, instr)
         pc, instr = block.instrs[-1]
         flow = instr.spec.flow if instr is not None else Flow.TRAP
         if flow is Flow.NEXT:
-            if self._instruction(pc, instr) and block.succs:
+            self._instruction(pc, instr)
+            if block.succs:
                 self.branch(block.start, block.succs[0])
         elif flow is Flow.BRANCH:
             e.mark(pc)
@@ -149,30 +165,24 @@ class _Structurer:
             e.code.op(w.ELSE)
             self.branch(block.start, block.succs[1])
             self._pop()
+        elif instr is not None and is_call(instr):
+            self._call(block, instr, pc)
         elif flow is Flow.JAL:
             e.mark(pc)
-            self._link(instr, pc)
-            if instr.rd == 0:
-                self.branch(block.start, pc + instr.imm)
-            else:
-                e.exit_to(pc + instr.imm)
+            self.branch(block.start, pc + instr.imm)
         elif flow is Flow.JALR:
-            self._jalr(instr, pc)
+            e.mark(pc)
+            target = self._jalr_target(instr)
+            e.code.get(target)
+            e.exit_dynamic()
+            e.release((w.I64, target))
         else:
             self._illegal(pc, instr)
 
-    def _instruction(self, pc: int, instr: Instr | None) -> bool:
-        """Emit one non-branching instruction; False if it became a SIGILL exit."""
-        semantic = SEMANTICS.get(instr.name) if instr is not None else None
+    def _instruction(self, pc: int, instr: Instr) -> None:
+        """Emit one instruction that does not branch (discovery made sure it is supported)."""
         self.e.mark(pc)
-        if semantic is not None:
-            try:
-                semantic(self.e, instr, pc)
-                return True
-            except Unsupported:
-                pass
-        self.e.exit_reason(pc, layout.REASON_ILLEGAL)
-        return False
+        SEMANTICS[instr.name](self.e, instr, pc)
 
     def _illegal(self, pc: int, instr: Instr | None) -> None:
         self.e.mark(pc)
@@ -180,20 +190,73 @@ class _Structurer:
             else layout.REASON_ILLEGAL
         self.e.exit_reason(pc, reason)
 
-    def _link(self, instr: Instr, pc: int) -> None:
-        if instr.rd != 0:
-            self.e.code.i64_const(pc + instr.length)
-            self.e.set_x(instr.rd)
-
-    def _jalr(self, instr: Instr, pc: int) -> None:
+    def _jalr_target(self, instr: Instr) -> int:
+        """(rs1 + imm) & ~1 into a temp, read before the link overwrites rd (rd may be rs1)."""
         e = self.e
-        e.mark(pc)
         target = e.temp()
         e.x(instr.rs1)
         if instr.imm:
             e.code.i64_const(instr.imm).op(w.I64_ADD)
         e.code.i64_const(-2).op(w.I64_AND).set(target)
-        self._link(instr, pc)
-        e.code.get(target)
+        return target
+
+    def _call(self, block: Block, instr: Instr, pc: int) -> None:
+        """A linking jump as a wasm call: write back, find the callee's region, call it, and
+        if it returns to the next instruction (it normally does) reload and go on here.
+        Any other result (longjmp, an exit to Python, a deeper frame's unknown target) is
+        returned as it is, since the VM state already holds every register: no write-back.
+        Too deep a nesting, or a callee that cannot be translated, leaves the region."""
+        e, c = self.e, self.e.code
+        e.mark(pc)
+        direct = instr.spec.flow is Flow.JAL
+        target = e.temp() if direct else self._jalr_target(instr)
+        if direct:
+            c.i64_const(pc + instr.imm).set(target)
+        back = pc + instr.length
+        c.i64_const(back)
+        e.set_x(instr.rd)
+        e.write_back()
+        slot, result = e.temp(w.I32), e.temp()
+        c.get(CALL_DEPTH_LOCAL).i32_const(layout.CALL_DEPTH_LIMIT).op(w.I32_LT_U)
+        c.block(w.IF, w.I32)
+        if direct:
+            self._cached_callee_slot(pc, pc + instr.imm, target)
+        else:
+            c.get(target).call(HOST_LOOKUP)
+        c.op(w.ELSE).i32_const(0).op(w.END).tee(slot).op(w.I32_EQZ)
+        self._push("if", None, w.IF)
+        c.get(target)
         e.exit_dynamic()
-        e.release((w.I64, target))
+        self._pop()
+        c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
+        c.get(slot).call_indirect(REGION_TYPE).tee(result)
+        c.i64_const(back).op(w.I64_NE).block(w.IF)
+        c.get(result).op(w.RETURN, w.END)
+        e.release((w.I64, target), (w.I32, slot), (w.I64, result))
+        e.reload(self.flow.reload.get(block.start, 0))
+        self.branch(block.start, back)
+
+    def _cached_callee_slot(self, pc: int, callee: int, target: int) -> None:
+        """Push the table slot of the region at a direct call's callee (0: none). The call
+        site has an inline cache in the VM memory, indexed by its pc and tagged with the
+        callee, so only a first call (or one after a collision) pays for the lookup."""
+        e, c = self.e, self.e.code
+        site = layout.VM_SITES + layout.SITE_ENTRY * ((pc >> 1) & (layout.SITES - 1))
+        slot = e.temp(w.I32)
+        c.i32_const(0).mem(w.I64_LOAD, 1, site).i64_const(callee).op(w.I64_EQ)
+        c.block(w.IF, w.I32).i32_const(0).mem(w.I32_LOAD, 1, site + 8)
+        c.op(w.ELSE).get(target).call(HOST_LOOKUP).set(slot)
+        c.i32_const(0).get(target).mem(w.I64_STORE, 1, site)
+        c.i32_const(0).get(slot).mem(w.I32_STORE, 1, site + 8)
+        c.get(slot).op(w.END)
+        e.release((w.I32, slot))
+
+    def _interrupt_check(self, header: int) -> None:
+        """At a loop header: leave for Python when VM_INTERRUPT is set, so a guest looping
+        in translated code can be stopped (a time limit) or interrupted (a signal)."""
+        e = self.e
+        e.dirty = self.flow.dirty_in[header]
+        e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
+        self._push("if", None, w.IF)
+        e.exit_reason(header, layout.REASON_INTERRUPT)
+        self._pop()

@@ -10,31 +10,50 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mvvm.isa import Instr
+from mvvm.isa import Flow, Instr
 from mvvm.translator.emitter import Emitter
 
 Semantic = Callable[[Emitter, Instr, int], None]
+Accepts = Callable[[Instr], bool]
 SEMANTICS: dict[str, Semantic] = {}
+ACCEPTS: dict[str, Accepts] = {}
 ENDS_BLOCK: set[str] = set()       # mnemonics whose code always leaves the region
 
 
 class Unsupported(Exception):
-    """Raised by a semantic, before it emits anything, for an operand form MVVM does not
-    implement (an unknown CSR, a rounding mode): the instruction becomes a SIGILL exit."""
+    """An operand form a semantic cannot emit. Semantics declare those with `accepts`, so
+    discovery turns them into SIGILL; raising this during emission is a translator bug."""
 
 
-def semantic(*names: str, ends_block: bool = False) -> Callable[[Semantic], Semantic]:
-    """Register one emitter function for the given mnemonics."""
+def semantic(*names: str, ends_block: bool = False,
+             accepts: Accepts | None = None) -> Callable[[Semantic], Semantic]:
+    """Register one emitter function for the given mnemonics. `accepts` says which operand
+    forms it implements (an unknown CSR is not): the others are SIGILL, decided when the
+    region is formed, so the register dataflow sees that exit like any other."""
 
     def register(func: Semantic) -> Semantic:
         for name in names:
             assert name not in SEMANTICS, name
             SEMANTICS[name] = func
+            if accepts is not None:
+                ACCEPTS[name] = accepts
             if ends_block:
                 ENDS_BLOCK.add(name)
         return func
 
     return register
+
+
+# Jumps and traps have no entry: the structurer emits them from the table's flow.
+STRUCTURAL = (Flow.JAL, Flow.JALR, Flow.TRAP)
+
+
+def supported(instr: Instr) -> bool:
+    """Whether the translator implements this decoded instruction."""
+    if instr.name not in SEMANTICS:
+        return instr.spec.flow in STRUCTURAL
+    accepts = ACCEPTS.get(instr.name)
+    return accepts is None or accepts(instr)
 
 
 def _load_all() -> None:

@@ -9,9 +9,10 @@ translation, since the guest may have rewritten code.
 from __future__ import annotations
 
 from mvvm.isa import Instr
+from mvvm.isa.effects import register_bit
 from mvvm.runtime import layout
 from mvvm.translator.emitter import HOST_CLOCK, HOST_SYSCALL, Emitter
-from mvvm.translator.semantics import Unsupported, semantic
+from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 
 A0 = 10
@@ -23,8 +24,9 @@ COUNTERS = {0xC00, 0xC01, 0xC02}          # cycle, time, instret: read-only, fro
 @semantic("ecall")
 def ecall(e: Emitter, i: Instr, pc: int) -> None:
     e.code.i32_const(0).i64_const(pc).mem(w.I64_STORE, 1, layout.VM_PC)
-    e.flush_here()
-    e.host_call(HOST_SYSCALL, (("x", A0),))
+    e.write_back()
+    e.host_call(HOST_SYSCALL)
+    e.reload(register_bit(A0, False))
 
 
 @semantic("fence")
@@ -40,17 +42,22 @@ def fence_i(e: Emitter, i: Instr, pc: int) -> None:
 CSR_OPS = ("csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci")
 
 
-@semantic(*CSR_OPS)
+def _csr_writes(i: Instr) -> bool:
+    return i.name.startswith("csrrw") or (i.imm if i.name.endswith("i") else i.rs1) != 0
+
+
+def _known_csr(i: Instr) -> bool:
+    """The FP CSRs, and the counters read-only (a write to them is illegal)."""
+    return i.csr in FP_CSRS or (i.csr in COUNTERS and not _csr_writes(i))
+
+
+@semantic(*CSR_OPS, accepts=_known_csr)
 def csr(e: Emitter, i: Instr, pc: int) -> None:
-    immediate = i.name.endswith("i")
-    writes = i.name.startswith("csrrw") or (i.imm if immediate else i.rs1) != 0
-    if i.csr in COUNTERS and not writes:
+    if i.csr in COUNTERS:
         e.code.call(HOST_CLOCK)
         e.set_x(i.rd)
-    elif i.csr in FP_CSRS:
-        _fp_csr(e, i, immediate, writes)
     else:
-        raise Unsupported(f"CSR {i.csr:#x}")
+        _fp_csr(e, i, i.name.endswith("i"), _csr_writes(i))
 
 
 def _fp_csr(e: Emitter, i: Instr, immediate: bool, writes: bool) -> None:

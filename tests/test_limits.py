@@ -1,0 +1,20 @@
+"""A guest that never stops can be stopped: `--timeout` ends it with SIGXCPU, whether it
+spins in one loop (polled at the loop header) or bounces between functions by tail calls
+(polled by the dispatcher)."""
+
+from __future__ import annotations
+
+import pytest
+from toolchain import PROGRAMS, run_mvvm
+
+SIGXCPU_STATUS = 128 + 24
+
+
+@pytest.mark.parametrize(("name", "says"), [("spin", b"spinning\n"), ("bounce", b"bouncing\n")])
+def test_timeout_stops_a_guest_that_never_stops(name, says, build_program, guest_env):
+    program = build_program(PROGRAMS / "limits" / f"{name}.c", "O2")
+    outcome = run_mvvm(program, options=["--timeout", "5"], env=guest_env, timeout=60)
+    assert outcome.status == SIGXCPU_STATUS
+    assert outcome.stdout == says                  # it was running when it was stopped
+    message = outcome.stderr.decode()
+    assert message.count("\n") == 1 and "time limit" in message
