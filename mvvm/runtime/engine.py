@@ -32,8 +32,6 @@ class WasmTrap(Exception):
 # Engine settings; their text is part of the disk cache's version key.
 SETTINGS = {
     "wasm_wide_arithmetic": True,               # i64.mul_wide_* for mulh
-    "wasm_tail_call": True,
-    "cranelift_nan_canonicalization": True,     # RISC-V's canonical NaN results
     "parallel_compilation": False,              # no compile threads: fork() keeps working
 }
 

@@ -21,7 +21,7 @@ import wasmtime as wt
 from mvvm.errors import GuestFault, GuestSignal
 from mvvm.isa import disasm
 from mvvm.linux.mm import PROT_EXEC, AddressSpace
-from mvvm.runtime import layout
+from mvvm.runtime import fp_host, layout
 from mvvm.runtime.diskcache import DiskCache, default_directory, version_key
 from mvvm.runtime.dispatcher import CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
@@ -42,12 +42,13 @@ class Stats:
     instructions: int = 0             # guest instructions translated
     translate_seconds: float = 0.0    # Python: decoding, region forming, wasm emitting
     compile_seconds: float = 0.0      # wasmtime: compiling and instantiating regions
+    fp_slow_calls: int = 0            # FP operations the host computed (fp_host)
     started: float = field(default_factory=time.perf_counter)
 
     def report(self) -> dict[str, float]:
         total = time.perf_counter() - self.started
         return {"regions": self.regions, "cached_regions": self.cached_regions,
-                "instructions": self.instructions,
+                "instructions": self.instructions, "fp_slow_calls": self.fp_slow_calls,
                 "translate_seconds": round(self.translate_seconds, 6),
                 "compile_seconds": round(self.compile_seconds, 6),
                 "execute_seconds": round(total - self.translate_seconds
@@ -73,8 +74,11 @@ class VM:
         self.cache_dir: Path | None = None if in_asm else default_directory()
         self._disk: DiskCache | None = None
         self._pending: BaseException | None = None
+        self.fp_slow_path = fp_host.FpSlowPath(vm_base + layout.VM_FCSR, self.stats)
         host = [self.runtime.host_function([], [wt.ValType.i32()], self._on_syscall),
-                self.runtime.host_function([], [wt.ValType.i64()], self._on_clock)]
+                self.runtime.host_function([], [wt.ValType.i64()], self._on_clock),
+                self.runtime.host_function(list(fp_host.PARAMS), list(fp_host.RESULTS),
+                                           self.fp_slow_path)]
         translate_now = self.runtime.host_function([wt.ValType.i64()], [wt.ValType.i32()],
                                                    self._on_translate)
         self.cache = CodeCache(self.runtime, host, translate_now)
@@ -249,6 +253,8 @@ class VM:
         self.pc = pc
         if trap.code == wt.TrapCode.MEMORY_OUT_OF_BOUNDS:
             return GuestSignal(signal.SIGSEGV, f"segmentation fault at pc {pc:#x}")
+        if trap.code == wt.TrapCode.UNREACHABLE:      # FP: dynamic rounding with frm > 4
+            return GuestSignal(signal.SIGILL, self._illegal_message(pc))
         return GuestSignal(signal.SIGILL, f"wasm trap {trap.code} at pc {pc:#x}")
 
     def _illegal_message(self, pc: int) -> str:

@@ -23,7 +23,8 @@ CALL_DEPTH_LOCAL = 0    # the parameter: how many guest calls deep this wasm cal
 # Host functions every region module imports, in this order.
 HOST_SYSCALL = 0        # () -> i32: run the syscall in the VM state; non-zero = stop
 HOST_CLOCK = 1          # () -> i64: the counter CSRs' value
-HOST_LOOKUP = 2         # (pc: i64) -> i32: the table slot of the region at pc (0: none)
+HOST_FP = 2             # (i32 op, i64 a, i64 b, i64 c) -> i64: the FP slow path (fp_host)
+HOST_LOOKUP = 3         # (pc: i64) -> i32: the table slot of the region at pc (0: none)
 
 
 class Emitter:
@@ -39,7 +40,7 @@ class Emitter:
         self.entry_live = 0                     # registers the prologue loads
         self.depth = 0                          # structured nesting inside the exit block
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
-        self._temps: dict[int, list[int]] = {w.I32: [], w.I64: []}
+        self._temps: dict[int, list[int]] = {w.I32: [], w.I64: [], w.F32: [], w.F64: []}
 
     # -- locals --------------------------------------------------------------------------
 

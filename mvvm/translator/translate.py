@@ -76,6 +76,7 @@ def translate(entry: int, fetch: Fetch) -> Translation:
     assert module.type((w.I32,), (w.I64,)) == REGION_TYPE
     module.import_func("env", "syscall", module.type((), (w.I32,)))
     module.import_func("env", "clock", module.type((), (w.I64,)))
+    module.import_func("env", "fp", module.type((w.I32, w.I64, w.I64, w.I64), (w.I64,)))
     module.import_func("env", "lookup", module.type((w.I64,), (w.I32,)))
     module.import_memory("env", "guest", 1)
     module.import_memory("env", "vm", 1)

@@ -1,1 +1,667 @@
-"""F and D semantics (being written)."""
+"""F and D semantics: every RV64F and RV64D instruction (flw/fld/fsw/fsd are in memory.py).
+
+Results and accrued flags are bit-exact with a correctly rounded IEEE 754 implementation
+under RISC-V's rules: canonical NaN results, NaN-boxed singles (an improperly boxed operand
+reads as the canonical NaN), fmin/fmax's NaN and signed-zero rules, saturating fcvt, and
+tininess detected after rounding. Each instruction has a wasm fast path for the common case
+(round to nearest-even, ordinary operands and results) and falls back to one host call
+(mvvm.runtime.fp_soft, exact integer arithmetic) for the rest. Per family:
+
+- add, sub, mul, div, sqrt: wasm's operations, which round to nearest-even correctly.
+  Infinite and NaN results go slow (NV, DZ, OF), as do zero and subnormal results (UF)
+  except where they are certainly exact (sums, 0 * x, 0 / x, x / inf, sqrt(+-0)) and
+  single products, which are exact in double: their UF is decided in wasm. Other rounding
+  modes go slow. NX comes from an exact error: TwoSum for sums; a double product for single
+  mul (a*b = r?), div (r*b = a?) and sqrt (r*r = a?); for doubles, the same questions in
+  integers (the significands' odd parts multiplied must fit in 53 bits) plus one rounded
+  product compared.
+- fmadd, fmsub, fnmsub, fnmadd, truly fused. Singles: the product is exact in double; the
+  sum is RN in double with its exact error (TwoSum), then RN to single, corrected in the
+  one case where that double rounding errs (the double sum is a single midpoint). Doubles:
+  after Boldo and Melquiond, a*b = uh + ul exactly (ul from the low 64 bits of the
+  significands' integer product), c + uh = th + tl (TwoSum), v = RN(tl + ul), z = RN(th + v),
+  with the same midpoint correction from the two error terms. Tiny products, subnormal
+  factors and results that are not normal (except exact zeros) go slow.
+- fcvt to integers: all in wasm, all five modes (a wasm rounding operation per mode, a
+  br_table on frm for the dynamic mode), with saturation, NaN -> largest integer, NV out
+  of range, NX when in range and inexact.
+- fcvt from integers, and fcvt.s.d: wasm's conversion; when it is exact the mode does not
+  matter, when inexact only RNE stays in wasm. fcvt.d.s and fcvt.d.w(u) are exact.
+- fmin/fmax, feq/flt/fle: wasm, with NaN operands (the only source of their flags and of
+  their special results) on the slow path. fsgnj*, fmv, fclass: integer operations, so NaN
+  payloads are never touched by wasm float arithmetic.
+
+No NaN computed by wasm float arithmetic ever reaches a register (each fast path sends NaN
+results to the slow path), so none of this relies on Cranelift's NaN canonicalization.
+
+Flags: always exact, for every program. NV, DZ, OF and UF come with special results, which
+the slow path computes (or, for single underflow, the fast path). NX is needed on nearly
+every operation, but it is sticky: its exact test runs only while NX is clear in fflags,
+so once a program has had an inexact result (almost at once), an operation pays one load
+and a predicted branch. Measured: 3-5% on examples/mandelbrot and on a libm-heavy loop,
+against computing no NX at all. That did not justify the alternative, translating with
+or without flags depending on whether the program can read them: glibc itself reads fflags
+in printf, floor and every SET_RESTORE_ROUND, and flags raised before the first read is
+translated would be lost.
+"""
+
+from __future__ import annotations
+
+from mvvm.isa import Instr
+from mvvm.runtime.fp_soft import NV, NX, UF
+from mvvm.translator.emitter import Emitter
+from mvvm.translator.fp_emit import (
+    DOUBLE,
+    FORMATS,
+    NAN_BOX,
+    SINGLE,
+    Fmt,
+    IntOperand,
+    Operand,
+    Rounding,
+    SlowPath,
+    accrue_inexact,
+    push_is_finite,
+    push_is_normal,
+    push_is_zero,
+    push_product_error,
+    push_product_inexact,
+    push_result_bits,
+    push_tie_fixed,
+    push_two_sum_error,
+    raise_flags,
+    set_float,
+    unbox,
+)
+from mvvm.translator.semantics import semantic
+from mvvm.wasm import encoder as w
+
+FORMAT_NAMES = ("s", "d")
+
+
+def _names(ops: object) -> list[str]:
+    return [f"{op}.{p}" for op in ops for p in FORMAT_NAMES]
+
+
+def _release(*operands: Operand) -> None:
+    for operand in operands:
+        operand.release()
+
+
+# -- add, sub, mul, div, sqrt -------------------------------------------------------------
+
+ARITH = {"fadd": "add", "fsub": "sub", "fmul": "mul", "fdiv": "div", "fsqrt": "sqrt"}
+# For mul, div and sqrt, r is exact iff x * y = z exactly, with (x, y, z) named here.
+PRODUCT_CHECK = {"fmul": ("a", "b", "r"), "fdiv": ("r", "b", "a"), "fsqrt": ("r", "r", "a")}
+
+
+@semantic(*_names(ARITH))
+def arith(e: Emitter, i: Instr, pc: int) -> None:
+    op, p = i.name.split(".")
+    fmt = FORMATS[p]
+    rounding = Rounding(e, i)
+    operands = [Operand(e, fmt, reg) for reg in ((i.rs1,) if op == "fsqrt" else (i.rs1, i.rs2))]
+    frame = SlowPath(e, i.name, operands, rounding)
+    if rounding.may_be_rne:
+        frame.require_rne()
+        _arith_fast(frame, fmt, op, operands)
+    frame.finish()
+    set_float(e, fmt, i.rd)
+    rounding.release()
+    _release(*operands)
+
+
+def _arith_fast(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand]) -> None:
+    e, c = frame.e, frame.c
+    r = e.temp(fmt.ftype)
+    for operand in operands:
+        c.get(operand.value)
+    c.op(fmt.f[ARITH[op]]).set(r)
+    if op in ("fadd", "fsub"):                  # zero and subnormal sums are exact
+        push_is_finite(c, fmt, r)
+        c.op(w.I32_EQZ)
+        frame.to_slow_if()
+        accrue_inexact(e, lambda: _sum_inexact(e, fmt, operands, r, op == "fsub"))
+    elif op == "fmul" and fmt is SINGLE:        # exact in double, down to underflow
+        product = e.temp(w.F64)
+        c.get(operands[0].value).op(w.F64_PROMOTE_F32).get(operands[1].value)
+        c.op(w.F64_PROMOTE_F32, w.F64_MUL).set(product)
+        _single_from_exact(frame, r, product)
+        e.release((w.F64, product))
+    else:
+        _special_product(frame, fmt, op, operands, r)
+        accrue_inexact(e, lambda: _product_inexact(e, fmt, op, operands, r))
+    frame.done_float(fmt, r)
+    e.release((fmt.ftype, r))
+
+
+# Tininess (after rounding) of a single: its exact value is below the midpoint between
+# 2**-126 and the 24-bit number just under it, which RNE would round up to 2**-126.
+SINGLE_TINY = 2.0 ** -126 - 2.0 ** -151
+
+
+def _single_from_exact(frame: SlowPath, r: int, exact: int, error: int | None = None) -> None:
+    """Finish a single result r = RN(exact + error) whose exact value is the double `exact`
+    plus, for fma, the double `error` below its last bit. Infinities and NaNs go slow;
+    everything finite stays here: subnormal results (and +-0, +-2**-126) get NX and UF
+    computed on the spot, normal ones NX only."""
+    e, c = frame.e, frame.c
+
+    def inexact() -> None:
+        c.get(r).op(w.F64_PROMOTE_F32).get(exact).op(w.F64_NE)
+        if error is not None:
+            c.get(error)
+            DOUBLE.fconst(c, 0.0)
+            c.op(w.F64_NE, w.I32_OR)
+
+    push_is_finite(c, SINGLE, r)
+    c.op(w.I32_EQZ)
+    frame.to_slow_if()
+    c.get(r).op(w.F32_ABS)
+    SINGLE.fconst(c, SINGLE.min_normal)
+    c.op(w.F32_LE)
+    frame.open(w.IF)
+    c.i32_const(UF | NX).i32_const(NX)
+    _push_single_tiny(c, exact, error)
+    c.op(w.SELECT).i32_const(0)
+    inexact()
+    c.op(w.SELECT)
+    raise_flags(e)
+    frame.done_float(SINGLE, r)
+    frame.close()
+    accrue_inexact(e, inexact)
+
+
+def _push_single_tiny(c: w.Code, exact: int, error: int | None) -> None:
+    """i32: |exact + error| < SINGLE_TINY, error only deciding when |exact| is on it."""
+    c.get(exact).op(w.F64_ABS)
+    DOUBLE.fconst(c, SINGLE_TINY)
+    c.op(w.F64_LT)
+    if error is None:
+        return
+    c.get(exact).op(w.F64_ABS)
+    DOUBLE.fconst(c, SINGLE_TINY)
+    c.op(w.F64_EQ)
+    for value in (exact, error):                # error toward zero: the signs differ
+        c.get(value)
+        DOUBLE.fconst(c, 0.0)
+        c.op(w.F64_LT)
+    c.op(w.I32_NE).get(error)
+    DOUBLE.fconst(c, 0.0)
+    c.op(w.F64_NE, w.I32_AND, w.I32_AND, w.I32_OR)
+
+
+def _special_product(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand],
+                     r: int) -> None:
+    """Unless r is normal: done if r is a zero that is certainly exact (0 * x, 0 / x,
+    x / inf, sqrt(+-0)), else the slow path. For doubles, a subnormal dividend or radicand
+    goes slow too: the exactness test that follows multiplies back, which would round."""
+    c = frame.c
+    push_is_normal(c, fmt, r)
+    c.op(w.I32_EQZ)
+    frame.open(w.IF)
+    push_is_zero(c, fmt, r)
+    if op != "fsqrt":
+        a, b = operands[0].value, operands[1].value
+        push_is_zero(c, fmt, a)
+        if op == "fmul":
+            push_is_zero(c, fmt, b)
+        else:
+            c.get(b).op(fmt.f["abs"])
+            fmt.fconst(c, float("inf"))
+            c.op(fmt.f["eq"])
+        c.op(w.I32_OR, w.I32_AND)
+    c.op(w.I32_EQZ)
+    frame.to_slow_if()
+    frame.done_float(fmt, r)
+    frame.close()
+    if fmt is DOUBLE and op != "fmul":
+        operands[0].push_bits()
+        c.i64_const(DOUBLE.sign - 1).op(w.I64_AND).i64_const(1).op(w.I64_SUB)
+        c.i64_const(DOUBLE.frac_mask).op(w.I64_LT_U)
+        frame.to_slow_if()
+
+
+def _sum_inexact(e: Emitter, fmt: Fmt, operands: list[Operand], r: int,
+                 subtract: bool) -> None:
+    push_two_sum_error(e, fmt, operands[0].value, operands[1].value, r, subtract)
+    fmt.fconst(e.code, 0.0)
+    e.code.op(fmt.f["ne"])
+
+
+def _product_inexact(e: Emitter, fmt: Fmt, op: str, operands: list[Operand], r: int) -> None:
+    """i32: for mul, div, sqrt, whether x * y = z fails exactly (PRODUCT_CHECK)."""
+    c = e.code
+    values = {"a": operands[0].value, "r": r, "b": operands[-1].value}
+    x, y, z = (values[name] for name in PRODUCT_CHECK[op])
+    if fmt is SINGLE:                           # exact in double
+        c.get(x).op(w.F64_PROMOTE_F32).get(y).op(w.F64_PROMOTE_F32, w.F64_MUL)
+        c.get(z).op(w.F64_PROMOTE_F32, w.F64_NE)
+        return
+    bits = {"a": operands[0].push_bits, "b": operands[-1].push_bits,
+            "r": lambda: c.get(r).op(w.I64_REINTERPRET_F64)}
+    push_x, push_y = (bits[name] for name in PRODUCT_CHECK[op][:2])
+    push_product_inexact(e, push_x, push_y)
+    if op != "fmul":                            # r = RN(a * b) is a given for fmul
+        c.get(x).get(y).op(w.F64_MUL).get(z).op(w.F64_NE, w.I32_OR)
+
+
+# -- fused multiply-add ---------------------------------------------------------------------
+
+# name -> (negate the product, negate the addend)
+FUSED = {"fmadd": (False, False), "fmsub": (False, True), "fnmsub": (True, False),
+         "fnmadd": (True, True)}
+
+
+@semantic(*_names(FUSED))
+def fused(e: Emitter, i: Instr, pc: int) -> None:
+    op, p = i.name.split(".")
+    fmt = FORMATS[p]
+    rounding = Rounding(e, i)
+    operands = [Operand(e, fmt, reg) for reg in (i.rs1, i.rs2, i.rs3)]
+    frame = SlowPath(e, i.name, operands, rounding)
+    if rounding.may_be_rne:
+        frame.require_rne()
+        fast = _fma_single if fmt is SINGLE else _fma_double
+        fast(frame, operands, *FUSED[op])
+    frame.finish()
+    set_float(e, fmt, i.rd)
+    rounding.release()
+    _release(*operands)
+
+
+def _f64_temps(e: Emitter, count: int) -> list[int]:
+    return [e.temp(w.F64) for _ in range(count)]
+
+
+def _fma_single(frame: SlowPath, operands: list[Operand], negate_product: bool,
+                negate_addend: bool) -> None:
+    """The product is exact in double; the sum s = RN(p + c) in double has the exact error
+    err (TwoSum); RN to single of s is the result but for a double-rounding midpoint."""
+    e, c = frame.e, frame.c
+    a, b, c3 = (operand.value for operand in operands)
+    product, addend, total, error, gap = _f64_temps(e, 5)
+    r = e.temp(w.F32)
+    c.get(a).op(w.F64_PROMOTE_F32).get(b).op(w.F64_PROMOTE_F32, w.F64_MUL)
+    if negate_product:
+        c.op(w.F64_NEG)
+    c.set(product).get(c3).op(w.F64_PROMOTE_F32)
+    if negate_addend:
+        c.op(w.F64_NEG)
+    c.tee(addend).get(product).op(w.F64_ADD).tee(total).op(w.F32_DEMOTE_F64).set(r)
+    push_two_sum_error(e, DOUBLE, product, addend, total)
+    c.set(error).get(total).get(r).op(w.F64_PROMOTE_F32, w.F64_SUB).set(gap)
+    push_tie_fixed(e, SINGLE, r, gap, error)
+    c.set(r)
+    _single_from_exact(frame, r, total, error)
+    frame.done_float(SINGLE, r)
+    e.release((w.F32, r), *((w.F64, t) for t in (product, addend, total, error, gap)))
+
+
+def _fma_double(frame: SlowPath, operands: list[Operand], negate_product: bool,
+                negate_addend: bool) -> None:
+    """As Boldo and Melquiond's emulation, with the last rounding done directly:
+    a*b = uh + ul exactly (ul from an integer product); c + uh = th + tl (TwoSum);
+    v = RN(tl + ul) with error ve; z = RN(th + v) with error ez, then the rare
+    double-rounding midpoint fixed with ve. Tiny products and subnormal factors (where the
+    error term is not a normal double) go slow, but for exact zero products."""
+    e, c = frame.e, frame.c
+    a, b, c3 = operands
+    a2, uh, ul, c2, th, tl, v, ve, z, ez = _f64_temps(e, 10)
+    exponents = (e.temp(), e.temp())
+    c.get(a.value)
+    if negate_product:
+        c.op(w.F64_NEG)
+    c.tee(a2).get(b.value).op(w.F64_MUL).set(uh).get(c3.value)
+    if negate_addend:
+        c.op(w.F64_NEG)
+    c.set(c2)
+    for operand, exponent in zip((a, b), exponents, strict=True):
+        operand.push_bits()
+        c.i64_const(52).op(w.I64_SHR_U).i64_const(0x7FF).op(w.I64_AND).tee(exponent)
+        c.op(w.I64_EQZ)
+    c.op(w.I32_OR).get(exponents[0]).get(exponents[1]).op(w.I64_ADD).i64_const(1140)
+    c.op(w.I64_LT_U, w.I32_OR)
+    _fma_double_small_product(frame, a2, b.value, c2, uh)
+    push_product_error(e, a.push_bits, b.push_bits, exponents, uh)
+    c.set(ul).get(c2).get(uh).op(w.F64_ADD).set(th)
+    push_two_sum_error(e, DOUBLE, c2, uh, th)
+    c.tee(tl).get(ul).op(w.F64_ADD).set(v)
+    push_two_sum_error(e, DOUBLE, tl, ul, v)
+    c.set(ve).get(th).get(v).op(w.F64_ADD).set(z)
+    push_two_sum_error(e, DOUBLE, th, v, z)
+    c.set(ez)
+    push_tie_fixed(e, DOUBLE, z, ez, ve)
+    c.set(z)
+    _normal_or_exact_zero(frame, DOUBLE, z, (ve, ez))
+
+    def inexact() -> None:
+        for error in (ve, ez):
+            c.get(error)
+            DOUBLE.fconst(c, 0.0)
+            c.op(w.F64_NE)
+        c.op(w.I32_OR)
+
+    accrue_inexact(e, inexact)
+    frame.done_float(DOUBLE, z)
+    e.release(*((w.F64, t) for t in (a2, uh, ul, c2, th, tl, v, ve, z, ez)),
+              *((w.I64, t) for t in exponents))
+
+
+def _normal_or_exact_zero(frame: SlowPath, fmt: Fmt, r: int, zeros: tuple[int, ...]) -> None:
+    """Go slow unless r is normal, or a zero whose error terms (doubles) are all zero: an
+    exact cancellation, which RNE makes +0 (or -0 + -0 = -0), as wasm's add does."""
+    c = frame.c
+    push_is_normal(c, fmt, r)
+    push_is_zero(c, fmt, r)
+    for term in zeros:
+        push_is_zero(c, DOUBLE, term)
+        c.op(w.I32_AND)
+    c.op(w.I32_OR, w.I32_EQZ)
+    frame.to_slow_if()
+
+
+def _fma_double_small_product(frame: SlowPath, a2: int, b: int, c2: int, uh: int) -> None:
+    """Pop the i32 "product too small or a factor subnormal (or zero)": then finish here
+    if the product is an exact zero (the sum is c, or a signed zero by the rules of
+    addition, which wasm's add follows), else take the slow path."""
+    c = frame.c
+    frame.open(w.IF)
+    push_is_zero(c, DOUBLE, a2)
+    push_is_zero(c, DOUBLE, b)
+    c.op(w.I32_OR)
+    push_is_zero(c, DOUBLE, uh)
+    push_is_finite(c, DOUBLE, c2)
+    c.op(w.I32_AND, w.I32_AND, w.I32_EQZ)
+    frame.to_slow_if()
+    c.get(c2).get(uh).op(w.F64_ADD)
+    push_result_bits(c, DOUBLE)
+    frame.done()
+    frame.close()
+
+
+# -- conversions ------------------------------------------------------------------------
+
+# integer type -> (lowest value, one past the highest, as doubles; saturating truncation;
+# result of a NaN)
+TO_INT = {
+    "w": (-2.0 ** 31, 2.0 ** 31, w.I32_TRUNC_SAT_F64_S, 0x7FFFFFFF),
+    "wu": (0.0, 2.0 ** 32, w.I32_TRUNC_SAT_F64_U, -1),
+    "l": (-2.0 ** 63, 2.0 ** 63, w.I64_TRUNC_SAT_F64_S, (1 << 63) - 1),
+    "lu": (0.0, 2.0 ** 64, w.I64_TRUNC_SAT_F64_U, -1),
+}
+ROUND_TO_INTEGRAL = {0: w.F64_NEAREST, 1: w.F64_TRUNC, 2: w.F64_FLOOR, 3: w.F64_CEIL}
+RMM = 4
+
+
+@semantic(*(f"fcvt.{t}.{p}" for t in TO_INT for p in FORMAT_NAMES))
+def to_int(e: Emitter, i: Instr, pc: int) -> None:
+    """Round to an integral double in the mode, then range-check and truncate exactly.
+    Single operands are promoted first (exactly)."""
+    _, kind, p = i.name.split(".")
+    low, high, truncate, nan_result = TO_INT[kind]
+    c = e.code
+    rounding = Rounding(e, i)
+    x = Operand(e, FORMATS[p], i.rs1)
+    xd, y, ok = e.temp(w.F64), e.temp(w.F64), e.temp(w.I32)
+    c.get(x.value)
+    if p == "s":
+        c.op(w.F64_PROMOTE_F32)
+    c.set(xd)
+    _round_integral(e, rounding, xd)
+    c.tee(y)
+    DOUBLE.fconst(c, low)
+    c.op(w.F64_GE).get(y)
+    DOUBLE.fconst(c, high)
+    c.op(w.F64_LT, w.I32_AND).set(ok)
+    c.get(y).get(xd).op(w.F64_NE).i32_const(NV).get(ok).op(w.SELECT)
+    raise_flags(e)
+    c.get(y).fc(truncate)
+    if kind in ("w", "wu"):
+        c.op(w.I64_EXTEND_I32_S)               # RV64 sign-extends W results, even WU's
+    c.i64_const(nan_result).get(y).get(y).op(w.F64_EQ, w.SELECT)
+    e.set_x(i.rd)
+    rounding.release()
+    x.release()
+    e.release((w.F64, xd), (w.F64, y), (w.I32, ok))
+
+
+def _round_integral(e: Emitter, rounding: Rounding, x: int) -> None:
+    """Push x rounded to an integral double in the instruction's mode."""
+    c = e.code
+    if rounding.static is not None:
+        _round_integral_static(e, rounding.static, x)
+        return
+    c.block(w.BLOCK, w.F64)
+    for _ in range(5):
+        c.block(w.BLOCK)
+    rounding.push()
+    c.op(w.BR_TABLE).extend(bytes([5, 0, 1, 2, 3, 4, 4]))
+    for mode in range(5):
+        c.op(w.END)
+        _round_integral_static(e, mode, x)
+        c.br(w.BR, 4 - mode)
+    c.op(w.END)
+
+
+def _round_integral_static(e: Emitter, mode: int, x: int) -> None:
+    c = e.code
+    if mode != RMM:
+        c.get(x).op(ROUND_TO_INTEGRAL[mode])
+        return
+    t = e.temp(w.F64)                           # ties away: trunc, +-1 if |x - trunc| >= 0.5
+    c.get(x).op(w.F64_TRUNC).tee(t)
+    DOUBLE.fconst(c, 1.0)
+    c.get(x).op(w.F64_COPYSIGN, w.F64_ADD).get(t).get(x).get(t).op(w.F64_SUB, w.F64_ABS)
+    DOUBLE.fconst(c, 0.5)
+    c.op(w.F64_GE, w.SELECT)
+    e.release((w.F64, t))
+
+
+# integer type -> (how to widen the register's low bits to i64, signed?)
+FROM_INT = {
+    "w": ((w.I32_WRAP_I64, w.I64_EXTEND_I32_S), True),
+    "wu": ((w.I32_WRAP_I64, w.I64_EXTEND_I32_U), False),
+    "l": ((), True),
+    "lu": ((), False),
+}
+
+
+@semantic(*(f"fcvt.{p}.{t}" for t in FROM_INT for p in FORMAT_NAMES))
+def from_int(e: Emitter, i: Instr, pc: int) -> None:
+    """wasm's conversion rounds to nearest-even; it is exact (and then right in every mode)
+    iff |n| without its trailing zeros fits in the format's precision."""
+    _, p, kind = i.name.split(".")
+    fmt = FORMATS[p]
+    widen, signed = FROM_INT[kind]
+    c = e.code
+    rounding = Rounding(e, i)
+    n = e.temp()
+    e.x(i.rs1)
+    c.op(*widen).set(n)
+    convert = fmt.f["from_i64_u" if kind == "lu" else "from_i64_s"]
+    if fmt is DOUBLE and kind in ("w", "wu"):  # 32-bit integers are all doubles
+        c.get(n).op(convert)
+        push_result_bits(c, fmt)
+    else:
+        frame = SlowPath(e, i.name, [IntOperand(e, i.rs1)], rounding)
+        r, magnitude = e.temp(fmt.ftype), e.temp()
+        c.get(n).op(convert).set(r)
+        if signed:
+            c.i64_const(0).get(n).op(w.I64_SUB).get(n).get(n).i64_const(0).op(w.I64_LT_S)
+            c.op(w.SELECT)
+        else:
+            c.get(n)
+        c.tee(magnitude).get(magnitude).op(w.I64_CTZ, w.I64_SHR_U)
+        c.i64_const(1 << (fmt.frac + 1)).op(w.I64_GE_U)
+        frame.open(w.IF)
+        frame.require_rne()
+        c.i32_const(NX)
+        raise_flags(e)
+        frame.close()
+        frame.done_float(fmt, r)
+        frame.finish()
+        e.release((fmt.ftype, r), (w.I64, magnitude))
+    set_float(e, fmt, i.rd)
+    rounding.release()
+    e.release((w.I64, n))
+
+
+@semantic("fcvt.s.d")
+def narrow(e: Emitter, i: Instr, pc: int) -> None:
+    c = e.code
+    rounding = Rounding(e, i)
+    a = Operand(e, DOUBLE, i.rs1)
+    frame = SlowPath(e, i.name, [a], rounding)
+    r = e.temp(w.F32)
+    c.get(a.value).op(w.F32_DEMOTE_F64).set(r)
+    push_is_normal(c, SINGLE, r)
+    push_is_zero(c, DOUBLE, a.value)            # +-0 narrows exactly; a tiny value does not
+    c.op(w.I32_OR, w.I32_EQZ)
+    frame.to_slow_if()
+    c.get(r).op(w.F64_PROMOTE_F32).get(a.value).op(w.F64_NE)
+    frame.open(w.IF)
+    frame.require_rne()
+    c.i32_const(NX)
+    raise_flags(e)
+    frame.close()
+    frame.done_float(SINGLE, r)
+    frame.finish()
+    set_float(e, SINGLE, i.rd)
+    rounding.release()
+    a.release()
+    e.release((w.F32, r))
+
+
+@semantic("fcvt.d.s")
+def widen(e: Emitter, i: Instr, pc: int) -> None:
+    """Exact; a NaN goes slow, for NV on a signaling one and the canonical result."""
+    c = e.code
+    rounding = Rounding(e, i)
+    a = Operand(e, SINGLE, i.rs1)
+    frame = SlowPath(e, i.name, [a], rounding)
+    c.get(a.value).get(a.value).op(w.F32_NE)
+    frame.to_slow_if()
+    c.get(a.value).op(w.F64_PROMOTE_F32)
+    push_result_bits(c, DOUBLE)
+    frame.done()
+    frame.finish()
+    set_float(e, DOUBLE, i.rd)
+    rounding.release()
+    a.release()
+
+
+# -- min/max and comparisons: NaN operands go slow --------------------------------------
+
+MINMAX = {"fmin": "min", "fmax": "max"}
+COMPARE = {"feq": "eq", "flt": "lt", "fle": "le"}
+
+
+def _ordered_or_slow(frame: SlowPath, a: Operand, b: Operand) -> None:
+    c, fmt = frame.c, a.fmt
+    c.get(a.value).get(a.value).op(fmt.f["ne"]).get(b.value).get(b.value).op(fmt.f["ne"])
+    c.op(w.I32_OR)
+    frame.to_slow_if()
+
+
+@semantic(*_names(MINMAX), *_names(COMPARE))
+def min_max_compare(e: Emitter, i: Instr, pc: int) -> None:
+    """wasm's min/max order -0 below +0 as RISC-V does; NaN operands go slow, where NV for
+    signaling NaNs (fmin, fmax, feq) or any NaN (flt, fle) is raised."""
+    op, p = i.name.split(".")
+    fmt = FORMATS[p]
+    c = e.code
+    a, b = Operand(e, fmt, i.rs1), Operand(e, fmt, i.rs2)
+    frame = SlowPath(e, i.name, [a, b])
+    _ordered_or_slow(frame, a, b)
+    c.get(a.value).get(b.value)
+    if op in MINMAX:
+        c.op(fmt.f[MINMAX[op]])
+        push_result_bits(c, fmt)
+    else:
+        c.op(fmt.f[COMPARE[op]], w.I64_EXTEND_I32_U)
+    frame.done()
+    frame.finish()
+    if op in MINMAX:
+        set_float(e, fmt, i.rd)
+    else:
+        e.set_x(i.rd)
+    _release(a, b)
+
+
+# -- bit operations: sign injection, moves, classification --------------------------------
+
+SIGN_INJECTION = ("fsgnj", "fsgnjn", "fsgnjx")
+
+
+def _push_bits(e: Emitter, fmt: Fmt, reg: int) -> None:
+    if fmt is SINGLE:
+        unbox(e, reg)
+    else:
+        e.f(reg)
+
+
+@semantic(*_names(SIGN_INJECTION))
+def sign_injection(e: Emitter, i: Instr, pc: int) -> None:
+    """rs1's magnitude with rs2's sign (fsgnj), its negation (fsgnjn), or rs1's sign xor
+    rs2's (fsgnjx), on the (unboxed) bits: no flags, NaNs are not canonicalized."""
+    op, p = i.name.split(".")
+    fmt, c = FORMATS[p], e.code
+    _push_bits(e, fmt, i.rs1)
+    if op != "fsgnjx":
+        fmt.iconst(c, ~fmt.sign)
+        c.op(fmt.i["and"])
+    _push_bits(e, fmt, i.rs2)
+    if op == "fsgnjn":
+        fmt.iconst(c, fmt.sign)
+        c.op(fmt.i["xor"])
+    fmt.iconst(c, fmt.sign)
+    c.op(fmt.i["and"], fmt.i["xor"] if op == "fsgnjx" else fmt.i["or"])
+    if fmt is SINGLE:
+        c.op(w.I64_EXTEND_I32_U)
+    set_float(e, fmt, i.rd)
+
+
+@semantic("fmv.x.w", "fmv.x.d")
+def move_to_int(e: Emitter, i: Instr, pc: int) -> None:
+    """fmv.x.w sign-extends the low 32 bits, boxed or not."""
+    e.f(i.rs1)
+    if i.name == "fmv.x.w":
+        e.code.op(w.I32_WRAP_I64, w.I64_EXTEND_I32_S)
+    e.set_x(i.rd)
+
+
+@semantic("fmv.w.x", "fmv.d.x")
+def move_to_float(e: Emitter, i: Instr, pc: int) -> None:
+    e.x(i.rs1)
+    if i.name == "fmv.w.x":
+        e.code.i64_const(NAN_BOX).op(w.I64_OR)
+    e.set_f(i.rd)
+
+
+@semantic(*(f"fclass.{p}" for p in FORMAT_NAMES))
+def classify(e: Emitter, i: Instr, pc: int) -> None:
+    """1 << k: for |x|'s bits a, k = 4 + (a != 0) + (a >= min normal) + (a >= inf) for a
+    positive x (zero, subnormal, normal, infinity), 7 - that for a negative one, and 8 or
+    9 for signaling or quiet NaNs."""
+    fmt, c = FORMATS[i.name[-1]], e.code
+    bits, magnitude, k = e.temp(fmt.itype), e.temp(fmt.itype), e.temp(w.I32)
+    _push_bits(e, fmt, i.rs1)
+    c.tee(bits)
+    fmt.iconst(c, ~fmt.sign)
+    c.op(fmt.i["and"]).set(magnitude)
+    c.i32_const(4)
+    for op, bound in (("ne", 0), ("ge_u", 1 << fmt.frac), ("ge_u", fmt.exp_mask)):
+        c.get(magnitude)
+        fmt.iconst(c, bound)
+        c.op(fmt.i[op], w.I32_ADD)
+    c.set(k).i64_const(1).i32_const(7).get(k).op(w.I32_SUB).get(k).get(bits)
+    fmt.iconst(c, fmt.sign)
+    c.op(fmt.i["ge_u"], w.SELECT).set(k)
+    c.i32_const(8).get(magnitude)
+    fmt.iconst(c, fmt.exp_mask | 1 << (fmt.frac - 1))
+    c.op(fmt.i["ge_u"], w.I32_ADD).get(k).get(magnitude)
+    fmt.iconst(c, fmt.exp_mask)
+    c.op(fmt.i["gt_u"], w.SELECT, w.I64_EXTEND_I32_U, w.I64_SHL)
+    e.set_x(i.rd)
+    e.release((fmt.itype, bits), (fmt.itype, magnitude), (w.I32, k))

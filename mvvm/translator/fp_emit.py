@@ -1,0 +1,429 @@
+"""The wasm building blocks of the F and D semantics (mvvm.translator.semantics.fp).
+
+FP registers are raw 64-bit patterns in i64 locals. A single is NaN-boxed (upper 32 bits all
+ones); an improperly boxed register reads as the canonical NaN. Each instruction loads its
+operands once into locals, both as the format's bits and as a wasm float.
+
+Most instructions are framed by `SlowPath`: a wasm fast path for the common case (round to
+nearest-even and an ordinary result) that may bail out to one host call (HOST_FP, the exact
+Python implementation in mvvm.runtime.fp_soft), which computes the result and its flags for
+everything else.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mvvm.isa import Instr
+from mvvm.runtime import layout
+from mvvm.runtime.fp_soft import NX, SLOW_INDEX
+from mvvm.translator.emitter import HOST_FP, Emitter
+from mvvm.wasm import encoder as w
+
+NAN_BOX = -(1 << 32)            # the upper 32 bits all ones
+RNE = 0
+DYNAMIC = 7
+
+
+@dataclass(frozen=True)
+class Fmt:
+    """One FP format as wasm sees it: its float type, the integer type of its bits, and the
+    opcodes of both by name, so that one emitter serves .s and .d."""
+
+    p: str                      # mnemonic suffix: "s" or "d"
+    ftype: int
+    itype: int
+    width: int
+    frac: int
+    f: dict[str, int] = field(repr=False)
+    i: dict[str, int] = field(repr=False)
+
+    @property
+    def sign(self) -> int:
+        return 1 << (self.width - 1)
+
+    @property
+    def exp_mask(self) -> int:
+        return self.sign - (1 << self.frac)
+
+    @property
+    def frac_mask(self) -> int:
+        return (1 << self.frac) - 1
+
+    @property
+    def min_normal(self) -> float:
+        return 2.0 ** (2 - (1 << (self.width - 2 - self.frac)))
+
+    def fconst(self, code: w.Code, value: float) -> None:
+        code.op(self.f["const"])
+        code.extend(struct.pack("<f" if self.p == "s" else "<d", value))
+
+    def iconst(self, code: w.Code, value: int) -> None:
+        if self.itype == w.I32:
+            code.i32_const(value)
+        else:
+            code.i64_const(value)
+
+
+SINGLE = Fmt("s", w.F32, w.I32, 32, 23, f={
+    "add": w.F32_ADD, "sub": w.F32_SUB, "mul": w.F32_MUL, "div": w.F32_DIV,
+    "sqrt": w.F32_SQRT, "min": w.F32_MIN, "max": w.F32_MAX, "abs": w.F32_ABS,
+    "neg": w.F32_NEG, "eq": w.F32_EQ, "ne": w.F32_NE, "lt": w.F32_LT, "le": w.F32_LE,
+    "gt": w.F32_GT, "ge": w.F32_GE, "const": w.F32_CONST, "from_bits": w.F32_REINTERPRET_I32,
+    "to_bits": w.I32_REINTERPRET_F32, "from_i64_s": w.F32_CONVERT_I64_S,
+    "from_i64_u": w.F32_CONVERT_I64_U,
+}, i={
+    "and": w.I32_AND, "or": w.I32_OR, "xor": w.I32_XOR, "shl": w.I32_SHL,
+    "shr_u": w.I32_SHR_U, "add": w.I32_ADD, "sub": w.I32_SUB, "ne": w.I32_NE,
+    "lt_u": w.I32_LT_U, "ge_u": w.I32_GE_U, "gt_u": w.I32_GT_U, "ctz": w.I32_CTZ,
+})
+DOUBLE = Fmt("d", w.F64, w.I64, 64, 52, f={
+    "add": w.F64_ADD, "sub": w.F64_SUB, "mul": w.F64_MUL, "div": w.F64_DIV,
+    "sqrt": w.F64_SQRT, "min": w.F64_MIN, "max": w.F64_MAX, "abs": w.F64_ABS,
+    "neg": w.F64_NEG, "eq": w.F64_EQ, "ne": w.F64_NE, "lt": w.F64_LT, "le": w.F64_LE,
+    "gt": w.F64_GT, "ge": w.F64_GE, "const": w.F64_CONST, "from_bits": w.F64_REINTERPRET_I64,
+    "to_bits": w.I64_REINTERPRET_F64, "from_i64_s": w.F64_CONVERT_I64_S,
+    "from_i64_u": w.F64_CONVERT_I64_U,
+}, i={
+    "and": w.I64_AND, "or": w.I64_OR, "xor": w.I64_XOR, "shl": w.I64_SHL,
+    "shr_u": w.I64_SHR_U, "add": w.I64_ADD, "sub": w.I64_SUB, "ne": w.I64_NE,
+    "lt_u": w.I64_LT_U, "ge_u": w.I64_GE_U, "gt_u": w.I64_GT_U, "ctz": w.I64_CTZ,
+})
+FORMATS = {"s": SINGLE, "d": DOUBLE}
+
+
+# -- operands and results ---------------------------------------------------------------
+
+
+def unbox(e: Emitter, reg: int) -> None:
+    """Push a single register's 32 bits (i32), or the canonical NaN if it is not boxed."""
+    e.f(reg)
+    e.code.op(w.I32_WRAP_I64).i32_const(0x7FC00000)
+    e.f(reg)
+    e.code.i64_const(NAN_BOX).op(w.I64_GE_U, w.SELECT)
+
+
+class Operand:
+    """One FP register operand, loaded once: its bits (unboxed for singles) and its value."""
+
+    def __init__(self, e: Emitter, fmt: Fmt, reg: int) -> None:
+        self.e, self.fmt, self.reg = e, fmt, reg
+        self.bits_local = None
+        if fmt is SINGLE:
+            self.bits_local = e.temp(w.I32)
+            unbox(e, reg)
+            e.code.set(self.bits_local)
+        self.value = e.temp(fmt.ftype)
+        self.push_bits()
+        e.code.op(fmt.f["from_bits"]).set(self.value)
+
+    def push_bits(self) -> None:
+        if self.bits_local is None:
+            self.e.f(self.reg)
+        else:
+            self.e.code.get(self.bits_local)
+
+    def push_i64(self) -> None:
+        """The bits as the slow path's i64 argument."""
+        self.push_bits()
+        if self.bits_local is not None:
+            self.e.code.op(w.I64_EXTEND_I32_U)
+
+    def release(self) -> None:
+        self.e.release((self.fmt.ftype, self.value))
+        if self.bits_local is not None:
+            self.e.release((w.I32, self.bits_local))
+
+
+class IntOperand:
+    """An integer register operand of fcvt.{s,d}.{w,wu,l,lu}, as the slow path's argument."""
+
+    def __init__(self, e: Emitter, reg: int) -> None:
+        self.e, self.reg = e, reg
+
+    def push_i64(self) -> None:
+        self.e.x(self.reg)
+
+
+def set_float(e: Emitter, fmt: Fmt, rd: int) -> None:
+    """Pop the result's bits as i64 (zero-extended for singles) into rd, NaN-boxing singles."""
+    if fmt is SINGLE:
+        e.code.i64_const(NAN_BOX).op(w.I64_OR)
+    e.set_f(rd)
+
+
+def push_result_bits(code: w.Code, fmt: Fmt) -> None:
+    """A float result on the stack -> the i64 that `set_float` and the frame carry."""
+    code.op(fmt.f["to_bits"])
+    if fmt is SINGLE:
+        code.op(w.I64_EXTEND_I32_U)
+
+
+# -- flags and rounding modes ------------------------------------------------------------
+
+
+def raise_flags(e: Emitter) -> None:
+    """Pop i32 flag bits and accrue them into fflags. The store happens only when a flag is
+    new, so a loop that raises NX on every operation reads fcsr but does not keep storing it
+    (a chain of store-load forwarding through every FP operation)."""
+    c, new = e.code, e.temp(w.I32)
+    e.vm_load(layout.VM_FCSR, w.I32_LOAD)
+    c.i32_const(-1).op(w.I32_XOR, w.I32_AND).tee(new).block(w.IF)
+    c.i32_const(0)
+    e.vm_load(layout.VM_FCSR, w.I32_LOAD)
+    c.get(new).op(w.I32_OR).mem(w.I32_STORE, 1, layout.VM_FCSR)
+    c.op(w.END)
+    e.release((w.I32, new))
+
+
+def accrue_inexact(e: Emitter, push_inexact: Callable[[], None]) -> None:
+    """Set NX if push_inexact's i32 says the result is inexact, evaluating it only while NX
+    is clear. NX is sticky and nearly every program has an inexact result at once, so the
+    usual cost is one load and a branch, not the exact error terms behind the test."""
+    c = e.code
+    e.vm_load(layout.VM_FCSR, w.I32_LOAD)
+    c.i32_const(NX).op(w.I32_AND, w.I32_EQZ).block(w.IF)
+    push_inexact()
+    c.block(w.IF).i32_const(0)
+    e.vm_load(layout.VM_FCSR, w.I32_LOAD)
+    c.i32_const(NX).op(w.I32_OR).mem(w.I32_STORE, 1, layout.VM_FCSR)
+    c.op(w.END, w.END)
+
+
+class Rounding:
+    """An instruction's rounding mode: static, or frm read at run time (7, "dyn").
+
+    The dynamic mode while frm holds 5, 6 or 7 is an illegal instruction, checked where the
+    instruction starts, as qemu does. It traps (`unreachable`, which the VM reports as
+    SIGILL at this pc) rather than exiting the region: an exit writes back the dirty
+    registers, about 150 bytes at every dynamically rounded instruction, a third of all FP
+    code, for a fault no real program takes. The price: at that SIGILL, as at any trap,
+    only the pc is exact. (Reserved static modes never get here: the decoder makes them
+    illegal.)
+    """
+
+    def __init__(self, e: Emitter, i: Instr) -> None:
+        self.e = e
+        self.static: int | None = None if i.rm == DYNAMIC else i.rm
+        self.local: int | None = None
+        if self.static is None:
+            c, self.local = e.code, e.temp(w.I32)
+            e.vm_load(layout.VM_FCSR, w.I32_LOAD)
+            c.i32_const(5).op(w.I32_SHR_U).tee(self.local).i32_const(4).op(w.I32_GT_U)
+            c.block(w.IF).op(w.UNREACHABLE, w.END)
+
+    @property
+    def may_be_rne(self) -> bool:
+        return self.static in (None, RNE)
+
+    def push(self) -> None:
+        if self.local is None:
+            self.e.code.i32_const(self.static or 0)
+        else:
+            self.e.code.get(self.local)
+
+    def release(self) -> None:
+        if self.local is not None:
+            self.e.release((w.I32, self.local))
+
+
+class SlowPath:
+    """The frame of one instruction with a fast path and the host slow path behind it:
+
+        block $done (result i64)
+          block $slow
+            fast path: may branch to $slow; ends with `done` and its result
+          end
+          host call (op * 8 + rm, a, b, c)
+        end
+
+    `depth` counts the blocks the fast path has opened inside $slow, for its branches.
+    """
+
+    def __init__(self, e: Emitter, name: str, operands: list[Operand | IntOperand],
+                 rounding: Rounding | None = None) -> None:
+        self.e, self.c = e, e.code
+        self.index = SLOW_INDEX[name]
+        self.operands = operands
+        self.rounding = rounding
+        self.depth = 0
+        self.c.block(w.BLOCK, w.I64).block(w.BLOCK)
+        e.depth += 2
+
+    def to_slow_if(self) -> None:
+        """Pop an i32: non-zero takes the slow path."""
+        self.c.br(w.BR_IF, self.depth)
+
+    def to_slow(self) -> None:
+        self.c.br(w.BR, self.depth)
+
+    def done(self) -> None:
+        """Leave with the i64 result on the stack."""
+        self.c.br(w.BR, self.depth + 1)
+
+    def done_float(self, fmt: Fmt, value: int) -> None:
+        self.c.get(value)
+        push_result_bits(self.c, fmt)
+        self.done()
+
+    def require_rne(self) -> None:
+        """What follows computes in round-to-nearest-even only: other modes go slow."""
+        if self.rounding is None or self.rounding.static == RNE:
+            return
+        if self.rounding.static is None:
+            self.rounding.push()
+            self.to_slow_if()
+        else:
+            self.to_slow()
+
+    def open(self, opcode: int, result: int = w.VOID) -> None:
+        self.c.block(opcode, result)
+        self.depth += 1
+        self.e.depth += 1
+
+    def close(self) -> None:
+        self.c.op(w.END)
+        self.depth -= 1
+        self.e.depth -= 1
+
+    def finish(self) -> None:
+        """Close $slow, emit the host call, close $done: the result is on the stack."""
+        assert self.depth == 0
+        c = self.c
+        c.op(w.END)
+        c.i32_const(self.index << 3)
+        if self.rounding is not None:
+            self.rounding.push()
+            c.op(w.I32_OR)
+        for operand in self.operands:
+            operand.push_i64()
+        for _ in range(3 - len(self.operands)):
+            c.i64_const(0)
+        c.call(HOST_FP).op(w.END)
+        self.e.depth -= 2
+
+
+# -- checks and error-free transformations ------------------------------------------------
+
+
+def push_is_normal(code: w.Code, fmt: Fmt, value: int) -> None:
+    """i32: value is a normal number, and not +-min normal either, since a rounded result
+    there may come from a tiny value (underflow, with tininess detected after rounding)."""
+    code.get(value).op(fmt.f["abs"])
+    fmt.fconst(code, fmt.min_normal)
+    code.op(fmt.f["gt"]).get(value).op(fmt.f["abs"])
+    fmt.fconst(code, float("inf"))
+    code.op(fmt.f["lt"], w.I32_AND)
+
+
+def push_is_finite(code: w.Code, fmt: Fmt, value: int) -> None:
+    code.get(value).op(fmt.f["abs"])
+    fmt.fconst(code, float("inf"))
+    code.op(fmt.f["lt"])
+
+
+def push_is_zero(code: w.Code, fmt: Fmt, value: int) -> None:
+    code.get(value)
+    fmt.fconst(code, 0.0)
+    code.op(fmt.f["eq"])
+
+
+def push_two_sum_error(e: Emitter, fmt: Fmt, a: int, b: int, s: int,
+                       subtract: bool = False) -> None:
+    """Knuth's TwoSum: the exact error (a + b) - s of s = RN(a + b) (or of a - b), valid in
+    any binary format without overflow, subnormals included."""
+    c, f, t = e.code, fmt.f, e.temp(fmt.ftype)
+    c.get(s).get(a).op(f["sub"]).set(t)
+    c.get(a).get(s).get(t).op(f["sub"], f["sub"])
+    c.get(b).get(t).op(f["add"] if subtract else f["sub"])
+    c.op(f["sub"] if subtract else f["add"])
+    e.release((fmt.ftype, t))
+
+
+def push_product_error(e: Emitter, push_a: Callable[[], None], push_b: Callable[[], None],
+                       exponents: tuple[int, int], p: int) -> None:
+    """The exact error a*b - p of p = RN(+-a*b), for normal doubles a, b (bits pushed by
+    push_a/push_b, biased exponents in the i64 locals `exponents`) whose product is not
+    tiny: the exponent sum must be at least 1128, so that the error's scale is a normal
+    power of two. The error is below 2**54 units of the significands' product, so the low 64
+    bits of that product minus p's significand at the same scale give it exactly."""
+    c, (ea, eb) = e.code, exponents
+    bits = e.temp()
+    for push in (push_a, push_b):
+        push()
+        c.i64_const(DOUBLE.frac_mask).op(w.I64_AND).i64_const(1 << 52).op(w.I64_OR)
+    c.op(w.I64_MUL)
+    c.get(p).op(w.I64_REINTERPRET_F64).tee(bits)
+    c.i64_const(DOUBLE.frac_mask).op(w.I64_AND).i64_const(1 << 52).op(w.I64_OR)
+    c.get(bits).i64_const(52).op(w.I64_SHR_U).i64_const(0x7FF).op(w.I64_AND)
+    c.get(ea).op(w.I64_SUB).get(eb).op(w.I64_SUB).i64_const(1075).op(w.I64_ADD)
+    c.op(w.I64_SHL, w.I64_SUB, w.F64_CONVERT_I64_S)
+    c.get(ea).get(eb).op(w.I64_ADD).i64_const(1127).op(w.I64_SUB).i64_const(52).op(w.I64_SHL)
+    c.get(bits).i64_const(DOUBLE.sign).op(w.I64_AND, w.I64_OR, w.F64_REINTERPRET_I64)
+    c.op(w.F64_MUL)
+    e.release((w.I64, bits))
+
+
+def push_tie_fixed(e: Emitter, fmt: Fmt, z: int, err: int, sticky: int) -> None:
+    """Push z corrected for double rounding. z = RN(y) with y = z + err exactly (err, a
+    double), and the exact value is y + sticky, sticky being below y's last bit. RN of the
+    exact value differs from z only when y is the midpoint between z and its neighbour on
+    err's side and sticky points past it: then it is that neighbour. (An infinite z
+    overflowed: no midpoint.) The test is branch-free and the fix a select, so neither
+    lengthens z's dependency chain much."""
+    c, f = e.code, fmt.f
+    neighbour, negative = e.temp(fmt.ftype), e.temp(w.I32)
+    c.get(z).op(f["to_bits"])
+    fmt.iconst(c, 1)
+    fmt.iconst(c, -1)
+    c.get(err)
+    DOUBLE.fconst(c, 0.0)
+    c.op(w.F64_LT).tee(negative).get(z)
+    fmt.fconst(c, 0.0)
+    c.op(f["lt"], w.I32_EQ, w.SELECT, fmt.i["add"], f["from_bits"]).tee(neighbour)
+    c.get(z)
+    c.get(neighbour)
+    _promote(c, fmt)
+    c.get(z)
+    _promote(c, fmt)
+    c.op(w.F64_SUB).get(err)
+    DOUBLE.fconst(c, 2.0)
+    c.op(w.F64_MUL, w.F64_EQ).get(sticky)
+    DOUBLE.fconst(c, 0.0)
+    c.op(w.F64_NE, w.I32_AND).get(sticky)
+    DOUBLE.fconst(c, 0.0)
+    c.op(w.F64_LT).get(negative).op(w.I32_EQ, w.I32_AND)
+    push_is_finite(c, DOUBLE, err)              # z infinite: no midpoint, err is not one
+    c.op(w.I32_AND, w.SELECT)
+    e.release((fmt.ftype, neighbour), (w.I32, negative))
+
+
+def _promote(code: w.Code, fmt: Fmt) -> None:
+    if fmt is SINGLE:
+        code.op(w.F64_PROMOTE_F32)
+
+
+def push_odd_significand(e: Emitter, push_bits: Callable[[], None]) -> None:
+    """i64: a double's significand (implicit bit included) without its trailing zeros."""
+    c, sig = e.code, e.temp()
+    push_bits()
+    c.i64_const(DOUBLE.frac_mask).op(w.I64_AND)
+    push_bits()
+    c.i64_const(DOUBLE.exp_mask).op(w.I64_AND).i64_const(0).op(w.I64_NE, w.I64_EXTEND_I32_U)
+    c.i64_const(52).op(w.I64_SHL, w.I64_OR).tee(sig).get(sig).op(w.I64_CTZ, w.I64_SHR_U)
+    e.release((w.I64, sig))
+
+
+def push_product_inexact(e: Emitter, push_x: Callable[[], None],
+                         push_y: Callable[[], None]) -> None:
+    """i32: the exact product of two doubles needs more than 53 significant bits, i.e. is
+    not a double (for products in the normal range): the product of the significands' odd
+    parts, as 128 bits, is at least 2**53."""
+    c, high = e.code, e.temp()
+    push_odd_significand(e, push_x)
+    push_odd_significand(e, push_y)
+    c.fc(w.I64_MUL_WIDE_U).set(high).i64_const(53).op(w.I64_SHR_U).get(high).op(w.I64_OR)
+    c.i64_const(0).op(w.I64_NE)
+    e.release((w.I64, high))

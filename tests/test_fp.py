@@ -1,0 +1,211 @@
+"""F and D: every instruction against qemu-riscv64 (softfloat, exact), and the exact Python
+implementation behind MVVM's slow path (mvvm.runtime.fp_soft) on its own.
+
+The guest programs print hashes of their results per (instruction, rounding mode); when
+MVVM differs, the test reruns both with -v and shows the first results that differ.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import pytest  # noqa: E402
+import toolchain  # noqa: E402
+from toolchain import PROGRAMS, ROOT  # noqa: E402
+
+from mvvm.isa import TABLE  # noqa: E402
+from mvvm.runtime import fp_soft  # noqa: E402
+from mvvm.runtime.fp_soft import DOUBLE, DZ, NV, NX, OF, SINGLE, UF  # noqa: E402
+from mvvm.translator.semantics import SEMANTICS  # noqa: E402
+
+RNE, RTZ, RDN, RUP, RMM = range(5)
+
+
+def _first_differences(qemu: bytes, mvvm: bytes, limit: int = 12) -> str:
+    want, got = qemu.decode().splitlines(), mvvm.decode().splitlines()
+    lines = [f"qemu: {a}\nmvvm: {b}" for a, b in zip(want, got, strict=False) if a != b]
+    if len(want) != len(got):
+        lines.append(f"qemu printed {len(want)} lines, mvvm {len(got)}")
+    return "\n".join(lines[:limit])
+
+
+@pytest.mark.parametrize("section", ["corners", "random"])
+def test_every_instruction_matches_qemu(section, build_program, guest_env):
+    """Each F/D instruction in every static rounding mode and under every frm, over corner
+    operands (all pairs; triples for FMA) or shaped random ones: result bits and fflags."""
+    binary = build_program(PROGRAMS / "fp" / "ops.c", "O2")
+    qemu = toolchain.run_qemu(binary, [section], env=guest_env)
+    assert qemu.status == 0
+    mvvm = toolchain.run_mvvm(binary, [section], env=guest_env)
+    if mvvm == qemu:
+        return
+    detail = _first_differences(toolchain.run_qemu(binary, [section, "-v"], env=guest_env).stdout,
+                                toolchain.run_mvvm(binary, [section, "-v"], env=guest_env).stdout)
+    pytest.fail(f"MVVM differs from qemu (status {mvvm.status}, stderr {mvvm.stderr[-500:]!r})"
+                f"\n{detail}", pytrace=False)
+
+
+@pytest.mark.parametrize("flavour", ["O0", "O2"])
+def test_libm_and_formatting_match_qemu(flavour, build_program, guest_env, assert_same_as_qemu):
+    """Elementary functions, printf/strtod round trips, fesetround and fetestexcept."""
+    binary = build_program(PROGRAMS / "fp" / "libm.c", flavour)
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    assert qemu.status == 0
+    assert_same_as_qemu(qemu, toolchain.run_mvvm(binary, env=guest_env))
+
+
+ILLEGAL_CASES = [(case, frm) for case in range(13) for frm in ("0", "5", "7")]
+
+
+@pytest.mark.parametrize(("case", "frm"), ILLEGAL_CASES,
+                         ids=[f"case{c}-frm{f}" for c, f in ILLEGAL_CASES])
+def test_reserved_rounding_modes_are_illegal(case, frm, build_program, guest_env):
+    """Dynamic rounding with frm 5..7, and static modes 5 and 6, are SIGILL exactly where
+    qemu says so (including the exact conversions fcvt.d.w and fcvt.d.s). MVVM also says
+    why on stderr, where qemu says nothing."""
+    binary = build_program(PROGRAMS / "fp" / "illegal.c", "O2")
+    args = [str(case), frm]
+    qemu = toolchain.run_qemu(binary, args, env=guest_env)
+    mvvm = toolchain.run_mvvm(binary, args, env=guest_env)
+    assert (mvvm.stdout, mvvm.status) == (qemu.stdout, qemu.status)
+
+
+def test_mandelbrot_example(cross_tools, guest_env, assert_same_as_qemu):
+    program = ROOT / "examples" / "mandelbrot"
+    assert_same_as_qemu(toolchain.run_qemu(program, ["90"], env=guest_env),
+                        toolchain.run_mvvm(program, ["90"], env=guest_env))
+
+
+def test_every_fp_instruction_has_a_semantic():
+    """F and D rows of the table, loads and stores aside (memory.py has those)."""
+    names = {s.name for s in TABLE if s.ext in ("F", "D")}
+    memory = {"flw", "fsw", "fld", "fsd"}
+    assert sorted(names - memory - set(SEMANTICS)) == []
+
+
+def test_slow_path_covers_every_rounded_instruction():
+    """Every instruction with a rounding-mode field can bail out to the host."""
+    rounded = {s.name for s in TABLE if s.ext in ("F", "D") and "rm" in s.operands}
+    assert rounded <= set(fp_soft.SLOW_OPS)
+
+
+# -- the exact implementation on its own ----------------------------------------------
+
+
+def _double(x: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+def _single(x: float) -> int:
+    """x rounded to single (RNE), as bits; overflow to infinity."""
+    try:
+        return struct.unpack("<I", struct.pack("<f", x))[0]
+    except OverflowError:
+        return 0x7F800000 | (0x80000000 if x < 0 else 0)
+
+
+def _value(fmt: fp_soft.Format, bits: int) -> float:
+    if fmt is DOUBLE:
+        return struct.unpack("<d", struct.pack("<Q", bits))[0]
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def _random_bits(rng: random.Random, fmt: fp_soft.Format) -> int:
+    """Mostly numbers of nearby magnitudes, some anything at all."""
+    if rng.random() < 0.3:
+        return rng.getrandbits(fmt.width)
+    exp = fmt.bias + rng.randint(-30, 30)
+    return rng.getrandbits(1) << (fmt.width - 1) | exp << fmt.frac | rng.getrandbits(fmt.frac)
+
+
+HOST_OPS = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y,
+            "mul": lambda x, y: x * y, "div": lambda x, y: x / y if y else math.nan}
+
+
+@pytest.mark.parametrize("fmt", [SINGLE, DOUBLE], ids=["single", "double"])
+@pytest.mark.parametrize("op", sorted(HOST_OPS))
+def test_soft_rne_matches_the_host(fmt, op):
+    """In RNE, against the host's doubles (singles: exact double result rounded once more,
+    which is correct rounding since 53 >= 2 * 24 + 2)."""
+    rng = random.Random(f"{op}{fmt.width}")
+    for _ in range(3000):
+        a, b = _random_bits(rng, fmt), _random_bits(rng, fmt)
+        got, _ = getattr(fp_soft, op)(fmt, a, b, RNE)
+        x, y = _value(fmt, a), _value(fmt, b)
+        if op == "div" and y == 0 or math.isnan(x) or math.isnan(y):
+            continue
+        exact = HOST_OPS[op](x, y)
+        want = _double(exact) if fmt is DOUBLE else _single(exact)
+        if math.isnan(exact):
+            want = fmt.canonical_nan
+        assert got == want, (op, hex(a), hex(b))
+
+
+D_MIN_NORMAL, D_ONE, D_MAX = 0x0010000000000000, 0x3FF0000000000000, 0x7FEFFFFFFFFFFFFF
+D_INF, D_QNAN, D_SNAN = 0x7FF0000000000000, 0x7FF8000000000000, 0x7FF4000000000000
+NEG = 1 << 63
+
+
+@pytest.mark.parametrize(("call", "expected"), [
+    # tininess after rounding: 2^-1022 (1 - 2^-104) rounds (unbounded) to 2^-1022: not tiny;
+    # 2^-1022 - 2^-1075 is exact unbounded, so tiny, and rounds to 2^-1022 inexactly
+    (lambda: fp_soft.mul(DOUBLE, D_MIN_NORMAL + 1, 0x3FEFFFFFFFFFFFFE, RNE), (D_MIN_NORMAL, NX)),
+    (lambda: fp_soft.mul(DOUBLE, 0x3FEFFFFFFFFFFFFF, D_MIN_NORMAL, RNE),
+     (D_MIN_NORMAL, UF | NX)),
+    (lambda: fp_soft.mul(DOUBLE, D_MIN_NORMAL, 0x3FE0000000000000, RNE), (0x8 << 48, 0)),
+    (lambda: fp_soft.mul(DOUBLE, 1, 0x3FE0000000000000, RNE), (0, UF | NX)),
+    (lambda: fp_soft.mul(DOUBLE, 1, 0x3FE0000000000000, RUP), (1, UF | NX)),
+    # overflow by rounding mode and sign
+    (lambda: fp_soft.add(DOUBLE, D_MAX, D_MAX, RNE), (D_INF, OF | NX)),
+    (lambda: fp_soft.add(DOUBLE, D_MAX, D_MAX, RTZ), (D_MAX, OF | NX)),
+    (lambda: fp_soft.add(DOUBLE, D_MAX | NEG, D_MAX | NEG, RUP), (D_MAX | NEG, OF | NX)),
+    (lambda: fp_soft.add(DOUBLE, D_MAX | NEG, D_MAX | NEG, RDN), (D_INF | NEG, OF | NX)),
+    # exact zeros: x - x is -0 only rounding down
+    (lambda: fp_soft.sub(DOUBLE, D_ONE, D_ONE, RNE), (0, 0)),
+    (lambda: fp_soft.sub(DOUBLE, D_ONE, D_ONE, RDN), (NEG, 0)),
+    # invalid operations and division by zero
+    (lambda: fp_soft.add(DOUBLE, D_INF, D_INF | NEG, RNE), (D_QNAN, NV)),
+    (lambda: fp_soft.div(DOUBLE, D_ONE, 0, RNE), (D_INF, DZ)),
+    (lambda: fp_soft.div(DOUBLE, 0, 0, RNE), (D_QNAN, NV)),
+    (lambda: fp_soft.sqrt(DOUBLE, D_ONE | NEG, RNE), (D_QNAN, NV)),
+    (lambda: fp_soft.sqrt(DOUBLE, NEG, RNE), (NEG, 0)),
+    (lambda: fp_soft.fma(DOUBLE, D_INF, 0, D_QNAN, RNE), (D_QNAN, NV)),
+    (lambda: fp_soft.add(DOUBLE, D_SNAN, D_ONE, RNE), (D_QNAN, NV)),
+    (lambda: fp_soft.add(DOUBLE, D_QNAN | 5, D_ONE, RNE), (D_QNAN, 0)),
+    # min/max: NaN operands, signed zeros
+    (lambda: fp_soft.minmax(DOUBLE, D_SNAN, D_ONE, False), (D_ONE, NV)),
+    (lambda: fp_soft.minmax(DOUBLE, D_QNAN | 1, D_SNAN, True), (D_QNAN, NV)),
+    (lambda: fp_soft.minmax(DOUBLE, 0, NEG, False), (NEG, 0)),
+    (lambda: fp_soft.minmax(DOUBLE, NEG, 0, True), (0, 0)),
+    # comparisons: feq quiet, flt/fle signalling
+    (lambda: fp_soft.compare(DOUBLE, D_QNAN, D_ONE, "eq"), (0, 0)),
+    (lambda: fp_soft.compare(DOUBLE, D_SNAN, D_ONE, "eq"), (0, NV)),
+    (lambda: fp_soft.compare(DOUBLE, D_QNAN, D_ONE, "le"), (0, NV)),
+    (lambda: fp_soft.compare(DOUBLE, NEG, 0, "lt"), (0, 0)),
+    # conversions: saturation, NaN to the largest integer, W results sign-extended
+    (lambda: fp_soft.to_int(DOUBLE, D_QNAN, RNE, fp_soft.INT_TYPES["w"]), (0x7FFFFFFF, NV)),
+    (lambda: fp_soft.to_int(DOUBLE, D_QNAN, RNE, fp_soft.INT_TYPES["wu"]), ((1 << 64) - 1, NV)),
+    (lambda: fp_soft.to_int(DOUBLE, D_INF | NEG, RNE, fp_soft.INT_TYPES["l"]), (1 << 63, NV)),
+    (lambda: fp_soft.to_int(DOUBLE, 0xBFE0000000000000, RNE, fp_soft.INT_TYPES["lu"]), (0, NX)),
+    (lambda: fp_soft.to_int(DOUBLE, D_ONE | NEG, RNE, fp_soft.INT_TYPES["lu"]), (0, NV)),
+    (lambda: fp_soft.to_int(DOUBLE, 0x41EFFFFFFFE00000, RTZ, fp_soft.INT_TYPES["wu"]),
+     ((1 << 64) - 1, 0)),
+    (lambda: fp_soft.to_int(DOUBLE, 0x4004000000000000, RMM, fp_soft.INT_TYPES["w"]), (3, NX)),
+    (lambda: fp_soft.to_int(DOUBLE, 0x4004000000000000, RNE, fp_soft.INT_TYPES["w"]), (2, NX)),
+    (lambda: fp_soft.from_int(SINGLE, (1 << 24) + 1, RUP, fp_soft.INT_TYPES["l"]),
+     (0x4B800001, NX)),
+    (lambda: fp_soft.convert(SINGLE, DOUBLE, 0x7FA00000, RNE), (D_QNAN, NV)),
+])
+def test_soft_special_cases(call, expected):
+    assert call() == expected
+
+
+def test_soft_classify_every_class():
+    values = [D_INF | NEG, D_ONE | NEG, 1 | NEG, NEG, 0, 1, D_ONE, D_INF, D_SNAN, D_QNAN]
+    assert [fp_soft.classify(DOUBLE, v) for v in values] == [1 << k for k in range(10)]
