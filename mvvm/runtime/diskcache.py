@@ -75,7 +75,8 @@ class DiskCache:
         self.entries = _read(self.path)
         self.added: dict[int, Entry] = {}
 
-    def lookup(self, pc: int, current_code: CodeReader) -> tuple[wt.Module, TrapMap] | None:
+    def lookup(self, pc: int, current_code: CodeReader
+               ) -> tuple[wt.Module, TrapMap, list[tuple[int, int]]] | None:
         """The cached region at pc, if the guest code it was made from is still there."""
         entry = self.entries.get(pc)
         if entry is None:
@@ -84,7 +85,7 @@ class DiskCache:
         if code is None or hashlib.sha256(code).digest() != entry.code_hash:
             return None
         try:
-            return wt.Module.deserialize(self.engine, entry.module), entry.traps
+            return wt.Module.deserialize(self.engine, entry.module), entry.traps, entry.ranges
         except wt.WasmtimeError:
             del self.entries[pc]          # made by an incompatible engine: rebuild it
             return None

@@ -83,6 +83,8 @@ class CodeCache:
     def __init__(self, runtime: Runtime, host: list[wt.Func], translate: wt.Func) -> None:
         self.runtime = runtime
         self.traps: dict[str, TrapMap] = {}     # by module name, for trap frames
+        self.covered: set[int] = set()          # guest pcs (2-byte steps) some region holds
+        self.starts: set[int] = set()           # guest pcs where a region starts
         self.entries = INITIAL_ENTRIES
         self._ensure_vm_size()
         self._set_mask()
@@ -93,12 +95,17 @@ class CodeCache:
         self.imports = [*host, exports["lookup"], runtime.guest_memory, runtime.vm_memory,
                         runtime.table]
 
-    def install(self, entry: int, module: wt.Module, traps: TrapMap) -> int:
-        """Instantiate a region and enter it in the hash table; returns its table slot."""
+    def install(self, entry: int, module: wt.Module, traps: TrapMap,
+                ranges: list[tuple[int, int]]) -> int:
+        """Instantiate a region made from the guest code in ranges and enter it in the hash
+        table; returns its table slot."""
         store = self.runtime.store
         func = wt.Instance(store, module, self.imports).exports(store)[REGION_EXPORT]
         slot = self.runtime.table.grow(store, 1, func)
         self.traps[region_name(entry)] = traps
+        self.starts.add(entry)
+        for start, end in ranges:
+            self.covered.update(range(start, end, 2))
         if 2 * len(self.traps) > self.entries:
             self._rehash(self.entries * 2)
         self._insert(entry, slot)
@@ -110,6 +117,8 @@ class CodeCache:
     def flush(self) -> None:
         """Forget every translation (code was rewritten); table slots are not reused."""
         self.traps.clear()
+        self.covered.clear()
+        self.starts.clear()
         self._clear()
         ctypes.memset(self.runtime.address_of(self.runtime.vm_memory) + layout.VM_SITES, 0,
                       layout.SITE_ENTRY * layout.SITES)

@@ -26,6 +26,7 @@ from mvvm.runtime.diskcache import DiskCache, default_directory, version_key
 from mvvm.runtime.dispatcher import CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
 from mvvm.runtime.memory import GuestMemory
+from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
 from mvvm.translator.translate import Translation, translate
 
 MASK64 = (1 << 64) - 1
@@ -143,14 +144,22 @@ class VM:
             self.stats.cached_regions += 1
             self.stats.compile_seconds += time.perf_counter() - started
             return slot
-        translation = translate(pc, self._fetch)
+        budget = INNER_INSTRUCTIONS if pc in self.cache.covered else MAX_INSTRUCTIONS
+        starts = self.cache.starts
+
+        def fetch_new(at: int) -> int | None:
+            """Where another region starts (a tail-called function, say), this one leaves
+            for it rather than copy it."""
+            return None if at != pc and at in starts else self._fetch(at)
+
+        translation = translate(pc, fetch_new, budget)
         translated = time.perf_counter()
         if self.in_asm is not None:
             self._log_in_asm(translation)
         module = wt.Module(self.runtime.engine, translation.wasm)
-        slot = self.cache.install(pc, module, translation.traps)
+        ranges = translation.code_ranges()
+        slot = self.cache.install(pc, module, translation.traps, ranges)
         if disk is not None:
-            ranges = translation.code_ranges()
             disk.add(pc, ranges, self._current_code(ranges) or b"", module, translation.traps)
         stats = self.stats
         stats.regions += 1

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from mvvm.isa import Flow, Instr, decode
 
 MAX_INSTRUCTIONS = 2000
+# A region entered where another region's code already is (an indirect jump's target, such
+# as a jump-table case, or a return the dispatcher took) gets a small budget: given the full
+# one it would copy the rest of the function again, once per such entry.
+INNER_INSTRUCTIONS = 100
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Region:
 
 
 Fetch = Callable[[int], int | None]   # pc -> 32 bits there, or None if not executable
+                                      # (or another region's entry: the region leaves there)
 
 
 def is_call(instr: Instr) -> bool:
@@ -51,15 +56,15 @@ def is_call(instr: Instr) -> bool:
 
 
 def discover(entry: int, fetch: Fetch, ends_block: set[str],
-             supported: Callable[[Instr], bool]) -> Region:
+             supported: Callable[[Instr], bool], budget: int = MAX_INSTRUCTIONS) -> Region:
     """Decode from entry, following direct intra-function control flow. An instruction the
     translator does not implement is recorded as None, like an undecodable one: SIGILL."""
     decoded: dict[int, Instr | None] = {}
     leaders = {entry}
     work = [entry]
-    while work and len(decoded) < MAX_INSTRUCTIONS:
+    while work and len(decoded) < budget:
         pc = work.pop()
-        while pc not in decoded and len(decoded) < MAX_INSTRUCTIONS:
+        while pc not in decoded and len(decoded) < budget:
             raw = fetch(pc)
             if raw is None:
                 break

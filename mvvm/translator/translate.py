@@ -64,8 +64,9 @@ class Translation:
         return ranges
 
 
-def translate(entry: int, fetch: Fetch) -> Translation:
-    region = discover(entry, fetch, ENDS_BLOCK, supported)
+def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS) -> Translation:
+    """A region of at most budget guest instructions from entry, as a wasm module."""
+    region = discover(entry, fetch, ENDS_BLOCK, supported, budget)
     shape = analyse(region)
     flow = analyse_registers(region, shape, ENDS_BLOCK)
     emitter = Emitter()
