@@ -110,13 +110,20 @@ def run(options: argparse.Namespace) -> int:
     except GuestExit as done:
         return done.status
     except GuestSignal as killed:
-        name = signal.Signals(killed.signo).name
-        print(f"mvvm: guest killed by {name}: {killed}", file=sys.stderr)
+        print(f"mvvm: guest killed by {_signal_name(killed.signo)}: {killed}", file=sys.stderr)
         return 128 + killed.signo
     finally:
         if options.stats and process is not None:
             _write_stats(options.stats, process.stats.report())
     return 0
+
+
+def _signal_name(signo: int) -> str:
+    """SIGSEGV, SIGRTMIN...; real-time signals Python has no name for by number."""
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return f"signal {signo}"
 
 
 def _write_stats(path: str, report: dict[str, float]) -> None:

@@ -19,7 +19,7 @@ from .fs import Files
 from .mm import PAGE, PROT_READ, PROT_WRITE, AddressSpace, GuestMemory
 from .paths import ConfinedPaths, HostPaths
 from .rlimits import ResourceLimits
-from .signals import SignalState
+from .signals import RESTARTS, SI_USER, SignalState, send_self
 from .strace import Tracer
 from .syscalls import TABLE
 
@@ -31,10 +31,17 @@ ExecImage = Callable[["Kernel", bytes, list[bytes], list[bytes], bytes], None]
 
 
 class Cpu(Protocol):
-    """The registers a syscall may change before asking for a Restart (mvvm.runtime.vm.VM)."""
+    """What syscalls and signal delivery see of the cpu (mvvm.runtime.vm.VM): registers a
+    syscall may change before asking for a Restart, and the requests signals make."""
 
     x: ctypes.Array
+    f: ctypes.Array
     pc: int
+    fcsr: int
+
+    def wake(self) -> None: ...
+
+    def require_precise(self) -> None: ...
 
 
 class Kernel:
@@ -75,6 +82,7 @@ class Kernel:
             self.tracer.pid = self.pid
         self.children.clear()
         self.parent_is_guest = True
+        self.signals.after_fork()
 
     def became_new_image(self) -> None:
         """execve's point of no return: close-on-exec files go, caught signals revert to
@@ -86,8 +94,7 @@ class Kernel:
     def broken_pipe(self) -> None:
         """A write met EPIPE: Linux sends SIGPIPE, whose default action kills (the VM's
         Python ignores it on the host, so the guest's disposition decides here)."""
-        if self.signals.is_fatal(SIGPIPE) and not self.signals.is_blocked(SIGPIPE):
-            raise GuestSignal(SIGPIPE, "SIGPIPE (write to a pipe with no reader)")
+        send_self(self, SIGPIPE, SI_USER, "a write to a pipe with no reader")
 
     def release_vfork_parent(self) -> None:
         if self.vfork_done is not None:
@@ -118,6 +125,10 @@ class Kernel:
             result = -(e.errno or errno.EIO)
         except (OverflowError, ValueError, MemoryError):
             result = -errno.EINVAL      # a size or number too large for the host's calls
+        if -result in RESTARTS:             # a signal interrupted it: see signals.deliver_due
+            self.signals.interrupted = (-result, args[0])
+            if self.cpu is not None:
+                self.cpu.wake()
         if self.tracer:
             self.tracer.returned(call.name, shown, result, call.hex_result)
         return result

@@ -13,7 +13,9 @@ import os
 import resource
 import signal
 import tempfile
+import threading
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -23,6 +25,7 @@ from mvvm.linux.abi import AT_FDCWD
 from mvvm.linux.errors import Restart, SyscallError
 from mvvm.linux.kernel import Kernel
 from mvvm.linux.paths import ConfinedPaths, HostPaths
+from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
 from mvvm.runtime.vm import VM, Stats
 
 SP = 2
@@ -112,11 +115,17 @@ class Process:
         return vm
 
     def switch(self, vm: VM, host_path: str) -> None:
-        """Make vm the process's image: the kernel's memory, syscalls and the cpu."""
+        """Make vm the process's image: the kernel's memory, syscalls, signals and the cpu."""
         self.vm = vm
-        self.kernel.mem, self.kernel.space, self.kernel.cpu = vm.memory, vm.space, vm
-        self.kernel.files.set_exe(host_path)
-        vm.syscall_handler = self.kernel.syscall
+        kernel = self.kernel
+        kernel.mem, kernel.space, kernel.cpu = vm.memory, vm.space, vm
+        kernel.files.set_exe(host_path)
+        vm.syscall_handler = kernel.syscall
+        vm.safe_point = partial(deliver_due, kernel)
+        vm.fault_handler = partial(deliver_fault, kernel)
+        kernel.signals.attention = vm.wake
+        if kernel.signals.due():            # pending across execve: delivered at its start
+            vm.wake()
 
     def exec_image(self, k: Kernel, host_path: bytes, argv: list[bytes], envp: list[bytes],
                    execfn: bytes) -> NoReturn:
@@ -170,6 +179,8 @@ def start_process(path: str, argv: list[str], envp: list[str], *,
                     network=network, host_exec=host_exec)
     process = Process(kernel, in_asm)
     kernel.exec_image = process.exec_image
+    if threading.current_thread() is threading.main_thread():    # where signal.signal works
+        kernel.signals.host = HostSignals(kernel.signals)
     try:
         vm = process.load(os.fsdecode(host_path), argv, envp, execfn=path)
     except SyscallError as error:

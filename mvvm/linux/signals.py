@@ -1,56 +1,517 @@
-"""The guest's signal state: dispositions, blocked mask and alternate stack.
+"""The guest's signals: dispositions, the blocked mask, pending signals, the alternate
+stack, interval timers, and delivery at the VM's safe points.
 
-Syscalls record it; delivering signals to guest handlers reads it (later work).
+Anything may make a signal pending with `SignalState.post`: a syscall, a timer thread,
+a host signal. When the signal is due (pending and not blocked) post asks the cpu for
+its attention (VM.wake: the running syscall returns to a safe point, and translated
+code leaves at its next loop iteration or region change) and wakes a syscall waiting
+in `sleep` or `poll`. At the safe point `deliver_due` takes the due signals in Linux's
+order and runs each one's default action or pushes a frame for its handler
+(mvvm.linux.sigframe); a syscall a signal interrupted returns -EINTR or is restarted,
+as its -ERESTART* code and SA_RESTART say.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import math
+import os
+import select
+import signal
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .abi import SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
+from ..errors import GuestFault, GuestSignal
+from .abi import NSIG, SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
+from .errors import SyscallError
+from .sigframe import SigInfo, push_frame
 from .structs import SigAction, StackT
 
-SS_DISABLE = 2
+if TYPE_CHECKING:
+    from ..runtime.precise import Fault
+    from .kernel import Kernel
+
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+MINSIGSTKSZ = 2048
+SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
+SIGSEGV, SIGRTMIN = 11, 32
+SI_USER, SI_KERNEL = 0, 0x80
+# What a syscall a signal interrupts returns (include/linux/errno.h); see `_finish_syscall`.
+ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND = 512, 513, 514
+RESTARTS = frozenset({ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND})
+POLLIN = 0x1
+
 UNBLOCKABLE = 1 << (SIGKILL - 1) | 1 << (SIGSTOP - 1)
 MASK_CHANGES: dict[int, Callable[[int, int], int]] = {
     SIG_BLOCK: lambda mask, bits: mask | bits,
     SIG_UNBLOCK: lambda mask, bits: mask & ~bits,
     SIG_SETMASK: lambda mask, bits: bits,
 }
-# Signals whose default action is to be ignored (or to stop, which a lone guest cannot do).
-DEFAULT_IGNORED = frozenset({17, 18, 19, 20, 21, 22, 23, 28})
+DEFAULT_IGNORED = frozenset({17, 18, 23, 28})       # SIGCHLD, SIGCONT, SIGURG, SIGWINCH
+DEFAULT_STOP = frozenset({19, 20, 21, 22})          # SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU
+# Delivered before the others when several are due (SIGSEGV, SIGBUS, SIGILL, SIGTRAP,
+# SIGFPE, SIGSYS), as Linux's next_signal does.
+SYNCHRONOUS = sum(1 << (n - 1) for n in (11, 7, 4, 5, 8, 31))
+# Host signals never forwarded: SIGKILL and SIGSTOP; the faults wasmtime handles itself
+# (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP); SIGPIPE, which the host ignores and the
+# Linux layer sends on EPIPE; 32 and 33, the host threads library's.
+NOT_FORWARDED = frozenset({9, 19, 11, 7, 4, 8, 5, 13, 32, 33})
 
 
-@dataclass
+def bit(signo: int) -> int:
+    return 1 << (signo - 1)
+
+
+def disabled_stack() -> StackT:
+    return StackT(ss_sp=0, ss_flags=SS_DISABLE, ss_size=0)
+
+
+def _nothing() -> None:
+    """The attention callback until a cpu runs the guest (mvvm.linux.process)."""
+
+
 class SignalState:
-    actions: dict[int, SigAction] = field(default_factory=dict)
-    mask: int = 0
-    altstack: StackT = field(default_factory=lambda: StackT(ss_flags=SS_DISABLE))
+    """One guest process's signals; post() may be called from any thread."""
 
-    def change_mask(self, how: int, bits: int) -> None:
-        """rt_sigprocmask's update (how is a key of MASK_CHANGES); SIGKILL and SIGSTOP
-        silently stay unblocked."""
-        self.mask = MASK_CHANGES[how](self.mask, bits) & ~UNBLOCKABLE
+    def __init__(self) -> None:
+        self.actions: dict[int, SigAction] = {}
+        self.mask = 0
+        self.altstack = disabled_stack()
+        self.attention: Callable[[], None] = _nothing
+        self.saved_mask: int | None = None  # the mask to restore after a wait with its own
+        self.interrupted: tuple[int, int] | None = None   # (ERESTART* code, orig a0)
+        self.trampoline: int | None = None  # the rt_sigreturn page (mvvm.linux.sigframe)
+        self.host: HostSignals | None = None    # set when the guest runs in a VM process
+        self.itimers: dict[int, Timer] = {}             # setitimer's, by `which`
+        self.timers: dict[int, Timer] = {}              # timer_create's, by id
+        self._pending: dict[int, list[SigInfo]] = {}
+        self._lock = threading.Lock()
+        self._pipe: tuple[int, int] | None = None       # wakes waiting syscalls
 
-    def exec_reset(self) -> None:
-        """execve: handlers go back to SIG_DFL (ignored signals stay ignored), the
-        alternate stack goes; the mask stays."""
-        self.actions = {n: a for n, a in self.actions.items() if a.sa_handler == SIG_IGN}
-        self.altstack = StackT(ss_flags=SS_DISABLE)
-
-    def is_blocked(self, signo: int) -> bool:
-        return bool(self.mask >> (signo - 1) & 1)
+    # -- dispositions and the mask --------------------------------------------------------
 
     def action(self, signo: int) -> SigAction:
         """The current disposition (SIG_DFL until the guest sets one)."""
         return self.actions.get(signo) or SigAction(sa_handler=SIG_DFL)
 
+    def set_action(self, signo: int, action: SigAction) -> None:
+        """rt_sigaction's change; a signal made ignored loses its pending instances."""
+        action.sa_mask &= ~UNBLOCKABLE
+        self.actions[signo] = action
+        if self.host is not None:
+            self.host.follow(signo, action.sa_handler)
+        if self._ignores(signo):
+            with self._lock:
+                self._pending.pop(signo, None)
+
+    def is_blocked(self, signo: int) -> bool:
+        return bool(self.mask & bit(signo))
+
     def is_fatal(self, signo: int) -> bool:
         """Whether the signal, sent now, would kill the guest by its default action."""
-        handler = self.action(signo).sa_handler
-        return handler == SIG_DFL and signo not in DEFAULT_IGNORED
+        return self.action(signo).sa_handler == SIG_DFL and signo not in \
+            DEFAULT_IGNORED | DEFAULT_STOP
 
     def is_ignored(self, signo: int) -> bool:
+        """Whether the signal would be discarded if sent now (blocked ones never are)."""
+        return self._ignores(signo) and not self.is_blocked(signo)
+
+    def _ignores(self, signo: int) -> bool:
         handler = self.action(signo).sa_handler
         return handler == SIG_IGN or (handler == SIG_DFL and signo in DEFAULT_IGNORED)
+
+    def change_mask(self, how: int, bits: int) -> None:
+        """rt_sigprocmask's update (how is a key of MASK_CHANGES)."""
+        self.set_mask(MASK_CHANGES[how](self.mask, bits))
+
+    def set_mask(self, bits: int) -> None:
+        """SIGKILL and SIGSTOP silently stay unblocked; a signal this unblocks is due."""
+        self.mask = bits & ~UNBLOCKABLE
+        if self.due():
+            self.attention()
+
+    def wait_with_mask(self, bits: int) -> None:
+        """The mask of a syscall that waits (rt_sigsuspend, ppoll): the old one comes back
+        at the safe point after it, in the frame of the signal delivered then, if any."""
+        if self.saved_mask is None:
+            self.saved_mask = self.mask
+        self.mask = bits & ~UNBLOCKABLE
+        self.attention()
+
+    # -- pending signals ------------------------------------------------------------------
+
+    def post(self, info: SigInfo) -> None:
+        """Make a signal pending: discarded if ignored; a standard signal already pending
+        is not queued twice (real-time ones are)."""
+        signo = info.signo
+        with self._lock:
+            if self.is_ignored(signo):
+                return
+            queue = self._pending.setdefault(signo, [])
+            if queue and signo < SIGRTMIN:
+                return
+            queue.append(info)
+        if not self.is_blocked(signo):
+            self.attention()
+        if self._pipe is not None:
+            with contextlib.suppress(BlockingIOError):     # full: waiters wake anyway
+                os.write(self._pipe[1], b"!")
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(bit(signo) for signo in self._pending)
+
+    def due(self) -> int:
+        return self.pending() & ~self.mask
+
+    def take(self, bits: int) -> SigInfo | None:
+        """Dequeue the first pending signal among bits: synchronous ones first, then the
+        lowest number."""
+        with self._lock:
+            ready = sum(bit(signo) for signo in self._pending) & bits
+            if not ready:
+                return None
+            first = ready & SYNCHRONOUS or ready
+            signo = (first & -first).bit_length()
+            queue = self._pending[signo]
+            info = queue.pop(0)
+            if not queue:
+                del self._pending[signo]
+            return info
+
+    # -- waiting ------------------------------------------------------------------------
+
+    def sleep(self, seconds: float | None, until: Callable[[], int]) -> bool:
+        """Wait up to seconds (None: for ever) until `until()` is non-zero; whether it is."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        poller = select.poll()
+        poller.register(self._wake_fd(), POLLIN)
+        while True:
+            self._drain()
+            if until():
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            poller.poll(None if left is None else math.ceil(left * 1000))
+
+    def poll(self, poller: select.poll, timeout_ms: int | None,
+             interrupted: int = ERESTARTNOHAND) -> list[tuple[int, int]]:
+        """poller.poll(timeout_ms), ended by a due signal with the given -ERESTART* code
+        (poll and select end with ERESTARTNOHAND, as on Linux)."""
+        wake = self._wake_fd()
+        poller.register(wake, POLLIN)
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
+        while True:
+            self._drain()
+            if self.due():
+                raise SyscallError(interrupted)
+            left = None if deadline is None else max(0, deadline - time.monotonic())
+            events = [e for e in poller.poll(None if left is None else math.ceil(left * 1000))
+                      if e[0] != wake]
+            if events or left == 0:
+                return events
+
+    def wait_ready(self, host_fd: int, events: int) -> None:
+        """Before a read (or write) that may block on host_fd: wait for it in `poll`, so
+        that a signal interrupts the wait (ERESTARTSYS: SA_RESTART restarts the call).
+        Only while a signal can come from within (a handler, a timer): others come from
+        outside, as host signals, which interrupt the host call themselves."""
+        if not (self.itimers or self.timers or self._catching()) or \
+                not os.get_blocking(host_fd):
+            return
+        poller = select.poll()
+        poller.register(host_fd, events)
+        self.poll(poller, None, ERESTARTSYS)
+
+    def _catching(self) -> bool:
+        return any(a.sa_handler not in (SIG_DFL, SIG_IGN) for a in self.actions.values())
+
+    def _wake_fd(self) -> int:
+        if self._pipe is None:
+            self._pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        return self._pipe[0]
+
+    def _drain(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._wake_fd(), 512):
+                pass
+
+    # -- the alternate stack ------------------------------------------------------------
+
+    def on_altstack(self, sp: int) -> bool:
+        """Whether sp is on the alternate stack (never, by construction, if it disarms)."""
+        stack = self.altstack
+        if stack.ss_flags & SS_AUTODISARM:
+            return False
+        return stack.ss_sp < sp <= stack.ss_sp + stack.ss_size
+
+    def altstack_report(self, sp: int) -> StackT:
+        """What sigaltstack reports: SS_ONSTACK when sp is on it."""
+        stack = self.altstack
+        mode = SS_DISABLE if not stack.ss_size else SS_ONSTACK if self.on_altstack(sp) else 0
+        return StackT(ss_sp=stack.ss_sp, ss_flags=mode | stack.ss_flags & SS_AUTODISARM,
+                      ss_size=stack.ss_size)
+
+    def set_altstack(self, new: StackT, sp: int) -> None:
+        """sigaltstack's change (also rt_sigreturn's); not while running on the old one."""
+        if self.on_altstack(sp):
+            raise SyscallError(errno.EPERM)
+        mode = new.ss_flags & 0xFFFFFFFF & ~SS_AUTODISARM
+        if mode not in (0, SS_ONSTACK, SS_DISABLE):
+            raise SyscallError(errno.EINVAL)
+        if mode == SS_DISABLE:
+            self.altstack = disabled_stack()
+        elif new.ss_size < MINSIGSTKSZ:
+            raise SyscallError(errno.ENOMEM)
+        else:
+            self.altstack = StackT.from_buffer_copy(new)
+
+    def disarm_altstack(self) -> None:
+        """After a frame saved it: SS_AUTODISARM stacks are disabled until rt_sigreturn."""
+        if self.altstack.ss_flags & SS_AUTODISARM:
+            self.altstack = disabled_stack()
+
+    # -- fork and execve ------------------------------------------------------------------
+
+    def exec_reset(self) -> None:
+        """execve: handlers go back to SIG_DFL (ignored signals stay ignored), the
+        alternate stack and the POSIX timers go; the mask, the pending signals and the
+        setitimer timers stay."""
+        for signo, action in list(self.actions.items()):
+            if action.sa_handler != SIG_IGN:
+                self.set_action(signo, SigAction(sa_handler=SIG_DFL))
+        self.altstack = disabled_stack()
+        self.trampoline = None
+        for timer in self.timers.values():
+            timer.disarm()
+        self.timers.clear()
+
+    def after_fork(self) -> None:
+        """In a forked child: no pending signals and no timers (their threads stayed in
+        the parent), and a wake pipe of its own."""
+        self._pending.clear()
+        self._lock = threading.Lock()
+        self.itimers.clear()
+        self.timers.clear()
+        if self._pipe is not None:
+            for fd in self._pipe:
+                os.close(fd)
+            self._pipe = None
+        if self.host is not None:
+            self.host.after_fork()
+
+
+class HostSignals:
+    """Host signals sent to the VM process reach the guest, as qemu-user forwards them: a
+    signal the guest catches gets a host handler, one it ignores is ignored by the host
+    too, and SIG_DFL brings back the host's own disposition (the host's default action
+    is the guest's). Python runs a handler only between bytecodes of the main thread, so
+    the host handler does nothing: a pump thread reads each signal number from Python's
+    wakeup fd and posts it (which wakes the cpu, even in a busy loop)."""
+
+    def __init__(self, state: SignalState) -> None:
+        self.state = state
+        self._original: dict[int, object] = {}          # the host's own dispositions
+        self._forwarded: set[int] = set()
+        self._pump: tuple[int, int] | None = None
+
+    def follow(self, signo: int, handler: int) -> None:
+        """Mirror a guest disposition on the host (main thread only, as signal.signal)."""
+        if signo in NOT_FORWARDED or signo > NSIG:
+            return
+        self._original.setdefault(signo, signal.getsignal(signo))
+        self._forwarded.discard(signo)
+        if handler == SIG_IGN:
+            signal.signal(signo, signal.SIG_IGN)
+        elif handler == SIG_DFL:
+            signal.signal(signo, self._original[signo])
+        else:
+            self._start_pump()
+            self._forwarded.add(signo)
+            signal.signal(signo, _host_handler)
+
+    def after_fork(self) -> None:
+        """The child shares the parent's pump pipe and has no pump thread: a new pump."""
+        if self._pump is not None:
+            for fd in self._pump:
+                os.close(fd)
+            self._pump = None
+            self._start_pump()
+
+    def _start_pump(self) -> None:
+        if self._pump is not None:
+            return
+        read, write = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(write, False)
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        self._pump = (read, write)
+        threading.Thread(target=self._run_pump, args=(read,), daemon=True).start()
+
+    def _run_pump(self, read: int) -> None:
+        with contextlib.suppress(OSError):
+            while numbers := os.read(read, 64):
+                for signo in numbers:
+                    if signo in self._forwarded:
+                        self.state.post(signal_info(signo, SI_USER))
+
+
+def _host_handler(signo: int, frame: object) -> None:
+    """A forwarded signal's host handler: the pump thread does the work."""
+
+
+class Timer:
+    """An interval timer (setitimer, timer_create) on a host clock: a host thread waits
+    for each expiry and calls fire. CPU-time clocks (ITIMER_VIRTUAL, ITIMER_PROF) are
+    waited for in wall time and checked again, since CPU time never runs faster."""
+
+    def __init__(self, clock: int, fire: Callable[[], None]) -> None:
+        self.clock = clock
+        self.fire = fire
+        self.deadline: int | None = None    # on the clock, in ns
+        self.interval = 0
+        self._cancel = threading.Event()
+
+    def arm(self, value_ns: int, interval_ns: int, *, absolute: bool = False) -> None:
+        """Start (value 0: stop) the timer; value is relative unless absolute."""
+        self.disarm()
+        if not value_ns:
+            return
+        self.interval = interval_ns
+        self.deadline = value_ns if absolute else time.clock_gettime_ns(self.clock) + value_ns
+        self._cancel = threading.Event()
+        threading.Thread(target=self._run, args=(self._cancel,), daemon=True).start()
+
+    def disarm(self) -> None:
+        self._cancel.set()
+        self.deadline = None
+        self.interval = 0
+
+    def remaining(self) -> tuple[int, int]:
+        """(ns to the next expiry, interval ns); zeros when the timer is off."""
+        if self.deadline is None:
+            return 0, 0
+        return max(1, self.deadline - time.clock_gettime_ns(self.clock)), self.interval
+
+    def _run(self, cancel: threading.Event) -> None:
+        """Fire at each expiry until cancelled; expiries missed while late are skipped,
+        as one pending signal stands for them all."""
+        deadline, interval = self.deadline or 0, self.interval
+        while not cancel.wait(max(0, deadline - time.clock_gettime_ns(self.clock)) / 1e9):
+            now = time.clock_gettime_ns(self.clock)
+            if now < deadline:
+                continue
+            self.fire()
+            if not interval or cancel.is_set():
+                break
+            deadline += interval * ((now - deadline) // interval + 1)
+            self.deadline = deadline
+        if not cancel.is_set():
+            self.deadline = None
+
+
+# -- delivery ---------------------------------------------------------------------------
+
+def signal_info(signo: int, code: int = SI_KERNEL, pid: int = 0, uid: int = 0,
+                value: int = 0) -> SigInfo:
+    info = SigInfo(signo=signo, code=code)
+    info.sender.pid, info.sender.uid, info.sender.value = pid, uid, value
+    return info
+
+
+def send_self(k: Kernel, signo: int, code: int, why: str = "sent by the guest to itself"
+              ) -> None:
+    """A signal the guest sends itself from a syscall. One that kills by default kills at
+    once (Linux ends the whole group when it is sent), with why as the message; the
+    others become pending, due at the safe point where the syscall returns."""
+    state = k.signals
+    if state.is_fatal(signo) and not state.is_blocked(signo):
+        raise GuestSignal(signo, why)
+    state.post(signal_info(signo, code, k.pid, os.getuid()))
+
+
+def deliver_due(k: Kernel) -> None:
+    """At a safe point: act on every due signal, the way Linux does on its way back to
+    user mode; handlers' frames nest, the last pushed runs first."""
+    state = k.signals
+    interrupted, state.interrupted = state.interrupted, None
+    while (info := state.take(~state.mask)) is not None:
+        action = state.action(info.signo)
+        if action.sa_handler == SIG_DFL:
+            _default_action(info.signo)
+        elif action.sa_handler != SIG_IGN:
+            if interrupted is not None:
+                _finish_syscall(k, interrupted, action)
+                interrupted = None
+            _run_handler(k, info, action)
+    if interrupted is not None:
+        _finish_syscall(k, interrupted, None)
+    if state.saved_mask is not None:
+        state.mask, state.saved_mask = state.saved_mask, None
+
+
+def deliver_fault(k: Kernel, fault: Fault) -> None:
+    """A synchronous fault at the cpu's pc: to the guest's handler, unless the signal is
+    blocked or ignored, which kills, as Linux's force_sig_fault does, with the fault's
+    own message."""
+    state = k.signals
+    if state.action(fault.signo).sa_handler in (SIG_DFL, SIG_IGN) or \
+            state.is_blocked(fault.signo):
+        raise fault
+    info = SigInfo(signo=fault.signo, code=fault.code)
+    info.addr = fault.addr
+    state.post(info)
+    deliver_due(k)
+
+
+def _default_action(signo: int) -> None:
+    """Ignore, stop (the whole VM process, until a SIGCONT) or kill."""
+    if signo in DEFAULT_STOP:
+        os.kill(os.getpid(), SIGSTOP)
+    elif signo not in DEFAULT_IGNORED:
+        raise GuestSignal(signo, "the default action of a signal the guest received")
+
+
+def _finish_syscall(k: Kernel, interrupted: tuple[int, int], action: SigAction | None) -> None:
+    """The syscall before this safe point was interrupted (its a0 is -ERESTART*): with a
+    handler to run, it fails with EINTR unless SA_RESTART asks (ERESTARTSYS) or it is
+    never to fail (ERESTARTNOINTR); otherwise it runs again from its ecall."""
+    code, orig_a0 = interrupted
+    cpu = k.cpu
+    restart = action is None or code == ERESTARTNOINTR or (
+        code == ERESTARTSYS and action.sa_flags & SA_RESTART)
+    if restart:
+        cpu.pc -= 4
+        cpu.x[10] = orig_a0
+    else:
+        cpu.x[10] = -errno.EINTR & ((1 << 64) - 1)
+
+
+def _run_handler(k: Kernel, info: SigInfo, action: SigAction) -> None:
+    """Push the handler's frame; block sa_mask and (unless SA_NODEFER) the signal itself
+    while it runs; SA_RESETHAND makes the disposition SIG_DFL again."""
+    state = k.signals
+    signo = info.signo
+    saved = state.saved_mask if state.saved_mask is not None else state.mask
+    try:
+        push_frame(k, info, action.sa_handler, action.sa_flags, saved)
+    except GuestFault:
+        _force_sigsegv(k, signo)
+        return
+    state.saved_mask = None
+    blocked = state.mask | action.sa_mask | (0 if action.sa_flags & SA_NODEFER else bit(signo))
+    if action.sa_flags & SA_RESETHAND:
+        state.set_action(signo, SigAction(sa_handler=SIG_DFL))
+    state.set_mask(blocked)
+
+
+def _force_sigsegv(k: Kernel, signo: int) -> None:
+    """No room for a frame: SIGSEGV, by its default action if that is what failed."""
+    state = k.signals
+    if signo == SIGSEGV:
+        state.set_action(SIGSEGV, SigAction(sa_handler=SIG_DFL))
+    state.set_mask(state.mask & ~bit(SIGSEGV))
+    state.post(signal_info(SIGSEGV))

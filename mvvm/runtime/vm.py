@@ -3,7 +3,12 @@
 `run` calls the wasm dispatcher until the guest ends. Python sees the guest
 only at a translation miss, a syscall that stops (exit), an illegal
 instruction, ebreak, fence.i, or a trap; the register file in the VM memory
-is exact at each of those points (traps excepted: only the pc is exact).
+is exact at each of those points (traps excepted: only the pc is exact, unless
+the VM translates in precise mode, mvvm.runtime.precise).
+
+Signals reach the guest through two hooks the Linux layer sets: `safe_point`, run
+whenever someone asked for the guest's attention (`wake`) and the state is exact,
+and `fault_handler`, which gets each synchronous fault.
 """
 
 from __future__ import annotations
@@ -18,14 +23,23 @@ from typing import TextIO
 
 import wasmtime as wt
 
-from mvvm.errors import GuestFault, GuestSignal
-from mvvm.isa import disasm
+from mvvm.errors import GuestFault
+from mvvm.isa import decode, disasm
+from mvvm.linux.errors import Restart
 from mvvm.linux.mm import PROT_EXEC, AddressSpace
 from mvvm.runtime import fp_host, layout
 from mvvm.runtime.diskcache import DiskCache, default_directory, version_key
 from mvvm.runtime.dispatcher import CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
 from mvvm.runtime.memory import GuestMemory
+from mvvm.runtime.precise import (
+    ILL_ILLOPC,
+    SEGV_ACCERR,
+    SEGV_MAPERR,
+    TRAP_BRKPT,
+    Fault,
+    fault_address,
+)
 from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
 from mvvm.translator.translate import Translation, translate
 
@@ -84,8 +98,12 @@ class VM:
                                                    self._on_translate)
         self.cache = CodeCache(self.runtime, host, translate_now)
         self._interrupt = ctypes.c_uint32.from_address(vm_base + layout.VM_INTERRUPT)
+        self._fcsr = ctypes.c_uint32.from_address(vm_base + layout.VM_FCSR)
         self.interrupt_reason: BaseException | None = None
-        self._code_changed = False
+        self._code_changed = False          # translations are stale: drop them after the ecall
+        self.precise = False                # translating in precise mode
+        self.safe_point: Callable[[], None] | None = None
+        self.fault_handler: Callable[[Fault], None] | None = None
 
     @property
     def pc(self) -> int:
@@ -94,6 +112,15 @@ class VM:
     @pc.setter
     def pc(self, value: int) -> None:
         self._pc.value = value
+
+    @property
+    def fcsr(self) -> int:
+        """The fcsr CSR: fflags in bits 0-4, frm in bits 5-7."""
+        return self._fcsr.value
+
+    @fcsr.setter
+    def fcsr(self, value: int) -> None:
+        self._fcsr.value = value & 0xFF
 
     # -- running -------------------------------------------------------------------------
 
@@ -111,31 +138,54 @@ class VM:
             try:
                 result = runtime.call_i64(run)
             except WasmTrap as trap:
-                raise self._signal_for(trap) from None
+                self._fault(self._fault_for(trap), exact=self.precise)
+                continue
             pc = result & ~1
             self.pc = pc
             reason = self._reason.value
             if reason == layout.REASON_MISS:
-                self._translate(pc)
+                self._miss(pc)
             elif reason == layout.REASON_SYSCALL:
                 pending, self._pending = self._pending, None
-                if pending is not None:
-                    raise pending               # else: code changed; go on after the ecall
+                if pending is not None and not _resumes(pending):
+                    raise pending       # else: the syscall changed the state; go on from it
             elif reason == layout.REASON_FENCE_I:
                 self.cache.flush()
-            elif reason == layout.REASON_INTERRUPT:
-                self._interrupt.value = 0
-                if self.interrupt_reason is not None:
-                    raise self.interrupt_reason
             elif reason == layout.REASON_EBREAK:
-                raise GuestSignal(signal.SIGTRAP, f"breakpoint (ebreak) at pc {pc:#x}")
-            else:
-                raise GuestSignal(signal.SIGILL, self._illegal_message(pc))
+                self._fault(Fault(signal.SIGTRAP, TRAP_BRKPT, pc,
+                                  f"breakpoint (ebreak) at pc {pc:#x}"))
+            elif reason != layout.REASON_INTERRUPT:
+                self._fault(Fault(signal.SIGILL, ILL_ILLOPC, pc, self._illegal_message(pc)))
+            if self._interrupt.value:
+                self._interrupted()
+
+    def _miss(self, pc: int) -> None:
+        try:
+            self._translate(pc)
+        except Fault as fault:
+            self._fault(fault)
+
+    def _interrupted(self) -> None:
+        """Someone asked for the guest's attention and the state is exact: a time limit
+        ends the guest; anything else is for the safe-point hook (signals due)."""
+        self._interrupt.value = 0
+        if self.interrupt_reason is not None:
+            raise self.interrupt_reason
+        if self.safe_point is not None:
+            self.safe_point()
+
+    def _fault(self, fault: Fault, *, exact: bool = True) -> None:
+        """A synchronous fault at self.pc goes to the fault handler (which ends the guest
+        or sets up its signal handler) if the registers are exact; else it ends the guest."""
+        if not exact or self.fault_handler is None:
+            raise fault
+        self.fault_handler(fault)
 
     def _translate(self, pc: int) -> int:
         """Translate (or load from the disk cache) and install the region at pc; its slot."""
         if not self._executable(pc):
-            raise GuestSignal(signal.SIGSEGV, f"jump to non-executable address {pc:#x}")
+            code = SEGV_ACCERR if self.space.prot_at(pc) else SEGV_MAPERR
+            raise Fault(signal.SIGSEGV, code, pc, f"jump to non-executable address {pc:#x}")
         started = time.perf_counter()
         disk = self._disk_cache()
         cached = disk.lookup(pc, self._current_code) if disk is not None else None
@@ -152,7 +202,7 @@ class VM:
             for it rather than copy it."""
             return None if at != pc and at in starts else self._fetch(at)
 
-        translation = translate(pc, fetch_new, budget)
+        translation = translate(pc, fetch_new, precise=self.precise, budget=budget)
         translated = time.perf_counter()
         if self.in_asm is not None:
             self._log_in_asm(translation)
@@ -174,7 +224,8 @@ class VM:
         if self._disk is None and self.cache_dir is not None:
             image = b"".join(self._current_code([(m.start, m.end)]) or b""
                              for m in self.space.mappings() if m.prot & PROT_EXEC)
-            directory = self.cache_dir / version_key(self.runtime.settings)
+            directory = self.cache_dir / version_key(f"{self.runtime.settings} "
+                                                     f"precise={self.precise}")
             self._disk = DiskCache(directory, self.runtime.engine, image)
         return self._disk
 
@@ -204,10 +255,26 @@ class VM:
         return int.from_bytes(self.memory.read(pc, size), "little")
 
     def interrupt(self, reason: BaseException) -> None:
-        """Make the running guest leave translated code soon (at its next loop iteration or
-        region change) and `run` raise reason. Safe to call from another thread."""
+        """Make the running guest leave translated code soon (see `wake`) and `run` raise
+        reason. Safe to call from another thread."""
         self.interrupt_reason = reason
+        self.wake()
+
+    def wake(self) -> None:
+        """Ask for the safe point soon: when the running syscall returns, else at the
+        guest's next loop iteration or region change. Safe to call from another thread
+        (and from a signal handler): it only sets a word in the VM memory."""
         self._interrupt.value = 1
+
+    def require_precise(self) -> None:
+        """Translate in precise mode from now on (mvvm.runtime.precise), for the guest's
+        fault handlers. Called from a syscall: the imprecise translations are dropped
+        when it returns, and the disk cache is one of precise translations."""
+        if not self.precise:
+            self.save_code()
+            self._disk = None
+            self.precise = True
+            self._code_changed = True
 
     # -- host functions called from translated code -----------------------------------
 
@@ -220,14 +287,21 @@ class VM:
             x[10] = self.syscall_handler(x[17], (x[10], x[11], x[12], x[13], x[14], x[15])) \
                 & MASK64
             values[0].i32 = 0
-            if self._code_changed:
-                self._code_changed = False
-                self.cache.flush()
-                self.pc += 4
-                self._stop(values)
+            if self._code_changed or self._interrupt.value:
+                self._leave_after_ecall(values)
         except BaseException as stop:       # noqa: BLE001 - nothing may unwind through wasm
             self._pending = stop
             self._stop(values)
+
+    def _leave_after_ecall(self, values: ctypes.Array) -> None:
+        """Stop at the instruction after the ecall: when translations are stale, since
+        regions on the wasm stack may hold them, or when the guest's attention is wanted,
+        so that a signal the syscall made due is delivered before the next instruction."""
+        if self._code_changed:
+            self._code_changed = False
+            self.cache.flush()
+        self.pc += 4
+        self._stop(values)
 
     def _stop(self, values: ctypes.Array) -> None:
         self._reason.value = layout.REASON_SYSCALL
@@ -257,14 +331,18 @@ class VM:
                 return traps.pc_at(offset)
         return self.pc
 
-    def _signal_for(self, trap: WasmTrap) -> GuestSignal:
+    def _fault_for(self, trap: WasmTrap) -> Fault:
+        """The fault a trap stands for; the pc is set to the faulting instruction. si_addr
+        of an access needs exact registers, so it is 0 outside precise mode."""
         pc = self._trapping_pc(trap)
         self.pc = pc
         if trap.code == wt.TrapCode.MEMORY_OUT_OF_BOUNDS:
-            return GuestSignal(signal.SIGSEGV, f"segmentation fault at pc {pc:#x}")
+            instr = decode(self._fetch(pc) or 0)
+            addr = fault_address(instr, self.x) if self.precise and instr else 0
+            return Fault(signal.SIGSEGV, SEGV_MAPERR, addr, f"segmentation fault at pc {pc:#x}")
         if trap.code == wt.TrapCode.UNREACHABLE:      # FP: dynamic rounding with frm > 4
-            return GuestSignal(signal.SIGILL, self._illegal_message(pc))
-        return GuestSignal(signal.SIGILL, f"wasm trap {trap.code} at pc {pc:#x}")
+            return Fault(signal.SIGILL, ILL_ILLOPC, pc, self._illegal_message(pc))
+        return Fault(signal.SIGILL, ILL_ILLOPC, pc, f"wasm trap {trap.code} at pc {pc:#x}")
 
     def _illegal_message(self, pc: int) -> str:
         try:
@@ -290,3 +368,9 @@ class VM:
                 print(f"0x{pc:016x}:  {raw:<18}{mnemonic:<24}{operands}".rstrip(), file=out)
             print(file=out)
         out.flush()
+
+
+def _resumes(stopped: BaseException) -> bool:
+    """Whether a syscall's stop only means "go on from the VM state" (rt_sigreturn, a
+    forked child on its own stack), not the end of this image."""
+    return isinstance(stopped, Restart) and stopped.image is None

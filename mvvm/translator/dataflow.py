@@ -3,7 +3,8 @@
 Guest registers live in wasm locals inside a region; the VM state in memory
 is their home. Three kinds of point synchronise the two:
 - an exit (leaving the region) and an `ecall` write back the registers that
-  are dirty there (changed since the locals last equalled the VM state);
+  are dirty there (changed since the locals last equalled the VM state); so
+  does, in precise mode, each instruction that may trap (mvvm.runtime.precise);
 - a call writes back too, and afterwards the callee may have changed any
   register, so the locals that are still needed are reloaded;
 - a loop header polls for an interrupt, which is an exit.
@@ -25,11 +26,14 @@ from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
 from mvvm.isa.effects import effects, register_bit
+from mvvm.runtime.precise import may_trap
 from mvvm.translator.region import Block, Region, is_call
 from mvvm.translator.structure import Shape
 
 A0 = register_bit(10, False)
-RUN, ECALL, CALL, EXIT = range(4)    # step kinds; a step is (kind, reads, writes)
+# Step kinds; a step is (kind, reads, writes). A SYNC writes back, then its writes are
+# registers it reloads (a0 for an ecall, none before a trapping instruction).
+RUN, SYNC, CALL, EXIT = range(4)
 Step = tuple[int, int, int]
 
 
@@ -48,10 +52,11 @@ class _Summary:
     ends_in_call: bool
 
 
-def analyse_registers(region: Region, shape: Shape, ends_block: set[str]) -> Dataflow:
+def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
+                      precise: bool = False) -> Dataflow:
     order = sorted(shape.rpo, key=shape.rpo.__getitem__)
     blocks = region.blocks
-    summary = {start: _summarise(blocks[start], shape, ends_block) for start in order}
+    summary = {start: _summarise(blocks[start], shape, ends_block, precise) for start in order}
     dirty_in = dict.fromkeys(order, 0)
     dirty_out = dict.fromkeys(order, 0)
     changed = True
@@ -86,7 +91,7 @@ def _leaves_region(instr: Instr | None, ends_block: set[str]) -> bool:
     return instr is None or instr.spec.flow is Flow.TRAP or instr.name in ends_block
 
 
-def _summarise(block: Block, shape: Shape, ends_block: set[str]) -> _Summary:
+def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool) -> _Summary:
     steps: list[Step] = []
     use = defs = 0
     for _, instr in block.instrs:
@@ -96,8 +101,11 @@ def _summarise(block: Block, shape: Shape, ends_block: set[str]) -> _Summary:
             return _Summary(steps, False, False)
         reads, writes = effects(instr)
         if instr.name == "ecall":
-            steps += [(RUN, use, defs), (ECALL, 0, A0)]
+            steps += [(RUN, use, defs), (SYNC, 0, A0)]
             use = defs = 0
+        elif precise and may_trap(instr):
+            steps += [(RUN, use, defs), (SYNC, 0, 0)]
+            use, defs = reads, writes
         elif is_call(instr):
             steps += [(RUN, use | (reads & ~defs), defs), (CALL, 0, writes)]
             return _Summary(steps, False, True)
@@ -116,9 +124,9 @@ def _dirty_after(steps: list[Step], dirty: int, flushes: list[int]) -> int:
     for kind, _, writes in steps:
         if kind == RUN:
             dirty |= writes
-        elif kind == ECALL:
+        elif kind == SYNC:
             flushes.append(dirty)
-            dirty = 0                        # written back; a0 is reloaded, so clean
+            dirty = 0                        # written back; what it reloads is clean too
         elif kind == CALL:
             flushes.append(dirty | writes)   # the link register is written, then all
             return 0
@@ -144,8 +152,8 @@ def _live_before(start: int, summary: _Summary, shape: Shape, dirty: int,
     for kind, reads, writes in reversed(summary.steps):
         if kind == RUN:
             live = (live & ~writes) | reads
-        elif kind == ECALL:
-            live = (live & ~A0) | flushes.pop()
+        elif kind == SYNC:
+            live = (live & ~writes) | flushes.pop()
         elif kind == CALL:
             live = flushes.pop() & ~writes   # the continuation reloads its own
         else:

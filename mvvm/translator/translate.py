@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
 from mvvm.runtime import layout
+from mvvm.runtime.precise import may_trap
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import CALL_DEPTH_LOCAL, HOST_LOOKUP, REGION_TYPE, Emitter
 from mvvm.translator.region import MAX_INSTRUCTIONS, Block, Fetch, Region, discover, is_call
@@ -64,14 +65,16 @@ class Translation:
         return ranges
 
 
-def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS) -> Translation:
-    """A region of at most budget guest instructions from entry, as a wasm module."""
+def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
+              precise: bool = False) -> Translation:
+    """A region of at most budget guest instructions from entry, as a wasm module;
+    precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers."""
     region = discover(entry, fetch, ENDS_BLOCK, supported, budget)
     shape = analyse(region)
-    flow = analyse_registers(region, shape, ENDS_BLOCK)
+    flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter()
     emitter.entry_live = flow.entry_live
-    _Structurer(region, shape, flow, emitter).node(region.entry)
+    _Structurer(region, shape, flow, emitter, precise).node(region.entry)
     code, marks = emitter.finish()
     module = w.Module(name=region_name(entry))
     assert module.type((w.I32,), (w.I64,)) == REGION_TYPE
@@ -93,11 +96,13 @@ def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS) -> Trans
 class _Structurer:
     """Emits the region in dominator-tree order with block/loop/if nesting."""
 
-    def __init__(self, region: Region, shape: Shape, flow: Dataflow, emitter: Emitter) -> None:
+    def __init__(self, region: Region, shape: Shape, flow: Dataflow, emitter: Emitter,
+                 precise: bool) -> None:
         self.region = region
         self.shape = shape
         self.flow = flow
         self.e = emitter
+        self.precise = precise
         self.context: list[tuple[str, int | None]] = []
 
     def _push(self, kind: str, label: int | None, opcode: int) -> None:
@@ -182,8 +187,11 @@ class _Structurer:
             self._illegal(pc, instr)
 
     def _instruction(self, pc: int, instr: Instr) -> None:
-        """Emit one instruction that does not branch (discovery made sure it is supported)."""
+        """Emit one instruction that does not branch (discovery made sure it is supported);
+        in precise mode, an instruction that may trap after a write-back."""
         self.e.mark(pc)
+        if self.precise and may_trap(instr):
+            self.e.write_back()
         SEMANTICS[instr.name](self.e, instr, pc)
 
     def _illegal(self, pc: int, instr: Instr | None) -> None:

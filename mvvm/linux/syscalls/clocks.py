@@ -39,8 +39,15 @@ def _load_ns(k: Kernel, addr: int) -> int:
     return ts.tv_sec * NS_PER_SEC + ts.tv_nsec
 
 
-def _sleep(ns: int) -> None:
-    time.sleep(min(max(ns, 0) / NS_PER_SEC, LONGEST_SLEEP))
+def _sleep(k: Kernel, ns: int, rem: int = 0) -> int:
+    """Sleep ns; a signal due to the guest ends the sleep with EINTR, and rem (if given)
+    gets the time that was left."""
+    end = time.monotonic_ns() + ns
+    if k.signals.sleep(min(max(ns, 0) / NS_PER_SEC, LONGEST_SLEEP), k.signals.due):
+        if rem:
+            k.store_struct(rem, _timespec(max(0, end - time.monotonic_ns())))
+        raise SyscallError(errno.EINTR)
+    return 0
 
 
 @syscalls(113, CLOCK, PTR)
@@ -69,9 +76,7 @@ def sys_gettimeofday(k: Kernel, tv: int, tz: int) -> int:
 
 @syscalls(101, PTR, PTR)
 def sys_nanosleep(k: Kernel, req: int, rem: int) -> int:
-    """Never interrupted (no signal delivery yet), so rem is never written."""
-    _sleep(_load_ns(k, req))
-    return 0
+    return _sleep(k, _load_ns(k, req), rem)
 
 
 @syscalls(115, CLOCK, HEX, PTR, PTR)
@@ -80,6 +85,5 @@ def sys_clock_nanosleep(k: Kernel, clock: int, flags: int, req: int, rem: int) -
         raise SyscallError(errno.EINVAL)
     ns = _load_ns(k, req)
     if flags & TIMER_ABSTIME:
-        ns -= time.clock_gettime_ns(clock)
-    _sleep(ns)
-    return 0
+        return _sleep(k, ns - time.clock_gettime_ns(clock))
+    return _sleep(k, ns, rem)

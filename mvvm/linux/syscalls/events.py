@@ -3,8 +3,8 @@
 The host does the waiting on the host descriptors behind the guest's. Event bits, the
 timerfd and eventfd flags and struct itimerspec are the same on the host; only struct
 epoll_event differs (packed to 12 bytes on x86-64, 16 on riscv64), so it is converted.
-The signal masks these calls take are accepted and not applied: no signal is delivered
-to the guest while it waits (the signals work will change that).
+ppoll and pselect6 wait with the signal mask they are given, and a signal due to the
+guest ends their wait (mvvm.linux.signals); epoll's waits are not interrupted.
 """
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ EFD_SEMAPHORE = 1
 TFD_TIMER_FLAGS = 0x3                          # ABSTIME | CANCEL_ON_SET
 
 
+class SigmaskArg(LittleEndianStructure):
+    """pselect6's sixth argument: the signal mask's address and size."""
+
+    _fields_ = [("set", c_uint64), ("size", c_uint64)]
+
+
 class PollFd(LittleEndianStructure):
     _fields_ = [("fd", c_int32), ("events", ctypes.c_int16), ("revents", ctypes.c_int16)]
 
@@ -62,6 +68,7 @@ libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
 libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
 libc.timerfd_gettime.argtypes = [ctypes.c_int, ctypes.c_void_p]
 ITIMERSPEC_SIZE = 32
+SIGSET_SIZE = 8
 
 
 def _host_call(result: int) -> int:
@@ -96,7 +103,7 @@ def _poll(k: Kernel, wanted: dict[int, int], timeout_ms: int | None) -> dict[int
         poller.register(host, events)
     if ready:
         timeout_ms = 0
-    for host, revents in poller.poll(timeout_ms):
+    for host, revents in k.signals.poll(poller, timeout_ms):
         for fd in host_to_guest[host]:
             ready[fd] = revents & (wanted[fd] | POLLERR | POLLHUP | POLLNVAL)
     return {fd: ev for fd, ev in ready.items() if ev}
@@ -106,6 +113,7 @@ def _poll(k: Kernel, wanted: dict[int, int], timeout_ms: int | None) -> dict[int
 def sys_ppoll(k: Kernel, fds: int, nfds: int, timeout: int, sigmask: int, size: int) -> int:
     if not 0 <= nfds <= MAX_POLL_FDS:
         raise SyscallError(errno.EINVAL)
+    _wait_with_mask(k, sigmask, size)
     entries = k.load_struct(PollFd * nfds, fds) if nfds else []
     wanted: dict[int, int] = {}
     for e in entries:
@@ -118,6 +126,14 @@ def sys_ppoll(k: Kernel, fds: int, nfds: int, timeout: int, sigmask: int, size: 
     if nfds:
         k.store_struct(fds, entries)
     return sum(1 for e in entries if e.revents)
+
+
+def _wait_with_mask(k: Kernel, sigset: int, size: int) -> None:
+    """Wait with the guest's signal mask at sigset (if any) in place of its own."""
+    if sigset:
+        if size != SIGSET_SIZE:
+            raise SyscallError(errno.EINVAL)
+        k.signals.wait_with_mask(int.from_bytes(k.load(sigset, SIGSET_SIZE), "little"))
 
 
 def _fd_set(k: Kernel, addr: int, nfds: int) -> set[int]:
@@ -139,6 +155,9 @@ def sys_pselect6(k: Kernel, nfds: int, readfds: int, writefds: int, exceptfds: i
     The time left is not written back to the timeout."""
     if not 0 <= nfds <= FD_SETSIZE:
         raise SyscallError(errno.EINVAL)
+    if sigmask:
+        mask = k.load_struct(SigmaskArg, sigmask)
+        _wait_with_mask(k, mask.set, mask.size)
     sets = [_fd_set(k, addr, nfds) for addr in (readfds, writefds, exceptfds)]
     wanted: dict[int, int] = {}
     for fds, events in zip(sets, (POLLIN, POLLOUT, POLLPRI), strict=True):

@@ -7,6 +7,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import select
 import termios
 from collections.abc import Callable
 from ctypes import LittleEndianStructure, c_int32, c_int64, c_uint8, c_uint64, sizeof
@@ -90,6 +91,8 @@ def _read(k: Kernel, fd: int, bufs: Buffers, offset: int | None = None) -> int:
     for addr, size in bufs:
         k.space.check(addr, size, PROT_WRITE)
     want = min(sum(size for _, size in bufs), MAX_RW_COUNT)
+    if offset is None:
+        k.signals.wait_ready(host, select.POLLIN)       # a signal may interrupt the wait
     data = os.read(host, want) if offset is None else os.pread(host, want, offset)
     rest = memoryview(data)
     for addr, size in bufs:

@@ -1,18 +1,31 @@
-"""Signal syscalls: dispositions, mask and alternate stack are recorded; a signal the
-guest sends itself takes its default action (delivery to handlers comes later)."""
+"""Signal syscalls: dispositions, masks, waiting for signals, sending them, returning from
+a handler (rt_sigreturn), the alternate stack, and the timers that send SIGALRM
+(setitimer, which alarm uses, and timer_create). Delivery is mvvm.linux.signals'."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+from ctypes import LittleEndianStructure, c_int32, c_uint8, c_uint64
 from typing import TYPE_CHECKING
 
-from ...errors import GuestSignal
-from ..abi import NSIG, SIGKILL, SIGNALS, SIGSTOP
-from ..errors import SyscallError
-from ..signals import MASK_CHANGES, SS_DISABLE
-from ..structs import SigAction, StackT
-from ..table import INT, PTR, SIGMASK_HOW, SIGNAL, SIZE, SyscallSet
+from ...errors import GuestFault, GuestSignal
+from ...runtime.precise import TRAP_SIGNALS
+from ..abi import NSIG, SIG_DFL, SIG_IGN, SIGKILL, SIGSTOP
+from ..errors import Restart, SyscallError
+from ..sigframe import SP, SigInfo, pop_frame
+from ..signals import (
+    ERESTARTNOHAND,
+    MASK_CHANGES,
+    SI_USER,
+    UNBLOCKABLE,
+    Timer,
+    send_self,
+    signal_info,
+)
+from ..structs import NS_PER_SEC, SigAction, StackT, Timespec, Timeval, split_ns
+from ..table import CLOCK, INT, PTR, SIGMASK_HOW, SIGNAL, SIZE, SyscallSet
 from .process import own_process
 
 if TYPE_CHECKING:
@@ -21,9 +34,34 @@ if TYPE_CHECKING:
 syscalls = SyscallSet()
 
 SIGSET_SIZE = 8
-SS_ONSTACK = 1
-SS_AUTODISARM = 1 << 31
-MINSIGSTKSZ = 2048
+SIGSEGV, SIGALRM, SIGVTALRM, SIGPROF = 11, 14, 26, 27
+SI_TIMER, SI_TKILL = -2, -6
+CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID = 1, 2
+# ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF: (signal, host clock)
+ITIMERS = {0: (SIGALRM, CLOCK_MONOTONIC), 1: (SIGVTALRM, CLOCK_PROCESS_CPUTIME_ID),
+           2: (SIGPROF, CLOCK_PROCESS_CPUTIME_ID)}
+TIMER_CLOCKS = frozenset({0, 1, 2, 7, 8, 9, 11})      # the POSIX clocks timers may use
+# glibc names its own CPU clocks by the kernel's encoding (pid 0, CPUCLOCK_SCHED): the
+# process's and the thread's, which for one guest thread is the same CPU time.
+CPU_CLOCKS = {-6: CLOCK_PROCESS_CPUTIME_ID, -2: CLOCK_PROCESS_CPUTIME_ID, 3: 2}
+SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID = 0, 1, 4
+TIMER_ABSTIME = 1
+US_PER_SEC = 1_000_000
+
+
+class ItimerVal(LittleEndianStructure):
+    _fields_ = [("it_interval", Timeval), ("it_value", Timeval)]
+
+
+class ItimerSpec(LittleEndianStructure):
+    _fields_ = [("it_interval", Timespec), ("it_value", Timespec)]
+
+
+class SigEvent(LittleEndianStructure):
+    """struct sigevent (64 bytes), with the thread id of SIGEV_THREAD_ID."""
+
+    _fields_ = [("sigev_value", c_uint64), ("sigev_signo", c_int32), ("sigev_notify", c_int32),
+                ("sigev_tid", c_int32), ("pad", c_uint8 * 44)]
 
 
 def _check_signal(signo: int) -> None:
@@ -31,14 +69,28 @@ def _check_signal(signo: int) -> None:
         raise SyscallError(errno.EINVAL)
 
 
-def _check_sigset_size(size: int) -> None:
+def _load_sigset(k: Kernel, addr: int, size: int) -> int:
     if size != SIGSET_SIZE:
         raise SyscallError(errno.EINVAL)
+    return int.from_bytes(k.load(addr, SIGSET_SIZE), "little")
 
+
+def _store_sigset(k: Kernel, addr: int, bits: int) -> None:
+    k.store(addr, bits.to_bytes(SIGSET_SIZE, "little"))
+
+
+def _sp(k: Kernel) -> int:
+    return k.cpu.x[SP] if k.cpu is not None else 0
+
+
+# -- dispositions and masks ---------------------------------------------------------------
 
 @syscalls(134, SIGNAL, PTR, PTR, SIZE)
 def sys_rt_sigaction(k: Kernel, signo: int, act: int, oldact: int, size: int) -> int:
-    _check_sigset_size(size)
+    """A handler for a signal that traps raise makes the VM precise (mvvm.runtime.precise),
+    so that the handler sees the faulting instruction's registers."""
+    if size != SIGSET_SIZE:
+        raise SyscallError(errno.EINVAL)
     _check_signal(signo)
     new = k.load_struct(SigAction, act) if act else None
     if new is not None and signo in (SIGKILL, SIGSTOP):
@@ -46,50 +98,95 @@ def sys_rt_sigaction(k: Kernel, signo: int, act: int, oldact: int, size: int) ->
     if oldact:
         k.store_struct(oldact, k.signals.action(signo))
     if new is not None:
-        k.signals.actions[signo] = new
+        k.signals.set_action(signo, new)
+        if signo in TRAP_SIGNALS and new.sa_handler not in (SIG_DFL, SIG_IGN) and k.cpu:
+            k.cpu.require_precise()
     return 0
 
 
 @syscalls(135, SIGMASK_HOW, PTR, PTR, SIZE)
 def sys_rt_sigprocmask(k: Kernel, how: int, sigset: int, oldset: int, size: int) -> int:
-    _check_sigset_size(size)
-    bits = int.from_bytes(k.load(sigset, SIGSET_SIZE), "little") if sigset else None
-    if bits is not None and how not in MASK_CHANGES:
+    bits = _load_sigset(k, sigset, size) if sigset else None
+    if size != SIGSET_SIZE or bits is not None and how not in MASK_CHANGES:
         raise SyscallError(errno.EINVAL)
     if oldset:
-        k.store(oldset, k.signals.mask.to_bytes(SIGSET_SIZE, "little"))
+        _store_sigset(k, oldset, k.signals.mask)
     if bits is not None:
         k.signals.change_mask(how, bits)
     return 0
 
 
-@syscalls(132, PTR, PTR)
-def sys_sigaltstack(k: Kernel, ss: int, old: int) -> int:
-    new = k.load_struct(StackT, ss) if ss else None
-    if new is not None:
-        if new.ss_flags & ~(SS_ONSTACK | SS_DISABLE | SS_AUTODISARM):
-            raise SyscallError(errno.EINVAL)
-        if not new.ss_flags & SS_DISABLE and new.ss_size < MINSIGSTKSZ:
-            raise SyscallError(errno.ENOMEM)
-    if old:
-        k.store_struct(old, k.signals.altstack)
-    if new is not None:
-        k.signals.altstack = new
+@syscalls(136, PTR, SIZE)
+def sys_rt_sigpending(k: Kernel, sigset: int, size: int) -> int:
+    """The pending signals that are blocked (the others are being delivered)."""
+    if size > SIGSET_SIZE:
+        raise SyscallError(errno.EINVAL)
+    bits = k.signals.pending() & k.signals.mask
+    k.store(sigset, bits.to_bytes(SIGSET_SIZE, "little")[:size])
     return 0
 
 
-def _send_self(k: Kernel, signo: int) -> int:
-    """A signal to the guest itself: ignored, or fatal by default, or (caught) not yet
-    deliverable. A blocked signal would stay pending; with no delivery yet it is dropped."""
-    if signo == 0:
-        return 0
-    _check_signal(signo)
-    if k.signals.is_ignored(signo) or k.signals.is_blocked(signo):
-        return 0
-    if k.signals.is_fatal(signo):
-        raise GuestSignal(signo, SIGNALS.get(signo, f"signal {signo}"))
-    raise SyscallError(errno.ENOSYS)
+# -- waiting for signals --------------------------------------------------------------------
 
+@syscalls(133, PTR, SIZE)
+def sys_rt_sigsuspend(k: Kernel, sigset: int, size: int) -> int:
+    """Wait with the given mask until a signal is due; its handler runs with the old mask
+    saved in its frame. Never restarted after a handler: EINTR."""
+    state = k.signals
+    state.wait_with_mask(_load_sigset(k, sigset, size))
+    state.sleep(None, state.due)
+    raise SyscallError(ERESTARTNOHAND)
+
+
+@syscalls(137, PTR, PTR, PTR, SIZE)
+def sys_rt_sigtimedwait(k: Kernel, sigset: int, info: int, timeout: int, size: int) -> int:
+    """Take a pending signal of the set (blocked ones too), waiting up to timeout (NULL:
+    for ever): EAGAIN when it passes, EINTR when another signal is due first."""
+    wanted = _load_sigset(k, sigset, size) & ~UNBLOCKABLE
+    seconds = None
+    if timeout:
+        ts = k.load_struct(Timespec, timeout)
+        if ts.tv_sec < 0 or not 0 <= ts.tv_nsec < NS_PER_SEC:
+            raise SyscallError(errno.EINVAL)
+        seconds = ts.tv_sec + ts.tv_nsec / NS_PER_SEC
+    state = k.signals
+    state.sleep(seconds, lambda: state.pending() & wanted or state.due())
+    taken = state.take(wanted)
+    if taken is None:
+        raise SyscallError(errno.EINTR if state.due() else errno.EAGAIN)
+    if info:
+        k.store_struct(info, taken)
+    return taken.signo
+
+
+# -- returning from a handler, and its stack ----------------------------------------------
+
+@syscalls(139)
+def sys_rt_sigreturn(k: Kernel) -> int:
+    """Restore what the frame at sp saved: registers, mask, alternate stack (whose
+    errors Linux ignores). The run loop goes on from the restored state."""
+    try:
+        uc = pop_frame(k)
+    except GuestFault:
+        raise GuestSignal(SIGSEGV, "rt_sigreturn without a signal frame") from None
+    k.signals.set_mask(uc.uc_sigmask)
+    with contextlib.suppress(SyscallError):
+        k.signals.set_altstack(uc.uc_stack, _sp(k))
+    raise Restart()
+
+
+@syscalls(132, PTR, PTR)
+def sys_sigaltstack(k: Kernel, ss: int, old: int) -> int:
+    sp = _sp(k)
+    report = k.signals.altstack_report(sp)
+    if ss:
+        k.signals.set_altstack(k.load_struct(StackT, ss), sp)
+    if old:
+        k.store_struct(old, report)
+    return 0
+
+
+# -- sending ------------------------------------------------------------------------------
 
 def _send_other(k: Kernel, pid: int, signo: int) -> int:
     """A signal to another guest process (a child it forked, or the guest that forked it):
@@ -103,21 +200,173 @@ def _send_other(k: Kernel, pid: int, signo: int) -> int:
     return 0
 
 
+def _send(k: Kernel, signo: int, code: int) -> int:
+    if signo:
+        _check_signal(signo)
+        send_self(k, signo, code)
+    return 0
+
+
 @syscalls(129, INT, SIGNAL)
 def sys_kill(k: Kernel, pid: int, signo: int) -> int:
     if pid in (0, k.pid):
-        return _send_self(k, signo)
+        return _send(k, signo, SI_USER)
     return _send_other(k, pid, signo)
 
 
 @syscalls(130, INT, SIGNAL)
 def sys_tkill(k: Kernel, tid: int, signo: int) -> int:
     own_process(k, tid)
-    return _send_self(k, signo)
+    return _send(k, signo, SI_TKILL)
 
 
 @syscalls(131, INT, INT, SIGNAL)
 def sys_tgkill(k: Kernel, tgid: int, tid: int, signo: int) -> int:
     own_process(k, tgid)
     own_process(k, tid)
-    return _send_self(k, signo)
+    return _send(k, signo, SI_TKILL)
+
+
+def _queue(k: Kernel, pid: int, signo: int, uinfo: int) -> int:
+    """sigqueue: to the guest itself with the caller's siginfo (which may not pretend to
+    come from the kernel or kill); to another guest process as a plain signal."""
+    if pid not in (0, k.pid):
+        return _send_other(k, pid, signo)
+    _check_signal(signo)
+    info = k.load_struct(SigInfo, uinfo)
+    if info.code >= 0 or info.code == SI_TKILL:
+        raise SyscallError(errno.EPERM)
+    info.signo = signo
+    k.signals.post(info)
+    return 0
+
+
+@syscalls(138, INT, SIGNAL, PTR)
+def sys_rt_sigqueueinfo(k: Kernel, pid: int, signo: int, uinfo: int) -> int:
+    return _queue(k, pid, signo, uinfo)
+
+
+@syscalls(240, INT, INT, SIGNAL, PTR)
+def sys_rt_tgsigqueueinfo(k: Kernel, tgid: int, tid: int, signo: int, uinfo: int) -> int:
+    own_process(k, tid)
+    return _queue(k, tgid, signo, uinfo)
+
+
+# -- timers -------------------------------------------------------------------------------
+
+def _timeval_ns(tv: Timeval) -> int:
+    if tv.tv_sec < 0 or not 0 <= tv.tv_usec < US_PER_SEC:
+        raise SyscallError(errno.EINVAL)
+    return tv.tv_sec * NS_PER_SEC + tv.tv_usec * 1000
+
+
+def _timespec_ns(ts: Timespec) -> int:
+    if ts.tv_sec < 0 or not 0 <= ts.tv_nsec < NS_PER_SEC:
+        raise SyscallError(errno.EINVAL)
+    return ts.tv_sec * NS_PER_SEC + ts.tv_nsec
+
+
+def _timeval(ns: int) -> Timeval:
+    """Rounded up to microseconds: a timer about to expire still shows as running."""
+    return Timeval(*divmod((ns + 999) // 1000, US_PER_SEC))
+
+
+def _itimerval(timer: Timer | None) -> ItimerVal:
+    value, interval = timer.remaining() if timer else (0, 0)
+    return ItimerVal(_timeval(interval), _timeval(value))
+
+
+def _itimer(k: Kernel, which: int) -> Timer | None:
+    if which not in ITIMERS:
+        raise SyscallError(errno.EINVAL)
+    return k.signals.itimers.get(which)
+
+
+@syscalls(102, INT, PTR)
+def sys_getitimer(k: Kernel, which: int, value: int) -> int:
+    k.store_struct(value, _itimerval(_itimer(k, which)))
+    return 0
+
+
+@syscalls(103, INT, PTR, PTR)
+def sys_setitimer(k: Kernel, which: int, new: int, old: int) -> int:
+    """ITIMER_REAL (SIGALRM, as alarm uses it), ITIMER_VIRTUAL and ITIMER_PROF (the VM's
+    CPU time stands for the guest's user time)."""
+    timer = _itimer(k, which)
+    spec = k.load_struct(ItimerVal, new) if new else ItimerVal()
+    value, interval = _timeval_ns(spec.it_value), _timeval_ns(spec.it_interval)
+    if old:
+        k.store_struct(old, _itimerval(timer))
+    if timer is None:
+        signo, clock = ITIMERS[which]
+        state = k.signals
+        timer = state.itimers[which] = Timer(clock, lambda: state.post(signal_info(signo)))
+    timer.arm(value, interval)
+    return 0
+
+
+def _posix_timer(k: Kernel, timer_id: int) -> Timer:
+    timer = k.signals.timers.get(timer_id)
+    if timer is None:
+        raise SyscallError(errno.EINVAL)
+    return timer
+
+
+@syscalls(107, CLOCK, PTR, PTR)
+def sys_timer_create(k: Kernel, clock: int, event: int, created: int) -> int:
+    """SIGEV_SIGNAL (SIGALRM with the timer id by default), SIGEV_NONE, and SIGEV_THREAD_ID
+    naming the guest's one thread."""
+    clock = CPU_CLOCKS.get(clock, clock)
+    if clock not in TIMER_CLOCKS:
+        raise SyscallError(errno.EINVAL)
+    timers = k.signals.timers
+    timer_id = min(set(range(len(timers) + 1)) - set(timers))
+    ev = k.load_struct(SigEvent, event) if event else SigEvent(
+        sigev_value=timer_id, sigev_signo=SIGALRM, sigev_notify=SIGEV_SIGNAL)
+    if ev.sigev_notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID) or (
+            ev.sigev_notify == SIGEV_THREAD_ID and ev.sigev_tid != k.pid):
+        raise SyscallError(errno.EINVAL)
+    if ev.sigev_notify != SIGEV_NONE:
+        _check_signal(ev.sigev_signo)
+    k.store_struct(created, c_int32(timer_id))
+    state = k.signals
+    info = signal_info(ev.sigev_signo, SI_TIMER, timer_id, 0, ev.sigev_value)
+    fire = (lambda: None) if ev.sigev_notify == SIGEV_NONE else (lambda: state.post(info))
+    timers[timer_id] = Timer(clock, fire)
+    return 0
+
+
+def _itimerspec(timer: Timer) -> ItimerSpec:
+    value, interval = timer.remaining()
+    return ItimerSpec(Timespec(*split_ns(interval)), Timespec(*split_ns(value)))
+
+
+@syscalls(110, INT, INT, PTR, PTR)
+def sys_timer_settime(k: Kernel, timer_id: int, flags: int, new: int, old: int) -> int:
+    timer = _posix_timer(k, timer_id)
+    spec = k.load_struct(ItimerSpec, new)
+    value, interval = _timespec_ns(spec.it_value), _timespec_ns(spec.it_interval)
+    if old:
+        k.store_struct(old, _itimerspec(timer))
+    timer.arm(value, interval, absolute=bool(flags & TIMER_ABSTIME))
+    return 0
+
+
+@syscalls(108, INT, PTR)
+def sys_timer_gettime(k: Kernel, timer_id: int, current: int) -> int:
+    k.store_struct(current, _itimerspec(_posix_timer(k, timer_id)))
+    return 0
+
+
+@syscalls(109, INT)
+def sys_timer_getoverrun(k: Kernel, timer_id: int) -> int:
+    """Expiries missed while the signal was pending are not counted: 0."""
+    _posix_timer(k, timer_id)
+    return 0
+
+
+@syscalls(111, INT)
+def sys_timer_delete(k: Kernel, timer_id: int) -> int:
+    _posix_timer(k, timer_id).disarm()
+    del k.signals.timers[timer_id]
+    return 0
