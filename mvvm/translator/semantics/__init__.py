@@ -20,11 +20,6 @@ ACCEPTS: dict[str, Accepts] = {}
 ENDS_BLOCK: set[str] = set()       # mnemonics whose code always leaves the region
 
 
-class Unsupported(Exception):
-    """An operand form a semantic cannot emit. Semantics declare those with `accepts`, so
-    discovery turns them into SIGILL; raising this during emission is a translator bug."""
-
-
 def semantic(*names: str, ends_block: bool = False,
              accepts: Accepts | None = None) -> Callable[[Semantic], Semantic]:
     """Register one emitter function for the given mnemonics. `accepts` says which operand
