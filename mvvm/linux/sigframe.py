@@ -18,11 +18,11 @@ riscv64, so every handler returns there.
 
 from __future__ import annotations
 
-from ctypes import LittleEndianStructure, Union, c_int32, c_uint8, c_uint32, c_uint64, sizeof
+from ctypes import LittleEndianStructure, c_uint8, c_uint32, c_uint64, sizeof
 from typing import TYPE_CHECKING
 
 from .mm import PAGE, PROT_EXEC, PROT_READ
-from .structs import StackT
+from .structs import SigInfo, StackT
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -31,25 +31,6 @@ if TYPE_CHECKING:
 RA, SP, A0, A1, A2 = 1, 2, 10, 11, 12
 SA_ONSTACK = 0x08000000
 TRAMPOLINE = (0x08B00893).to_bytes(4, "little") + (0x00000073).to_bytes(4, "little")
-
-
-class _Sender(LittleEndianStructure):
-    """si_pid, si_uid and si_value of kill and sigqueue; a POSIX timer's si_tid,
-    si_overrun and si_value are in the same places."""
-
-    _fields_ = [("pid", c_int32), ("uid", c_uint32), ("value", c_uint64)]
-
-
-class _Details(Union):
-    _fields_ = [("sender", _Sender), ("addr", c_uint64), ("raw", c_uint8 * 112)]
-
-
-class SigInfo(LittleEndianStructure):
-    """siginfo_t (128 bytes): si_addr for faults, the sender's fields otherwise."""
-
-    _anonymous_ = ("details",)
-    _fields_ = [("signo", c_int32), ("errno", c_int32), ("code", c_int32), ("pad", c_int32),
-                ("details", _Details)]
 
 
 class SigContext(LittleEndianStructure):

@@ -16,6 +16,7 @@ from ctypes import (
     c_uint32,
     c_uint64,
 )
+from ctypes import Union as CUnion  # not typing's Union
 
 NS_PER_SEC = 1_000_000_000
 
@@ -131,11 +132,31 @@ class StackT(LittleEndianStructure):
     _fields_ = [("ss_sp", c_uint64), ("ss_flags", c_int32), ("ss_size", c_uint64)]
 
 
-class Siginfo(LittleEndianStructure):
-    """siginfo_t (128 bytes) with the SIGCHLD fields that waitid fills."""
+class _Sender(LittleEndianStructure):
+    """si_pid, si_uid and si_value of kill and sigqueue; a POSIX timer's si_tid,
+    si_overrun and si_value are in the same places."""
 
-    _fields_ = [
-        ("si_signo", c_int32), ("si_errno", c_int32), ("si_code", c_int32), ("pad0", c_int32),
-        ("si_pid", c_int32), ("si_uid", c_uint32), ("si_status", c_int32), ("pad1", c_int32),
-        ("si_utime", c_int64), ("si_stime", c_int64), ("rest", c_uint8 * 80),
-    ]
+    _fields_ = [("pid", c_int32), ("uid", c_uint32), ("value", c_uint64)]
+
+
+class _Child(LittleEndianStructure):
+    """SIGCHLD's fields, which waitid fills."""
+
+    _fields_ = [("pid", c_int32), ("uid", c_uint32), ("status", c_int32), ("pad", c_int32),
+                ("utime", c_int64), ("stime", c_int64)]
+
+
+class _Details(CUnion):
+    _fields_ = [("sender", _Sender), ("child", _Child), ("addr", c_uint64),
+                ("raw", c_uint8 * 112)]
+
+
+class SigInfo(LittleEndianStructure):
+    """siginfo_t (128 bytes): si_addr for faults, a child's for SIGCHLD, the sender's
+    fields otherwise."""
+
+    _anonymous_ = ("details",)
+    _fields_ = [("signo", c_int32), ("errno", c_int32), ("code", c_int32), ("pad", c_int32),
+                ("details", _Details)]
+
+

@@ -30,7 +30,7 @@ from ..abi import (
     CSIGNAL,
 )
 from ..errors import Restart, SyscallError
-from ..structs import Rusage, Siginfo, Timespec
+from ..structs import Rusage, SigInfo, Timespec
 from ..table import (
     AT_FLAGS,
     CLONE_FLAGS,
@@ -195,9 +195,11 @@ P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
 HOST_IDTYPES = {P_ALL: os.P_ALL, P_PID: os.P_PID, P_PGID: os.P_PGID}
 
 
-def _siginfo(result: os.waitid_result) -> Siginfo:
-    return Siginfo(si_signo=SIGCHLD, si_code=result.si_code, si_pid=result.si_pid,
-                   si_uid=result.si_uid, si_status=result.si_status)
+def _siginfo(result: os.waitid_result) -> SigInfo:
+    info = SigInfo(signo=SIGCHLD, code=result.si_code)
+    info.child.pid, info.child.uid = result.si_pid, result.si_uid
+    info.child.status = result.si_status
+    return info
 
 
 @syscalls(95, INT, INT, PTR, WAIT_FLAGS, PTR)
@@ -207,7 +209,7 @@ def sys_waitid(k: Kernel, idtype: int, ident: int, info: int, options: int, usag
         raise SyscallError(errno.EINVAL)
     result = os.waitid(HOST_IDTYPES[idtype], ident, options)
     if info:
-        k.store_struct(info, _siginfo(result) if result else Siginfo())
+        k.store_struct(info, _siginfo(result) if result else SigInfo())
     if usage:
         k.store_struct(usage, Rusage())
     if result and not options & os.WNOWAIT:
