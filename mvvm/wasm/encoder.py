@@ -78,8 +78,13 @@ I64_TRUNC_SAT_F32_S, I64_TRUNC_SAT_F32_U, I64_TRUNC_SAT_F64_S, I64_TRUNC_SAT_F64
 I64_MUL_WIDE_S, I64_MUL_WIDE_U = 21, 22
 
 
+_ONE_BYTE = [bytes([v]) for v in range(128)]
+
+
 def uleb(value: int) -> bytes:
-    """Unsigned LEB128."""
+    """Unsigned LEB128 (most values the translator writes fit one byte: a table)."""
+    if value < 128:
+        return _ONE_BYTE[value]
     out = bytearray()
     while True:
         byte = value & 0x7F
@@ -93,6 +98,8 @@ def uleb(value: int) -> bytes:
 
 def sleb(value: int) -> bytes:
     """Signed LEB128 (value may be any Python int in the type's range)."""
+    if 0 <= value < 64:
+        return _ONE_BYTE[value]
     out = bytearray()
     while True:
         byte = value & 0x7F
