@@ -278,6 +278,15 @@ class SlowPath:
         else:
             self.to_slow()
 
+    def inexact_if(self) -> None:
+        """Pop an i32: non-zero means the result was rounded, which only round-to-nearest
+        keeps on the fast path, and which accrues NX."""
+        self.open(w.IF)
+        self.require_rne()
+        self.c.i32_const(NX)
+        raise_flags(self.e)
+        self.close()
+
     def open(self, opcode: int, result: int = w.VOID) -> None:
         self.c.block(opcode, result)
         self.depth += 1
