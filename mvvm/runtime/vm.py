@@ -195,14 +195,8 @@ class VM:
             self.stats.compile_seconds += time.perf_counter() - started
             return slot
         budget = INNER_INSTRUCTIONS if pc in self.cache.covered else MAX_INSTRUCTIONS
-        starts = self.cache.starts
-
-        def fetch_new(at: int) -> int | None:
-            """Where another region starts (a tail-called function, say), this one leaves
-            for it rather than copy it."""
-            return None if at != pc and at in starts else self._fetch(at)
-
-        translation = translate(pc, fetch_new, precise=self.precise, budget=budget)
+        translation = translate(pc, self._fetch, budget, precise=self.precise,
+                                others=self.cache.starts)
         translated = time.perf_counter()
         if self.in_asm is not None:
             self._log_in_asm(translation)

@@ -9,7 +9,7 @@ bound leave it through the dispatcher.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
 from mvvm.isa import Flow, Instr, decode
@@ -47,7 +47,6 @@ class Region:
 
 
 Fetch = Callable[[int], int | None]   # pc -> 32 bits there, or None if not executable
-                                      # (or another region's entry: the region leaves there)
 
 
 def is_call(instr: Instr) -> bool:
@@ -56,15 +55,20 @@ def is_call(instr: Instr) -> bool:
 
 
 def discover(entry: int, fetch: Fetch, ends_block: set[str],
-             supported: Callable[[Instr], bool], budget: int = MAX_INSTRUCTIONS) -> Region:
+             supported: Callable[[Instr], bool], budget: int = MAX_INSTRUCTIONS,
+             others: Container[int] = ()) -> Region:
     """Decode from entry, following direct intra-function control flow. An instruction the
-    translator does not implement is recorded as None, like an undecodable one: SIGILL."""
+    translator does not implement is recorded as None, like an undecodable one: SIGILL.
+    Where another region starts (`others`: a tail-called function, say), this one leaves
+    for it rather than copy it."""
     decoded: dict[int, Instr | None] = {}
     leaders = {entry}
     work = [entry]
     while work and len(decoded) < budget:
         pc = work.pop()
         while pc not in decoded and len(decoded) < budget:
+            if pc != entry and pc in others:
+                break
             raw = fetch(pc)
             if raw is None:
                 break

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import sys
+from collections.abc import Container
 from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
@@ -66,10 +67,11 @@ class Translation:
 
 
 def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
-              precise: bool = False) -> Translation:
+              precise: bool = False, others: Container[int] = ()) -> Translation:
     """A region of at most budget guest instructions from entry, as a wasm module;
-    precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers."""
-    region = discover(entry, fetch, ENDS_BLOCK, supported, budget)
+    precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
+    others: where other regions start, which this one leaves for instead of copying."""
+    region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others)
     shape = analyse(region)
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter()
