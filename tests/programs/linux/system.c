@@ -59,7 +59,8 @@ int main(void) {
     gid_t groups[256];
     CHECK(getgroups(256, groups) >= 0);
     CHECK(setuid(getuid()) == 0);
-    CHECK(getpgid(0) > 0 && getsid(0) > 0);
+    /* 0 is a valid answer: in a container the session leader may sit outside our pid namespace. */
+    CHECK(getpgid(0) >= 0 && getsid(0) >= 0 && getpgid(0) == getpgid(getpid()));
 
     struct rlimit rl;
     CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 0);
