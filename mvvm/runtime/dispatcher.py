@@ -15,7 +15,7 @@ import wasmtime as wt
 
 from mvvm.runtime import layout
 from mvvm.runtime.engine import Runtime
-from mvvm.translator.translate import REGION_EXPORT, TrapMap, region_name
+from mvvm.translator.translate import REGION_EXPORT
 from mvvm.wasm import encoder as w
 
 VM = 1                         # memory index of the VM memory in the dispatcher module
@@ -78,13 +78,13 @@ def _lookup_code(translate: int) -> w.Code:
 
 
 class CodeCache:
-    """Translated regions by entry pc: the funcref table, the hash table, and the trap maps."""
+    """One thread's instances of the image's regions (mvvm.runtime.translations): its
+    funcref table and the hash table from entry pc to table slot."""
 
     def __init__(self, runtime: Runtime, host: list[wt.Func], translate: wt.Func) -> None:
         self.runtime = runtime
-        self.traps: dict[str, TrapMap] = {}     # by module name, for trap frames
-        self.covered: set[int] = set()          # guest pcs (2-byte steps) some region holds
-        self.starts: set[int] = set()           # guest pcs where a region starts
+        self.generation = 0                     # of the translations it holds instances of
+        self.regions = 0
         self.entries = INITIAL_ENTRIES
         self._ensure_vm_size()
         self._set_mask()
@@ -95,38 +95,30 @@ class CodeCache:
         self.imports = [*host, exports["lookup"], runtime.guest_memory, runtime.vm_memory,
                         runtime.table]
 
-    def install(self, entry: int, module: wt.Module, traps: TrapMap,
-                ranges: list[tuple[int, int]]) -> int:
-        """Instantiate a region made from the guest code in ranges and enter it in the hash
-        table; returns its table slot."""
+    def install(self, entry: int, module: wt.Module) -> int:
+        """Instantiate a region and enter it in the hash table; returns its table slot."""
         store = self.runtime.store
         func = wt.Instance(store, module, self.imports).exports(store)[REGION_EXPORT]
         slot = self.runtime.table.grow(store, 1, func)
-        self.traps[region_name(entry)] = traps
-        self.starts.add(entry)
-        for start, end in ranges:
-            self.covered.update(range(start, end, 2))
-        if 2 * len(self.traps) > self.entries:
+        self.regions += 1
+        if 2 * self.regions > self.entries:
             self._rehash(self.entries * 2)
         self._insert(entry, slot)
         return slot
 
-    def traps_of_module(self, name: str | None) -> TrapMap | None:
-        return self.traps.get(name or "")
-
-    def flush(self) -> None:
-        """Forget every translation (code was rewritten); table slots are not reused."""
-        self.traps.clear()
-        self.covered.clear()
-        self.starts.clear()
+    def flush(self, generation: int) -> None:
+        """Forget every instance (the translations moved to generation); table slots are
+        not reused."""
+        self.generation = generation
+        self.regions = 0
         self._clear()
-        ctypes.memset(self.runtime.address_of(self.runtime.vm_memory) + layout.VM_SITES, 0,
+        ctypes.memset(self.runtime.vm_address() + layout.VM_SITES, 0,
                       layout.SITE_ENTRY * layout.SITES)
 
     # -- the hash table in VM memory ---------------------------------------------------
 
     def _base(self) -> int:
-        return self.runtime.address_of(self.runtime.vm_memory) + layout.VM_HASH
+        return self.runtime.vm_address() + layout.VM_HASH
 
     def _ensure_vm_size(self) -> None:
         need = layout.VM_HASH + self.entries * layout.HASH_ENTRY
@@ -136,7 +128,7 @@ class CodeCache:
             memory.grow(store, (need - have + PAGE - 1) // PAGE)
 
     def _set_mask(self) -> None:
-        vm = self.runtime.address_of(self.runtime.vm_memory)
+        vm = self.runtime.vm_address()
         ctypes.c_uint32.from_address(vm + layout.VM_HASH_MASK).value = self.entries - 1
 
     def _clear(self) -> None:

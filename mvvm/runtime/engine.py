@@ -1,5 +1,6 @@
-"""wasmtime, set up for MVVM: one store with the guest memory, the VM memory and the
-table of translated regions, and the raw call paths.
+"""wasmtime, set up for MVVM: per host thread a store with its view of the guest memory
+(mvvm.runtime.memories), its VM memory, its table of translated regions, and the raw
+call paths.
 
 wasmtime-py's `Func.__call__` costs ~33 us and a `wasmtime.Func` host callback
 ~16 us (DESIGN.md); the "unchecked" raw entry points cost ~2.4 us for a call
@@ -9,12 +10,14 @@ into wasm that calls back into Python once. Every hot crossing uses them.
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Callable
 
 import wasmtime as wt
 from wasmtime import _ffi as ffi
 
-from mvvm.runtime import layout
+from mvvm.runtime import layout, memories
+from mvvm.wasm import encoder as w
 
 RawCallback = Callable[[ctypes.Array], int]
 
@@ -32,7 +35,10 @@ class WasmTrap(Exception):
 # Engine settings; their text is part of the disk cache's version key.
 SETTINGS = {
     "wasm_wide_arithmetic": True,               # i64.mul_wide_* for mulh
+    "wasm_threads": True,                       # atomics, for the A extension
     "parallel_compilation": False,              # no compile threads: fork() keeps working
+    "memory_reservation": memories.RESERVATION,     # as mvvm.runtime.memories makes them
+    "memory_guard_size": memories.GUARD,
 }
 
 
@@ -40,18 +46,34 @@ def make_engine() -> wt.Engine:
     config = wt.Config()
     for name, value in SETTINGS.items():
         setattr(config, name, value)
+    ffi.wasmtime_config_host_memory_creator_set(config.ptr(),
+                                                ctypes.byref(memories.CREATOR.struct))
     return wt.Engine(config)
 
 
-class Runtime:
-    """The store and the objects every translated module imports."""
+@functools.cache
+def _guest_memory_module(engine: wt.Engine) -> wt.Module:
+    """A module that only defines the guest memory: wasmtime makes a module's memories
+    with the host memory creator (its host `Memory`s it makes by itself)."""
+    m = w.Module(name="guest_memory")
+    m.memory(layout.GUEST_PAGES, layout.MAX_PAGES)
+    m.export("guest", w.EXPORT_MEMORY, 0)
+    return wt.Module(engine, m.encode())
 
-    def __init__(self, engine: wt.Engine | None = None) -> None:
-        self.engine = engine or make_engine()
+
+class Runtime:
+    """One host thread's store and the objects every translated module imports: the
+    guest memory (the process's) and the thread's own VM memory and table."""
+
+    def __init__(self, engine: wt.Engine, guest: memories.Region) -> None:
+        self.engine = engine
         self.settings = repr(sorted(SETTINGS.items()))
         self.store = wt.Store(self.engine)
-        self.guest_memory = wt.Memory(self.store, wt.MemoryType(
-            wt.Limits(layout.GUEST_PAGES, layout.MAX_PAGES)))
+        with memories.CREATOR.handing_out(guest):
+            holder = wt.Instance(self.store, _guest_memory_module(engine), [])
+        memory = holder.exports(self.store)["guest"]
+        assert isinstance(memory, wt.Memory)
+        self.guest_memory = memory
         self.vm_memory = wt.Memory(self.store, wt.MemoryType(wt.Limits(1, None)))
         self.table = wt.Table(self.store, wt.TableType(wt.ValType.funcref(),
                                                        wt.Limits(1, None)), None)
@@ -59,9 +81,9 @@ class Runtime:
         self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
         self._args = (ffi.wasmtime_val_raw_t * 4)()
 
-    def address_of(self, memory: wt.Memory) -> int:
-        """The host address of a memory's byte 0 (stable: the memory is reserved up front)."""
-        return ctypes.cast(memory.data_ptr(self.store), ctypes.c_void_p).value or 0
+    def vm_address(self) -> int:
+        """The host address of the VM memory's byte 0 (it moves only when it grows)."""
+        return ctypes.cast(self.vm_memory.data_ptr(self.store), ctypes.c_void_p).value or 0
 
     def host_function(self, params: list[wt.ValType], results: list[wt.ValType],
                       callback: RawCallback) -> wt.Func:
@@ -94,6 +116,7 @@ class Runtime:
             raise WasmTrap(trap.trap_code, trap.message, frames)
         return self._args[0].i64 & 0xFFFFFFFFFFFFFFFF
 
-    def instantiate(self, wasm: bytes, imports: list[wt.Func | wt.Memory | wt.Table]
+    def instantiate(self, wasm: bytes,
+                    imports: list[wt.Func | wt.Memory | wt.Table]
                     ) -> wt.Instance:
         return wt.Instance(self.store, wt.Module(self.engine, wasm), imports)

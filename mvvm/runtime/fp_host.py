@@ -16,7 +16,7 @@ import wasmtime as wt
 from mvvm.runtime.fp_soft import MASK64, SLOW_OPS
 
 if TYPE_CHECKING:
-    from mvvm.runtime.vm import Stats
+    from mvvm.runtime.image import Stats
 
 PARAMS = (wt.ValType.i32(), wt.ValType.i64(), wt.ValType.i64(), wt.ValType.i64())
 RESULTS = (wt.ValType.i64(),)

@@ -30,6 +30,7 @@ VM_FCSR = 0x20C                         # fflags in bits 0-4, frm in bits 5-7
 VM_RESERVATION = 0x210                  # LR/SC reserved address, or all ones
 VM_HASH_MASK = 0x218                    # (entries - 1) of the code hash table
 VM_INTERRUPT = 0x21C                    # non-zero: leave translated code at the next loop
+VM_RESERVED_VALUE = 0x220               # the value LR loaded, which SC's cmpxchg expects
 CALL_DEPTH_LIMIT = 200                  # deeper guest calls go through the dispatcher
 VM_SITES = 0x1000                       # call-site caches: callee pc (u64), table slot (u32)
 SITES = 0x10000                         # entries, indexed by the call's pc

@@ -25,12 +25,13 @@ from mvvm.isa import Flow, Instr
 # Signals a trap in translated code raises (an out-of-bounds access; `unreachable`, which
 # the FP code uses for a dynamic rounding mode that frm makes illegal). A handler for one
 # of them switches the VM to precise mode.
-TRAP_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGILL})
+TRAP_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGILL, signal.SIGBUS})
 
 # si_code values (asm-generic/siginfo.h).
 SEGV_MAPERR = 1
 SEGV_ACCERR = 2
 ILL_ILLOPC = 1
+BUS_ADRALN = 1
 TRAP_BRKPT = 1
 
 DYNAMIC_ROUNDING = 7

@@ -1,4 +1,6 @@
-"""The virtual CPU: architectural state, the run loop, and what happens at each return to Python.
+"""The virtual CPU of one guest thread: architectural state, the run loop, and what
+happens at each return to Python. The threads of a process share an Image
+(mvvm.runtime.image): memory, address space and translations.
 
 `run` calls the wasm dispatcher until the guest ends. Python sees the guest
 only at a translation miss, a syscall that stops (exit), an illegal
@@ -17,22 +19,22 @@ import ctypes
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 import wasmtime as wt
 
 from mvvm.errors import GuestFault
-from mvvm.isa import decode, disasm
+from mvvm.isa import decode
 from mvvm.linux.errors import Restart
-from mvvm.linux.mm import PROT_EXEC, AddressSpace
+from mvvm.linux.mm import AddressSpace
 from mvvm.runtime import fp_host, layout
-from mvvm.runtime.diskcache import DiskCache, default_directory, version_key
 from mvvm.runtime.dispatcher import CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
+from mvvm.runtime.image import Image, Stats
 from mvvm.runtime.memory import GuestMemory
 from mvvm.runtime.precise import (
+    BUS_ADRALN,
     ILL_ILLOPC,
     SEGV_ACCERR,
     SEGV_MAPERR,
@@ -40,56 +42,29 @@ from mvvm.runtime.precise import (
     Fault,
     fault_address,
 )
-from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
-from mvvm.translator.translate import Translation, translate
 
 MASK64 = (1 << 64) - 1
-PAGE = 0x1000
 Syscall = Callable[[int, tuple[int, ...]], int]
-
-
-@dataclass
-class Stats:
-    """What the VM spent its time on; `mvvm run --stats` and the benchmarks report it."""
-
-    regions: int = 0                  # regions translated and compiled
-    cached_regions: int = 0           # regions loaded from the disk cache
-    instructions: int = 0             # guest instructions translated
-    translate_seconds: float = 0.0    # Python: decoding, region forming, wasm emitting
-    compile_seconds: float = 0.0      # wasmtime: compiling and instantiating regions
-    fp_slow_calls: int = 0            # FP operations the host computed (fp_host)
-    started: float = field(default_factory=time.perf_counter)
-
-    def report(self) -> dict[str, float]:
-        total = time.perf_counter() - self.started
-        return {"regions": self.regions, "cached_regions": self.cached_regions,
-                "instructions": self.instructions, "fp_slow_calls": self.fp_slow_calls,
-                "translate_seconds": round(self.translate_seconds, 6),
-                "compile_seconds": round(self.compile_seconds, 6),
-                "execute_seconds": round(total - self.translate_seconds
-                                         - self.compile_seconds, 6),
-                "total_seconds": round(total, 6)}
+# Traps of a memory access: the signal, its si_code, and the message.
+ACCESS_TRAPS = {
+    wt.TrapCode.MEMORY_OUT_OF_BOUNDS: (signal.SIGSEGV, SEGV_MAPERR, "segmentation fault"),
+    wt.TrapCode.HEAP_MISALIGNED: (signal.SIGBUS, BUS_ADRALN, "misaligned atomic access"),
+}
 
 
 class VM:
-    def __init__(self, *, in_asm: TextIO | None = None) -> None:
-        self.runtime = Runtime()
-        self.memory = GuestMemory(self.runtime.address_of(self.runtime.guest_memory))
-        vm_base = self.runtime.address_of(self.runtime.vm_memory)
+    def __init__(self, *, in_asm: TextIO | None = None, image: Image | None = None) -> None:
+        self.image = image or Image(in_asm=in_asm)
+        self.runtime = Runtime(self.image.engine, self.image.region)
+        vm_base = self.runtime.vm_address()
         self.x = (ctypes.c_uint64 * 32).from_address(vm_base + layout.VM_X)
         self.f = (ctypes.c_uint64 * 32).from_address(vm_base + layout.VM_F)
         self._pc = ctypes.c_uint64.from_address(vm_base + layout.VM_PC)
         self._reason = ctypes.c_uint32.from_address(vm_base + layout.VM_REASON)
         ctypes.c_uint64.from_address(vm_base + layout.VM_RESERVATION).value = MASK64
-        self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)
-        self.space.code_changed = self._on_code_changed
         self.syscall_handler: Syscall | None = None
-        self.in_asm = in_asm
-        self.stats = Stats()
-        self.cache_dir: Path | None = None if in_asm else default_directory()
-        self._disk: DiskCache | None = None
         self._pending: BaseException | None = None
-        self.fp_slow_path = fp_host.FpSlowPath(vm_base + layout.VM_FCSR, self.stats)
+        self.fp_slow_path = fp_host.FpSlowPath(vm_base + layout.VM_FCSR, self.image.stats)
         host = [self.runtime.host_function([], [wt.ValType.i32()], self._on_syscall),
                 self.runtime.host_function([], [wt.ValType.i64()], self._on_clock),
                 self.runtime.host_function(list(fp_host.PARAMS), list(fp_host.RESULTS),
@@ -97,13 +72,48 @@ class VM:
         translate_now = self.runtime.host_function([wt.ValType.i64()], [wt.ValType.i32()],
                                                    self._on_translate)
         self.cache = CodeCache(self.runtime, host, translate_now)
+        self.cache.generation = self.image.translations.generation
         self._interrupt = ctypes.c_uint32.from_address(vm_base + layout.VM_INTERRUPT)
         self._fcsr = ctypes.c_uint32.from_address(vm_base + layout.VM_FCSR)
         self.interrupt_reason: BaseException | None = None
-        self._code_changed = False          # translations are stale: drop them after the ecall
-        self.precise = False                # translating in precise mode
         self.safe_point: Callable[[], None] | None = None
         self.fault_handler: Callable[[Fault], None] | None = None
+        self.image.cpus.append(self)
+
+    def spawn(self) -> VM:
+        """A cpu for a new thread of this process (clone): same image, a copy of this
+        cpu's registers, at the same pc."""
+        cpu = VM(image=self.image)
+        cpu.x[:] = self.x[:]
+        cpu.f[:] = self.f[:]
+        cpu.fcsr, cpu.pc = self.fcsr, self.pc
+        return cpu
+
+    def retire(self) -> None:
+        """The thread ended: the image no longer interrupts or wakes this cpu."""
+        self.image.cpus.remove(self)
+
+    # What the image holds, as the loader and the Linux layer see it from the cpu.
+
+    @property
+    def memory(self) -> GuestMemory:
+        return self.image.memory
+
+    @property
+    def space(self) -> AddressSpace:
+        return self.image.space
+
+    @property
+    def stats(self) -> Stats:
+        return self.image.stats
+
+    @property
+    def cache_dir(self) -> Path | None:
+        return self.image.cache_dir
+
+    @cache_dir.setter
+    def cache_dir(self, value: Path | None) -> None:
+        self.image.cache_dir = value
 
     @property
     def pc(self) -> int:
@@ -124,16 +134,18 @@ class VM:
 
     # -- running -------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, *, keep_code: bool = True) -> None:
         """Run until the guest exits (GuestExit) or is killed (GuestSignal); then keep the
-        new translations in the disk cache."""
+        new translations in the disk cache (the main thread does, for all)."""
         try:
             self._run()
         finally:
-            self.save_code()
+            if keep_code:
+                self.save_code()
 
     def _run(self) -> None:
         runtime, run = self.runtime, self.cache.run
+        self._catch_up()
         while True:
             try:
                 result = runtime.call_i64(run)
@@ -150,12 +162,13 @@ class VM:
                 if pending is not None and not _resumes(pending):
                     raise pending       # else: the syscall changed the state; go on from it
             elif reason == layout.REASON_FENCE_I:
-                self.cache.flush()
+                self.flush_code()
             elif reason == layout.REASON_EBREAK:
                 self._fault(Fault(signal.SIGTRAP, TRAP_BRKPT, pc,
                                   f"breakpoint (ebreak) at pc {pc:#x}"))
             elif reason != layout.REASON_INTERRUPT:
                 self._fault(Fault(signal.SIGILL, ILL_ILLOPC, pc, self._illegal_message(pc)))
+            self._catch_up()
             if self._interrupt.value:
                 self._interrupted()
 
@@ -182,71 +195,37 @@ class VM:
         self.fault_handler(fault)
 
     def _translate(self, pc: int) -> int:
-        """Translate (or load from the disk cache) and install the region at pc; its slot."""
-        if not self._executable(pc):
+        """The table slot of the region at pc, instantiated in this thread's store; the
+        image translates it (or finds it) first if no thread has yet."""
+        image = self.image
+        if not image.executable(pc):
             code = SEGV_ACCERR if self.space.prot_at(pc) else SEGV_MAPERR
             raise Fault(signal.SIGSEGV, code, pc, f"jump to non-executable address {pc:#x}")
+        translations = image.translations
+        with translations.lock:
+            compiled = image.compiled(pc)
+            self._catch_up()
         started = time.perf_counter()
-        disk = self._disk_cache()
-        cached = disk.lookup(pc, self._current_code) if disk is not None else None
-        if cached is not None:
-            slot = self.cache.install(pc, *cached)
-            self.stats.cached_regions += 1
-            self.stats.compile_seconds += time.perf_counter() - started
-            return slot
-        budget = INNER_INSTRUCTIONS if pc in self.cache.covered else MAX_INSTRUCTIONS
-        translation = translate(pc, self._fetch, budget, precise=self.precise,
-                                others=self.cache.starts)
-        translated = time.perf_counter()
-        if self.in_asm is not None:
-            self._log_in_asm(translation)
-        module = wt.Module(self.runtime.engine, translation.wasm)
-        ranges = translation.code_ranges()
-        slot = self.cache.install(pc, module, translation.traps, ranges)
-        if disk is not None:
-            disk.add(pc, ranges, self._current_code(ranges) or b"", module, translation.traps)
-        stats = self.stats
-        stats.regions += 1
-        stats.instructions += translation.region.instructions()
-        stats.translate_seconds += translated - started
-        stats.compile_seconds += time.perf_counter() - translated
+        slot = self.cache.install(pc, compiled.module)
+        self.stats.compile_seconds += time.perf_counter() - started
         return slot
 
-    def _disk_cache(self) -> DiskCache | None:
-        """Opened at the first miss, keyed by what is executable then (the program and its
-        loader), so that the same program finds its regions again."""
-        if self._disk is None and self.cache_dir is not None:
-            image = b"".join(self._current_code([(m.start, m.end)]) or b""
-                             for m in self.space.mappings() if m.prot & PROT_EXEC)
-            directory = self.cache_dir / version_key(f"{self.runtime.settings} "
-                                                     f"precise={self.precise}")
-            self._disk = DiskCache(directory, self.runtime.engine, image)
-        return self._disk
+    def _catch_up(self) -> bool:
+        """Drop this thread's instances if the translations moved on; whether they had."""
+        generation = self.image.translations.generation
+        if self.cache.generation == generation:
+            return False
+        self.cache.flush(generation)
+        return True
 
-    def _current_code(self, ranges: list[tuple[int, int]]) -> bytes | None:
-        """The guest bytes in ranges, or None unless all of them are executable."""
-        parts = []
-        for start, end in ranges:
-            if not all(self._executable(page) for page in range(start & ~(PAGE - 1), end, PAGE)):
-                return None
-            parts.append(self.memory.read(start, end - start))
-        return b"".join(parts)
+    def flush_code(self) -> None:
+        """Forget every translation: guest code was rewritten (fence.i, or a test)."""
+        self.image.translations.flush()
+        self._catch_up()
 
     def save_code(self) -> None:
         """Keep this run's new translations for the next run (no-op without a disk cache)."""
-        if self._disk is not None:
-            self._disk.save()
-
-    def _executable(self, pc: int) -> bool:
-        return bool(self.space.prot_at(pc) & PROT_EXEC)
-
-    def _fetch(self, pc: int) -> int | None:
-        """32 bits at pc for the decoder, or None outside executable memory. A compressed
-        instruction at the end of the last executable page is fetched as 16 bits."""
-        if not self._executable(pc):
-            return None
-        size = 4 if ((pc + 2) & (PAGE - 1)) or self._executable(pc + 2) else 2
-        return int.from_bytes(self.memory.read(pc, size), "little")
+        self.image.save_code()
 
     def interrupt(self, reason: BaseException) -> None:
         """Make the running guest leave translated code soon (see `wake`) and `run` raise
@@ -260,15 +239,15 @@ class VM:
         (and from a signal handler): it only sets a word in the VM memory."""
         self._interrupt.value = 1
 
+    @property
+    def precise(self) -> bool:
+        return self.image.precise
+
     def require_precise(self) -> None:
         """Translate in precise mode from now on (mvvm.runtime.precise), for the guest's
         fault handlers. Called from a syscall: the imprecise translations are dropped
         when it returns, and the disk cache is one of precise translations."""
-        if not self.precise:
-            self.save_code()
-            self._disk = None
-            self.precise = True
-            self._code_changed = True
+        self.image.require_precise()
 
     # -- host functions called from translated code -----------------------------------
 
@@ -281,7 +260,8 @@ class VM:
             x[10] = self.syscall_handler(x[17], (x[10], x[11], x[12], x[13], x[14], x[15])) \
                 & MASK64
             values[0].i32 = 0
-            if self._code_changed or self._interrupt.value:
+            if self._interrupt.value or \
+                    self.cache.generation != self.image.translations.generation:
                 self._leave_after_ecall(values)
         except BaseException as stop:       # noqa: BLE001 - nothing may unwind through wasm
             self._pending = stop
@@ -291,18 +271,13 @@ class VM:
         """Stop at the instruction after the ecall: when translations are stale, since
         regions on the wasm stack may hold them, or when the guest's attention is wanted,
         so that a signal the syscall made due is delivered before the next instruction."""
-        if self._code_changed:
-            self._code_changed = False
-            self.cache.flush()
+        self._catch_up()
         self.pc += 4
         self._stop(values)
 
     def _stop(self, values: ctypes.Array) -> None:
         self._reason.value = layout.REASON_SYSCALL
         values[0].i32 = 1
-
-    def _on_code_changed(self, addr: int, length: int) -> None:
-        self._code_changed = True
 
     def _on_translate(self, values: ctypes.Array) -> None:
         """A region needs the one at this pc (a call, or the dispatcher): translate it now,
@@ -320,7 +295,7 @@ class VM:
 
     def _trapping_pc(self, trap: WasmTrap) -> int:
         for module, offset in trap.frames:
-            traps = self.cache.traps_of_module(module)
+            traps = self.image.translations.traps_of_module(module)
             if traps is not None:
                 return traps.pc_at(offset)
         return self.pc
@@ -330,38 +305,24 @@ class VM:
         of an access needs exact registers, so it is 0 outside precise mode."""
         pc = self._trapping_pc(trap)
         self.pc = pc
-        if trap.code == wt.TrapCode.MEMORY_OUT_OF_BOUNDS:
-            instr = decode(self._fetch(pc) or 0)
+        if trap.code in ACCESS_TRAPS:
+            signo, code, what = ACCESS_TRAPS[trap.code]
+            instr = decode(self.image.fetch(pc) or 0)
             addr = fault_address(instr, self.x) if self.precise and instr else 0
-            return Fault(signal.SIGSEGV, SEGV_MAPERR, addr, f"segmentation fault at pc {pc:#x}")
+            return Fault(signo, code, addr, f"{what} at pc {pc:#x}")
         if trap.code == wt.TrapCode.UNREACHABLE:      # FP: dynamic rounding with frm > 4
             return Fault(signal.SIGILL, ILL_ILLOPC, pc, self._illegal_message(pc))
         return Fault(signal.SIGILL, ILL_ILLOPC, pc, f"wasm trap {trap.code} at pc {pc:#x}")
 
     def _illegal_message(self, pc: int) -> str:
         try:
-            raw = self._fetch(pc)
+            raw = self.image.fetch(pc)
         except GuestFault:
             raw = None
         if raw is None:
             return f"illegal instruction at pc {pc:#x}"
         size = 4 if raw & 3 == 3 else 2
         return f"illegal instruction at pc {pc:#x}: {raw & ((1 << 8 * size) - 1):0{2 * size}x}"
-
-    def _log_in_asm(self, translation: Translation) -> None:
-        """One paragraph per guest block, in qemu's `-d in_asm` layout."""
-        out = self.in_asm
-        for start in sorted(translation.region.blocks):
-            print("----------------\nIN:", file=out)
-            for pc, instr in translation.region.blocks[start].instrs:
-                if instr is None:
-                    print(f"0x{pc:016x}:  {'':18}illegal", file=out)
-                    continue
-                mnemonic, _, operands = disasm(instr, pc).partition("\t")
-                raw = f"{instr.raw:0{2 * instr.length}x}"
-                print(f"0x{pc:016x}:  {raw:<18}{mnemonic:<24}{operands}".rstrip(), file=out)
-            print(file=out)
-        out.flush()
 
 
 def _resumes(stopped: BaseException) -> bool:

@@ -16,6 +16,7 @@ I64 = 0x7E
 F32 = 0x7D
 F64 = 0x7C
 FUNCREF = 0x70
+EXPORT_FUNC, EXPORT_MEMORY = 0x00, 0x02         # export kinds
 VOID = 0x40
 
 # Opcodes (single byte). Named as in the spec with "." -> "_".
@@ -76,6 +77,36 @@ PREFIX_FC = 0xFC
 I32_TRUNC_SAT_F32_S, I32_TRUNC_SAT_F32_U, I32_TRUNC_SAT_F64_S, I32_TRUNC_SAT_F64_U = 0, 1, 2, 3
 I64_TRUNC_SAT_F32_S, I64_TRUNC_SAT_F32_U, I64_TRUNC_SAT_F64_S, I64_TRUNC_SAT_F64_U = 4, 5, 6, 7
 I64_MUL_WIDE_S, I64_MUL_WIDE_U = 21, 22
+PREFIX_FE = 0xFE
+# 0xFE-prefixed: the threads proposal's atomics (`Code.atomic` writes the memarg, whose
+# alignment must be the natural one), and atomic.fence (`Code.atomic_fence`).
+ATOMIC_FENCE = 0x03
+I32_ATOMIC_LOAD, I64_ATOMIC_LOAD = 0x10, 0x11
+I32_ATOMIC_LOAD8_U, I32_ATOMIC_LOAD16_U = 0x12, 0x13
+I64_ATOMIC_LOAD8_U, I64_ATOMIC_LOAD16_U, I64_ATOMIC_LOAD32_U = 0x14, 0x15, 0x16
+I32_ATOMIC_STORE, I64_ATOMIC_STORE = 0x17, 0x18
+I32_ATOMIC_STORE8, I32_ATOMIC_STORE16 = 0x19, 0x1A
+I64_ATOMIC_STORE8, I64_ATOMIC_STORE16, I64_ATOMIC_STORE32 = 0x1B, 0x1C, 0x1D
+I32_ATOMIC_RMW_ADD, I64_ATOMIC_RMW_ADD = 0x1E, 0x1F
+I32_ATOMIC_RMW_SUB, I64_ATOMIC_RMW_SUB = 0x25, 0x26
+I32_ATOMIC_RMW_AND, I64_ATOMIC_RMW_AND = 0x2C, 0x2D
+I32_ATOMIC_RMW_OR, I64_ATOMIC_RMW_OR = 0x33, 0x34
+I32_ATOMIC_RMW_XOR, I64_ATOMIC_RMW_XOR = 0x3A, 0x3B
+I32_ATOMIC_RMW_XCHG, I64_ATOMIC_RMW_XCHG = 0x41, 0x42
+I32_ATOMIC_RMW_CMPXCHG, I64_ATOMIC_RMW_CMPXCHG = 0x48, 0x49
+# log2 of each atomic access's width: its natural alignment, the only one wasm accepts.
+ATOMIC_ALIGN = {
+    I32_ATOMIC_LOAD: 2, I64_ATOMIC_LOAD: 3, I32_ATOMIC_LOAD8_U: 0, I32_ATOMIC_LOAD16_U: 1,
+    I64_ATOMIC_LOAD8_U: 0, I64_ATOMIC_LOAD16_U: 1, I64_ATOMIC_LOAD32_U: 2,
+    I32_ATOMIC_STORE: 2, I64_ATOMIC_STORE: 3, I32_ATOMIC_STORE8: 0, I32_ATOMIC_STORE16: 1,
+    I64_ATOMIC_STORE8: 0, I64_ATOMIC_STORE16: 1, I64_ATOMIC_STORE32: 2,
+    **{op: 2 for op in (I32_ATOMIC_RMW_ADD, I32_ATOMIC_RMW_SUB, I32_ATOMIC_RMW_AND,
+                        I32_ATOMIC_RMW_OR, I32_ATOMIC_RMW_XOR, I32_ATOMIC_RMW_XCHG,
+                        I32_ATOMIC_RMW_CMPXCHG)},
+    **{op: 3 for op in (I64_ATOMIC_RMW_ADD, I64_ATOMIC_RMW_SUB, I64_ATOMIC_RMW_AND,
+                        I64_ATOMIC_RMW_OR, I64_ATOMIC_RMW_XOR, I64_ATOMIC_RMW_XCHG,
+                        I64_ATOMIC_RMW_CMPXCHG)},
+}
 
 
 _ONE_BYTE = [bytes([v]) for v in range(128)]
@@ -169,6 +200,27 @@ class Code(bytearray):
         self.extend(uleb(offset))
         return self
 
+    def atomic(self, sub: int, memory: int = 0, offset: int = 0) -> Code:
+        """A 0xFE-prefixed atomic access; its memarg has the natural alignment, since wasm
+        rejects any other (and traps at run time on an address that is not aligned)."""
+        self.append(PREFIX_FE)
+        self.extend(uleb(sub))
+        align = ATOMIC_ALIGN[sub]
+        if memory:
+            self.extend(uleb(align | 0x40))
+            self.extend(uleb(memory))
+        else:
+            self.extend(uleb(align))
+        self.extend(uleb(offset))
+        return self
+
+    def atomic_fence(self) -> Code:
+        """atomic.fence: a sequentially consistent fence (its one immediate byte is 0)."""
+        self.append(PREFIX_FE)
+        self.append(ATOMIC_FENCE)
+        self.append(0)
+        return self
+
     def block(self, opcode: int, result: int = VOID) -> Code:
         self.append(opcode)
         self.append(result)
@@ -255,7 +307,7 @@ class Module:
         self.functions.append(Function(type_index, locals_, body, name))
         index = self.imported_funcs + len(self.functions) - 1
         if export is not None:
-            self.export(export, 0, index)
+            self.export(export, EXPORT_FUNC, index)
         return index
 
     def export(self, name: str, kind: int, index: int) -> None:

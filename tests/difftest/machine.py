@@ -111,7 +111,7 @@ class MvvmCpu:
         self.vm.syscall_handler = self._ecall
         self.syscall = syscall
         self.vm.cache_dir = None             # snippets change all the time: no disk cache
-        base = self.vm.runtime.address_of(self.vm.runtime.vm_memory)
+        base = self.vm.runtime.vm_address()
         self._fcsr = ctypes.c_uint32.from_address(base + layout.VM_FCSR)
         self._reservation = ctypes.c_uint64.from_address(base + layout.VM_RESERVATION)
         self._loaded: tuple[int, bytes] | None = None
@@ -126,7 +126,7 @@ class MvvmCpu:
         self.vm.space.map(start, _pages(at + len(code) + 4 - start),
                           PROT_READ | PROT_WRITE | PROT_EXEC, fixed=True)
         self.vm.memory.write(at, code + ECALL)
-        self.vm.cache.flush()
+        self.vm.flush_code()
         self._loaded = (at, code)
         self.translations += 1
 

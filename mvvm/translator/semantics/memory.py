@@ -1,18 +1,22 @@
 """Loads, stores and the A extension.
 
-Misaligned accesses are allowed, as Linux allows them on riscv64. An access
-outside the backed guest space traps in wasmtime and becomes SIGSEGV.
+Plain loads and stores may be misaligned, as Linux allows them on riscv64. An
+access outside the backed guest space traps in wasmtime and becomes SIGSEGV.
 
-LR/SC keep a reservation (the reserved address, or all ones) in the VM
-state; an SC succeeds only on the address an LR reserved, and always clears
-it. AMOs are load-operate-store; with one guest thread they are atomic.
+The A extension uses wasm's atomics (threads proposal), since the guest memory
+is shared by guest threads that really run in parallel. Those trap on an
+address that is not naturally aligned (HEAP_MISALIGNED), which is what RISC-V
+permits for AMOs and LR/SC without Zam, and what Linux reports as SIGBUS. A
+wasm atomic is sequentially consistent, at least as strong as any aq/rl.
 """
 
 from __future__ import annotations
 
-from mvvm.isa import Instr
+from dataclasses import dataclass
+
+from mvvm.isa import TABLE, Instr
 from mvvm.runtime import layout
-from mvvm.translator.emitter import GUEST_MEMORY, Emitter
+from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Emitter
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 
@@ -57,67 +61,112 @@ def store_fp(e: Emitter, i: Instr, pc: int) -> None:
 
 # -- A ------------------------------------------------------------------------------------
 
-AMO_OPS = {"add": w.I64_ADD, "and": w.I64_AND, "or": w.I64_OR, "xor": w.I64_XOR}
-AMO_MINMAX = {"min": w.I64_LT_S, "max": w.I64_GT_S, "minu": w.I64_LT_U, "maxu": w.I64_GT_U}
-AMO_NAMES = [f"amo{op}.{size}" for op in ("swap", *AMO_OPS, *AMO_MINMAX) for size in "wd"]
+
+@dataclass(frozen=True)
+class _Width:
+    """The wasm atomics of one access width. Word (.w) forms work on i32 values: the
+    register operand is wrapped, the loaded value sign-extended into rd."""
+
+    valtype: int
+    load: int
+    cmpxchg: int
+    rmw: dict[str, int]          # swap/add/and/or/xor -> its atomic read-modify-write
+    stores_rs2: dict[str, int]   # min/max[u] -> comparison (rs2, old), true: rs2 is stored
+    eq: int
+    ne: int
+    narrow: tuple[int, ...]      # i64 register -> operand
+    widen: tuple[int, ...]       # loaded value -> i64 register
 
 
-def _width(i: Instr) -> tuple[int, int]:
-    """(load opcode with sign extension, store opcode) for the .w or .d form."""
-    if i.name.endswith(".w"):
-        return w.I64_LOAD32_S, w.I64_STORE32
-    return w.I64_LOAD, w.I64_STORE
+WIDTHS = {
+    "w": _Width(w.I32, w.I32_ATOMIC_LOAD, w.I32_ATOMIC_RMW_CMPXCHG,
+                {"swap": w.I32_ATOMIC_RMW_XCHG, "add": w.I32_ATOMIC_RMW_ADD,
+                 "and": w.I32_ATOMIC_RMW_AND, "or": w.I32_ATOMIC_RMW_OR,
+                 "xor": w.I32_ATOMIC_RMW_XOR},
+                {"min": w.I32_LT_S, "max": w.I32_GT_S, "minu": w.I32_LT_U, "maxu": w.I32_GT_U},
+                w.I32_EQ, w.I32_NE, (w.I32_WRAP_I64,), (w.I64_EXTEND_I32_S,)),
+    "d": _Width(w.I64, w.I64_ATOMIC_LOAD, w.I64_ATOMIC_RMW_CMPXCHG,
+                {"swap": w.I64_ATOMIC_RMW_XCHG, "add": w.I64_ATOMIC_RMW_ADD,
+                 "and": w.I64_ATOMIC_RMW_AND, "or": w.I64_ATOMIC_RMW_OR,
+                 "xor": w.I64_ATOMIC_RMW_XOR},
+                {"min": w.I64_LT_S, "max": w.I64_GT_S, "minu": w.I64_LT_U, "maxu": w.I64_GT_U},
+                w.I64_EQ, w.I64_NE, (), ()),
+}
+# The table's AMO rows (amo<op>.<width>); an op without wasm here fails at import.
+AMO_NAMES = [spec.name for spec in TABLE if spec.ext == "A" and spec.name.startswith("amo")]
 
 
-def _extend_word(e: Emitter, i: Instr) -> None:
-    """Word AMOs compare and compute on the sign-extended 32-bit values."""
-    if i.name.endswith(".w"):
-        e.code.op(w.I32_WRAP_I64, w.I64_EXTEND_I32_S)
+def _width(i: Instr) -> _Width:
+    return WIDTHS[i.name.rsplit(".", 1)[1]]
 
 
 @semantic(*AMO_NAMES)
 def amo(e: Emitter, i: Instr, pc: int) -> None:
-    load_op, store_op = _width(i)
-    op = i.name[3:-2]
-    addr, old, new = e.temp(w.I32), e.temp(), e.temp()
-    e.address(i.rs1, 0)
-    e.code.tee(addr).mem(load_op, GUEST_MEMORY).set(old)
+    """rd = the old value of the word at x[rs1], which becomes old <op> x[rs2], atomically."""
+    width, op = _width(i), i.name[3:].split(".")[0]
+    if op in width.rmw:
+        e.address(i.rs1, 0)
+        e.x(i.rs2)
+        e.code.op(*width.narrow).atomic(width.rmw[op]).op(*width.widen)
+        e.set_x(i.rd)
+    else:
+        _amo_compare_exchange(e, i, width, width.stores_rs2[op])
+
+
+def _amo_compare_exchange(e: Emitter, i: Instr, width: _Width, stores_rs2: int) -> None:
+    """min/max have no wasm rmw: load, choose, and cmpxchg the choice in; if another
+    thread changed the word in between, cmpxchg finds a value other than the one loaded,
+    stores nothing, and the loop tries again with the new value."""
+    addr, value, old = e.temp(w.I32), e.temp(width.valtype), e.temp(width.valtype)
     e.x(i.rs2)
-    _extend_word(e, i)
-    if op in AMO_OPS:
-        e.code.get(old).op(AMO_OPS[op])
-    elif op in AMO_MINMAX:
-        e.code.set(new).get(new).get(old).get(new).get(old).op(AMO_MINMAX[op], w.SELECT)
-    e.code.set(new).get(addr).get(new).mem(store_op, GUEST_MEMORY)
-    e.code.get(old)
+    e.code.op(*width.narrow).set(value)
+    e.address(i.rs1, 0)
+    c = e.code.set(addr).block(w.LOOP)
+    c.get(addr).get(addr).atomic(width.load).tee(old)
+    c.get(value).get(old).get(value).get(old).op(stores_rs2, w.SELECT)
+    c.atomic(width.cmpxchg).get(old).op(width.ne).br(w.BR_IF, 0).op(w.END)
+    c.get(old).op(*width.widen)
     e.set_x(i.rd)
-    e.release((w.I32, addr), (w.I64, old), (w.I64, new))
+    e.release((w.I32, addr), (width.valtype, value), (width.valtype, old))
 
 
 @semantic("lr.w", "lr.d")
 def load_reserved(e: Emitter, i: Instr, pc: int) -> None:
-    load_op, _ = _width(i)
+    """Load atomically; reserve the address, and keep the value for SC to compare (.w: the
+    sign-extended word, as rd gets it). The load comes first: a faulting LR reserves
+    nothing."""
+    width, value = _width(i), e.temp()
+    e.address(i.rs1, 0)
+    e.code.atomic(width.load).op(*width.widen).set(value)
     e.code.i32_const(0)
     e.x(i.rs1)
-    e.code.mem(w.I64_STORE, 1, layout.VM_RESERVATION)
-    e.address(i.rs1, 0)
-    e.code.mem(load_op, GUEST_MEMORY)
+    e.code.mem(w.I64_STORE, VM_MEMORY, layout.VM_RESERVATION)
+    e.vm_store_local(layout.VM_RESERVED_VALUE, value)
+    e.code.get(value)
     e.set_x(i.rd)
+    e.release((w.I64, value))
 
 
 @semantic("sc.w", "sc.d")
 def store_conditional(e: Emitter, i: Instr, pc: int) -> None:
-    """rd = 0 and store when rs1 is the reserved address, else rd = 1; either way the
-    reservation is gone."""
-    _, store_op = _width(i)
-    ok = e.temp(w.I32)
+    """QEMU's SC: value-based, not a true reservation. When x[rs1] is the reserved
+    address, cmpxchg(address, value LR loaded, x[rs2]) stores iff memory still holds
+    that value, and the SC succeeds (rd = 0) iff it did; otherwise rd = 1 and no access.
+    Stores by other threads that put the same value back between LR and SC (ABA) go
+    unnoticed, as on QEMU: real code uses LR/SC as a CAS (glibc, GCC's atomics), where
+    that is harmless. Either way the reservation is gone afterwards."""
+    width = _width(i)
+    expected = e.temp(width.valtype)
     e.vm_load(layout.VM_RESERVATION)
     e.x(i.rs1)
-    e.code.op(w.I64_EQ).tee(ok).block(w.IF)
+    e.code.op(w.I64_EQ).block(w.IF, w.I32)
     e.address(i.rs1, 0)
+    e.vm_load(layout.VM_RESERVED_VALUE)
+    e.code.op(*width.narrow).tee(expected)
     e.x(i.rs2)
-    e.code.mem(store_op, GUEST_MEMORY).op(w.END)
-    e.code.i32_const(0).i64_const(-1).mem(w.I64_STORE, 1, layout.VM_RESERVATION)
-    e.code.get(ok).op(w.I32_EQZ, w.I64_EXTEND_I32_U)
+    e.code.op(*width.narrow).atomic(width.cmpxchg).get(expected).op(width.eq)
+    e.code.op(w.ELSE).i32_const(0).op(w.END)
+    e.code.i32_const(0).i64_const(-1).mem(w.I64_STORE, VM_MEMORY, layout.VM_RESERVATION)
+    e.code.op(w.I32_EQZ, w.I64_EXTEND_I32_U)
     e.set_x(i.rd)
-    e.release((w.I32, ok))
+    e.release((width.valtype, expected))

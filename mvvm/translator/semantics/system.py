@@ -2,7 +2,8 @@
 
 ecall calls the Linux layer through a raw host import without leaving the
 region: registers are written back first (the kernel may read any of them),
-and a0 is reloaded after. fence.i leaves to Python, which drops every
+and a0 is reloaded after. fence orders memory for the other guest threads
+(wasm's atomic.fence). fence.i leaves to Python, which drops every
 translation, since the guest may have rewritten code.
 """
 
@@ -31,7 +32,10 @@ def ecall(e: Emitter, i: Instr, pc: int) -> None:
 
 @semantic("fence")
 def fence(e: Emitter, i: Instr, pc: int) -> None:
-    """One guest thread sees its own memory in order; nothing to emit."""
+    """Every fence (any pred/succ, fence.tso) is wasm's one fence, sequentially consistent:
+    at least as strong as the guest asked, and it keeps Cranelift from moving the guest's
+    plain loads and stores across it, which other guest threads may observe."""
+    e.code.atomic_fence()
 
 
 @semantic("fence.i", ends_block=True)

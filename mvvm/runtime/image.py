@@ -1,0 +1,194 @@
+"""What the threads of one guest process share: the engine, the guest memory and its
+address space, the translations, the disk cache, and the statistics.
+
+Each thread runs on its own cpu (mvvm.runtime.vm.VM) with its own store; a region one
+thread translates, the others find here and only instantiate.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import wasmtime as wt
+
+from mvvm.isa import disasm
+from mvvm.linux.mm import PROT_EXEC, AddressSpace
+from mvvm.runtime import layout
+from mvvm.runtime.diskcache import DiskCache, default_directory, version_key
+from mvvm.runtime.engine import SETTINGS, make_engine
+from mvvm.runtime.memories import Region
+from mvvm.runtime.memory import GuestMemory
+from mvvm.runtime.translations import Compiled, Translations
+from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
+from mvvm.translator.translate import Translation, translate
+
+if TYPE_CHECKING:
+    from mvvm.runtime.vm import VM
+
+PAGE = 0x1000
+WASM_PAGE = 0x10000
+
+
+@dataclass
+class Stats:
+    """What the VM spent its time on; `mvvm run --stats` and the benchmarks report it."""
+
+    regions: int = 0                  # regions translated and compiled
+    cached_regions: int = 0           # regions loaded from the disk cache
+    instructions: int = 0             # guest instructions translated
+    translate_seconds: float = 0.0    # Python: decoding, region forming, wasm emitting
+    compile_seconds: float = 0.0      # wasmtime: compiling and instantiating regions
+    fp_slow_calls: int = 0            # FP operations the host computed (fp_host)
+    started: float = field(default_factory=time.perf_counter)
+
+    def report(self) -> dict[str, float]:
+        total = time.perf_counter() - self.started
+        return {"regions": self.regions, "cached_regions": self.cached_regions,
+                "instructions": self.instructions, "fp_slow_calls": self.fp_slow_calls,
+                "translate_seconds": round(self.translate_seconds, 6),
+                "compile_seconds": round(self.compile_seconds, 6),
+                "execute_seconds": round(total - self.translate_seconds
+                                         - self.compile_seconds, 6),
+                "total_seconds": round(total, 6)}
+
+
+class Image:
+    """One guest process's memory and code, shared by the cpus that run its threads."""
+
+    def __init__(self, *, in_asm: TextIO | None = None) -> None:
+        self.engine = make_engine()
+        self.settings = repr(sorted(SETTINGS.items()))
+        self.region = Region(layout.GUEST_PAGES * WASM_PAGE, layout.MAX_PAGES * WASM_PAGE)
+        weakref.finalize(self, self.region.release)
+        self.memory = GuestMemory(self.region.base)
+        self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)
+        self.space.code_changed = self._on_code_changed
+        self.translations = Translations()
+        self.stats = Stats()
+        self.in_asm = in_asm
+        self.cache_dir: Path | None = None if in_asm else default_directory()
+        self.precise = False                # translating in precise mode
+        self.cpus: list[VM] = []            # one per running guest thread
+        self._disk: DiskCache | None = None
+
+    # -- the threads ---------------------------------------------------------------------
+
+    def interrupt(self, reason: BaseException) -> None:
+        """Make every thread leave translated code soon and raise reason (VM.interrupt)."""
+        for cpu in list(self.cpus):
+            cpu.interrupt(reason)
+
+    def _on_code_changed(self, addr: int, length: int) -> None:
+        """Guest code changed (munmap, mprotect, a new mapping): every translation goes;
+        every thread drops its instances at its next return to Python, which it is asked
+        for."""
+        self.translations.flush()
+        for cpu in list(self.cpus):
+            cpu.wake()
+
+    def require_precise(self) -> None:
+        """Translate in precise mode from now on (mvvm.runtime.precise), for the guest's
+        fault handlers. The imprecise translations go; so does their disk cache."""
+        if not self.precise:
+            self.save_code()
+            self._disk = None
+            self.precise = True
+            self._on_code_changed(0, 0)
+
+    # -- translating ---------------------------------------------------------------------
+
+    def compiled(self, pc: int) -> Compiled:
+        """The region at pc, compiled by another thread, found in the disk cache, or
+        translated and compiled now. The caller holds the translations' lock."""
+        found = self.translations.get(pc)
+        if found is not None:
+            return found
+        generation = self.translations.generation
+        started = time.perf_counter()
+        disk = self._disk_cache()
+        cached = disk.lookup(pc, self.current_code) if disk is not None else None
+        if cached is not None:
+            compiled = Compiled(*cached)
+            self.stats.cached_regions += 1
+            self.stats.compile_seconds += time.perf_counter() - started
+        else:
+            compiled = self._compile(pc, disk)
+        self.translations.add(pc, compiled, generation)
+        return compiled
+
+    def _compile(self, pc: int, disk: DiskCache | None) -> Compiled:
+        started = time.perf_counter()
+        translations = self.translations
+        budget = INNER_INSTRUCTIONS if pc in translations.covered else MAX_INSTRUCTIONS
+        translation = translate(pc, self.fetch, budget, precise=self.precise,
+                                others=translations.starts)
+        translated = time.perf_counter()
+        self.stats.regions += 1
+        self.stats.instructions += translation.region.instructions()
+        self.stats.translate_seconds += translated - started
+        if self.in_asm is not None:
+            self._log_in_asm(translation)
+        module = wt.Module(self.engine, translation.wasm)
+        ranges = translation.code_ranges()
+        if disk is not None:
+            disk.add(pc, ranges, self.current_code(ranges) or b"", module, translation.traps)
+        self.stats.compile_seconds += time.perf_counter() - translated
+        return Compiled(module, translation.traps, ranges)
+
+    def _disk_cache(self) -> DiskCache | None:
+        """Opened at the first miss, keyed by what is executable then (the program and its
+        loader), so that the same program finds its regions again."""
+        if self._disk is None and self.cache_dir is not None:
+            image = b"".join(self.current_code([(m.start, m.end)]) or b""
+                             for m in self.space.mappings() if m.prot & PROT_EXEC)
+            directory = self.cache_dir / version_key(f"{self.settings} "
+                                                     f"precise={self.precise}")
+            self._disk = DiskCache(directory, self.engine, image)
+        return self._disk
+
+    def save_code(self) -> None:
+        """Keep this run's new translations for the next run (no-op without a disk cache)."""
+        with self.translations.lock:
+            if self._disk is not None:
+                self._disk.save()
+
+    # -- guest code ----------------------------------------------------------------------
+
+    def current_code(self, ranges: list[tuple[int, int]]) -> bytes | None:
+        """The guest bytes in ranges, or None unless all of them are executable."""
+        parts = []
+        for start, end in ranges:
+            if not all(self.executable(page) for page in range(start & ~(PAGE - 1), end, PAGE)):
+                return None
+            parts.append(self.memory.read(start, end - start))
+        return b"".join(parts)
+
+    def executable(self, pc: int) -> bool:
+        return bool(self.space.prot_at(pc) & PROT_EXEC)
+
+    def fetch(self, pc: int) -> int | None:
+        """32 bits at pc for the decoder, or None outside executable memory. A compressed
+        instruction at the end of the last executable page is fetched as 16 bits."""
+        if not self.executable(pc):
+            return None
+        size = 4 if ((pc + 2) & (PAGE - 1)) or self.executable(pc + 2) else 2
+        return int.from_bytes(self.memory.read(pc, size), "little")
+
+    def _log_in_asm(self, translation: Translation) -> None:
+        """One paragraph per guest block, in qemu's `-d in_asm` layout."""
+        out = self.in_asm
+        for start in sorted(translation.region.blocks):
+            print("----------------\nIN:", file=out)
+            for pc, instr in translation.region.blocks[start].instrs:
+                if instr is None:
+                    print(f"0x{pc:016x}:  {'':18}illegal", file=out)
+                    continue
+                mnemonic, _, operands = disasm(instr, pc).partition("\t")
+                raw = f"{instr.raw:0{2 * instr.length}x}"
+                print(f"0x{pc:016x}:  {raw:<18}{mnemonic:<24}{operands}".rstrip(), file=out)
+            print(file=out)
+        out.flush()

@@ -1,0 +1,148 @@
+"""The memories wasmtime runs on, made by MVVM (wasmtime's host memory creator).
+
+Every guest thread has a store of its own, and a store cannot be used by two threads
+at once; yet the threads must see one guest memory. A wasm shared memory would do, but
+wasmtime 50 makes a new host instance for each import of it, and a fault in its guard
+pages then matches several of them and panics ("assertion failed: fault.is_none()").
+So each store gets an ordinary (unshared) memory, and this creator gives all of a
+process's stores the same host pages for it: one reservation, made once, at one
+address. Plain accesses then compile as before, faults in the guard pages trap as
+before, wasm atomics (valid on unshared memories) are real atomics, and a host fork
+copies the pages like any private mapping.
+
+Other memories (each thread's VM memory) get reservations of their own.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from wasmtime import _ffi as ffi
+
+PROT_NONE, PROT_READ, PROT_WRITE = 0, 1, 2
+MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE = 0x02, 0x20, 0x4000
+MAP_FAILED = ctypes.c_void_p(-1).value
+RESERVATION = 1 << 32           # the engine's memory_reservation: every memory is static
+GUARD = 32 << 20                # and its memory_guard_size (wasmtime's defaults on x86-64)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+
+
+class Region:
+    """A reservation of RESERVATION + GUARD bytes; the first `size` are read-write."""
+
+    def __init__(self, size: int, maximum: int) -> None:
+        total = RESERVATION + GUARD
+        base = _libc.mmap(None, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                          -1, 0)
+        if base in (None, MAP_FAILED):
+            raise MemoryError(f"cannot reserve {total} bytes: errno {ctypes.get_errno()}")
+        self.base: int = base
+        self.size = 0
+        self.maximum = min(maximum, RESERVATION)
+        self.users = 1                  # its owner, and the wasmtime memories made on it
+        self._lock = threading.Lock()
+        self.grow(size)
+
+    def grow(self, size: int) -> bool:
+        """Make the first size bytes accessible; False beyond the maximum."""
+        if size > self.maximum:
+            return False
+        if size > self.size:
+            if _libc.mprotect(self.base + self.size, size - self.size, PROT_READ | PROT_WRITE):
+                return False
+            self.size = size
+        return True
+
+    def use(self) -> None:
+        with self._lock:
+            self.users += 1
+
+    def release(self) -> None:
+        """One user less: the owner (mvvm.runtime.image.Image, when it is collected) or a
+        store's memory; the pages go with the last."""
+        with self._lock:
+            self.users -= 1
+            if self.users:
+                return
+        _libc.munmap(self.base, RESERVATION + GUARD)
+
+
+class Creator:
+    """wasmtime's host memory creator: the callbacks and the regions they hand out."""
+
+    def __init__(self) -> None:
+        self._regions: dict[int, Region] = {}       # by the env wasmtime passes back
+        self._next_env = 1
+        self._lock = threading.Lock()
+        self._handing: Region | None = None         # see `handing_out`
+        self._handing_lock = threading.Lock()
+        self._callbacks = (ffi.wasmtime_new_memory_callback_t(self._new_memory),
+                           ffi.wasmtime_memory_get_callback_t(self._get_memory),
+                           ffi.wasmtime_memory_grow_callback_t(self._grow_memory),
+                           ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self._finalize),
+                           ctypes.CFUNCTYPE(None, ctypes.c_void_p)(0))
+        self.struct = ffi.wasmtime_memory_creator_t(None, self._callbacks[0], self._callbacks[4])
+
+    @contextmanager
+    def handing_out(self, region: Region) -> Iterator[None]:
+        """The memories made inside this block are views of region (a process's guest
+        memory, for each new thread's store)."""
+        with self._handing_lock:
+            self._handing = region
+            try:
+                yield
+            finally:
+                self._handing = None
+
+    def _new_memory(self, env: int, memory_type: object, minimum: int, maximum: int,
+                    reserved: int, guard: int, out: ctypes.Array) -> int:
+        if reserved != RESERVATION or guard > GUARD:
+            return _error(f"unexpected reservation {reserved:#x} + {guard:#x}")
+        region = self._handing
+        if region is None:
+            region = Region(minimum, maximum)
+        else:
+            region.use()
+        with self._lock:
+            key, self._next_env = self._next_env, self._next_env + 1
+            self._regions[key] = region
+        linear = out[0]
+        linear.env = key
+        linear.get_memory = self._callbacks[1]
+        linear.grow_memory = self._callbacks[2]
+        linear.finalizer = self._callbacks[3]
+        return 0
+
+    def _get_memory(self, env: int, size: ctypes.Array, maximum: ctypes.Array) -> int:
+        region = self._regions[env]
+        size[0], maximum[0] = region.size, region.maximum
+        return region.base
+
+    def _grow_memory(self, env: int, size: int) -> int:
+        if self._regions[env].grow(size):
+            return 0
+        return _error(f"cannot grow a memory to {size:#x} bytes")
+
+    def _finalize(self, env: int) -> None:
+        """A store dropped its memory."""
+        with self._lock:
+            region = self._regions.pop(env)
+        region.release()
+
+
+def _error(message: str) -> int:
+    """A wasmtime_error_t for a callback to return (wasmtime takes it over)."""
+    error = ffi.wasmtime_error_new(f"MVVM's memory creator: {message}".encode())
+    return ctypes.cast(error, ctypes.c_void_p).value or 0
+
+
+CREATOR = Creator()
