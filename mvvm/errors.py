@@ -24,6 +24,11 @@ class GuestExit(Exception):
         self.status = status & 0xFF
 
 
+class ThreadExit(GuestExit):
+    """exit (not exit_group): only the calling thread ends; the process with it if it is
+    the last one."""
+
+
 class GuestSignal(Exception):
     """The guest is killed by a signal (no handler delivery yet): exit status 128 + signo."""
 

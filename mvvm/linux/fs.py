@@ -11,6 +11,7 @@ import ctypes
 import errno
 import itertools
 import os
+import threading
 from dataclasses import dataclass
 
 from . import procfs
@@ -18,6 +19,7 @@ from .abi import AT_FDCWD
 from .errors import SyscallError
 from .paths import ConfinedPaths, HostPath, HostPaths
 from .rlimits import RLIMIT_NOFILE, ResourceLimits
+from .sync import synchronized
 
 STDIO = (0, 1, 2)
 
@@ -46,6 +48,7 @@ class Files:
 
     def __init__(self, limits: ResourceLimits, *, exe: str, pid: int,
                  paths: HostPaths | ConfinedPaths | None = None) -> None:
+        self._lock = threading.RLock()
         self._fds = {fd: OpenFile(fd, owned=False) for fd in STDIO}
         self._limits = limits
         self.paths = paths or HostPaths()
@@ -68,6 +71,7 @@ class Files:
     def host(self, fd: int) -> int:
         return self.get(fd).host
 
+    @synchronized
     def install(self, host: int, *, cloexec: bool = False, lowest: int = 0,
                 path: bytes = b"") -> int:
         """Give an owned host fd the lowest free guest number >= lowest (EMFILE closes it)."""
@@ -78,12 +82,14 @@ class Files:
         self._fds[fd] = OpenFile(host, cloexec, path=path)
         return fd
 
+    @synchronized
     def dup(self, fd: int, *, lowest: int = 0, cloexec: bool = False) -> int:
         if lowest >= self._limits.get(RLIMIT_NOFILE)[0]:
             raise SyscallError(errno.EINVAL)
         entry = self.get(fd)
         return self.install(os.dup(entry.host), cloexec=cloexec, lowest=lowest, path=entry.path)
 
+    @synchronized
     def dup_to(self, fd: int, new: int, *, cloexec: bool) -> int:
         """dup3: make new a copy of fd, closing what new was."""
         if not 0 <= new < self._limits.get(RLIMIT_NOFILE)[0]:
@@ -95,17 +101,20 @@ class Files:
         self._fds[new] = OpenFile(host, cloexec, path=entry.path)
         return new
 
+    @synchronized
     def close(self, fd: int) -> None:
         entry = self.get(fd)
         del self._fds[fd]
         if entry.owned:
             os.close(entry.host)
 
+    @synchronized
     def close_on_exec(self) -> None:
         """execve: the descriptors marked close-on-exec go."""
         for fd in [fd for fd, entry in self._fds.items() if entry.cloexec]:
             self.close(fd)
 
+    @synchronized
     def table(self) -> dict[int, int]:
         """Guest fd -> host fd, for handing the table to a host program (execve)."""
         return {fd: entry.host for fd, entry in self._fds.items()}

@@ -7,6 +7,7 @@ can cause into -errno, tracing the call if asked.
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import errno
 import os
@@ -16,6 +17,7 @@ from typing import Protocol, TextIO, TypeVar
 from ..errors import GuestExit, GuestFault, GuestSignal
 from .errors import Restart, SyscallError
 from .fs import Files
+from .futex import Futexes
 from .mm import PAGE, PROT_READ, PROT_WRITE, AddressSpace, GuestMemory
 from .paths import ConfinedPaths, HostPaths
 from .rlimits import ResourceLimits
@@ -28,6 +30,8 @@ SIGPIPE = 13
 ARG_MAX = 2 << 20                 # bytes of execve arguments and environment, as on Linux
 # execve of a riscv64 program: (kernel, host path, argv, envp, execfn); raises Restart.
 ExecImage = Callable[["Kernel", bytes, list[bytes], list[bytes], bytes], None]
+# clone of a thread: (kernel, its cpu, set-up before it runs) -> tid.
+StartThread = Callable[["Kernel", "Cpu", Callable[["Kernel"], None]], int]
 
 
 class Cpu(Protocol):
@@ -41,11 +45,18 @@ class Cpu(Protocol):
 
     def wake(self) -> None: ...
 
+    def interrupt(self, reason: BaseException) -> None: ...
+
+    def spawn(self) -> Cpu: ...
+
     def require_precise(self) -> None: ...
 
 
 class Kernel:
-    """The Linux personality of one guest process.
+    """The Linux personality of one guest thread: what its process shares (files, memory,
+    limits, signal dispositions, futexes, the thread table) and what is its own (tid, cpu,
+    signal mask, clear_child_tid, robust list). Each guest thread has its own Kernel made
+    by `for_thread`; syscalls get the calling thread's.
 
     paths is the guest's view of the file system (mvvm.linux.paths); network False refuses
     sockets other than AF_UNIX; host_exec lets execve start host (non-riscv64) programs;
@@ -59,6 +70,7 @@ class Kernel:
         self.mem = mem
         self.space = space
         self.pid = os.getpid()
+        self.tid = self.pid                 # the main thread's tid is the pid
         self.limits = ResourceLimits()
         self.files = Files(self.limits, exe=exe, pid=self.pid, paths=paths)
         self.signals = SignalState()
@@ -68,16 +80,32 @@ class Kernel:
         self.network = network
         self.host_exec = host_exec
         self.exec_image = exec_image
+        self.start_thread: StartThread | None = None
         self.cpu: Cpu | None = None
         self.vfork_done: int | None = None  # host fd a vfork parent waits on, until execve
         self.task_name = os.path.basename(os.fsencode(exe))[:15]     # prctl PR_SET_NAME
         self.prctl = {"pdeathsig": 0, "dumpable": 1, "no_new_privs": 0}
         self.children: set[int] = set()     # host pids of the guest processes it forked
         self.parent_is_guest = False        # forked by a guest: dies of its signals for real
+        self.futexes = Futexes()
+        self.threads: dict[int, Kernel] = {self.tid: self}     # the process's, by tid
+
+    def for_thread(self, tid: int, cpu: Cpu) -> Kernel:
+        """The kernel of a new thread of this process (clone with CLONE_THREAD): shared
+        state by reference, the thread's own fresh; the signal mask is inherited."""
+        thread = copy.copy(self)
+        thread.tid, thread.cpu = tid, cpu
+        thread.signals = self.signals.new_thread()
+        thread.clear_child_tid = 0
+        thread.robust_list = (0, 0)
+        self.threads[tid] = thread
+        return thread
 
     def became_child(self) -> None:
         """After fork, in the child: a new pid, no children, a guest parent."""
-        self.pid = self.files.pid = os.getpid()
+        self.pid = self.tid = self.files.pid = os.getpid()
+        self.threads = {self.tid: self}     # only the forking thread goes on
+        self.futexes = Futexes()
         if self.tracer:
             self.tracer.pid = self.pid
         self.children.clear()

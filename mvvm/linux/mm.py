@@ -9,12 +9,14 @@ code it may have translated goes away or becomes writable.
 from __future__ import annotations
 
 import errno
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 from ..errors import GuestFault
 from .errors import SyscallError
+from .sync import synchronized
 
 PAGE = 4096
 PROT_READ = 1
@@ -65,6 +67,7 @@ class AddressSpace:
     """
 
     def __init__(self, mem: GuestMemory, *, mmap_top: int) -> None:
+        self._lock = threading.RLock()
         self.mem = mem
         self.mmap_top = page_down(mmap_top)
         self.code_changed: Callable[[int, int], None] | None = None
@@ -75,10 +78,12 @@ class AddressSpace:
 
     # Queries.
 
+    @synchronized
     def mappings(self) -> list[Mapping]:
         """All mappings in address order, for /proc/self/maps."""
         return list(self._maps)
 
+    @synchronized
     def prot_at(self, addr: int) -> int:
         """The rights of the page holding addr; 0 if it is unmapped."""
         i = bisect_right(self._maps, addr, key=_start) - 1
@@ -86,6 +91,7 @@ class AddressSpace:
             return self._maps[i].prot
         return 0
 
+    @synchronized
     def check(self, addr: int, size: int, prot: int) -> None:
         """Raise GuestFault at the first byte of [addr, addr+size) not mapped with prot.
 
@@ -107,6 +113,7 @@ class AddressSpace:
             addr = m.end
             i += 1
 
+    @synchronized
     def is_free(self, addr: int, length: int) -> bool:
         """Whether [addr, addr+length) lies in guest memory and no page of it is mapped."""
         end = addr + length
@@ -117,6 +124,7 @@ class AddressSpace:
 
     # Changes.
 
+    @synchronized
     def map(self, addr: int, length: int, prot: int, *, fixed: bool = False,
             replace: bool = True, name: str = "") -> int:
         """Map zeroed pages and return where.
@@ -134,12 +142,14 @@ class AddressSpace:
         self.mem.fill(addr, length)
         return addr
 
+    @synchronized
     def unmap(self, addr: int, length: int) -> None:
         """Unmap whatever is in the page-rounded range; unmapped parts are no error."""
         if addr % PAGE:
             raise SyscallError(errno.EINVAL)
         self._remove(addr, addr + _length(length))
 
+    @synchronized
     def protect(self, addr: int, length: int, prot: int) -> None:
         """Change the rights of a range that must be mapped throughout (else ENOMEM)."""
         if addr % PAGE:
@@ -159,6 +169,7 @@ class AddressSpace:
         self._hot = None
         self._merge(i, j)
 
+    @synchronized
     def remap(self, old: int, old_length: int, new_length: int, *, may_move: bool,
               to: int | None = None) -> int:
         """mremap: resize the mapping at old in place, or move it (may_move), or move it to
@@ -189,6 +200,7 @@ class AddressSpace:
         self.mem.write(new, data)
         return new
 
+    @synchronized
     def flush_code(self, addr: int, length: int) -> None:
         """Tell the translator that code in the range may have changed (riscv_flush_icache)."""
         if self.code_changed is not None and length > 0:
@@ -196,10 +208,12 @@ class AddressSpace:
 
     # The program break.
 
+    @synchronized
     def set_brk(self, start: int) -> None:
         """Start the heap at start (the end of the loaded image); nothing is mapped yet."""
         self._brk_start = self._brk = page_up(start)
 
+    @synchronized
     def brk(self, new: int) -> int:
         """Move the break as Linux's brk does; an impossible request returns the old break."""
         if new < self._brk_start:

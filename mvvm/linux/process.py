@@ -3,6 +3,12 @@ execve (a new VM for the new image) and the restarts syscalls ask for (mvvm.linu
 
 A process forked by a guest is a real host process; when its guest dies of a signal it
 dies of that signal itself, so that the parent's wait4 sees what Linux would report.
+
+Each guest thread is a host thread with a cpu of its own (mvvm.runtime.vm.VM) on the
+image the process's threads share. The guest's main thread runs on the host's main
+thread, which is where the process ends: a thread that ends the whole process
+(exit_group, a fatal signal, execve) hands its outcome to the main thread, interrupting
+it in translated code or, with the host signal WAKE_MAIN, in a blocking syscall.
 """
 
 from __future__ import annotations
@@ -12,24 +18,35 @@ import gc
 import os
 import resource
 import signal
+import sys
 import tempfile
 import threading
+from collections.abc import Callable
+from contextlib import suppress
+from ctypes import c_int32
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from mvvm.elf.loader import ElfError, load_program
-from mvvm.errors import GuestSignal
+from mvvm.errors import GuestExit, GuestFault, GuestSignal, ThreadExit
 from mvvm.linux.abi import AT_FDCWD
 from mvvm.linux.errors import Restart, SyscallError
 from mvvm.linux.kernel import Kernel
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
-from mvvm.runtime.vm import VM, Stats
+from mvvm.runtime.image import Stats
+from mvvm.runtime.vm import VM
 
 SP = 2
 DEFAULT_SYSROOT = "/usr/riscv64-linux-gnu"
+WAKE_MAIN = signal.SIGRTMAX             # see the module's docstring
+INTERNAL_ERROR = 70
+
+
+class Killed(Exception):  # noqa: N818 - a control transfer, not an error
+    """Another thread ended the process or replaced its image: this thread just ends."""
 
 
 @dataclass
@@ -74,6 +91,10 @@ class Process:
         self.in_asm = in_asm
         self.vm: VM | None = None
         self._cache_dir: Path | None | bool = True          # True: each VM's default
+        self.ended: BaseException | None = None     # a thread's outcome for the main one
+        self._changed = threading.Condition()       # a thread ended, or the process
+        self._in_syscall = False                    # the main thread is in a syscall
+        self._main_cpu: VM | None = None            # the cpu the main thread runs
 
     @property
     def stats(self) -> Stats:
@@ -93,9 +114,9 @@ class Process:
             self.vm.cache_dir = value
 
     def interrupt(self, reason: BaseException) -> None:
-        """Stop the running image soon with reason (see `VM.interrupt`)."""
+        """Stop the running image soon with reason, in every thread (see `VM.interrupt`)."""
         assert self.vm is not None
-        self.vm.interrupt(reason)
+        self.vm.image.interrupt(reason)
 
     def load(self, host_path: str, argv: list[str] | list[bytes],
              envp: list[str] | list[bytes], execfn: str | bytes | None = None) -> VM:
@@ -120,12 +141,93 @@ class Process:
         kernel = self.kernel
         kernel.mem, kernel.space, kernel.cpu = vm.memory, vm.space, vm
         kernel.files.set_exe(host_path)
-        vm.syscall_handler = kernel.syscall
-        vm.safe_point = partial(deliver_due, kernel)
-        vm.fault_handler = partial(deliver_fault, kernel)
-        kernel.signals.attention = vm.wake
+        _attach(kernel, vm)
+        vm.syscall_handler = self._main_syscall
         if kernel.signals.due():            # pending across execve: delivered at its start
             vm.wake()
+
+    def _main_syscall(self, nr: int, args: tuple[int, ...]) -> int:
+        """The main thread's syscalls, which another thread's end may interrupt."""
+        self._in_syscall = True
+        try:
+            if self.ended is not None:
+                raise self.ended
+            return self.kernel.syscall(nr, args)
+        finally:
+            self._in_syscall = False
+
+    def _wake_main(self, signo: int, frame: object) -> None:
+        """WAKE_MAIN's handler: a blocking syscall of the main thread gives way to the
+        outcome another thread ended the process with."""
+        if self._in_syscall and self.ended is not None:
+            raise self.ended
+
+    # -- threads --------------------------------------------------------------------------
+
+    def start_thread(self, k: Kernel, cpu: VM, setup: Callable[[Kernel], None]) -> int:
+        """Run cpu as a new thread of k's process, on a host thread of its own; setup gets
+        the new thread's kernel before it runs (clone's tid stores). Its tid is the host
+        thread's, so it is unique on the host as Linux's are."""
+        go = threading.Event()
+        handoff: list[Kernel] = []
+        host = threading.Thread(target=self._thread_main, args=(go, handoff), daemon=True)
+        host.start()
+        child = k.for_thread(host.native_id, cpu)
+        _attach(child, cpu)
+        setup(child)
+        handoff.append(child)
+        go.set()
+        return child.tid
+
+    def _thread_main(self, go: threading.Event, handoff: list[Kernel]) -> None:
+        go.wait()
+        k = handoff[0]
+        try:
+            k.cpu.run(keep_code=False)
+        except (ThreadExit, Killed):
+            pass
+        except BaseException as outcome:    # noqa: BLE001 - exit_group, a signal, an error
+            self._end(outcome)
+        finally:
+            self._thread_exit(k)
+
+    def _thread_exit(self, k: Kernel) -> None:
+        """What Linux does when a thread ends: CLONE_CHILD_CLEARTID's word is cleared and its
+        futex woken (pthread_join waits on it); the thread leaves the process."""
+        if k.clear_child_tid:
+            with suppress(GuestFault):
+                k.store_struct(k.clear_child_tid, c_int32(0))
+                k.futexes.wake(k.clear_child_tid, 1)
+        k.threads.pop(k.tid, None)
+        k.signals.exit_thread()
+        k.cpu.retire()
+        with self._changed:
+            self._changed.notify_all()
+
+    def _end(self, outcome: BaseException) -> None:
+        """A thread other than main ended the process (exit_group, a fatal signal, an
+        internal error) or gave it a new image (execve): the main thread takes the
+        outcome over, the others end."""
+        if threading.current_thread() is threading.main_thread():
+            _exit_now(outcome, self.kernel)     # a forked child of a thread: no main to tell
+        with self._changed:
+            if self.ended is None:
+                self.ended = outcome
+            self._changed.notify_all()
+        main = self._main_cpu
+        for cpu in list(main.image.cpus):
+            cpu.interrupt(self.ended if cpu is main else Killed())
+        if self._in_syscall:
+            signal.pthread_kill(threading.main_thread().ident, WAKE_MAIN)
+
+    def _others_end(self, leader: ThreadExit) -> BaseException:
+        """The main thread called exit with other threads running: the process lives on
+        until the last one ends (its status is the main thread's) or one ends it."""
+        self._thread_exit(self.kernel)
+        with self._changed:
+            while self.ended is None and self.kernel.threads:
+                self._changed.wait()
+        return self.ended or leader
 
     def exec_image(self, k: Kernel, host_path: bytes, argv: list[bytes], envp: list[bytes],
                    execfn: bytes) -> NoReturn:
@@ -143,16 +245,46 @@ class Process:
         """Run until the guest ends: GuestExit or GuestSignal, as `VM.run` raises them."""
         while True:
             assert self.vm is not None
+            self._main_cpu = self.vm
             try:
                 self.vm.run()
             except Restart as restart:
                 if restart.image is not None:
-                    gc.collect()        # the old image's store, memory and code go now
+                    self._new_image()
                 continue
+            except ThreadExit as done:
+                if len(self.kernel.threads) > 1:
+                    raise self._others_end(done) from None
+                raise
             except GuestSignal as killed:
                 if self.kernel.parent_is_guest:
                     die_of(killed)
                 raise
+
+    def _new_image(self) -> None:
+        """After execve: the old image's other threads end, as Linux's de_thread has them."""
+        for thread in list(self.kernel.threads.values()):
+            if thread is not self.kernel:
+                thread.cpu.interrupt(Killed())
+        self.kernel.threads = {self.kernel.tid: self.kernel}
+        self.ended = None
+        gc.collect()            # the old image's store, memory and code go now
+
+
+def _attach(kernel: Kernel, vm: VM) -> None:
+    """Make kernel the Linux side of the cpu vm: its syscalls, signals and faults."""
+    vm.syscall_handler = kernel.syscall
+    vm.safe_point = partial(deliver_due, kernel)
+    vm.fault_handler = partial(deliver_fault, kernel)
+    kernel.signals.attention = vm.wake
+
+
+def _exit_now(outcome: BaseException, kernel: Kernel) -> NoReturn:
+    """End the host process with outcome, from its only thread (after a thread's fork)."""
+    if isinstance(outcome, GuestSignal):
+        die_of(outcome)
+    sys.stdout.flush()
+    os._exit(outcome.status if isinstance(outcome, GuestExit) else INTERNAL_ERROR)
 
 
 def die_of(killed: GuestSignal) -> NoReturn:
@@ -179,8 +311,10 @@ def start_process(path: str, argv: list[str], envp: list[str], *,
                     network=network, host_exec=host_exec)
     process = Process(kernel, in_asm)
     kernel.exec_image = process.exec_image
+    kernel.start_thread = process.start_thread
     if threading.current_thread() is threading.main_thread():    # where signal.signal works
         kernel.signals.host = HostSignals(kernel.signals)
+        signal.signal(WAKE_MAIN, process._wake_main)
     try:
         vm = process.load(os.fsdecode(host_path), argv, envp, execfn=path)
     except SyscallError as error:

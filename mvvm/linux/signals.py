@@ -1,14 +1,18 @@
-"""The guest's signals: dispositions, the blocked mask, pending signals, the alternate
-stack, interval timers, and delivery at the VM's safe points.
+"""The guest's signals: dispositions, blocked masks, pending signals, alternate stacks,
+interval timers, and delivery at the VM's safe points.
 
-Anything may make a signal pending with `SignalState.post`: a syscall, a timer thread,
-a host signal. When the signal is due (pending and not blocked) post asks the cpu for
-its attention (VM.wake: the running syscall returns to a safe point, and translated
-code leaves at its next loop iteration or region change) and wakes a syscall waiting
-in `sleep` or `poll`. At the safe point `deliver_due` takes the due signals in Linux's
-order and runs each one's default action or pushes a frame for its handler
-(mvvm.linux.sigframe); a syscall a signal interrupted returns -EINTR or is restarted,
-as its -ERESTART* code and SA_RESTART say.
+As on Linux, a process's threads share a `SignalGroup` (dispositions, timers, the signals
+sent to the process) and each has its own `SignalState` (mask, alternate stack, the
+signals sent to it). Anything may make a signal pending, from any host thread: `post`
+sends it to the process, `post_thread` to one thread. When the signal is due in a thread
+(pending and not blocked there) that thread's cpu is asked for its attention (VM.wake:
+the running syscall returns to a safe point, and translated code leaves at its next loop
+iteration or region change) and a syscall it waits in (`sleep`, `poll`) wakes. A signal
+sent to the process goes to one thread that does not block it, as Linux's complete_signal
+chooses; if all block it, to whichever unblocks it first. At the safe point `deliver_due`
+takes the thread's due signals in Linux's order and runs each one's default action or
+pushes a frame for its handler (mvvm.linux.sigframe); a syscall a signal interrupted
+returns -EINTR or is restarted, as its -ERESTART* code and SA_RESTART say.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import select
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GuestFault, GuestSignal
 from .abi import NSIG, SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
@@ -70,42 +75,231 @@ def disabled_stack() -> StackT:
 
 
 def _nothing() -> None:
-    """The attention callback until a cpu runs the guest (mvvm.linux.process)."""
+    """The attention callback until a cpu runs the thread (mvvm.linux.process)."""
 
 
-class SignalState:
-    """One guest process's signals; post() may be called from any thread."""
+class _Queue:
+    """Pending signals by number (not locked: the group's lock guards every queue). A
+    standard signal is queued once; real-time ones each time they are sent."""
+
+    def __init__(self) -> None:
+        self._signals: dict[int, list[SigInfo]] = {}
+
+    def add(self, info: SigInfo) -> bool:
+        """Queue info; whether it was (not when its standard signal is already pending)."""
+        queue = self._signals.setdefault(info.signo, [])
+        if queue and info.signo < SIGRTMIN:
+            return False
+        queue.append(info)
+        return True
+
+    def bits(self) -> int:
+        return sum(bit(signo) for signo in self._signals)
+
+    def take(self, bits: int) -> SigInfo | None:
+        """Dequeue the first pending signal among bits: synchronous ones first, then the
+        lowest number (Linux's next_signal)."""
+        ready = self.bits() & bits
+        if not ready:
+            return None
+        first = ready & SYNCHRONOUS or ready
+        signo = (first & -first).bit_length()
+        queue = self._signals[signo]
+        info = queue.pop(0)
+        if not queue:
+            del self._signals[signo]
+        return info
+
+    def discard(self, signo: int) -> None:
+        self._signals.pop(signo, None)
+
+    def clear(self) -> None:
+        self._signals.clear()
+
+
+class _WakePipe:
+    """A thread's wake-up pipe, made at its first wait: kick writes a byte, sleep and poll
+    wait for one. It is closed with the object (not when its thread exits), so that a late
+    kick from another thread never writes to a file descriptor number reused since."""
+
+    def __init__(self) -> None:
+        self.read, self.write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        weakref.finalize(self, _close_all, self.read, self.write)
+
+    def kick(self) -> None:
+        with contextlib.suppress(BlockingIOError):     # full: waiters wake anyway
+            os.write(self.write, b"!")
+
+    def drain(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.read, 512):
+                pass
+
+
+def _close_all(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def _rouse(threads: list[SignalState]) -> None:
+    """Outside the group's lock: ask each thread to act on a signal now due there."""
+    for thread in threads:
+        thread.attention()
+        thread.kick()
+
+
+class SignalGroup:
+    """What a process's threads share: dispositions, timers, host forwarding, the
+    rt_sigreturn trampoline, the signals sent to the process, and the threads' states
+    (the main thread's first). One lock guards the group's and every thread's pending
+    signals, and the masks as posting reads them."""
 
     def __init__(self) -> None:
         self.actions: dict[int, SigAction] = {}
-        self.mask = 0
-        self.altstack = disabled_stack()
-        self.attention: Callable[[], None] = _nothing
-        self.saved_mask: int | None = None  # the mask to restore after a wait with its own
-        self.interrupted: tuple[int, int] | None = None   # (ERESTART* code, orig a0)
-        self.trampoline: int | None = None  # the rt_sigreturn page (mvvm.linux.sigframe)
-        self.host: HostSignals | None = None    # set when the guest runs in a VM process
         self.itimers: dict[int, Timer] = {}             # setitimer's, by `which`
         self.timers: dict[int, Timer] = {}              # timer_create's, by id
-        self._pending: dict[int, list[SigInfo]] = {}
-        self._lock = threading.Lock()
-        self._pipe: tuple[int, int] | None = None       # wakes waiting syscalls
-
-    # -- dispositions and the mask --------------------------------------------------------
+        self.trampoline: int | None = None  # the rt_sigreturn page (mvvm.linux.sigframe)
+        self.host: HostSignals | None = None    # set when the guest runs in a VM process
+        self.pending = _Queue()                         # process-directed signals
+        self.threads: list[SignalState] = []
+        self.lock = threading.Lock()
 
     def action(self, signo: int) -> SigAction:
         """The current disposition (SIG_DFL until the guest sets one)."""
         return self.actions.get(signo) or SigAction(sa_handler=SIG_DFL)
 
     def set_action(self, signo: int, action: SigAction) -> None:
-        """rt_sigaction's change; a signal made ignored loses its pending instances."""
+        """rt_sigaction's change; a signal made ignored loses its pending instances, in
+        the process's queue and in every thread's."""
         action.sa_mask &= ~UNBLOCKABLE
         self.actions[signo] = action
         if self.host is not None:
             self.host.follow(signo, action.sa_handler)
-        if self._ignores(signo):
-            with self._lock:
-                self._pending.pop(signo, None)
+        if self.ignores(signo):
+            with self.lock:
+                for queue in [self.pending, *(t.queue for t in self.threads)]:
+                    queue.discard(signo)
+
+    def ignores(self, signo: int) -> bool:
+        handler = self.action(signo).sa_handler
+        return handler == SIG_IGN or (handler == SIG_DFL and signo in DEFAULT_IGNORED)
+
+    def post(self, info: SigInfo, prefer: SignalState | None = None) -> None:
+        """Send a signal to the process: discarded if ignored (unless the first thread
+        it would go to blocks it, as Linux's sig_ignored looks at that one); queued once
+        if standard; then one thread is asked to take it: prefer, else the main thread,
+        else any that does not block it. If all block it, waiters (sigtimedwait) are
+        woken to look, and `set_mask` asks whichever thread unblocks it first."""
+        signo = info.signo
+        with self.lock:
+            first = self._first(prefer)
+            if first is None or first.is_ignored(signo) or not self.pending.add(info):
+                return
+            takers = self._takers(bit(signo), first)
+            threads = list(self.threads)
+        if takers:
+            _rouse(takers)
+        else:
+            for thread in threads:
+                thread.kick()
+
+    def receiver(self, signo: int, prefer: SignalState | None = None) -> SignalState | None:
+        """The thread `post` would send signo to now; None if every thread blocks it."""
+        with self.lock:
+            takers = self._takers(bit(signo), self._first(prefer))
+        return takers[0] if takers else None
+
+    def _first(self, prefer: SignalState | None) -> SignalState | None:
+        """prefer if it is a thread of the group, else the main thread (the first)."""
+        if prefer is not None and prefer in self.threads:
+            return prefer
+        return self.threads[0] if self.threads else None
+
+    def _takers(self, bits: int, first: SignalState | None = None,
+                skip: SignalState | None = None) -> list[SignalState]:
+        """Under the lock: the threads to ask so that each signal of bits is taken by a
+        thread that does not block it, first if it can, then the earliest that can
+        (Linux's complete_signal, and retarget_shared_pending when skip stops taking)."""
+        chosen = []
+        for thread in [first, *self.threads] if first is not None else self.threads:
+            takes = bits & ~thread.mask
+            if takes and thread is not skip:
+                chosen.append(thread)
+                bits &= ~takes
+        return chosen
+
+    def retarget(self, bits: int, skip: SignalState) -> None:
+        """The process's pending signals of bits no longer go to skip (it blocks them now,
+        or exits): ask other threads to take them."""
+        with self.lock:
+            takers = self._takers(self.pending.bits() & bits, skip=skip)
+        _rouse(takers)
+
+
+class _Shared:
+    """A SignalState attribute that is its group's, the same in every thread."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, state: SignalState, owner: type | None = None) -> Any:
+        return getattr(state.group, self.name)
+
+    def __set__(self, state: SignalState, value: object) -> None:
+        setattr(state.group, self.name, value)
+
+
+class SignalState:
+    """One guest thread's signals, in its process's group; post() and post_thread() may
+    be called from any host thread. The group's attributes read (and set) through it."""
+
+    actions = _Shared()
+    itimers = _Shared()
+    timers = _Shared()
+    trampoline = _Shared()
+    host = _Shared()
+
+    def __init__(self, group: SignalGroup | None = None) -> None:
+        """The main thread's state in a new group, or another thread's in group."""
+        self.group = group or SignalGroup()
+        self.mask = 0
+        self.altstack = disabled_stack()
+        self.attention: Callable[[], None] = _nothing
+        self.saved_mask: int | None = None  # the mask to restore after a wait with its own
+        self.interrupted: tuple[int, int] | None = None   # (ERESTART* code, orig a0)
+        self.queue = _Queue()                           # thread-directed signals
+        self._pipe: _WakePipe | None = None             # wakes waiting syscalls
+        with self.group.lock:
+            self.group.threads.append(self)
+
+    # -- threads ----------------------------------------------------------------------
+
+    def new_thread(self) -> SignalState:
+        """A new thread's state (clone with CLONE_THREAD): this one's mask, no alternate
+        stack, nothing pending."""
+        thread = SignalState(self.group)
+        thread.mask = self.mask
+        return thread
+
+    def exit_thread(self) -> None:
+        """The thread leaves its group: its own pending signals go with it; the process's
+        go to the threads that remain (it never took one it did not deliver)."""
+        group = self.group
+        with group.lock:
+            if self in group.threads:
+                group.threads.remove(self)
+            self.queue.clear()
+        group.retarget(~0, self)
+
+    # -- dispositions and the mask --------------------------------------------------------
+
+    def action(self, signo: int) -> SigAction:
+        """The current disposition (SIG_DFL until the guest sets one)."""
+        return self.group.action(signo)
+
+    def set_action(self, signo: int, action: SigAction) -> None:
+        """rt_sigaction's change (see SignalGroup.set_action)."""
+        self.group.set_action(signo, action)
 
     def is_blocked(self, signo: int) -> bool:
         return bool(self.mask & bit(signo))
@@ -117,11 +311,7 @@ class SignalState:
 
     def is_ignored(self, signo: int) -> bool:
         """Whether the signal would be discarded if sent now (blocked ones never are)."""
-        return self._ignores(signo) and not self.is_blocked(signo)
-
-    def _ignores(self, signo: int) -> bool:
-        handler = self.action(signo).sa_handler
-        return handler == SIG_IGN or (handler == SIG_DFL and signo in DEFAULT_IGNORED)
+        return self.group.ignores(signo) and not self.is_blocked(signo)
 
     def change_mask(self, how: int, bits: int) -> None:
         """rt_sigprocmask's update (how is a key of MASK_CHANGES)."""
@@ -129,7 +319,7 @@ class SignalState:
 
     def set_mask(self, bits: int) -> None:
         """SIGKILL and SIGSTOP silently stay unblocked; a signal this unblocks is due."""
-        self.mask = bits & ~UNBLOCKABLE
+        self._replace_mask(bits)
         if self.due():
             self.attention()
 
@@ -138,59 +328,67 @@ class SignalState:
         at the safe point after it, in the frame of the signal delivered then, if any."""
         if self.saved_mask is None:
             self.saved_mask = self.mask
-        self.mask = bits & ~UNBLOCKABLE
+        self._replace_mask(bits)
         self.attention()
+
+    def _replace_mask(self, bits: int) -> None:
+        """Under the lock, so that `post` never picks this thread for a signal it just
+        blocked; the process's pending signals it now blocks go to other threads."""
+        with self.group.lock:
+            newly = bits & ~self.mask
+            self.mask = bits & ~UNBLOCKABLE
+        if newly:
+            self.group.retarget(newly, self)
 
     # -- pending signals ------------------------------------------------------------------
 
     def post(self, info: SigInfo) -> None:
-        """Make a signal pending: discarded if ignored; a standard signal already pending
-        is not queued twice (real-time ones are)."""
+        """Send a signal to this thread's process, this thread first if it does not block
+        it (SignalGroup.post)."""
+        self.group.post(info, self)
+
+    def post_thread(self, info: SigInfo) -> None:
+        """Send a signal to this thread only (tgkill, a fault, SIGPIPE, SIGEV_THREAD_ID):
+        discarded if ignored or if the thread has exited; queued once if standard."""
         signo = info.signo
-        with self._lock:
-            if self.is_ignored(signo):
+        with self.group.lock:
+            if self not in self.group.threads or self.is_ignored(signo) or \
+                    not self.queue.add(info):
                 return
-            queue = self._pending.setdefault(signo, [])
-            if queue and signo < SIGRTMIN:
-                return
-            queue.append(info)
         if not self.is_blocked(signo):
             self.attention()
-        if self._pipe is not None:
-            with contextlib.suppress(BlockingIOError):     # full: waiters wake anyway
-                os.write(self._pipe[1], b"!")
+        self.kick()
+
+    def kick(self) -> None:
+        """Wake a `sleep` or `poll` of this thread (to look at its condition again)."""
+        pipe = self._pipe
+        if pipe is not None:
+            pipe.kick()
 
     def pending(self) -> int:
-        with self._lock:
-            return sum(bit(signo) for signo in self._pending)
+        """The signals pending for this thread: its own and its process's."""
+        with self.group.lock:
+            return self.queue.bits() | self.group.pending.bits()
 
     def due(self) -> int:
         return self.pending() & ~self.mask
 
     def take(self, bits: int) -> SigInfo | None:
-        """Dequeue the first pending signal among bits: synchronous ones first, then the
-        lowest number."""
-        with self._lock:
-            ready = sum(bit(signo) for signo in self._pending) & bits
-            if not ready:
-                return None
-            first = ready & SYNCHRONOUS or ready
-            signo = (first & -first).bit_length()
-            queue = self._pending[signo]
-            info = queue.pop(0)
-            if not queue:
-                del self._pending[signo]
-            return info
+        """Dequeue the first pending signal among bits, the thread's own before the
+        process's, as Linux's dequeue_signal."""
+        with self.group.lock:
+            return self.queue.take(bits) or self.group.pending.take(bits)
 
     # -- waiting ------------------------------------------------------------------------
 
     def sleep(self, seconds: float | None, until: Callable[[], int]) -> bool:
         """Wait up to seconds (None: for ever) until `until()` is non-zero; whether it is."""
         deadline = None if seconds is None else time.monotonic() + seconds
+        pipe = self._wake_pipe()
         poller = select.poll()
-        poller.register(self._wake_fd(), POLLIN)
+        poller.register(pipe.read, POLLIN)
         while True:
-            self._drain()
+            pipe.drain()
             if until():
                 return True
             left = None if deadline is None else deadline - time.monotonic()
@@ -202,16 +400,16 @@ class SignalState:
              interrupted: int = ERESTARTNOHAND) -> list[tuple[int, int]]:
         """poller.poll(timeout_ms), ended by a due signal with the given -ERESTART* code
         (poll and select end with ERESTARTNOHAND, as on Linux)."""
-        wake = self._wake_fd()
-        poller.register(wake, POLLIN)
+        pipe = self._wake_pipe()
+        poller.register(pipe.read, POLLIN)
         deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
         while True:
-            self._drain()
+            pipe.drain()
             if self.due():
                 raise SyscallError(interrupted)
             left = None if deadline is None else max(0, deadline - time.monotonic())
             events = [e for e in poller.poll(None if left is None else math.ceil(left * 1000))
-                      if e[0] != wake]
+                      if e[0] != pipe.read]
             if events or left == 0:
                 return events
 
@@ -230,15 +428,10 @@ class SignalState:
     def _catching(self) -> bool:
         return any(a.sa_handler not in (SIG_DFL, SIG_IGN) for a in self.actions.values())
 
-    def _wake_fd(self) -> int:
+    def _wake_pipe(self) -> _WakePipe:
         if self._pipe is None:
-            self._pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        return self._pipe[0]
-
-    def _drain(self) -> None:
-        with contextlib.suppress(BlockingIOError):
-            while os.read(self._wake_fd(), 512):
-                pass
+            self._pipe = _WakePipe()
+        return self._pipe
 
     # -- the alternate stack ------------------------------------------------------------
 
@@ -291,18 +484,19 @@ class SignalState:
         self.timers.clear()
 
     def after_fork(self) -> None:
-        """In a forked child: no pending signals and no timers (their threads stayed in
-        the parent), and a wake pipe of its own."""
-        self._pending.clear()
-        self._lock = threading.Lock()
-        self.itimers.clear()
-        self.timers.clear()
-        if self._pipe is not None:
-            for fd in self._pipe:
-                os.close(fd)
-            self._pipe = None
-        if self.host is not None:
-            self.host.after_fork()
+        """In a forked child: this thread alone in the group (the others stayed in the
+        parent, as did the timers' threads), no pending signals, no timers, a new lock
+        (another thread may have held the parent's) and a wake pipe of its own."""
+        group = self.group
+        group.lock = threading.Lock()
+        group.threads = [self]
+        group.pending.clear()
+        self.queue.clear()
+        group.itimers.clear()
+        group.timers.clear()
+        self._pipe = None
+        if group.host is not None:
+            group.host.after_fork(self)
 
 
 class HostSignals:
@@ -311,18 +505,27 @@ class HostSignals:
     too, and SIG_DFL brings back the host's own disposition (the host's default action
     is the guest's). Python runs a handler only between bytecodes of the main thread, so
     the host handler does nothing: a pump thread reads each signal number from Python's
-    wakeup fd and posts it (which wakes the cpu, even in a busy loop)."""
+    wakeup fd and posts it to the process (which wakes a cpu, even in a busy loop).
+
+    state is the main thread's: signal.signal works on the host's main thread only, so a
+    disposition another thread sets is mirrored at the main thread's next safe point."""
 
     def __init__(self, state: SignalState) -> None:
         self.state = state
         self._original: dict[int, object] = {}          # the host's own dispositions
         self._forwarded: set[int] = set()
         self._pump: tuple[int, int] | None = None
+        self._deferred: dict[int, int] = {}             # signo: handler, from other threads
 
     def follow(self, signo: int, handler: int) -> None:
-        """Mirror a guest disposition on the host (main thread only, as signal.signal)."""
+        """Mirror a guest disposition on the host, now on the main thread, else soon."""
         if signo in NOT_FORWARDED or signo > NSIG:
             return
+        if threading.current_thread() is not threading.main_thread():
+            self._deferred[signo] = handler
+            self.state.attention()
+            return
+        self._deferred.pop(signo, None)
         self._original.setdefault(signo, signal.getsignal(signo))
         self._forwarded.discard(signo)
         if handler == SIG_IGN:
@@ -334,8 +537,17 @@ class HostSignals:
             self._forwarded.add(signo)
             signal.signal(signo, _host_handler)
 
-    def after_fork(self) -> None:
-        """The child shares the parent's pump pipe and has no pump thread: a new pump."""
+    def settle(self) -> None:
+        """On the main thread: mirror the dispositions other threads set."""
+        if self._deferred and threading.current_thread() is threading.main_thread():
+            with contextlib.suppress(KeyError):     # emptied
+                while True:
+                    self.follow(*self._deferred.popitem())
+
+    def after_fork(self, state: SignalState) -> None:
+        """The child's main thread is the one that forked (state); it shares the parent's
+        pump pipe and has no pump thread: a new pump."""
+        self.state = state
         if self._pump is not None:
             for fd in self._pump:
                 os.close(fd)
@@ -422,21 +634,34 @@ def signal_info(signo: int, code: int = SI_KERNEL, pid: int = 0, uid: int = 0,
     return info
 
 
+def send(k: Kernel, info: SigInfo, thread: SignalState | None = None,
+         why: str = "sent by the guest to itself") -> None:
+    """A signal the guest sends itself from a syscall: to one of its threads, else to the
+    process. One that kills by default kills at once if a thread it may go to does not
+    block it (Linux ends the whole group when it is sent), with why as the message; the
+    others become pending, due at the receiving thread's next safe point."""
+    state, signo = k.signals, info.signo
+    receiver = state.group.receiver(signo, state) if thread is None else thread
+    if receiver is not None and not receiver.is_blocked(signo) and receiver.is_fatal(signo):
+        raise GuestSignal(signo, why)
+    if thread is None:
+        state.post(info)
+    else:
+        thread.post_thread(info)
+
+
 def send_self(k: Kernel, signo: int, code: int, why: str = "sent by the guest to itself"
               ) -> None:
-    """A signal the guest sends itself from a syscall. One that kills by default kills at
-    once (Linux ends the whole group when it is sent), with why as the message; the
-    others become pending, due at the safe point where the syscall returns."""
-    state = k.signals
-    if state.is_fatal(signo) and not state.is_blocked(signo):
-        raise GuestSignal(signo, why)
-    state.post(signal_info(signo, code, k.pid, os.getuid()))
+    """A signal the calling thread sends itself (raise, SIGPIPE): see `send`."""
+    send(k, signal_info(signo, code, k.pid, os.getuid()), k.signals, why)
 
 
 def deliver_due(k: Kernel) -> None:
     """At a safe point: act on every due signal, the way Linux does on its way back to
     user mode; handlers' frames nest, the last pushed runs first."""
     state = k.signals
+    if state.host is not None:
+        state.host.settle()
     interrupted, state.interrupted = state.interrupted, None
     while (info := state.take(~state.mask)) is not None:
         action = state.action(info.signo)
@@ -450,20 +675,21 @@ def deliver_due(k: Kernel) -> None:
     if interrupted is not None:
         _finish_syscall(k, interrupted, None)
     if state.saved_mask is not None:
-        state.mask, state.saved_mask = state.saved_mask, None
+        saved, state.saved_mask = state.saved_mask, None
+        state.set_mask(saved)
 
 
 def deliver_fault(k: Kernel, fault: Fault) -> None:
-    """A synchronous fault at the cpu's pc: to the guest's handler, unless the signal is
-    blocked or ignored, which kills, as Linux's force_sig_fault does, with the fault's
-    own message."""
+    """A synchronous fault at the cpu's pc: to the faulting thread's handler, unless the
+    signal is blocked or ignored, which kills, as Linux's force_sig_fault does, with the
+    fault's own message."""
     state = k.signals
     if state.action(fault.signo).sa_handler in (SIG_DFL, SIG_IGN) or \
             state.is_blocked(fault.signo):
         raise fault
     info = SigInfo(signo=fault.signo, code=fault.code)
     info.addr = fault.addr
-    state.post(info)
+    state.post_thread(info)
     deliver_due(k)
 
 
@@ -514,4 +740,4 @@ def _force_sigsegv(k: Kernel, signo: int) -> None:
     if signo == SIGSEGV:
         state.set_action(SIGSEGV, SigAction(sa_handler=SIG_DFL))
     state.set_mask(state.mask & ~bit(SIGSEGV))
-    state.post(signal_info(SIGSEGV))
+    state.post_thread(signal_info(SIGSEGV))

@@ -9,7 +9,7 @@ import time
 from ctypes import LittleEndianStructure, c_int32, c_int64, c_uint32, c_uint64, sizeof
 from typing import TYPE_CHECKING
 
-from ...errors import GuestExit
+from ...errors import GuestExit, ThreadExit
 from ...runtime.layout import GUEST_LIMIT
 from ..errors import SyscallError
 from ..mm import PROT_WRITE
@@ -38,7 +38,7 @@ def own_process(k: Kernel, pid: int) -> None:
 
 @syscalls(93, INT)
 def sys_exit(k: Kernel, status: int) -> int:
-    raise GuestExit(status)
+    raise ThreadExit(status)
 
 
 @syscalls(94, INT)
@@ -46,7 +46,7 @@ def sys_exit_group(k: Kernel, status: int) -> int:
     raise GuestExit(status)
 
 
-# Identity. The guest is one single-threaded process, the host process itself.
+# Identity. The guest process is the host process; its threads are host threads.
 
 @syscalls(172)
 def sys_getpid(k: Kernel) -> int:
@@ -55,7 +55,7 @@ def sys_getpid(k: Kernel) -> int:
 
 @syscalls(178)
 def sys_gettid(k: Kernel) -> int:
-    return k.pid
+    return k.tid
 
 
 @syscalls(173)
@@ -86,7 +86,7 @@ def sys_getegid(k: Kernel) -> int:
 @syscalls(96, PTR)
 def sys_set_tid_address(k: Kernel, tidptr: int) -> int:
     k.clear_child_tid = tidptr
-    return k.pid
+    return k.tid
 
 
 @syscalls(99, PTR, SIZE)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+from collections.abc import Callable
 from ctypes import LittleEndianStructure, c_int32, c_uint8, c_uint64
 from typing import TYPE_CHECKING
 
@@ -20,13 +21,13 @@ from ..signals import (
     MASK_CHANGES,
     SI_USER,
     UNBLOCKABLE,
+    SignalState,
     Timer,
-    send_self,
+    send,
     signal_info,
 )
 from ..structs import NS_PER_SEC, SigAction, StackT, Timespec, Timeval, split_ns
 from ..table import CLOCK, INT, PTR, SIGMASK_HOW, SIGNAL, SIZE, SyscallSet
-from .process import own_process
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -42,7 +43,7 @@ ITIMERS = {0: (SIGALRM, CLOCK_MONOTONIC), 1: (SIGVTALRM, CLOCK_PROCESS_CPUTIME_I
            2: (SIGPROF, CLOCK_PROCESS_CPUTIME_ID)}
 TIMER_CLOCKS = frozenset({0, 1, 2, 7, 8, 9, 11})      # the POSIX clocks timers may use
 # glibc names its own CPU clocks by the kernel's encoding (pid 0, CPUCLOCK_SCHED): the
-# process's and the thread's, which for one guest thread is the same CPU time.
+# process's and the thread's, both measured as the VM process's CPU time.
 CPU_CLOCKS = {-6: CLOCK_PROCESS_CPUTIME_ID, -2: CLOCK_PROCESS_CPUTIME_ID, 3: 2}
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID = 0, 1, 4
 TIMER_ABSTIME = 1
@@ -141,7 +142,8 @@ def sys_rt_sigsuspend(k: Kernel, sigset: int, size: int) -> int:
 @syscalls(137, PTR, PTR, PTR, SIZE)
 def sys_rt_sigtimedwait(k: Kernel, sigset: int, info: int, timeout: int, size: int) -> int:
     """Take a pending signal of the set (blocked ones too), waiting up to timeout (NULL:
-    for ever): EAGAIN when it passes, EINTR when another signal is due first."""
+    for ever): EAGAIN when it passes, EINTR when another signal is due first. Taken while
+    waiting, as another thread may take the signal that woke this one."""
     wanted = _load_sigset(k, sigset, size) & ~UNBLOCKABLE
     seconds = None
     if timeout:
@@ -150,13 +152,21 @@ def sys_rt_sigtimedwait(k: Kernel, sigset: int, info: int, timeout: int, size: i
             raise SyscallError(errno.EINVAL)
         seconds = ts.tv_sec + ts.tv_nsec / NS_PER_SEC
     state = k.signals
-    state.sleep(seconds, lambda: state.pending() & wanted or state.due())
-    taken = state.take(wanted)
-    if taken is None:
-        raise SyscallError(errno.EINTR if state.due() else errno.EAGAIN)
+    taken: list[SigInfo] = []
+
+    def ready() -> int:
+        got = state.take(wanted)
+        if got is not None:
+            taken.append(got)
+        return bool(taken) or state.due()
+
+    if not state.sleep(seconds, ready):
+        raise SyscallError(errno.EAGAIN)
+    if not taken:
+        raise SyscallError(errno.EINTR)
     if info:
-        k.store_struct(info, taken)
-    return taken.signo
+        k.store_struct(info, taken[0])
+    return taken[0].signo
 
 
 # -- returning from a handler, and its stack ----------------------------------------------
@@ -200,10 +210,21 @@ def _send_other(k: Kernel, pid: int, signo: int) -> int:
     return 0
 
 
-def _send(k: Kernel, signo: int, code: int) -> int:
+def _thread(k: Kernel, tgid: int, tid: int) -> SignalState:
+    """The signals of thread tid of process tgid, which must be the guest's own."""
+    if tgid <= 0 or tid <= 0:
+        raise SyscallError(errno.EINVAL)
+    thread = k.threads.get(tid) if tgid == k.pid else None
+    if thread is None:
+        raise SyscallError(errno.ESRCH)
+    return thread.signals
+
+
+def _send(k: Kernel, signo: int, code: int, thread: SignalState | None = None) -> int:
+    """signo (0: none, only the checks) to the guest's process, or to one of its threads."""
     if signo:
         _check_signal(signo)
-        send_self(k, signo, code)
+        send(k, signal_info(signo, code, k.pid, os.getuid()), thread)
     return 0
 
 
@@ -216,40 +237,38 @@ def sys_kill(k: Kernel, pid: int, signo: int) -> int:
 
 @syscalls(130, INT, SIGNAL)
 def sys_tkill(k: Kernel, tid: int, signo: int) -> int:
-    own_process(k, tid)
-    return _send(k, signo, SI_TKILL)
+    return _send(k, signo, SI_TKILL, _thread(k, k.pid, tid))
 
 
 @syscalls(131, INT, INT, SIGNAL)
 def sys_tgkill(k: Kernel, tgid: int, tid: int, signo: int) -> int:
-    own_process(k, tgid)
-    own_process(k, tid)
-    return _send(k, signo, SI_TKILL)
+    """raise() is tgkill(getpid(), gettid()): the signal is the calling thread's."""
+    return _send(k, signo, SI_TKILL, _thread(k, tgid, tid))
 
 
-def _queue(k: Kernel, pid: int, signo: int, uinfo: int) -> int:
-    """sigqueue: to the guest itself with the caller's siginfo (which may not pretend to
-    come from the kernel or kill); to another guest process as a plain signal."""
-    if pid not in (0, k.pid):
-        return _send_other(k, pid, signo)
+def _queue(k: Kernel, signo: int, uinfo: int, thread: SignalState | None = None) -> int:
+    """sigqueue to the guest itself, with the caller's siginfo (which may not pretend to
+    come from the kernel or kill)."""
     _check_signal(signo)
     info = k.load_struct(SigInfo, uinfo)
     if info.code >= 0 or info.code == SI_TKILL:
         raise SyscallError(errno.EPERM)
     info.signo = signo
-    k.signals.post(info)
+    send(k, info, thread)
     return 0
 
 
 @syscalls(138, INT, SIGNAL, PTR)
 def sys_rt_sigqueueinfo(k: Kernel, pid: int, signo: int, uinfo: int) -> int:
-    return _queue(k, pid, signo, uinfo)
+    """To another guest process as a plain signal."""
+    if pid not in (0, k.pid):
+        return _send_other(k, pid, signo)
+    return _queue(k, signo, uinfo)
 
 
 @syscalls(240, INT, INT, SIGNAL, PTR)
 def sys_rt_tgsigqueueinfo(k: Kernel, tgid: int, tid: int, signo: int, uinfo: int) -> int:
-    own_process(k, tid)
-    return _queue(k, tgid, signo, uinfo)
+    return _queue(k, signo, uinfo, _thread(k, tgid, tid))
 
 
 # -- timers -------------------------------------------------------------------------------
@@ -299,8 +318,8 @@ def sys_setitimer(k: Kernel, which: int, new: int, old: int) -> int:
         k.store_struct(old, _itimerval(timer))
     if timer is None:
         signo, clock = ITIMERS[which]
-        state = k.signals
-        timer = state.itimers[which] = Timer(clock, lambda: state.post(signal_info(signo)))
+        group = k.signals.group     # to the process, the main thread first, as on Linux
+        timer = group.itimers[which] = Timer(clock, lambda: group.post(signal_info(signo)))
     timer.arm(value, interval)
     return 0
 
@@ -312,10 +331,22 @@ def _posix_timer(k: Kernel, timer_id: int) -> Timer:
     return timer
 
 
+def _notify(k: Kernel, ev: SigEvent) -> Callable[[SigInfo], None] | None:
+    """Where a timer's signal goes: to the process (SIGEV_SIGNAL), to one of its threads
+    (SIGEV_THREAD_ID, which glibc's SIGEV_THREAD timers use for their helper thread), or
+    nowhere (SIGEV_NONE)."""
+    if ev.sigev_notify == SIGEV_NONE:
+        return None
+    thread = k.threads.get(ev.sigev_tid) if ev.sigev_notify == SIGEV_THREAD_ID else None
+    if ev.sigev_notify != SIGEV_SIGNAL and thread is None:
+        raise SyscallError(errno.EINVAL)
+    _check_signal(ev.sigev_signo)
+    return k.signals.group.post if thread is None else thread.signals.post_thread
+
+
 @syscalls(107, CLOCK, PTR, PTR)
 def sys_timer_create(k: Kernel, clock: int, event: int, created: int) -> int:
-    """SIGEV_SIGNAL (SIGALRM with the timer id by default), SIGEV_NONE, and SIGEV_THREAD_ID
-    naming the guest's one thread."""
+    """SIGEV_SIGNAL (SIGALRM with the timer id by default), SIGEV_NONE, SIGEV_THREAD_ID."""
     clock = CPU_CLOCKS.get(clock, clock)
     if clock not in TIMER_CLOCKS:
         raise SyscallError(errno.EINVAL)
@@ -323,16 +354,10 @@ def sys_timer_create(k: Kernel, clock: int, event: int, created: int) -> int:
     timer_id = min(set(range(len(timers) + 1)) - set(timers))
     ev = k.load_struct(SigEvent, event) if event else SigEvent(
         sigev_value=timer_id, sigev_signo=SIGALRM, sigev_notify=SIGEV_SIGNAL)
-    if ev.sigev_notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID) or (
-            ev.sigev_notify == SIGEV_THREAD_ID and ev.sigev_tid != k.pid):
-        raise SyscallError(errno.EINVAL)
-    if ev.sigev_notify != SIGEV_NONE:
-        _check_signal(ev.sigev_signo)
+    notify = _notify(k, ev)
     k.store_struct(created, c_int32(timer_id))
-    state = k.signals
     info = signal_info(ev.sigev_signo, SI_TIMER, timer_id, 0, ev.sigev_value)
-    fire = (lambda: None) if ev.sigev_notify == SIGEV_NONE else (lambda: state.post(info))
-    timers[timer_id] = Timer(clock, fire)
+    timers[timer_id] = Timer(clock, (lambda: None) if notify is None else (lambda: notify(info)))
     return 0
 
 

@@ -1,11 +1,14 @@
-"""Process creation and waiting: clone (fork, vfork), clone3, execve, wait4, waitid.
+"""Process and thread creation and waiting: clone (threads, fork, vfork), clone3, execve,
+wait4, waitid.
+
+A guest thread (CLONE_THREAD) is a host thread running a cpu of its own on the shared
+image (mvvm.linux.process.Process.start_thread).
 
 A guest fork is a host fork of the whole VM process: the wasmtime store, guest memory and
 the kernel's tables are copied with it, so the child goes on from the same point with a0
 = 0. CLONE_VM without CLONE_THREAD (vfork, posix_spawn) is a fork whose parent waits until
 the child has called execve or ended, as vfork's parent does; the child's writes to memory
-are its own, which programs that only call execve or _exit in it do not notice. Threads
-(CLONE_THREAD) are another matter, and refused here.
+are its own, which programs that only call execve or _exit in it do not notice.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import errno
 import os
 import signal
 import stat
-import time
 from ctypes import LittleEndianStructure, c_int32, c_uint64, sizeof
 from typing import TYPE_CHECKING, NoReturn
 
@@ -25,17 +27,18 @@ from ..abi import (
     CLONE_CHILD_SETTID,
     CLONE_PARENT_SETTID,
     CLONE_SETTLS,
+    CLONE_SIGHAND,
     CLONE_THREAD,
     CLONE_VFORK,
+    CLONE_VM,
     CSIGNAL,
 )
 from ..errors import Restart, SyscallError
-from ..structs import Rusage, SigInfo, Timespec
+from ..structs import Rusage, SigInfo
 from ..table import (
     AT_FLAGS,
     CLONE_FLAGS,
     DIRFD,
-    HEX,
     INT,
     PATH,
     PTR,
@@ -67,10 +70,44 @@ class CloneArgs(LittleEndianStructure):
         "tls", "set_tid", "set_tid_size", "cgroup")]
 
 
+def _clone(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int,
+           tls: int) -> int:
+    """clone's checks (as Linux's copy_process makes them), then a thread or a fork."""
+    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND or \
+            flags & CLONE_SIGHAND and not flags & CLONE_VM:
+        raise SyscallError(errno.EINVAL)
+    if flags & CLONE_THREAD:
+        return _thread(k, flags, stack, parent_tid, child_tid, tls)
+    return _fork(k, flags, stack, parent_tid, child_tid, tls)
+
+
+def _thread(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int,
+            tls: int) -> int:
+    """A new thread: the caller's registers, a0 = 0, on its own stack and tp if given, from
+    the instruction after the ecall; its tid words are stored before it runs."""
+    if k.start_thread is None:
+        raise SyscallError(errno.ENOSYS)
+    cpu = k.cpu.spawn()
+    cpu.x[10] = 0
+    if stack:
+        cpu.x[SP] = stack
+    if flags & CLONE_SETTLS:
+        cpu.x[TP] = tls
+    cpu.pc += 4
+
+    def setup(child: Kernel) -> None:
+        if flags & CLONE_PARENT_SETTID:
+            k.store_struct(parent_tid, c_int32(child.tid))
+        if flags & CLONE_CHILD_SETTID:
+            k.store_struct(child_tid, c_int32(child.tid))
+        if flags & CLONE_CHILD_CLEARTID:
+            child.clear_child_tid = child_tid
+
+    return k.start_thread(k, cpu, setup)
+
+
 def _fork(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
     """clone's process forms; returns in both processes, as fork does."""
-    if flags & CLONE_THREAD:
-        raise SyscallError(errno.ENOSYS, "threads are not implemented")
     done_read, done_write = os.pipe2(os.O_CLOEXEC) if flags & CLONE_VFORK else (None, None)
     pid = os.fork()
     if pid == 0:
@@ -114,7 +151,7 @@ def sys_clone(k: Kernel, flags: int, stack: int, parent_tid: int, tls: int,
               child_tid: int) -> int:
     """riscv64's argument order (as glibc's clone.S passes it): flags, stack, parent_tid,
     tls, child_tid."""
-    return _fork(k, flags & ~CSIGNAL, stack, parent_tid, child_tid, tls)
+    return _clone(k, flags & ~CSIGNAL, stack, parent_tid, child_tid, tls)
 
 
 @syscalls(435, PTR, SIZE)
@@ -126,7 +163,7 @@ def sys_clone3(k: Kernel, args: int, size: int) -> int:
     if a.flags & CSIGNAL or a.set_tid or a.exit_signal > 64:
         raise SyscallError(errno.EINVAL)
     stack = a.stack + a.stack_size if a.stack else 0
-    return _fork(k, a.flags, stack, a.parent_tid, a.child_tid, a.tls)
+    return _clone(k, a.flags, stack, a.parent_tid, a.child_tid, a.tls)
 
 
 # execve.
@@ -215,35 +252,3 @@ def sys_waitid(k: Kernel, idtype: int, ident: int, info: int, options: int, usag
     if result and not options & os.WNOWAIT:
         _reaped(k, result.si_pid)
     return 0
-
-
-# futex, for a process of one thread: nobody else can change the word or wake a waiter.
-
-FUTEX_CMD = 0x7F
-FUTEX_WAITS = frozenset({0, 9})                  # WAIT, WAIT_BITSET
-FUTEX_WAKES = frozenset({1, 3, 4, 5, 10})        # WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, BITSET
-
-
-@syscalls(98, PTR, HEX, INT, PTR, PTR, INT)
-def sys_futex(k: Kernel, addr: int, op: int, value: int, timeout: int, addr2: int,
-              value3: int) -> int:
-    """A wake finds no waiter; a wait on a word that differs is EAGAIN, and on one that
-    matches could only end by its timeout (ETIMEDOUT after sleeping it) or never
-    (EDEADLK: the thread would wait for itself)."""
-    cmd = op & FUTEX_CMD
-    if cmd in FUTEX_WAKES:
-        return 0
-    if cmd not in FUTEX_WAITS:
-        raise SyscallError(errno.ENOSYS)
-    if k.load_struct(c_int32, addr).value != value:
-        raise SyscallError(errno.EAGAIN)
-    if not timeout:
-        raise SyscallError(errno.EDEADLK)
-    time.sleep(_timeout_seconds(k, timeout, relative=cmd == 0))
-    raise SyscallError(errno.ETIMEDOUT)
-
-
-def _timeout_seconds(k: Kernel, addr: int, *, relative: bool) -> float:
-    ts = k.load_struct(Timespec, addr)
-    seconds = ts.tv_sec + ts.tv_nsec / 1e9
-    return max(seconds if relative else seconds - time.clock_gettime(time.CLOCK_MONOTONIC), 0)
