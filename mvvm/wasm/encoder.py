@@ -192,6 +192,9 @@ class Code(bytearray):
     def mem(self, opcode: int, memory: int = 0, offset: int = 0, align: int = 0) -> Code:
         """A load or store; with memory != 0 the memarg carries the multi-memory index."""
         self.append(opcode)
+        return self._memarg(memory, offset, align)
+
+    def _memarg(self, memory: int, offset: int, align: int) -> Code:
         if memory:
             self.extend(uleb(align | 0x40))
             self.extend(uleb(memory))
@@ -205,14 +208,7 @@ class Code(bytearray):
         rejects any other (and traps at run time on an address that is not aligned)."""
         self.append(PREFIX_FE)
         self.extend(uleb(sub))
-        align = ATOMIC_ALIGN[sub]
-        if memory:
-            self.extend(uleb(align | 0x40))
-            self.extend(uleb(memory))
-        else:
-            self.extend(uleb(align))
-        self.extend(uleb(offset))
-        return self
+        return self._memarg(memory, offset, ATOMIC_ALIGN[sub])
 
     def atomic_fence(self) -> Code:
         """atomic.fence: a sequentially consistent fence (its one immediate byte is 0)."""

@@ -50,7 +50,7 @@ from ..table import (
 from .process import rusage
 
 if TYPE_CHECKING:
-    from ..kernel import Kernel
+    from ..kernel import Cpu, Kernel
 
 syscalls = SyscallSet()
 
@@ -88,12 +88,7 @@ def _thread(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int,
     if k.start_thread is None:
         raise SyscallError(errno.ENOSYS)
     cpu = k.cpu.spawn()
-    cpu.x[10] = 0
-    if stack:
-        cpu.x[SP] = stack
-    if flags & CLONE_SETTLS:
-        cpu.x[TP] = tls
-    cpu.pc += 4
+    _child_registers(cpu, flags, stack, tls)
 
     def setup(child: Kernel) -> None:
         if flags & CLONE_PARENT_SETTID:
@@ -136,14 +131,19 @@ def _child(k: Kernel, flags: int, stack: int, child_tid: int, tls: int) -> int:
         k.clear_child_tid = child_tid
     if not stack and not flags & CLONE_SETTLS:
         return 0
-    cpu = k.cpu
+    _child_registers(k.cpu, flags, stack, tls)
+    raise Restart()
+
+
+def _child_registers(cpu: Cpu, flags: int, stack: int, tls: int) -> None:
+    """Where a clone's child starts: a0 = 0, its own stack and tp if given, after the
+    ecall."""
     cpu.x[10] = 0
     if stack:
         cpu.x[SP] = stack
     if flags & CLONE_SETTLS:
         cpu.x[TP] = tls
     cpu.pc += 4
-    raise Restart()
 
 
 @syscalls(220, CLONE_FLAGS, PTR, PTR, PTR, PTR)
