@@ -82,7 +82,8 @@ class Runtime:
         self._args = (ffi.wasmtime_val_raw_t * 4)()
 
     def vm_address(self) -> int:
-        """The host address of the VM memory's byte 0 (it moves only when it grows)."""
+        """The host address of the VM memory's byte 0: stable, since every memory is reserved
+        up front (memory_reservation), so the VM's ctypes views of it stay valid."""
         return ctypes.cast(self.vm_memory.data_ptr(self.store), ctypes.c_void_p).value or 0
 
     def host_function(self, params: list[wt.ValType], results: list[wt.ValType],

@@ -66,7 +66,7 @@ class Image:
         weakref.finalize(self, self.region.release)
         self.memory = GuestMemory(self.region.base)
         self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)
-        self.space.code_changed = self._on_code_changed
+        self.space.code_changed = lambda addr, length: self._drop_translations()
         self.translations = Translations()
         self.stats = Stats()
         self.in_asm = in_asm
@@ -82,8 +82,9 @@ class Image:
         for cpu in list(self.cpus):
             cpu.interrupt(reason)
 
-    def _on_code_changed(self, addr: int, length: int) -> None:
-        """Guest code changed (munmap, mprotect, a new mapping): every translation goes;
+    def _drop_translations(self) -> None:
+        """Guest code changed (munmap, mprotect, a new mapping) or precise mode began: every
+        translation goes;
         every thread drops its instances at its next return to Python, which it is asked
         for."""
         self.translations.flush()
@@ -97,7 +98,7 @@ class Image:
             self.save_code()
             self._disk = None
             self.precise = True
-            self._on_code_changed(0, 0)
+            self._drop_translations()
 
     # -- translating ---------------------------------------------------------------------
 
