@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="let the guest execve host (non-riscv64) programs")
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="kill the guest with SIGXCPU after this much wall time")
+    run.add_argument("--tier", choices=("0", "1", "tiered"), default="tiered",
+                     help="0: interpret only; 1: compile all code when first reached; "
+                     "tiered (default): interpret, and compile hot code in the background")
     run.add_argument("--stats", metavar="FILE",
                      help="write MVVM's counters (regions, translate/compile/execute seconds) "
                           "as JSON to FILE ('-' for stderr) when the guest ends")
@@ -98,7 +101,8 @@ def run(options: argparse.Namespace) -> int:
         files = FileSystemOptions(options.sysroot, options.root, options.map)
         process = start_process(options.program, argv, _environment(options), in_asm=in_asm,
                                 strace=sys.stderr if options.strace else None, files=files,
-                                network=not options.no_network, host_exec=options.host_exec)
+                                network=not options.no_network, host_exec=options.host_exec,
+                                tier=options.tier)
         if options.no_cache:
             process.cache_dir = None
         if options.timeout is not None:

@@ -32,6 +32,15 @@ STATIC_PIE_START = PROGRAMS / "static-pie" / "rcrt1.c"
 GUEST_ENV = {"MVVM_TEST_VAR": "a value = with spaces", "LC_ALL": "C"}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--tier", choices=("0", "1", "tiered"), default=None,
+                     help="run every MVVM program and snippet in this tier mode")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    toolchain.TIER = config.getoption("tier")
+
+
 @pytest.fixture(scope="session")
 def guest_env() -> dict[str, str]:
     """The environment for both runs: a small fixed one, so that nothing from the caller's

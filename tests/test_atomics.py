@@ -16,14 +16,14 @@ import pytest
 import wasmtime as wt
 
 sys.path.insert(0, str(Path(__file__).parent))
-from difftest.encode import asm  # noqa: E402
 from difftest.machine import CODE, SCRATCH, MvvmCpu, State  # noqa: E402
 
 from mvvm.isa import TABLE  # noqa: E402
+from mvvm.isa.encoder import asm  # noqa: E402
 from mvvm.runtime import layout  # noqa: E402
 from mvvm.runtime.engine import Runtime, make_engine  # noqa: E402
 from mvvm.runtime.image import Image  # noqa: E402
-from mvvm.translator.translate import REGION_EXPORT, Translation, translate  # noqa: E402
+from mvvm.translator.translate import Translation, export_name, translate  # noqa: E402
 from mvvm.wasm import encoder as w  # noqa: E402
 
 RA, T0, T1, A0, A1, A2, A3, A4 = 1, 5, 6, 10, 11, 12, 13, 14
@@ -196,7 +196,7 @@ class Guest:
                 rt.host_function([i64], [i32], lambda values: None)]
         instance = rt.instantiate(translation.wasm,
                                   [*host, rt.guest_memory, rt.vm_memory, rt.table])
-        self.region = instance.exports(rt.store)[REGION_EXPORT]
+        self.region = instance.exports(rt.store)[export_name(0)]
         for name, value in regs.items():
             self.x(int(name[1:])).value = value
 

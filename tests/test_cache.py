@@ -1,20 +1,25 @@
 """The on-disk code cache: a second run reuses compiled regions, and nothing in the cache is
-trusted: damaged files, foreign files and changed guest code all lead to fresh translation."""
+trusted: damaged files, foreign files and changed guest code all lead to fresh translation.
+
+The runs compile every region when first reached (`--tier 1`), so that what the first run
+leaves is the same every time; tiered runs use the same cache."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import wasmtime as wt
 from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
-from mvvm.runtime.diskcache import DiskCache
+from mvvm.runtime.diskcache import DiskCache, Member
 from mvvm.runtime.engine import make_engine
-from mvvm.translator.translate import TrapMap
+from mvvm.translator.translate import TrapMap, export_name
 from mvvm.wasm import encoder as w
 
 
@@ -25,7 +30,7 @@ def program(build_program) -> Path:
 
 def run_cached(program: Path, cache: Path, env: dict[str, str], stats: Path,
                options: tuple[str, ...] = ()) -> tuple[Outcome, dict]:
-    outcome = run_mvvm(program, options=["--stats", str(stats), *options],
+    outcome = run_mvvm(program, options=["--tier", "1", "--stats", str(stats), *options],
                        env={**env, "XDG_CACHE_HOME": str(cache)})
     return outcome, json.loads(stats.read_text())
 
@@ -75,7 +80,7 @@ def test_no_cache_option_writes_nothing(program, tmp_path, guest_env):
 def test_concurrent_runs_share_the_cache(program, tmp_path, guest_env):
     expected = run_qemu(program, env=guest_env)
     env = {**guest_env, "XDG_CACHE_HOME": str(tmp_path)}
-    argv = [sys.executable, "-m", "mvvm", "run", str(program)]
+    argv = [sys.executable, "-m", "mvvm", "run", "--tier", "1", str(program)]
     runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for _ in range(3)]
     for p in runs:
@@ -87,18 +92,45 @@ def test_concurrent_runs_share_the_cache(program, tmp_path, guest_env):
 
 def _module(engine: wt.Engine) -> wt.Module:
     m = w.Module()
-    m.function(m.type((), (w.I64,)), [], w.Code().i64_const(7), export="r")
+    for index in range(2):
+        m.function(m.type((), (w.I64,)), [], w.Code().i64_const(7), export=export_name(index))
     return wt.Module(engine, m.encode())
 
 
-def test_entry_for_changed_guest_code_is_not_used(tmp_path):
-    engine = make_engine()
+def _saved_batch(tmp_path: Path, engine: wt.Engine) -> None:
+    """A batch of two regions, at 0x1000 (code b"12345678") and 0x2000 (b"abcd")."""
     cache = DiskCache(tmp_path, engine, b"image")
-    traps = TrapMap((10,), (0x1000,))
-    cache.add(0x1000, [(0x1000, 0x1008)], b"12345678", _module(engine), traps)
+    members = [Member(0x1000, [(0x1000, 0x1008)], hashlib.sha256(b"12345678").digest()),
+               Member(0x2000, [(0x2000, 0x2004)], hashlib.sha256(b"abcd").digest())]
+    cache.add("batch_a", members, _module(engine), TrapMap((10, 20), (0x1000, 0x2000)))
     cache.save()
+
+
+def _code(changed: int | None = None) -> Callable[[list[tuple[int, int]]], bytes | None]:
+    """The guest code of the two regions; the one at `changed` differs from the cache's."""
+    def read(ranges: list[tuple[int, int]]) -> bytes | None:
+        start = ranges[0][0]
+        code = b"12345678" if start == 0x1000 else b"abcd"
+        return code + b"!" if start == changed else code
+    return read
+
+
+def test_a_batch_loads_whole_and_once(tmp_path):
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
     again = DiskCache(tmp_path, engine, b"image")
-    assert again.lookup(0x1000, lambda ranges: b"12345678") is not None
-    assert again.lookup(0x1000, lambda ranges: b"12345679") is None
-    assert again.lookup(0x1000, lambda ranges: None) is None      # no longer executable
-    assert again.lookup(0x2000, lambda ranges: b"12345678") is None
+    loaded = again.lookup(0x2000, _code())
+    assert [(pc, c.export, c.name) for pc, c in loaded] == [
+        (0x1000, "r0", "batch_a"), (0x2000, "r1", "batch_a")]
+    assert loaded[0][1].module is loaded[1][1].module
+    assert again.lookup(0x1000, _code()) == []                # already handed out
+
+
+def test_region_whose_guest_code_changed_is_not_used(tmp_path):
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
+    again = DiskCache(tmp_path, engine, b"image")
+    assert [pc for pc, _ in again.lookup(0x1000, _code(changed=0x1000))] == [0x2000]
+    again = DiskCache(tmp_path, engine, b"image")
+    assert again.lookup(0x1000, lambda ranges: None) == []      # no longer executable
+    assert again.lookup(0x3000, _code()) == []

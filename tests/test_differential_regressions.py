@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from difftest.encode import asm  # noqa: E402
 from difftest.machine import PAGE, SCRATCH, Fault, MvvmCpu, State  # noqa: E402
 
+from mvvm.isa.encoder import asm  # noqa: E402
 from mvvm.linux.mm import PROT_READ  # noqa: E402
 
 READ_ONLY = SCRATCH - 0x10000            # a page the test maps read-only

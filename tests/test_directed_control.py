@@ -16,11 +16,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from difftest import directed, sequences  # noqa: E402
 from difftest import values as v  # noqa: E402
-from difftest.encode import asm  # noqa: E402
 from difftest.machine import CODE, Fault, MvvmCpu, State, UnicornCpu  # noqa: E402
 from difftest.report import failure  # noqa: E402
 
 from mvvm.isa import TABLE, Flow, InsnSpec, decode, rvc  # noqa: E402
+from mvvm.isa.encoder import asm  # noqa: E402
 from mvvm.translator.semantics import SEMANTICS  # noqa: E402
 
 A0, A1, A2, T0, T1 = 10, 11, 12, 5, 6

@@ -20,6 +20,9 @@ BUILD = TESTS / ".build"
 CC = "riscv64-linux-gnu-gcc"
 HOST_CC = "gcc"
 QEMU = "qemu-riscv64"
+# The tier mode every MVVM run of the tests uses (`pytest --tier 0`); None: MVVM's default
+# for programs, and compiling every snippet for the instruction-level tests.
+TIER: str | None = None
 
 
 def build(source: Path, flags: tuple[str, ...] = ("-O2", "-static"), cc: str = CC) -> Path:
@@ -59,5 +62,6 @@ def run_qemu(prog: Path, args: list[str] = (), **kw) -> Outcome:
 
 
 def run_mvvm(prog: Path, args: list[str] = (), options: list[str] = (), **kw) -> Outcome:
-    return run([sys.executable, "-m", "mvvm", "run", *options, str(prog), *args], **kw)
+    tier = ["--tier", TIER] if TIER is not None and "--tier" not in options else []
+    return run([sys.executable, "-m", "mvvm", "run", *tier, *options, str(prog), *args], **kw)
 

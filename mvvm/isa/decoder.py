@@ -8,7 +8,7 @@ forms at import, and a bucket holds only a few rows, most specific first.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from mvvm.isa import rvc
 from mvvm.isa.instr import InsnSpec, Instr
@@ -40,46 +40,76 @@ def _sext32(raw: int) -> int:
     return raw - ((raw & 0x80000000) << 1)
 
 
-def _imm_i(raw: int) -> int:
-    return _sext32(raw) >> 20
+class Term(NamedTuple):
+    """One piece of an immediate: ((raw, sign-extended if signed) >> shift & mask) << left."""
+
+    signed: bool
+    shift: int
+    mask: int
+    left: int = 0
 
 
-def _imm_s(raw: int) -> int:
-    return _sext32(raw) >> 20 & ~0x1F | raw >> 7 & 0x1F
+# Each immediate format as the OR of its terms. The decoder evaluates them here and the
+# interpreter emits them as wasm, so the bit layouts are written once.
+IMM_TERMS: dict[str, tuple[Term, ...]] = {
+    "i": (Term(True, 20, -1),),
+    "s": (Term(True, 20, ~0x1F), Term(False, 7, 0x1F)),
+    "b": (Term(True, 19, ~0xFFF), Term(False, 0, 0x80, 4), Term(False, 20, 0x7E0),
+          Term(False, 7, 0x1E)),
+    "j": (Term(True, 11, ~0xFFFFF), Term(False, 0, 0xFF000), Term(False, 9, 0x800),
+          Term(False, 20, 0x7FE)),
+    "u": (Term(True, 0, ~0xFFF),),
+    "zimm": (Term(False, 15, 0x1F),),
+}
 
 
-def _imm_b(raw: int) -> int:
-    return (_sext32(raw) >> 19 & ~0xFFF | (raw & 0x80) << 4 | raw >> 20 & 0x7E0
-            | raw >> 7 & 0x1E)
+def imm_terms(spec: InsnSpec) -> tuple[Term, ...]:
+    """The terms of a row's immediate (none if it has no immediate)."""
+    fmt = imm_format(spec)
+    if fmt == "free":
+        return (Term(False, 20, free_bits(spec)),)
+    return IMM_TERMS[fmt] if fmt else ()
 
 
-def _imm_j(raw: int) -> int:
-    return _sext32(raw) >> 11 & ~0xFFFFF | raw & 0xFF000 | raw >> 9 & 0x800 | raw >> 20 & 0x7FE
+def _evaluate(terms: tuple[Term, ...], raw: int) -> int:
+    value = 0
+    for term in terms:
+        value |= ((_sext32(raw) if term.signed else raw) >> term.shift & term.mask) << term.left
+    return value
 
 
-def _imm_u(raw: int) -> int:
-    return _sext32(raw) & ~0xFFF
-
-
-def _imm_reader(spec: InsnSpec, tokens: set[str]) -> Callable[[int], int] | None:
-    """How to read `imm` for a row; the opcode fixes the format of an ordinary immediate."""
+def imm_format(spec: InsnSpec) -> str | None:
+    """How a row encodes `imm`: "u", "b", "j", "s" or "i"; "free" for the bits from 20 up
+    that the row's mask leaves free (a shift amount, fence's fm/pred/succ); "zimm"; or None.
+    The opcode fixes the format of an ordinary immediate."""
+    tokens = set(spec.operands.split(","))
     opcode = spec.match & 0x7F
     if "upper" in tokens:
-        return _imm_u
+        return "u"
     if "target" in tokens:
-        return _imm_b if opcode == BRANCH else _imm_j
+        return "b" if opcode == BRANCH else "j"
     if "shamt" in tokens or "pred" in tokens:
-        free = ~spec.mask >> 20 & 0xFFF  # the shift amount, or fence's fm/pred/succ
-        return lambda raw: raw >> 20 & free
+        return "free"
     if "zimm" in tokens:
-        return lambda raw: raw >> 15 & 0x1F
+        return "zimm"
     if tokens & {"imm", "mem"}:
-        return _imm_s if opcode in (STORE, STORE_FP) else _imm_i
+        return "s" if opcode in (STORE, STORE_FP) else "i"
     return None
 
 
+def free_bits(spec: InsnSpec) -> int:
+    """The bits of a "free" immediate, shifted down from bit 20."""
+    return ~spec.mask >> 20 & 0xFFF
+
+
+def _imm_reader(spec: InsnSpec) -> Callable[[int], int] | None:
+    """How to read `imm` for a row."""
+    terms = imm_terms(spec)
+    return (lambda raw: _evaluate(terms, raw)) if terms else None
+
+
 # Which Instr field an operand token fills, and the bit position of that register field.
-_REGISTERS = {"rd": ("rd", 7), "fd": ("rd", 7), "rs1": ("rs1", 15), "fs1": ("rs1", 15),
+REGISTERS = {"rd": ("rd", 7), "fd": ("rd", 7), "rs1": ("rs1", 15), "fs1": ("rs1", 15),
               "mem": ("rs1", 15), "amo": ("rs1", 15), "rs2": ("rs2", 20), "fs2": ("rs2", 20),
               "fs3": ("rs3", 27)}
 
@@ -87,8 +117,8 @@ _REGISTERS = {"rd": ("rd", 7), "fd": ("rd", 7), "rs1": ("rs1", 15), "fs1": ("rs1
 def _extractor(spec: InsnSpec) -> Callable[[int], Instr | None]:
     """Build the field extraction for one row, so a decode does no operand-string work."""
     tokens = set(spec.operands.split(","))
-    registers = {_REGISTERS[t] for t in tokens if t in _REGISTERS}
-    imm = _imm_reader(spec, tokens)
+    registers = {REGISTERS[t] for t in tokens if t in REGISTERS}
+    imm = _imm_reader(spec)
     has_csr, has_rm, has_aqrl = "csr" in tokens, "rm" in tokens, spec.ext == "A"
 
     def extract(raw: int) -> Instr | None:

@@ -36,7 +36,7 @@ from mvvm.linux.errors import Restart, SyscallError
 from mvvm.linux.kernel import Kernel
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
-from mvvm.runtime.image import Stats
+from mvvm.runtime.image import TIERED, Stats
 from mvvm.runtime.vm import VM
 
 SP = 2
@@ -86,9 +86,10 @@ def _empty_root() -> str:
 class Process:
     """One guest process: the kernel, and the VM running its current image."""
 
-    def __init__(self, kernel: Kernel, in_asm: TextIO | None) -> None:
+    def __init__(self, kernel: Kernel, in_asm: TextIO | None, tier: str = TIERED) -> None:
         self.kernel = kernel
         self.in_asm = in_asm
+        self.tier = tier
         self.vm: VM | None = None
         self._cache_dir: Path | None | bool = True          # True: each VM's default
         self.ended: BaseException | None = None     # a thread's outcome for the main one
@@ -121,7 +122,7 @@ class Process:
     def load(self, host_path: str, argv: list[str] | list[bytes],
              envp: list[str] | list[bytes], execfn: str | bytes | None = None) -> VM:
         """A new VM holding the program, ready to run; the kernel is not switched to it."""
-        vm = VM(in_asm=self.in_asm)
+        vm = VM(in_asm=self.in_asm, tier=self.tier)
         if self._cache_dir is not True:
             vm.cache_dir = self._cache_dir
         files = self.kernel.files
@@ -300,16 +301,17 @@ def die_of(killed: GuestSignal) -> NoReturn:
 def start_process(path: str, argv: list[str], envp: list[str], *,
                   in_asm: TextIO | None = None, strace: TextIO | None = None,
                   files: FileSystemOptions | None = None, network: bool = True,
-                  host_exec: bool = False) -> Process:
+                  host_exec: bool = False, tier: str = TIERED) -> Process:
     """A process ready to `run()` the program at path, as execve would leave it.
 
-    Under a confined tree (--root/--map) path is a guest path, as for chroot.
+    Under a confined tree (--root/--map) path is a guest path, as for chroot. tier: how
+    code runs (mvvm.runtime.image).
     """
     paths = (files or FileSystemOptions()).paths()
     host_path = paths.resolve(os.fsencode(path)).path if paths.confined else path
     kernel = Kernel(None, None, exe=os.fsdecode(host_path), strace=strace, paths=paths,
                     network=network, host_exec=host_exec)
-    process = Process(kernel, in_asm)
+    process = Process(kernel, in_asm, tier)
     kernel.exec_image = process.exec_image
     kernel.start_thread = process.start_thread
     if threading.current_thread() is threading.main_thread():    # where signal.signal works

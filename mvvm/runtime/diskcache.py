@@ -1,19 +1,22 @@
-"""The persistent code cache: compiled regions kept on disk between runs.
+"""The persistent code cache: compiled batches of regions kept on disk between runs.
 
 Compiling a region costs ~1.5 ms in Cranelift and translating it ~0.75 ms
 in Python; deserializing it costs ~0.1 ms. So a second run of a program
-loads its regions instead of rebuilding them.
+loads its regions instead of rebuilding them. An entry is a batch: one
+module and the regions in it, as tier 1 compiled them together. A batch is
+deserialized only when the run first needs one of its regions, so a warm
+start costs what the run executes, not what the program ever ran.
 
 Layout: `$XDG_CACHE_HOME/mvvm/<version>/<image>.cache`. <version> hashes the
 translator's sources, the wasmtime version and the engine's settings, so a
 changed translator never sees old code. <image> hashes the program file; one
-file per program holds all its regions, read once at start-up.
+file per program holds all its batches, read once at start-up.
 
-Nothing in the file is trusted: each entry carries the guest code bytes'
+Nothing in the file is trusted: each region carries the guest code bytes'
 hash (checked against guest memory, which must also still be executable,
-before the region is installed) and the module's hash (checked before
-wasmtime deserializes it, since deserialization trusts its input). A
-mismatch skips the entry and the region is translated afresh. Writers merge
+before the region is installed) and each entry the module's hash (checked
+before wasmtime deserializes it, since deserialization trusts its input). A
+mismatch skips the region, and it is translated afresh. Writers merge
 with what is on disk and replace the file by an atomic rename, so two MVVM
 processes sharing the cache cannot corrupt it; the whole cache is bounded
 by deleting the least recently used files.
@@ -31,19 +34,29 @@ from pathlib import Path
 
 import wasmtime as wt
 
-from mvvm.translator.translate import TrapMap
+from mvvm.runtime.translations import Compiled
+from mvvm.translator.translate import TrapMap, export_name
 
-MAGIC = b"MVVMCC01"
+MAGIC = b"MVVMCC02"
 LIMIT_BYTES = 256 << 20
-SOURCES = ("translator", "isa", "wasm", "runtime")
+SOURCES = ("translator", "interpreter", "isa", "wasm", "runtime")
 
 CodeReader = Callable[[list[tuple[int, int]]], bytes | None]   # None: not all executable
 
 
 @dataclass
-class Entry:
+class Member:
+    """One region of a batch; its function is the module's export_name(position)."""
+
+    pc: int
     ranges: list[tuple[int, int]]
     code_hash: bytes
+
+
+@dataclass
+class Batch:
+    name: str                     # the module's name, which trap frames carry
+    members: list[Member]
     module: bytes                 # serialized by wasmtime
     traps: TrapMap
 
@@ -72,27 +85,34 @@ class DiskCache:
     def __init__(self, directory: Path, engine: wt.Engine, image: bytes) -> None:
         self.engine = engine
         self.path = directory / f"{hashlib.sha256(image).hexdigest()[:32]}.cache"
-        self.entries = _read(self.path)
-        self.added: dict[int, Entry] = {}
+        self.batches = _read(self.path)
+        self.index = {m.pc: b.name for b in self.batches.values() for m in b.members}
+        self.added: dict[str, Batch] = {}
 
-    def lookup(self, pc: int, current_code: CodeReader
-               ) -> tuple[wt.Module, TrapMap, list[tuple[int, int]]] | None:
-        """The cached region at pc, if the guest code it was made from is still there."""
-        entry = self.entries.get(pc)
-        if entry is None:
-            return None
-        code = current_code(entry.ranges)
-        if code is None or hashlib.sha256(code).digest() != entry.code_hash:
-            return None
+    def lookup(self, pc: int, current_code: CodeReader) -> list[tuple[int, Compiled]]:
+        """The regions of the cached batch that holds pc, those whose guest code is still
+        there; each batch is handed out once."""
+        batch = self.batches.get(self.index.get(pc, ""))
+        if batch is None:
+            return []
+        for member in batch.members:
+            self.index.pop(member.pc, None)
+        valid = [(k, m) for k, m in enumerate(batch.members)
+                 if (code := current_code(m.ranges)) is not None
+                 and hashlib.sha256(code).digest() == m.code_hash]
+        if not valid:
+            return []
         try:
-            return wt.Module.deserialize(self.engine, entry.module), entry.traps, entry.ranges
+            module = wt.Module.deserialize(self.engine, batch.module)
         except wt.WasmtimeError:
-            del self.entries[pc]          # made by an incompatible engine: rebuild it
-            return None
+            del self.batches[batch.name]      # made by an incompatible engine: rebuild
+            return []
+        return [(m.pc, Compiled(module, export_name(k), batch.name, batch.traps, m.ranges))
+                for k, m in valid]
 
-    def add(self, pc: int, ranges: list[tuple[int, int]], code: bytes, module: wt.Module,
+    def add(self, name: str, members: list[Member], module: wt.Module,
             traps: TrapMap) -> None:
-        self.added[pc] = Entry(ranges, hashlib.sha256(code).digest(), module.serialize(), traps)
+        self.added[name] = Batch(name, members, module.serialize(), traps)
 
     def save(self) -> None:
         """Merge the new regions into the file on disk, atomically; then bound the cache."""
@@ -110,28 +130,31 @@ class DiskCache:
             pass                  # a cache that cannot be written is just a slower run
 
 
-def _encode(entries: dict[int, Entry]) -> bytes:
-    parts = [MAGIC, struct.pack("<I", len(entries))]
-    for pc, e in entries.items():
-        body = struct.pack("<QI", pc, len(e.ranges)) + b"".join(
-            struct.pack("<QQ", a, b) for a, b in e.ranges)
-        body += e.code_hash + struct.pack("<I", len(e.traps.offsets))
-        body += struct.pack(f"<{len(e.traps.offsets)}I", *e.traps.offsets)
-        body += struct.pack(f"<{len(e.traps.pcs)}Q", *e.traps.pcs)
-        body += struct.pack("<I", len(e.module)) + e.module
+def _encode(batches: dict[str, Batch]) -> bytes:
+    parts = [MAGIC, struct.pack("<I", len(batches))]
+    for b in batches.values():
+        name = b.name.encode()
+        body = struct.pack("<HI", len(name), len(b.members)) + name
+        for m in b.members:
+            body += struct.pack("<QI", m.pc, len(m.ranges)) + b"".join(
+                struct.pack("<QQ", lo, hi) for lo, hi in m.ranges) + m.code_hash
+        body += struct.pack("<I", len(b.traps.offsets))
+        body += struct.pack(f"<{len(b.traps.offsets)}I", *b.traps.offsets)
+        body += struct.pack(f"<{len(b.traps.pcs)}Q", *b.traps.pcs)
+        body += struct.pack("<I", len(b.module)) + b.module
         parts += [struct.pack("<I", len(body)), hashlib.sha256(body).digest(), body]
     return b"".join(parts)
 
 
-def _read(path: Path) -> dict[int, Entry]:
-    """Every intact entry of a cache file; damaged entries and foreign files are dropped."""
+def _read(path: Path) -> dict[str, Batch]:
+    """Every intact batch of a cache file; damaged entries and foreign files are dropped."""
     try:
         data = path.read_bytes()
     except OSError:
         return {}
     if not data.startswith(MAGIC):
         return {}
-    entries: dict[int, Entry] = {}
+    batches: dict[str, Batch] = {}
     at = len(MAGIC) + 4
     while at + 36 <= len(data):
         (size,) = struct.unpack_from("<I", data, at)
@@ -139,25 +162,30 @@ def _read(path: Path) -> dict[int, Entry]:
         at += 36 + size
         if len(body) != size or hashlib.sha256(body).digest() != digest:
             break
-        pc, entry = _decode(body)
-        entries[pc] = entry
-    return entries
+        batch = _decode(body)
+        batches[batch.name] = batch
+    return batches
 
 
-def _decode(body: bytes) -> tuple[int, Entry]:
-    pc, nranges = struct.unpack_from("<QI", body, 0)
-    at = 12
-    ranges = [struct.unpack_from("<QQ", body, at + 16 * i) for i in range(nranges)]
-    at += 16 * nranges
-    code_hash = body[at:at + 32]
-    (ntraps,) = struct.unpack_from("<I", body, at + 32)
-    at += 36
+def _decode(body: bytes) -> Batch:
+    name_size, count = struct.unpack_from("<HI", body, 0)
+    at = 6 + name_size
+    name = body[6:at].decode()
+    members = []
+    for _ in range(count):
+        pc, nranges = struct.unpack_from("<QI", body, at)
+        at += 12
+        ranges = [struct.unpack_from("<QQ", body, at + 16 * i) for i in range(nranges)]
+        at += 16 * nranges
+        members.append(Member(pc, ranges, body[at:at + 32]))
+        at += 32
+    (ntraps,) = struct.unpack_from("<I", body, at)
+    at += 4
     offsets = struct.unpack_from(f"<{ntraps}I", body, at)
     pcs = struct.unpack_from(f"<{ntraps}Q", body, at + 4 * ntraps)
     at += 12 * ntraps
     (msize,) = struct.unpack_from("<I", body, at)
-    module = body[at + 4:at + 4 + msize]
-    return pc, Entry(ranges, code_hash, module, TrapMap(offsets, pcs))
+    return Batch(name, members, body[at + 4:at + 4 + msize], TrapMap(offsets, pcs))
 
 
 def _evict(root: Path, limit: int) -> None:

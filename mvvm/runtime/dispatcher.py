@@ -1,10 +1,13 @@
-"""The dispatcher loop (in wasm) and the in-memory code cache behind it.
+"""The core of each guest thread (in wasm): the dispatcher loop, the code lookup and
+the tier-0 interpreter; and the in-memory code cache behind them.
 
 Control moves between regions without coming back to Python: each region
 returns the next guest pc, and the dispatcher looks it up in an
 open-addressing hash table in the VM memory (key: pc, value: slot in the
-shared funcref table) and calls it. Only a miss, or a region that returns
-`pc | 1`, ends `run` and comes back to Python.
+shared funcref table) and calls it. Where no region is compiled, the
+interpreter runs the code (tiered) or the host translates it at once (the
+translate-everything mode). Only a region or interpreter that returns
+`pc | 1` ends `run` and comes back to Python.
 """
 
 from __future__ import annotations
@@ -13,30 +16,50 @@ import ctypes
 
 import wasmtime as wt
 
+from mvvm.interpreter.generate import interpreter, rvc_table
 from mvvm.runtime import layout
 from mvvm.runtime.engine import Runtime
-from mvvm.translator.translate import REGION_EXPORT
+from mvvm.runtime.translations import Compiled
 from mvvm.wasm import encoder as w
 
-VM = 1                         # memory index of the VM memory in the dispatcher module
+VM = 1                         # memory index of the VM memory in the core module
 INITIAL_ENTRIES = 1 << 14
 PAGE = 0x10000
+# The core module's imports, in the order of the region modules' (mvvm.translator.emitter),
+# so that the semantics the interpreter shares with the translator call the same indices.
+HOST_IMPORTS = ("syscall", "clock", "fp", "translate", "hot")
 
 
-def dispatcher_module() -> bytes:
-    """`lookup(pc) -> slot` probes the hash table and, on a miss, asks the host to translate
-    (slot 0: it could not); `run() -> pc` is the dispatch loop. Regions import `lookup` to
-    call their callees directly."""
-    m = w.Module(name="dispatcher")
+def core_module(tiered: bool) -> bytes:
+    """`lookup(pc) -> slot` probes the hash table (slot 0: none); on a miss, tiered, it
+    says so, else it asks the host to translate. `interpret(pc) -> pc` is tier 0.
+    `run() -> pc` is the dispatch loop. Regions import `lookup` to call their callees."""
+    m = w.Module(name="core")
     region_type = m.type((w.I32,), (w.I64,))
     run_type = m.type((), (w.I64,))
     lookup_type = m.type((w.I64,), (w.I32,))
+    m.import_func("env", "syscall", m.type((), (w.I32,)))
+    m.import_func("env", "clock", m.type((), (w.I64,)))
+    m.import_func("env", "fp", m.type((w.I32, w.I64, w.I64, w.I64), (w.I64,)))
     translate = m.import_func("env", "translate", lookup_type)
-    m.import_memory("env", "guest", 1)     # unused; keeps memory indices as in regions
+    hot = m.import_func("env", "hot", lookup_type)
+    m.import_memory("env", "guest", 1)
     m.import_memory("env", "vm", 1)
     m.import_table("env", "regions", 1)
-    lookup = m.function(lookup_type, [w.I32, w.I64, w.I32], _lookup_code(translate),
+    lookup = m.function(lookup_type, [w.I32, w.I64, w.I32],
+                        _lookup_code(None if tiered else translate),
                         name="lookup", export="lookup")
+    interpret = None
+    if tiered:
+        locals_, body = interpreter(lookup, hot)
+        interpret = m.function(m.type((w.I64,), (w.I64,)), locals_, body, name="interpret")
+        m.active_data(VM, layout.VM_RVC, rvc_table())
+    m.function(run_type, [w.I64, w.I32], _run_code(region_type, lookup, interpret),
+               name="run", export="run")
+    return m.encode()
+
+
+def _run_code(region_type: int, lookup: int, interpret: int | None) -> w.Code:
     pc, slot = 0, 1
     c = w.Code()
     c.i32_const(0).mem(w.I64_LOAD, VM, layout.VM_PC).set(pc)
@@ -44,13 +67,16 @@ def dispatcher_module() -> bytes:
     c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_INTERRUPT)
     _leave_if(c, pc, layout.REASON_INTERRUPT)
     c.get(pc).call(lookup).tee(slot).op(w.I32_EQZ)
-    _leave_if(c, pc, layout.REASON_MISS)
-    c.i32_const(0).get(slot).call_indirect(region_type)               # call depth 0
+    if interpret is None:
+        _leave_if(c, pc, layout.REASON_MISS)
+        c.i32_const(0).get(slot).call_indirect(region_type)               # call depth 0
+    else:
+        c.block(w.IF, w.I64).get(pc).call(interpret)
+        c.op(w.ELSE).i32_const(0).get(slot).call_indirect(region_type).op(w.END)
     c.tee(pc).i64_const(1).op(w.I64_AND, w.I64_EQZ).br(w.BR_IF, 0)
     c.op(w.END)
     c.get(pc)
-    m.function(run_type, [w.I64, w.I32], c, name="run", export="run")
-    return m.encode()
+    return c
 
 
 def _leave_if(c: w.Code, pc: int, reason: int) -> None:
@@ -60,7 +86,7 @@ def _leave_if(c: w.Code, pc: int, reason: int) -> None:
     c.get(pc).i64_const(1).op(w.I64_OR, w.RETURN, w.END)
 
 
-def _lookup_code(translate: int) -> w.Code:
+def _lookup_code(translate: int | None) -> w.Code:
     pc, probe, key, mask = 0, 1, 2, 3
     c = w.Code()
     c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_HASH_MASK).set(mask)
@@ -69,7 +95,12 @@ def _lookup_code(translate: int) -> w.Code:
     c.block(w.LOOP)
     c.get(probe).mem(w.I64_LOAD, VM, layout.VM_HASH).tee(key).get(pc).op(w.I64_EQ)
     c.block(w.IF).get(probe).mem(w.I32_LOAD, VM, layout.VM_HASH + 8).op(w.RETURN, w.END)
-    c.get(key).op(w.I64_EQZ).block(w.IF).get(pc).call(translate).op(w.RETURN, w.END)
+    c.get(key).op(w.I64_EQZ).block(w.IF)
+    if translate is None:
+        c.i32_const(0)
+    else:
+        c.get(pc).call(translate)
+    c.op(w.RETURN, w.END)
     c.get(probe).i32_const(layout.HASH_ENTRY).op(w.I32_ADD)
     c.get(mask).i32_const(4).op(w.I32_SHL, w.I32_AND).set(probe)
     c.br(w.BR, 0).op(w.END)
@@ -81,36 +112,46 @@ class CodeCache:
     """One thread's instances of the image's regions (mvvm.runtime.translations): its
     funcref table and the hash table from entry pc to table slot."""
 
-    def __init__(self, runtime: Runtime, host: list[wt.Func], translate: wt.Func) -> None:
+    def __init__(self, runtime: Runtime, host: list[wt.Func], core: wt.Module) -> None:
         self.runtime = runtime
         self.generation = 0                     # of the translations it holds instances of
+        self.installed = 0                      # how many of the translations' regions
         self.regions = 0
+        self.slots: dict[int, int] = {}         # entry pc -> table slot
         self.entries = INITIAL_ENTRIES
+        self._instances: dict[wt.Module, wt.Instance] = {}
         self._ensure_vm_size()
         self._set_mask()
-        instance = runtime.instantiate(dispatcher_module(), [
-            translate, runtime.guest_memory, runtime.vm_memory, runtime.table])
+        instance = wt.Instance(runtime.store, core, [
+            *host, runtime.guest_memory, runtime.vm_memory, runtime.table])
         exports = instance.exports(runtime.store)
         self.run = exports["run"]
-        self.imports = [*host, exports["lookup"], runtime.guest_memory, runtime.vm_memory,
-                        runtime.table]
+        self.imports = [*host[:3], exports["lookup"], runtime.guest_memory,
+                        runtime.vm_memory, runtime.table]
 
-    def install(self, entry: int, module: wt.Module) -> int:
-        """Instantiate a region and enter it in the hash table; returns its table slot."""
+    def install(self, entry: int, compiled: Compiled) -> int:
+        """Enter a region in the hash table, instantiating its module (a batch of regions)
+        in this store the first time; returns its table slot."""
         store = self.runtime.store
-        func = wt.Instance(store, module, self.imports).exports(store)[REGION_EXPORT]
+        instance = self._instances.get(compiled.module)
+        if instance is None:
+            instance = self._instances[compiled.module] = wt.Instance(
+                store, compiled.module, self.imports)
+        func = instance.exports(store)[compiled.export]
         slot = self.runtime.table.grow(store, 1, func)
         self.regions += 1
         if 2 * self.regions > self.entries:
             self._rehash(self.entries * 2)
         self._insert(entry, slot)
+        self.slots[entry] = slot
         return slot
 
     def flush(self, generation: int) -> None:
         """Forget every instance (the translations moved to generation); table slots are
         not reused."""
         self.generation = generation
-        self.regions = 0
+        self.regions = self.installed = 0
+        self._instances, self.slots = {}, {}
         self._clear()
         ctypes.memset(self.runtime.vm_address() + layout.VM_SITES, 0,
                       layout.SITE_ENTRY * layout.SITES)

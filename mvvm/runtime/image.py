@@ -1,12 +1,18 @@
 """What the threads of one guest process share: the engine, the guest memory and its
-address space, the translations, the disk cache, and the statistics.
+address space, the core module, the translations, the disk cache, the background
+compiler and the statistics.
 
 Each thread runs on its own cpu (mvvm.runtime.vm.VM) with its own store; a region one
 thread translates, the others find here and only instantiate.
+
+How code runs is the image's tier mode: TIERED (the default: tier 0 interprets, hot
+regions are compiled in the background), INTERPRET (tier 0 only) or COMPILE (every
+region is translated and compiled when first reached, on the guest's thread).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -18,19 +24,30 @@ import wasmtime as wt
 from mvvm.isa import disasm
 from mvvm.linux.mm import PROT_EXEC, AddressSpace
 from mvvm.runtime import layout
-from mvvm.runtime.diskcache import DiskCache, default_directory, version_key
+from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
+from mvvm.runtime.dispatcher import core_module
 from mvvm.runtime.engine import SETTINGS, make_engine
 from mvvm.runtime.memories import Region
 from mvvm.runtime.memory import GuestMemory
+from mvvm.runtime.tiers import BackgroundCompiler
 from mvvm.runtime.translations import Compiled, Translations
 from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
-from mvvm.translator.translate import Translation, translate
+from mvvm.translator.region import Region as GuestRegion
+from mvvm.translator.translate import (
+    RegionCode,
+    TrapMap,
+    emit_region,
+    export_name,
+    pack,
+    region_name,
+)
 
 if TYPE_CHECKING:
     from mvvm.runtime.vm import VM
 
 PAGE = 0x1000
 WASM_PAGE = 0x10000
+TIERED, INTERPRET, COMPILE = "tiered", "0", "1"      # the tier modes (`mvvm run --tier`)
 
 
 @dataclass
@@ -38,28 +55,38 @@ class Stats:
     """What the VM spent its time on; `mvvm run --stats` and the benchmarks report it."""
 
     regions: int = 0                  # regions translated and compiled
+    batches: int = 0                  # modules the background compiler made of them
     cached_regions: int = 0           # regions loaded from the disk cache
     instructions: int = 0             # guest instructions translated
+    tier0_instructions: int = 0       # guest instructions the interpreter ran
     translate_seconds: float = 0.0    # Python: decoding, region forming, wasm emitting
     compile_seconds: float = 0.0      # wasmtime: compiling and instantiating regions
+    background_seconds: float = 0.0   # of which on the background thread (tiered)
     fp_slow_calls: int = 0            # FP operations the host computed (fp_host)
     started: float = field(default_factory=time.perf_counter)
 
     def report(self) -> dict[str, float]:
+        """The counters; execute_seconds is the guest's own thread's time outside
+        translating and compiling (background work runs beside it)."""
         total = time.perf_counter() - self.started
-        return {"regions": self.regions, "cached_regions": self.cached_regions,
-                "instructions": self.instructions, "fp_slow_calls": self.fp_slow_calls,
+        foreground = self.translate_seconds + self.compile_seconds - self.background_seconds
+        return {"regions": self.regions, "batches": self.batches,
+                "cached_regions": self.cached_regions,
+                "instructions": self.instructions,
+                "tier0_instructions": self.tier0_instructions,
+                "fp_slow_calls": self.fp_slow_calls,
                 "translate_seconds": round(self.translate_seconds, 6),
                 "compile_seconds": round(self.compile_seconds, 6),
-                "execute_seconds": round(total - self.translate_seconds
-                                         - self.compile_seconds, 6),
+                "background_seconds": round(self.background_seconds, 6),
+                "execute_seconds": round(total - foreground, 6),
                 "total_seconds": round(total, 6)}
 
 
 class Image:
     """One guest process's memory and code, shared by the cpus that run its threads."""
 
-    def __init__(self, *, in_asm: TextIO | None = None) -> None:
+    def __init__(self, *, in_asm: TextIO | None = None, tier: str = TIERED) -> None:
+        self.tier = tier
         self.engine = make_engine()
         self.settings = repr(sorted(SETTINGS.items()))
         self.region = Region(layout.GUEST_PAGES * WASM_PAGE, layout.MAX_PAGES * WASM_PAGE)
@@ -74,6 +101,8 @@ class Image:
         self.precise = False                # translating in precise mode
         self.cpus: list[VM] = []            # one per running guest thread
         self._disk: DiskCache | None = None
+        self._core: wt.Module | None = None
+        self.compiler = BackgroundCompiler(self) if tier == TIERED else None
 
     # -- the threads ---------------------------------------------------------------------
 
@@ -88,6 +117,8 @@ class Image:
         every thread drops its instances at its next return to Python, which it is asked
         for."""
         self.translations.flush()
+        if self.compiler is not None:
+            self.compiler.forget()
         for cpu in list(self.cpus):
             cpu.wake()
 
@@ -100,45 +131,103 @@ class Image:
             self.precise = True
             self._drop_translations()
 
+    # -- the core module -----------------------------------------------------------------
+
+    def core(self) -> wt.Module:
+        """The dispatcher and (unless in COMPILE mode) the interpreter: generated and
+        compiled once per MVVM and wasmtime version, then kept in the code cache."""
+        if self._core is None:
+            self._core = self._cached_core()
+        return self._core
+
+    def _cached_core(self) -> wt.Module:
+        path = None
+        directory = self.cache_dir or default_directory()   # it does not depend on the guest
+        if directory is not None:
+            key = version_key(self.settings)
+            path = directory / key / f"core-{self.tier != COMPILE:d}.cwasm"
+            try:
+                data = path.read_bytes()
+                if hashlib.sha256(data[32:]).digest() == data[:32]:
+                    return wt.Module.deserialize(self.engine, data[32:])
+            except (OSError, wt.WasmtimeError):
+                pass
+        module = wt.Module(self.engine, core_module(self.tier != COMPILE))
+        if path is not None:
+            serialized = module.serialize()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                temporary = path.with_suffix(f".{id(self)}.tmp")
+                temporary.write_bytes(hashlib.sha256(serialized).digest() + serialized)
+                temporary.replace(path)
+            except OSError:
+                pass            # a cache that cannot be written is just a slower start
+        return module
+
     # -- translating ---------------------------------------------------------------------
 
     def compiled(self, pc: int) -> Compiled:
         """The region at pc, compiled by another thread, found in the disk cache, or
-        translated and compiled now. The caller holds the translations' lock."""
+        translated and compiled now (COMPILE mode). The caller holds the translations'
+        lock."""
         found = self.translations.get(pc)
+        if found is None and self.load_cached(pc):
+            found = self.translations.get(pc)
         if found is not None:
             return found
         generation = self.translations.generation
         started = time.perf_counter()
-        disk = self._disk_cache()
-        cached = disk.lookup(pc, self.current_code) if disk is not None else None
-        if cached is not None:
-            compiled = Compiled(*cached)
-            self.stats.cached_regions += 1
-            self.stats.compile_seconds += time.perf_counter() - started
-        else:
-            compiled = self._compile(pc, disk)
-        self.translations.add(pc, compiled, generation)
-        return compiled
-
-    def _compile(self, pc: int, disk: DiskCache | None) -> Compiled:
-        started = time.perf_counter()
         translations = self.translations
         budget = INNER_INSTRUCTIONS if pc in translations.covered else MAX_INSTRUCTIONS
-        translation = translate(pc, self.fetch, budget, precise=self.precise,
-                                others=translations.starts)
+        code = emit_region(pc, self.fetch, budget, precise=self.precise,
+                           others=translations.starts)
         translated = time.perf_counter()
         self.stats.regions += 1
-        self.stats.instructions += translation.region.instructions()
+        self.stats.instructions += code.region.instructions()
         self.stats.translate_seconds += translated - started
         if self.in_asm is not None:
-            self._log_in_asm(translation)
-        module = wt.Module(self.engine, translation.wasm)
-        ranges = translation.code_ranges()
-        if disk is not None:
-            disk.add(pc, ranges, self.current_code(ranges) or b"", module, translation.traps)
+            self.log_in_asm(code.region)
+        name = region_name(pc)
+        wasm, traps = pack(name, [code])
+        module = wt.Module(self.engine, wasm)
         self.stats.compile_seconds += time.perf_counter() - translated
-        return Compiled(module, translation.traps, ranges)
+        self.keep_batch(name, [code], module, traps)
+        compiled = Compiled(module, export_name(0), name, traps, code.code_ranges())
+        translations.add(pc, compiled, generation)
+        return compiled
+
+    def load_cached(self, pc: int) -> bool:
+        """Install the disk cache's batch holding pc into the translations, if it has one
+        whose code is still the guest's."""
+        started = time.perf_counter()
+        with self.translations.lock:
+            disk = self._disk_cache()
+            if disk is None:
+                return False
+            generation = self.translations.generation
+            found = disk.lookup(pc, self.current_code)
+            for entry, compiled in found:
+                self.translations.add(entry, compiled, generation)
+        self.stats.cached_regions += len(found)
+        self.stats.compile_seconds += time.perf_counter() - started
+        return bool(found)
+
+    def keep_batch(self, name: str, codes: list[RegionCode], module: wt.Module,
+                   traps: TrapMap) -> None:
+        """Remember a compiled batch for the disk cache (saved at the end of the run)."""
+        with self.translations.lock:
+            disk = self._disk_cache()
+        if disk is None:
+            return
+        members = []
+        for code in codes:
+            ranges = code.code_ranges()
+            guest = self.current_code(ranges)
+            if guest is None:
+                return                  # the code changed meanwhile: not worth keeping
+            members.append(Member(code.entry, ranges, hashlib.sha256(guest).digest()))
+        with self.translations.lock:
+            disk.add(name, members, module, traps)
 
     def _disk_cache(self) -> DiskCache | None:
         """Opened at the first miss, keyed by what is executable then (the program and its
@@ -179,12 +268,21 @@ class Image:
         size = 4 if ((pc + 2) & (PAGE - 1)) or self.executable(pc + 2) else 2
         return int.from_bytes(self.memory.read(pc, size), "little")
 
-    def _log_in_asm(self, translation: Translation) -> None:
+    def executable_pages(self) -> bytes:
+        """The bitmap of executable guest pages that tier 0 checks its fetches against."""
+        bits = bytearray(layout.EXEC_BYTES)
+        for m in self.space.mappings():
+            if m.prot & PROT_EXEC:
+                for page in range(m.start // PAGE, min(m.end, layout.GUEST_LIMIT) // PAGE):
+                    bits[page >> 3] |= 1 << (page & 7)
+        return bytes(bits)
+
+    def log_in_asm(self, region: GuestRegion) -> None:
         """One paragraph per guest block, in qemu's `-d in_asm` layout."""
         out = self.in_asm
-        for start in sorted(translation.region.blocks):
+        for start in sorted(region.blocks):
             print("----------------\nIN:", file=out)
-            for pc, instr in translation.region.blocks[start].instrs:
+            for pc, instr in region.blocks[start].instrs:
                 if instr is None:
                     print(f"0x{pc:016x}:  {'':18}illegal", file=out)
                     continue

@@ -31,11 +31,19 @@ VM_RESERVATION = 0x210                  # LR/SC reserved address, or all ones
 VM_HASH_MASK = 0x218                    # (entries - 1) of the code hash table
 VM_INTERRUPT = 0x21C                    # non-zero: leave translated code at the next loop
 VM_RESERVED_VALUE = 0x220               # the value LR loaded, which SC's cmpxchg expects
+VM_X0_SINK = 0x228                      # tier 0's writes to x0 land here
+VM_HOT_THRESHOLD = 0x230                # tier 0: entry count that asks for tier 1 (0: never)
+VM_TIER0_INSTRUCTIONS = 0x238           # guest instructions tier 0 ran (u64)
 CALL_DEPTH_LIMIT = 200                  # deeper guest calls go through the dispatcher
 VM_SITES = 0x1000                       # call-site caches: callee pc (u64), table slot (u32)
 SITES = 0x10000                         # entries, indexed by the call's pc
 SITE_ENTRY = 16
-VM_HASH = VM_SITES + SITE_ENTRY * SITES  # entries of 16 bytes: guest pc (u64), table slot (u32)
+VM_EXEC = VM_SITES + SITE_ENTRY * SITES  # tier 0: one bit per executable guest page
+EXEC_BYTES = GUEST_LIMIT >> 15
+VM_RVC = VM_EXEC + 0x11000              # tier 0: each 16-bit value -> its expansion's word
+VM_COUNTERS = VM_RVC + 4 * 0x10000      # tier 0's profile: u32 entry counts, by pc hash
+COUNTERS = 1 << 17
+VM_HASH = VM_COUNTERS + 4 * COUNTERS    # entries of 16 bytes: guest pc (u64), table slot (u32)
 HASH_ENTRY = 16
 
 # Exit reasons (VM_REASON). Translated code returns `pc | 1` to leave the dispatcher.

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 
 import wasmtime as wt
 
-from mvvm.translator.translate import TrapMap, region_name
+from mvvm.translator.translate import TrapMap
 
 
 @dataclass(frozen=True)
 class Compiled:
-    """A region ready to instantiate: its module, trap map, and the guest code it holds."""
+    """A region ready to instantiate: its module (which may hold other regions too), the
+    export of its function, the module's name and trap map, and the guest code it holds."""
 
     module: wt.Module
+    export: str
+    name: str
     traps: TrapMap
     ranges: list[tuple[int, int]]
 
@@ -34,6 +37,7 @@ class Translations:
         self.generation = 0
         self.covered: set[int] = set()          # guest pcs (2-byte steps) some region holds
         self.starts: set[int] = set()           # guest pcs where a region starts
+        self.order: list[int] = []              # entries in the order they were added
         self._regions: dict[int, Compiled] = {}
         self._traps: dict[str, TrapMap] = {}    # by module name, for trap frames
 
@@ -45,7 +49,8 @@ class Translations:
         if generation != self.generation:
             return
         self._regions[entry] = compiled
-        self._traps[region_name(entry)] = compiled.traps
+        self.order.append(entry)
+        self._traps[compiled.name] = compiled.traps
         self.starts.add(entry)
         for start, end in compiled.ranges:
             self.covered.update(range(start, end, 2))
@@ -57,6 +62,6 @@ class Translations:
         """Forget every translation (guest code changed, or precise mode began). Without
         the lock: the address space calls this holding its own, which a translating
         thread may be waiting for (fetching) while it holds this one."""
-        self._regions, self._traps = {}, {}
+        self._regions, self._traps, self.order = {}, {}, []
         self.covered, self.starts = set(), set()
         self.generation += 1

@@ -3,9 +3,10 @@ happens at each return to Python. The threads of a process share an Image
 (mvvm.runtime.image): memory, address space and translations.
 
 `run` calls the wasm dispatcher until the guest ends. Python sees the guest
-only at a translation miss, a syscall that stops (exit), an illegal
-instruction, ebreak, fence.i, or a trap; the register file in the VM memory
-is exact at each of those points (traps excepted: only the pc is exact, unless
+only at a jump to code tier 0 cannot fetch (or, compiling everything, a
+translation miss), a hot entry, a syscall, an illegal instruction, ebreak,
+fence.i, or a trap; the register file in the VM memory is exact at each of
+those points (traps in translated code excepted: only the pc is exact, unless
 the VM translates in precise mode, mvvm.runtime.precise).
 
 Signals reach the guest through two hooks the Linux layer sets: `safe_point`, run
@@ -31,7 +32,7 @@ from mvvm.linux.mm import AddressSpace
 from mvvm.runtime import fp_host, layout
 from mvvm.runtime.dispatcher import CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
-from mvvm.runtime.image import Image, Stats
+from mvvm.runtime.image import COMPILE, TIERED, Image, Stats
 from mvvm.runtime.memory import GuestMemory
 from mvvm.runtime.precise import (
     BUS_ADRALN,
@@ -44,6 +45,7 @@ from mvvm.runtime.precise import (
 )
 
 MASK64 = (1 << 64) - 1
+HOT_THRESHOLD = 100             # tier 0 entries of a pc before tier 1 compiles it
 Syscall = Callable[[int, tuple[int, ...]], int]
 # Traps of a memory access: the signal, its si_code, and the message.
 ACCESS_TRAPS = {
@@ -53,8 +55,9 @@ ACCESS_TRAPS = {
 
 
 class VM:
-    def __init__(self, *, in_asm: TextIO | None = None, image: Image | None = None) -> None:
-        self.image = image or Image(in_asm=in_asm)
+    def __init__(self, *, in_asm: TextIO | None = None, image: Image | None = None,
+                 tier: str = TIERED) -> None:
+        self.image = image or Image(in_asm=in_asm, tier=tier)
         self.runtime = Runtime(self.image.engine, self.image.region)
         vm_base = self.runtime.vm_address()
         self.x = (ctypes.c_uint64 * 32).from_address(vm_base + layout.VM_X)
@@ -69,10 +72,17 @@ class VM:
                 self.runtime.host_function([], [wt.ValType.i64()], self._on_clock),
                 self.runtime.host_function(list(fp_host.PARAMS), list(fp_host.RESULTS),
                                            self.fp_slow_path)]
-        translate_now = self.runtime.host_function([wt.ValType.i64()], [wt.ValType.i32()],
-                                                   self._on_translate)
-        self.cache = CodeCache(self.runtime, host, translate_now)
+        pc_to_i32 = ([wt.ValType.i64()], [wt.ValType.i32()])
+        host += [self.runtime.host_function(*pc_to_i32, self._on_translate),
+                 self.runtime.host_function(*pc_to_i32, self._on_hot)]
+        self.cache = CodeCache(self.runtime, host, self.image.core())
         self.cache.generation = self.image.translations.generation
+        self._counters = (ctypes.c_uint32 * layout.COUNTERS).from_address(
+            vm_base + layout.VM_COUNTERS)
+        self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
+        ctypes.c_uint32.from_address(vm_base + layout.VM_HOT_THRESHOLD).value = \
+            HOT_THRESHOLD if self.image.tier == TIERED else 0
+        self._refresh_pages()
         self._interrupt = ctypes.c_uint32.from_address(vm_base + layout.VM_INTERRUPT)
         self._fcsr = ctypes.c_uint32.from_address(vm_base + layout.VM_FCSR)
         self.interrupt_reason: BaseException | None = None
@@ -140,6 +150,8 @@ class VM:
         try:
             self._run()
         finally:
+            self.stats.tier0_instructions += self._tier0.value
+            self._tier0.value = 0
             if keep_code:
                 self.save_code()
 
@@ -150,7 +162,8 @@ class VM:
             try:
                 result = runtime.call_i64(run)
             except WasmTrap as trap:
-                self._fault(self._fault_for(trap), exact=self.precise)
+                fault, exact = self._fault_for(trap)
+                self._fault(fault, exact=exact)
                 continue
             pc = result & ~1
             self.pc = pc
@@ -173,8 +186,14 @@ class VM:
                 self._interrupted()
 
     def _miss(self, pc: int) -> None:
+        """Tier 0 could not fetch at pc (its page bitmap may be older than a new mapping),
+        or, compiling everything, pc has no region yet."""
         try:
-            self._translate(pc)
+            if self.image.tier == COMPILE:
+                self._translate(pc)
+            else:
+                self._check_executable(pc)
+                self._refresh_pages()
         except Fault as fault:
             self._fault(fault)
 
@@ -197,26 +216,42 @@ class VM:
     def _translate(self, pc: int) -> int:
         """The table slot of the region at pc, instantiated in this thread's store; the
         image translates it (or finds it) first if no thread has yet."""
-        image = self.image
-        if not image.executable(pc):
+        self._check_executable(pc)
+        with self.image.translations.lock:
+            self.image.compiled(pc)
+            self._catch_up()
+        return self.cache.slots.get(pc, 0)
+
+    def _check_executable(self, pc: int) -> None:
+        if not self.image.executable(pc):
             code = SEGV_ACCERR if self.space.prot_at(pc) else SEGV_MAPERR
             raise Fault(signal.SIGSEGV, code, pc, f"jump to non-executable address {pc:#x}")
-        translations = image.translations
-        with translations.lock:
-            compiled = image.compiled(pc)
-            self._catch_up()
-        started = time.perf_counter()
-        slot = self.cache.install(pc, compiled.module)
-        self.stats.compile_seconds += time.perf_counter() - started
-        return slot
 
     def _catch_up(self) -> bool:
-        """Drop this thread's instances if the translations moved on; whether they had."""
-        generation = self.image.translations.generation
-        if self.cache.generation == generation:
-            return False
-        self.cache.flush(generation)
-        return True
+        """Drop this thread's instances if the translations moved on (and reread which
+        pages are executable), then install the regions it has not yet; whether the
+        translations had moved on."""
+        translations = self.image.translations
+        generation = translations.generation
+        flushed = self.cache.generation != generation
+        if flushed:
+            self.cache.flush(generation)
+            self._refresh_pages()
+        order = translations.order
+        if self.cache.installed < len(order):
+            started = time.perf_counter()
+            for entry in order[self.cache.installed:]:
+                compiled = translations.get(entry)
+                if compiled is not None and entry not in self.cache.slots:
+                    self.cache.install(entry, compiled)
+            self.cache.installed = len(order)
+            self.stats.compile_seconds += time.perf_counter() - started
+        return flushed
+
+    def _refresh_pages(self) -> None:
+        """Tier 0's bitmap of executable pages, from the address space."""
+        ctypes.memmove(self.runtime.vm_address() + layout.VM_EXEC,
+                       self.image.executable_pages(), layout.EXEC_BYTES)
 
     def flush_code(self) -> None:
         """Forget every translation: guest code was rewritten (fence.i, or a test)."""
@@ -288,31 +323,54 @@ class VM:
         except BaseException:               # noqa: BLE001 - nothing may unwind through wasm
             values[0].i32 = 0
 
+    def _on_hot(self, values: ctypes.Array) -> None:
+        """Tier 0 found a hot entry: load its batch from the disk cache, or ask the
+        background compiler for it, and install whatever is ready (non-zero: something
+        was, so tier 0 goes back to the dispatcher)."""
+        pc = values[0].i64 & MASK64
+        try:
+            image = self.image
+            if image.translations.get(pc) is None and not image.load_cached(pc):
+                image.compiler.request(pc, self._ran)
+            before = self.cache.regions
+            self._catch_up()
+            values[0].i32 = int(self.cache.regions != before)
+        except BaseException:               # noqa: BLE001 - nothing may unwind through wasm
+            values[0].i32 = 0
+
+    def _ran(self, pc: int) -> bool:
+        """Tier 0's profile: whether the block at pc ran (or one that shares its counter)."""
+        return self._counters[(pc >> 1) & (layout.COUNTERS - 1)] != 0
+
     def _on_clock(self, values: ctypes.Array) -> None:
         values[0].i64 = time.monotonic_ns() // 100      # a 10 MHz timebase, as on QEMU's virt
 
     # -- faults --------------------------------------------------------------------------
 
-    def _trapping_pc(self, trap: WasmTrap) -> int:
+    def _trapping_pc(self, trap: WasmTrap) -> tuple[int, bool]:
+        """The guest pc of a trap, and whether the registers are exact there: in
+        translated code only in precise mode; in tier 0, which keeps VM_PC, always."""
         for module, offset in trap.frames:
             traps = self.image.translations.traps_of_module(module)
             if traps is not None:
-                return traps.pc_at(offset)
-        return self.pc
+                return traps.pc_at(offset), self.precise
+        return self.pc, True
 
-    def _fault_for(self, trap: WasmTrap) -> Fault:
-        """The fault a trap stands for; the pc is set to the faulting instruction. si_addr
-        of an access needs exact registers, so it is 0 outside precise mode."""
-        pc = self._trapping_pc(trap)
+    def _fault_for(self, trap: WasmTrap) -> tuple[Fault, bool]:
+        """The fault a trap stands for, and whether the registers are exact; the pc is set
+        to the faulting instruction. si_addr of an access needs exact registers, so it is
+        0 where they are not."""
+        pc, exact = self._trapping_pc(trap)
         self.pc = pc
         if trap.code in ACCESS_TRAPS:
             signo, code, what = ACCESS_TRAPS[trap.code]
             instr = decode(self.image.fetch(pc) or 0)
-            addr = fault_address(instr, self.x) if self.precise and instr else 0
-            return Fault(signo, code, addr, f"{what} at pc {pc:#x}")
+            addr = fault_address(instr, self.x) if exact and instr else 0
+            return Fault(signo, code, addr, f"{what} at pc {pc:#x}"), exact
         if trap.code == wt.TrapCode.UNREACHABLE:      # FP: dynamic rounding with frm > 4
-            return Fault(signal.SIGILL, ILL_ILLOPC, pc, self._illegal_message(pc))
-        return Fault(signal.SIGILL, ILL_ILLOPC, pc, f"wasm trap {trap.code} at pc {pc:#x}")
+            return Fault(signal.SIGILL, ILL_ILLOPC, pc, self._illegal_message(pc)), exact
+        return Fault(signal.SIGILL, ILL_ILLOPC, pc,
+                     f"wasm trap {trap.code} at pc {pc:#x}"), exact
 
     def _illegal_message(self, pc: int) -> str:
         try:

@@ -10,6 +10,8 @@ tracks the dirty set as it emits, starting each block from the analysis.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mvvm.isa.effects import FP
 from mvvm.runtime import layout
 from mvvm.wasm import encoder as w
@@ -25,6 +27,24 @@ HOST_SYSCALL = 0        # () -> i32: run the syscall in the VM state; non-zero =
 HOST_CLOCK = 1          # () -> i64: the counter CSRs' value
 HOST_FP = 2             # (i32 op, i64 a, i64 b, i64 c) -> i64: the FP slow path (fp_host)
 HOST_LOOKUP = 3         # (pc: i64) -> i32: the table slot of the region at pc (0: none)
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """An instruction field known only at run time: the interpreter decodes it into a local.
+
+    Semantics see it where the translator gives them an int (a register number, an
+    immediate, the pc). Comparing one with a constant is false, which takes the general
+    path of a special case; asking for its truth is a bug, so it raises.
+    """
+
+    local: int
+
+    def __bool__(self) -> bool:
+        raise TypeError("an instruction field decoded at run time has no value yet")
+
+
+Operand = int | Field       # what an Instr field holds, for the translator or the interpreter
 
 
 class Emitter:
@@ -89,11 +109,40 @@ class Emitter:
         self.code.set(self._reg_local("f", reg))
         self.dirty |= 1 << (FP + reg)
 
+    # -- immediates ----------------------------------------------------------------------
+
+    def imm(self, value: Operand) -> None:
+        """Push an i64 immediate (or the pc): a constant here, a decoded field in tier 0."""
+        if isinstance(value, Field):
+            self.code.get(value.local)
+        else:
+            self.code.i64_const(value)
+
+    def imm32(self, value: Operand) -> None:
+        """Push an immediate as i32."""
+        if isinstance(value, Field):
+            self.code.get(value.local).op(w.I32_WRAP_I64)
+        else:
+            self.code.i32_const(value)
+
+    def pc_relative(self, pc: Operand, offset: Operand) -> None:
+        """Push pc + offset (auipc, a link address, the next instruction's pc)."""
+        if isinstance(pc, Field) or isinstance(offset, Field):
+            self.imm(pc)
+            self.imm(offset)
+            self.code.op(w.I64_ADD)
+        else:
+            self.code.i64_const(pc + offset)
+
     # -- memory ------------------------------------------------------------------------
 
-    def address(self, base: int, offset: int) -> None:
+    def address(self, base: Operand, offset: Operand) -> None:
         """Push the wasm i32 address of guest address x[base] + offset (bias folded in)."""
         self.x(base)
+        if isinstance(offset, Field):
+            self.imm(offset)
+            self.code.op(w.I64_ADD)
+            offset = 0
         delta = offset - layout.BIAS
         if delta:
             self.code.i64_const(delta).op(w.I64_ADD)
@@ -122,10 +171,21 @@ class Emitter:
         self.code.set(self.next_pc)
         self.code.br(w.BR, self.depth)
 
-    def exit_reason(self, pc: int, reason: int) -> None:
-        """Leave to Python with an exit reason; pc is where the guest stands."""
+    def exit_reason(self, reason: int, pc: Operand, offset: Operand = 0) -> None:
+        """Leave to Python with an exit reason; pc + offset is where the guest stands."""
         self.code.i32_const(0).i32_const(reason).mem(w.I32_STORE, VM_MEMORY, layout.VM_REASON)
-        self.exit_to(pc | 1)
+        if isinstance(pc, Field) or isinstance(offset, Field):
+            self.pc_relative(pc, offset)
+            self.code.i64_const(1).op(w.I64_OR)
+            self.exit_dynamic()
+        else:
+            self.exit_to(pc + offset | 1)
+
+    def store_pc(self, pc: Operand) -> None:
+        """Make VM_PC exact before a host call that reads it."""
+        self.code.i32_const(0)
+        self.imm(pc)
+        self.code.mem(w.I64_STORE, VM_MEMORY, layout.VM_PC)
 
     def write_back(self) -> None:
         """Store the dirty registers: from here on the VM state is exact."""

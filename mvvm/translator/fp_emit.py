@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from mvvm.isa import Instr
 from mvvm.runtime import layout
 from mvvm.runtime.fp_soft import NX, SLOW_INDEX
-from mvvm.translator.emitter import HOST_FP, Emitter
+from mvvm.translator.emitter import HOST_FP, Emitter, Field
 from mvvm.wasm import encoder as w
 
 NAN_BOX = -(1 << 32)            # the upper 32 bits all ones
@@ -206,12 +206,19 @@ class Rounding:
 
     def __init__(self, e: Emitter, i: Instr) -> None:
         self.e = e
-        self.static: int | None = None if i.rm == DYNAMIC else i.rm
+        dynamic = isinstance(i.rm, Field) or i.rm == DYNAMIC
+        self.static: int | None = None if dynamic else i.rm
         self.local: int | None = None
         if self.static is None:
             c, self.local = e.code, e.temp(w.I32)
+            if isinstance(i.rm, Field):         # tier 0: the field, or frm if it says dyn
+                e.imm32(i.rm)
+                c.tee(self.local).i32_const(DYNAMIC).op(w.I32_EQ).block(w.IF)
             e.vm_load(layout.VM_FCSR, w.I32_LOAD)
-            c.i32_const(5).op(w.I32_SHR_U).tee(self.local).i32_const(4).op(w.I32_GT_U)
+            c.i32_const(5).op(w.I32_SHR_U).set(self.local)
+            if isinstance(i.rm, Field):
+                c.op(w.END)
+            c.get(self.local).i32_const(4).op(w.I32_GT_U)
             c.block(w.IF).op(w.UNREACHABLE, w.END)
 
     @property

@@ -56,11 +56,12 @@ def is_call(instr: Instr) -> bool:
 
 def discover(entry: int, fetch: Fetch, ends_block: set[str],
              supported: Callable[[Instr], bool], budget: int = MAX_INSTRUCTIONS,
-             others: Container[int] = ()) -> Region:
+             others: Container[int] = (), ran: Callable[[int], bool] | None = None) -> Region:
     """Decode from entry, following direct intra-function control flow. An instruction the
     translator does not implement is recorded as None, like an undecodable one: SIGILL.
     Where another region starts (`others`: a tail-called function, say), this one leaves
-    for it rather than copy it."""
+    for it rather than copy it. With a profile (`ran`), a branch's side that never ran is
+    not followed: the region leaves for it instead."""
     decoded: dict[int, Instr | None] = {}
     leaders = {entry}
     work = [entry]
@@ -81,7 +82,10 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             flow = instr.spec.flow
             if flow is Flow.BRANCH:
                 leaders.update((pc + instr.imm, pc + instr.length))
-                work.append(pc + instr.imm)
+                if ran is None or ran(pc + instr.imm):
+                    work.append(pc + instr.imm)
+                if ran is not None and not ran(pc + instr.length):
+                    break
             elif flow is Flow.JAL and instr.rd == 0:
                 leaders.add(pc + instr.imm)
                 work.append(pc + instr.imm)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import sys
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
@@ -21,7 +21,6 @@ from mvvm.translator.semantics import ENDS_BLOCK, SEMANTICS, supported
 from mvvm.translator.structure import Shape, analyse
 from mvvm.wasm import encoder as w
 
-REGION_EXPORT = "r"
 # The structurer recurses along chains of inlined blocks (a few frames per block, and a
 # region has at most MAX_INSTRUCTIONS blocks). Python 3.11 keeps Python-to-Python calls
 # off the C stack, so a limit that covers the bound is safe.
@@ -46,14 +45,20 @@ class TrapMap:
         return self.pcs[max(index, 0)]
 
 
+def export_name(index: int) -> str:
+    """The export of a module's index-th region function."""
+    return f"r{index}"
+
+
 @dataclass
-class Translation:
-    """A translated region: the module's bytes, the guest code it came from, its trap map."""
+class RegionCode:
+    """One region as a wasm function body, ready to be packed into a module."""
 
     entry: int
-    wasm: bytes
     region: Region
-    traps: TrapMap
+    locals: list[int]
+    code: w.Code
+    marks: list[tuple[int, int]]     # (body offset, guest pc)
 
     def code_ranges(self) -> list[tuple[int, int]]:
         """The guest bytes this translation depends on, as merged [start, end) ranges."""
@@ -66,19 +71,44 @@ class Translation:
         return ranges
 
 
-def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
-              precise: bool = False, others: Container[int] = ()) -> Translation:
-    """A region of at most budget guest instructions from entry, as a wasm module;
+@dataclass
+class Translation:
+    """A translated region as a module of its own: its bytes, code and trap map."""
+
+    entry: int
+    wasm: bytes
+    code: RegionCode
+    traps: TrapMap
+
+    @property
+    def region(self) -> Region:
+        return self.code.region
+
+    def code_ranges(self) -> list[tuple[int, int]]:
+        return self.code.code_ranges()
+
+
+def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
+                precise: bool = False, others: Container[int] = (),
+                ran: Callable[[int], bool] | None = None) -> RegionCode:
+    """A region of at most budget guest instructions from entry, as a function body;
     precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
-    others: where other regions start, which this one leaves for instead of copying."""
-    region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others)
+    others: where other regions start, which this one leaves for instead of copying;
+    ran: whether a branch target ever ran (tier 0's profile): the others are exits."""
+    region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, ran)
     shape = analyse(region)
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter()
     emitter.entry_live = flow.entry_live
     _Structurer(region, shape, flow, emitter, precise).node(region.entry)
     code, marks = emitter.finish()
-    module = w.Module(name=region_name(entry))
+    return RegionCode(entry, region, emitter.locals, code, marks)
+
+
+def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
+    """One module holding the regions' functions, exported as export_name(index), and the
+    trap map of all of them (frames carry the module's name)."""
+    module = w.Module(name=name)
     assert module.type((w.I32,), (w.I64,)) == REGION_TYPE
     module.import_func("env", "syscall", module.type((), (w.I32,)))
     module.import_func("env", "clock", module.type((), (w.I64,)))
@@ -87,12 +117,24 @@ def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     module.import_memory("env", "guest", 1)
     module.import_memory("env", "vm", 1)
     module.import_table("env", "regions", 1)
-    module.function(REGION_TYPE, emitter.locals, code, name=module.name,
-                    export=REGION_EXPORT)
+    for index, region in enumerate(regions):
+        module.function(REGION_TYPE, region.locals, region.code,
+                        name=region_name(region.entry), export=export_name(index))
     wasm = module.encode()
-    base = module.code_offsets[0]
-    traps = TrapMap(tuple(base + off for off, _ in marks), tuple(pc for _, pc in marks))
-    return Translation(entry, wasm, region, traps)
+    offsets: list[int] = []
+    pcs: list[int] = []
+    for base, region in zip(module.code_offsets, regions, strict=True):
+        offsets.extend(base + offset for offset, _ in region.marks)
+        pcs.extend(pc for _, pc in region.marks)
+    return wasm, TrapMap(tuple(offsets), tuple(pcs))
+
+
+def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
+              precise: bool = False, others: Container[int] = ()) -> Translation:
+    """One region (see emit_region) in a module of its own, named region_name(entry)."""
+    code = emit_region(entry, fetch, budget, precise=precise, others=others)
+    wasm, traps = pack(region_name(entry), [code])
+    return Translation(entry, wasm, code, traps)
 
 
 class _Structurer:
@@ -200,7 +242,7 @@ class _Structurer:
         self.e.mark(pc)
         reason = layout.REASON_EBREAK if instr is not None and instr.name == "ebreak" \
             else layout.REASON_ILLEGAL
-        self.e.exit_reason(pc, reason)
+        self.e.exit_reason(reason, pc)
 
     def _jalr_target(self, instr: Instr) -> int:
         """(rs1 + imm) & ~1 into a temp, read before the link overwrites rd (rd may be rs1)."""
@@ -270,5 +312,5 @@ class _Structurer:
         e.dirty = self.flow.dirty_in[header]
         e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
         self._push("if", None, w.IF)
-        e.exit_reason(header, layout.REASON_INTERRUPT)
+        e.exit_reason(layout.REASON_INTERRUPT, header)
         self._pop()

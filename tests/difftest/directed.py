@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from difftest import values as v
-from difftest.encode import Fields, encode, shamt_bits, tokens
 from difftest.machine import SCRATCH, SCRATCH_MID, SCRATCH_SIZE, State
 from difftest.qemu import Group
 from mvvm.isa import Flow, InsnSpec
+from mvvm.isa.decoder import free_bits
+from mvvm.isa.encoder import Fields, encode, tokens
 from mvvm.isa.table import LOAD, LOAD_FP
 
 UNICORN_EXTS = frozenset({"I", "M", "A", "Zicsr"})    # what Unicorn runs faithfully
@@ -104,7 +105,7 @@ def immediates(spec: InsnSpec) -> tuple[int, ...]:
     if "mem" in toks:
         return MEM_OFFSETS
     if "shamt" in toks:
-        wide = shamt_bits(spec) == 0x3F
+        wide = free_bits(spec) == 0x3F
         return (0, 1, 5, 31, *((32, 33, 63) if wide else ()))
     for token, corners in (("imm", v.IMM12), ("upper", v.UPPER), ("zimm", v.ZIMM)):
         if token in toks:

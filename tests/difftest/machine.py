@@ -15,13 +15,15 @@ import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import toolchain
 from unicorn import UC_ARCH_RISCV, UC_MODE_RISCV64, UC_PROT_ALL, Uc, UcError
 from unicorn import riscv_const as rv
 
-from difftest.encode import asm
 from mvvm.errors import GuestExit, GuestSignal
+from mvvm.isa.encoder import asm
 from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from mvvm.runtime import layout
+from mvvm.runtime.image import COMPILE
 from mvvm.runtime.vm import VM
 
 MASK64 = (1 << 64) - 1
@@ -106,7 +108,7 @@ class MvvmCpu:
     """
 
     def __init__(self, syscall: Syscall | None = None) -> None:
-        self.vm = VM()
+        self.vm = VM(tier=toolchain.TIER or COMPILE)
         self.vm.space.map(SCRATCH, _pages(SCRATCH_SIZE), PROT_READ | PROT_WRITE, fixed=True)
         self.vm.syscall_handler = self._ecall
         self.syscall = syscall

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from difftest.encode import tokens
 from difftest.machine import SCRATCH, Outcome, State
 from mvvm.isa import Instr, decode, disasm
+from mvvm.isa.encoder import tokens
 
 
 def instructions(code: bytes, at: int) -> Iterator[tuple[int, Instr | None, int]]:

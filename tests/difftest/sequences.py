@@ -24,9 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from difftest import values as v
-from difftest.encode import BY_NAME, Fields, encode, shamt_bits, tokens
 from difftest.machine import SCRATCH, SCRATCH_MID, SCRATCH_SIZE, State
 from mvvm.isa import TABLE, Flow, InsnSpec, Instr, decode
+from mvvm.isa.decoder import free_bits
+from mvvm.isa.encoder import BY_NAME, Fields, encode, tokens
 from mvvm.isa.table import LOAD, LOAD_FP, STORE, STORE_FP
 from mvvm.translator.semantics import SEMANTICS
 
@@ -108,7 +109,7 @@ def random_fields(spec: InsnSpec, rng: random.Random) -> Fields:
     if "mem" in toks:
         f["imm"] = rng.randint(*offset_range(f["rs1"]))
     elif "shamt" in toks:
-        f["imm"] = rng.randrange(shamt_bits(spec) + 1)
+        f["imm"] = rng.randrange(free_bits(spec) + 1)
     elif "upper" in toks:
         f["imm"] = rng.getrandbits(20) << 12
     elif "imm" in toks:

@@ -10,21 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mvvm.isa import Flow, Instr
+from mvvm.isa import Flow, InsnSpec, Instr
 from mvvm.translator.emitter import Emitter
 
 Semantic = Callable[[Emitter, Instr, int], None]
 Accepts = Callable[[Instr], bool]
+Forms = Callable[[InsnSpec], list[dict[str, int]]]
 SEMANTICS: dict[str, Semantic] = {}
 ACCEPTS: dict[str, Accepts] = {}
+FORMS: dict[str, Forms] = {}
 ENDS_BLOCK: set[str] = set()       # mnemonics whose code always leaves the region
 
 
-def semantic(*names: str, ends_block: bool = False,
-             accepts: Accepts | None = None) -> Callable[[Semantic], Semantic]:
+def semantic(*names: str, ends_block: bool = False, accepts: Accepts | None = None,
+             forms: Forms | None = None) -> Callable[[Semantic], Semantic]:
     """Register one emitter function for the given mnemonics. `accepts` says which operand
     forms it implements (an unknown CSR is not): the others are SIGILL, decided when the
-    region is formed, so the register dataflow sees that exit like any other."""
+    region is formed, so the register dataflow sees that exit like any other. `forms`
+    lists the fields the semantics needs as constants (a CSR number): the interpreter,
+    which otherwise decodes fields at run time, gets one case per form."""
 
     def register(func: Semantic) -> Semantic:
         for name in names:
@@ -32,6 +36,8 @@ def semantic(*names: str, ends_block: bool = False,
             SEMANTICS[name] = func
             if accepts is not None:
                 ACCEPTS[name] = accepts
+            if forms is not None:
+                FORMS[name] = forms
             if ends_block:
                 ENDS_BLOCK.add(name)
         return func

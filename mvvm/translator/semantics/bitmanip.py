@@ -122,7 +122,7 @@ def _run(e: Emitter, i: Instr, program: Program) -> None:
         if item == A:
             e.x(i.rs1)
         elif item == B and immediate:
-            e.code.i64_const(i.imm)
+            e.imm(i.imm)
         elif item == B:
             e.x(i.rs2)
         elif item == SAVE:

@@ -44,11 +44,12 @@ def reg_op(e: Emitter, i: Instr, pc: int) -> None:
 @semantic(*IMM_OPS)
 def imm_op(e: Emitter, i: Instr, pc: int) -> None:
     if i.name == "addi" and i.rs1 == 0:
-        e.code.i64_const(i.imm)         # li: no need to read x0
+        e.imm(i.imm)                    # li: no need to read x0
     else:
         e.x(i.rs1)
-        if i.imm or i.name != "addi":
-            e.code.i64_const(i.imm).op(IMM_OPS[i.name])
+        if i.imm != 0 or i.name != "addi":
+            e.imm(i.imm)
+            e.code.op(IMM_OPS[i.name])
     e.set_x(i.rd)
 
 
@@ -64,7 +65,9 @@ def reg_op_w(e: Emitter, i: Instr, pc: int) -> None:
 @semantic(*IMM_OPS_W)
 def imm_op_w(e: Emitter, i: Instr, pc: int) -> None:
     e.x(i.rs1)
-    e.code.op(w.I32_WRAP_I64).i32_const(i.imm).op(IMM_OPS_W[i.name], w.I64_EXTEND_I32_S)
+    e.code.op(w.I32_WRAP_I64)
+    e.imm32(i.imm)
+    e.code.op(IMM_OPS_W[i.name], w.I64_EXTEND_I32_S)
     e.set_x(i.rd)
 
 
@@ -79,7 +82,8 @@ def compare(e: Emitter, i: Instr, pc: int) -> None:
 @semantic(*COMPARES_IMM)
 def compare_imm(e: Emitter, i: Instr, pc: int) -> None:
     e.x(i.rs1)
-    e.code.i64_const(i.imm).op(COMPARES_IMM[i.name], w.I64_EXTEND_I32_U)
+    e.imm(i.imm)
+    e.code.op(COMPARES_IMM[i.name], w.I64_EXTEND_I32_U)
     e.set_x(i.rd)
 
 
@@ -93,13 +97,13 @@ def branch_condition(e: Emitter, i: Instr, pc: int) -> None:
 
 @semantic("lui")
 def lui(e: Emitter, i: Instr, pc: int) -> None:
-    e.code.i64_const(i.imm)
+    e.imm(i.imm)
     e.set_x(i.rd)
 
 
 @semantic("auipc")
 def auipc(e: Emitter, i: Instr, pc: int) -> None:
-    e.code.i64_const(pc + i.imm)
+    e.pc_relative(pc, i.imm)
     e.set_x(i.rd)
 
 

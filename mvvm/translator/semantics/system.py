@@ -9,7 +9,7 @@ translation, since the guest may have rewritten code.
 
 from __future__ import annotations
 
-from mvvm.isa import Instr
+from mvvm.isa import InsnSpec, Instr
 from mvvm.isa.effects import register_bit
 from mvvm.runtime import layout
 from mvvm.translator.emitter import HOST_CLOCK, HOST_SYSCALL, Emitter
@@ -24,7 +24,7 @@ COUNTERS = {0xC00, 0xC01, 0xC02}          # cycle, time, instret: read-only, fro
 
 @semantic("ecall")
 def ecall(e: Emitter, i: Instr, pc: int) -> None:
-    e.code.i32_const(0).i64_const(pc).mem(w.I64_STORE, 1, layout.VM_PC)
+    e.store_pc(pc)
     e.write_back()
     e.host_call(HOST_SYSCALL)
     e.reload(register_bit(A0, False))
@@ -40,7 +40,7 @@ def fence(e: Emitter, i: Instr, pc: int) -> None:
 
 @semantic("fence.i", ends_block=True)
 def fence_i(e: Emitter, i: Instr, pc: int) -> None:
-    e.exit_reason(pc + i.length, layout.REASON_FENCE_I)
+    e.exit_reason(layout.REASON_FENCE_I, pc, i.length)
 
 
 CSR_OPS = ("csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci")
@@ -55,7 +55,15 @@ def _known_csr(i: Instr) -> bool:
     return i.csr in FP_CSRS or (i.csr in COUNTERS and not _csr_writes(i))
 
 
-@semantic(*CSR_OPS, accepts=_known_csr)
+def _csr_forms(spec: InsnSpec) -> list[dict[str, int]]:
+    """Every CSR number MVVM knows, and each counter's read-only form (no rs1, no zimm);
+    `_known_csr` keeps the legal ones."""
+    source = "imm" if spec.name.endswith("i") else "rs1"
+    return [{"csr": n} for n in (*FP_CSRS, *COUNTERS)] + \
+        [{"csr": n, source: 0} for n in COUNTERS]
+
+
+@semantic(*CSR_OPS, accepts=_known_csr, forms=_csr_forms)
 def csr(e: Emitter, i: Instr, pc: int) -> None:
     if i.csr in COUNTERS:
         e.code.call(HOST_CLOCK)
@@ -74,7 +82,7 @@ def _fp_csr(e: Emitter, i: Instr, immediate: bool, writes: bool) -> None:
     if writes:
         e.code.i32_const(0).get(fcsr).i32_const(~(mask << shift)).op(w.I32_AND)
         if immediate:
-            e.code.i64_const(i.imm)
+            e.imm(i.imm)
         else:
             e.x(i.rs1)
         op = i.name[3:5]

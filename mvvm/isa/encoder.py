@@ -1,23 +1,19 @@
 """Encoding instructions from the table's rows: the inverse of `mvvm.isa.decoder`.
 
 The tests build their code from `TABLE` with this, so every row the table gains is a row the
-tests can produce, with no hand-written encodings to fall out of step.
+tests can produce, with no hand-written encodings to fall out of step. The interpreter uses
+it to turn each compressed instruction into the 32-bit word of its expansion.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mvvm.isa import TABLE, InsnSpec
-from mvvm.isa.table import BRANCH, STORE, STORE_FP
+from mvvm.isa.decoder import REGISTERS, free_bits
+from mvvm.isa.instr import InsnSpec, Instr
+from mvvm.isa.table import BRANCH, STORE, STORE_FP, TABLE
 
 BY_NAME: dict[str, InsnSpec] = {spec.name: spec for spec in TABLE}
-
-# Operand token -> (Instr field, bit position) of a 5-bit register field.
-REGISTER_FIELDS = {"rd": ("rd", 7), "fd": ("rd", 7), "rs1": ("rs1", 15), "fs1": ("rs1", 15),
-                   "mem": ("rs1", 15), "amo": ("rs1", 15), "rs2": ("rs2", 20),
-                   "fs2": ("rs2", 20), "fs3": ("rs3", 27)}
-
 
 @dataclass(frozen=True)
 class Fields:
@@ -36,11 +32,6 @@ class Fields:
 
 def tokens(spec: InsnSpec) -> list[str]:
     return [t for t in spec.operands.split(",") if t]
-
-
-def shamt_bits(spec: InsnSpec) -> int:
-    """The free bits above bit 20 of a shift-format row: 0x1f (W forms) or 0x3f."""
-    return ~spec.mask >> 20 & 0xFFF
 
 
 def _imm_i(imm: int) -> int:
@@ -69,7 +60,7 @@ def _immediate(spec: InsnSpec, toks: set[str], f: Fields) -> int:
     if "target" in toks:
         return _imm_b(f.imm) if opcode == BRANCH else _imm_j(f.imm)
     if "shamt" in toks or "pred" in toks:
-        return (f.imm & shamt_bits(spec)) << 20
+        return (f.imm & free_bits(spec)) << 20
     if "zimm" in toks:
         return (f.imm & 0x1F) << 15
     if toks & {"imm", "mem"}:
@@ -83,8 +74,8 @@ def encode(spec: InsnSpec | str, fields: Fields = Fields()) -> int:
         spec = BY_NAME[spec]
     toks = set(tokens(spec))
     raw = spec.match | _immediate(spec, toks, fields)
-    for token in toks & REGISTER_FIELDS.keys():
-        name, shift = REGISTER_FIELDS[token]
+    for token in toks & REGISTERS.keys():
+        name, shift = REGISTERS[token]
         raw |= (getattr(fields, name) & 0x1F) << shift
     if "csr" in toks:
         raw |= (fields.csr & 0xFFF) << 20
@@ -94,6 +85,12 @@ def encode(spec: InsnSpec | str, fields: Fields = Fields()) -> int:
         raw |= fields.aq << 26 | fields.rl << 25
     assert raw & spec.mask == spec.match, (spec.name, fields)
     return raw
+
+
+def encode_instr(instr: Instr) -> int:
+    """The 32-bit word of a decoded instruction (a compressed one: of its expansion)."""
+    return encode(instr.spec, Fields(instr.rd, instr.rs1, instr.rs2, instr.rs3, instr.imm,
+                                     instr.csr, instr.rm, instr.aq, instr.rl))
 
 
 def asm(name: str, **fields: int) -> int:

@@ -1,0 +1,114 @@
+"""Tier 1 in the background: hot regions translated and compiled off the guest's path.
+
+Tier 0 (mvvm.interpreter) counts jump targets; at the hot threshold a guest
+thread asks for the region there and goes on interpreting. This thread takes
+every region asked for since its last round, translates each from what the
+profile saw run, packs them into one module (few, large modules: wasmtime
+and the host limit instances and memory mappings, not functions) and
+compiles it; Cranelift releases the GIL, so that runs on the second core. The
+regions then join the image's translations, and every guest thread is woken
+to install them at its next return to Python.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import wasmtime as wt
+
+from mvvm.errors import GuestFault
+from mvvm.runtime.translations import Compiled
+from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
+from mvvm.translator.translate import RegionCode, emit_region, export_name, pack
+
+if TYPE_CHECKING:
+    from mvvm.runtime.image import Image
+
+Ran = Callable[[int], bool]          # the profile: did the block at this pc ever run?
+MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
+
+
+class BackgroundCompiler:
+    """One per image: a queue of hot entries and the thread that compiles them."""
+
+    def __init__(self, image: Image) -> None:
+        self.image = image
+        self.batches = 0
+        self._pending: dict[int, Ran] = {}
+        self._asked: set[int] = set()
+        self._wakeup = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def request(self, pc: int, ran: Ran) -> None:
+        """Ask for the region at pc, translated along the blocks `ran` says ran."""
+        with self._wakeup:
+            if pc in self._asked:
+                return
+            self._asked.add(pc)
+            self._pending[pc] = ran
+            self._wakeup.notify()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="mvvm-tier1",
+                                                daemon=True)
+                self._thread.start()
+
+    def forget(self) -> None:
+        """The translations were flushed: entries may be asked for again."""
+        with self._wakeup:
+            self._asked = set(self._pending)
+
+    def _loop(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._pending:
+                    self._wakeup.wait()
+                work = dict(list(self._pending.items())[:MAX_BATCH])
+                for pc in work:
+                    del self._pending[pc]
+            self._compile(work)
+
+    def _compile(self, work: dict[int, Ran]) -> None:
+        image, translations = self.image, self.image.translations
+        stats = image.stats
+        generation = translations.generation
+        started = time.perf_counter()
+        others = translations.starts | work.keys()
+        codes = [code for pc, ran in work.items()
+                 if (code := self._emit(pc, ran, others)) is not None]
+        if not codes:
+            return
+        translated = time.perf_counter()
+        name = f"batch_{self.batches}"
+        self.batches += 1
+        wasm, traps = pack(name, codes)
+        module = wt.Module(image.engine, wasm)
+        stats.translate_seconds += translated - started
+        stats.compile_seconds += time.perf_counter() - translated
+        stats.background_seconds += time.perf_counter() - started
+        stats.batches += 1
+        with translations.lock:
+            for index, code in enumerate(codes):
+                compiled = Compiled(module, export_name(index), name, traps, code.code_ranges())
+                translations.add(code.entry, compiled, generation)
+        image.keep_batch(name, codes, module, traps)
+        for cpu in list(image.cpus):
+            cpu.wake()
+
+    def _emit(self, pc: int, ran: Ran, others: set[int]) -> RegionCode | None:
+        image, translations = self.image, self.image.translations
+        if translations.get(pc) is not None or not image.executable(pc):
+            return None
+        budget = INNER_INSTRUCTIONS if pc in translations.covered else MAX_INSTRUCTIONS
+        try:
+            code = emit_region(pc, image.fetch, budget, precise=image.precise,
+                               others=others, ran=ran)
+        except GuestFault:          # the code went away meanwhile: tier 0 goes on with it
+            return None
+        image.stats.regions += 1
+        image.stats.instructions += code.region.instructions()
+        if image.in_asm is not None:
+            image.log_in_asm(code.region)
+        return code
