@@ -24,6 +24,7 @@ class InterpreterEmitter(Emitter):
         super().__init__()
         self.pc = Field(PC_PARAM)
         self.length = Field(self.local(w.I64))          # 2 or 4
+        self.executed = Field(self.local(w.I64))        # instructions, not yet counted
         self.imm_field = Field(self.local(w.I64))
         self.rm_field = Field(self.local(w.I64))
         # Register fields hold the byte offset of the register (number * 8) as an i32.
@@ -83,4 +84,18 @@ class InterpreterEmitter(Emitter):
         pass                    # a trap's pc is VM_PC, which the interpreter keeps exact
 
     def exit_dynamic(self) -> None:
+        self.count_executed()
         self.code.op(w.RETURN)
+
+    def host_call(self, func: int) -> None:
+        self.count_executed()
+        super().host_call(func)
+
+    def count_executed(self) -> None:
+        """Add the instructions run since the last count to VM_TIER0_INSTRUCTIONS (at each
+        return and host call: a trap loses the few since, which only --stats shows)."""
+        c = self.code
+        c.i32_const(0).i32_const(0).mem(w.I64_LOAD, VM_MEMORY, layout.VM_TIER0_INSTRUCTIONS)
+        c.get(self.executed.local).op(w.I64_ADD)
+        c.mem(w.I64_STORE, VM_MEMORY, layout.VM_TIER0_INSTRUCTIONS)
+        c.i64_const(0).set(self.executed.local)

@@ -6,7 +6,8 @@
       after a jump: leave at an interrupt, or for compiled code at the target;
                     count the target and ask for tier 1 when it is hot
       check the page is executable; VM_PC = pc; fetch 16 bits, then the other
-      16 or the compressed instruction's expansion (a table in the VM memory)
+      16 or the compressed instruction's expansion (a table in the VM memory that
+      the host fills as values are first met)
       br_table on opcode and funct3 -> a case, or a bucket that tells its cases
       apart by mask and match; no case: SIGILL
       case: decode the row's fields into locals, run the translator's semantics
@@ -25,7 +26,6 @@ a non-zero count also says a block ran (mvvm.runtime.tiers reads it).
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from functools import cache
 
@@ -99,22 +99,18 @@ def _buckets(all_cases: list[Case]) -> dict[int, list[int]]:
 
 
 @cache
-def rvc_table() -> bytes:
-    """Each 16-bit value's expansion as a 32-bit word (ILLEGAL_WORD where reserved)."""
-    out = bytearray(4 * 0x10000)
-    for value in range(0x10000):
-        if value & 3 != 3:
-            instr = decode(value)
-            word = encode_instr(instr) if instr is not None else ILLEGAL_WORD
-            struct.pack_into("<I", out, 4 * value, word)
-    return bytes(out)
+def expansion(value: int) -> int:
+    """The 32-bit word of a 16-bit value's expansion (ILLEGAL_WORD where reserved). Tier 0
+    asks for each value the first time it meets it, and keeps the answer in VM_RVC."""
+    instr = decode(value & 0xFFFF)
+    return encode_instr(instr) if instr is not None else ILLEGAL_WORD
 
 
 class _Generator:
-    def __init__(self, lookup: int, hot: int) -> None:
+    def __init__(self, lookup: int, hot: int, expand: int) -> None:
         self.e = InterpreterEmitter()
         self.c = self.e.code
-        self.lookup, self.hot = lookup, hot
+        self.lookup, self.hot, self.expand = lookup, hot, expand
         self.raw = self.e.local(w.I32)
         self.page = self.e.local(w.I64)
         self.jumped = self.e.local(w.I32)
@@ -170,12 +166,19 @@ class _Generator:
         c.block(w.IF)
         e.exit_reason(layout.REASON_INTERRUPT, e.pc)
         c.op(w.END)
-        c.get(e.pc.local).call(self.lookup).block(w.IF).get(e.pc.local).op(w.RETURN, w.END)
+        c.get(e.pc.local).call(self.lookup).block(w.IF)
+        self._to_compiled()
         self._count()
         e.vm_load(layout.VM_HOT_THRESHOLD, w.I32_LOAD)
         c.op(w.I32_EQ).block(w.IF)
-        c.get(e.pc.local).call(self.hot).block(w.IF).get(e.pc.local).op(w.RETURN, w.END)
+        c.get(e.pc.local).call(self.hot).block(w.IF)
+        self._to_compiled()
         c.op(w.END, w.END)
+
+    def _to_compiled(self) -> None:
+        """Return pc to the dispatcher, which has a region for it; ends an `if`."""
+        self.e.count_executed()
+        self.c.get(self.e.pc.local).op(w.RETURN, w.END)
 
     def _count(self) -> None:
         """Count the block at pc in the profile; leaves the new count on the stack."""
@@ -205,19 +208,22 @@ class _Generator:
         e.exit_reason(layout.REASON_MISS, e.pc)
         c.op(w.END, w.END)
         e.store_pc(e.pc)
-        c.i32_const(0).i32_const(0).mem(w.I64_LOAD, VM_MEMORY, layout.VM_TIER0_INSTRUCTIONS)
-        c.i64_const(1).op(w.I64_ADD).mem(w.I64_STORE, VM_MEMORY, layout.VM_TIER0_INSTRUCTIONS)
-        address = e.temp(w.I32)
-        c.get(pc).op(w.I32_WRAP_I64).i32_const(layout.BIAS).op(w.I32_SUB).tee(address)
-        c.mem(w.I32_LOAD16_U, GUEST_MEMORY).tee(self.raw).i32_const(3).op(w.I32_AND)
+        c.get(e.executed.local).i64_const(1).op(w.I64_ADD).set(e.executed.local)
+        # One 32-bit load: the guest window is backed whole, so reading past a 16-bit
+        # instruction at the end of a page cannot fault.
+        c.get(pc).op(w.I32_WRAP_I64).i32_const(layout.BIAS).op(w.I32_SUB)
+        c.mem(w.I32_LOAD, GUEST_MEMORY).tee(self.raw).i32_const(3).op(w.I32_AND)
         c.i32_const(3).op(w.I32_EQ).block(w.IF)
-        c.get(address).mem(w.I32_LOAD, GUEST_MEMORY).set(self.raw)
         c.i64_const(4).set(e.length.local)
         c.op(w.ELSE)
-        c.get(self.raw).i32_const(2).op(w.I32_SHL).mem(w.I32_LOAD, VM_MEMORY, layout.VM_RVC)
-        c.set(self.raw).i64_const(2).set(e.length.local)
+        c.get(self.raw).i32_const(0xFFFF).op(w.I32_AND).tee(self.raw)
+        c.i32_const(2).op(w.I32_SHL).mem(w.I32_LOAD, VM_MEMORY, layout.VM_RVC).tee(self.raw)
+        c.op(w.I32_EQZ).block(w.IF)                         # not yet met: ask the host
+        c.get(pc).op(w.I32_WRAP_I64).i32_const(layout.BIAS).op(w.I32_SUB)
+        c.mem(w.I32_LOAD16_U, GUEST_MEMORY).call(self.expand).set(self.raw)
         c.op(w.END)
-        e.release((w.I32, address))
+        c.i64_const(2).set(e.length.local)
+        c.op(w.END)
 
     def _bucket(self, all_cases: list[Case], group: tuple[int, ...], outer: int,
                 n: int) -> None:
@@ -316,7 +322,8 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
-def interpreter(lookup: int, hot: int) -> tuple[list[int], w.Code]:
+def interpreter(lookup: int, hot: int, expand: int) -> tuple[list[int], w.Code]:
     """The locals and body of `interpret(pc: i64) -> i64`, calling the module's functions
-    lookup (pc -> table slot, 0 if none) and hot (pc -> non-zero if it installed code)."""
-    return _Generator(lookup, hot).function()
+    lookup (pc -> table slot, 0 if none), hot (pc -> non-zero if it installed code) and
+    expand (a 16-bit value -> its expansion's word, which it also stores in VM_RVC)."""
+    return _Generator(lookup, hot, expand).function()

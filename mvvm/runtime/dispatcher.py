@@ -16,7 +16,7 @@ import ctypes
 
 import wasmtime as wt
 
-from mvvm.interpreter.generate import interpreter, rvc_table
+from mvvm.interpreter.generate import interpreter
 from mvvm.runtime import layout
 from mvvm.runtime.engine import Runtime
 from mvvm.runtime.translations import Compiled
@@ -25,15 +25,15 @@ from mvvm.wasm import encoder as w
 VM = 1                         # memory index of the VM memory in the core module
 INITIAL_ENTRIES = 1 << 14
 PAGE = 0x10000
-# The core module's imports, in the order of the region modules' (mvvm.translator.emitter),
-# so that the semantics the interpreter shares with the translator call the same indices.
-HOST_IMPORTS = ("syscall", "clock", "fp", "translate", "hot")
 
 
 def core_module(tiered: bool) -> bytes:
     """`lookup(pc) -> slot` probes the hash table (slot 0: none); on a miss, tiered, it
     says so, else it asks the host to translate. `interpret(pc) -> pc` is tier 0.
-    `run() -> pc` is the dispatch loop. Regions import `lookup` to call their callees."""
+    `run() -> pc` is the dispatch loop. Regions import `lookup` to call their callees.
+    The first host imports are the region modules' (mvvm.translator.emitter), in their
+    order, so that the semantics the interpreter shares with the translator call the same
+    indices."""
     m = w.Module(name="core")
     region_type = m.type((w.I32,), (w.I64,))
     run_type = m.type((), (w.I64,))
@@ -43,6 +43,7 @@ def core_module(tiered: bool) -> bytes:
     m.import_func("env", "fp", m.type((w.I32, w.I64, w.I64, w.I64), (w.I64,)))
     translate = m.import_func("env", "translate", lookup_type)
     hot = m.import_func("env", "hot", lookup_type)
+    expand = m.import_func("env", "expand", m.type((w.I32,), (w.I32,)))
     m.import_memory("env", "guest", 1)
     m.import_memory("env", "vm", 1)
     m.import_table("env", "regions", 1)
@@ -51,9 +52,8 @@ def core_module(tiered: bool) -> bytes:
                         name="lookup", export="lookup")
     interpret = None
     if tiered:
-        locals_, body = interpreter(lookup, hot)
+        locals_, body = interpreter(lookup, hot, expand)
         interpret = m.function(m.type((w.I64,), (w.I64,)), locals_, body, name="interpret")
-        m.active_data(VM, layout.VM_RVC, rvc_table())
     m.function(run_type, [w.I64, w.I32], _run_code(region_type, lookup, interpret),
                name="run", export="run")
     return m.encode()

@@ -12,6 +12,7 @@ to install them at its next return to Python.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 Ran = Callable[[int], bool]          # the profile: did the block at this pc ever run?
 MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
+GATHER_SECONDS = 0.01                # how long a first request waits for others to join it
 
 
 class BackgroundCompiler:
@@ -36,7 +38,6 @@ class BackgroundCompiler:
 
     def __init__(self, image: Image) -> None:
         self.image = image
-        self.batches = 0
         self._pending: dict[int, Ran] = {}
         self._asked: set[int] = set()
         self._wakeup = threading.Condition()
@@ -65,6 +66,8 @@ class BackgroundCompiler:
             with self._wakeup:
                 while not self._pending:
                     self._wakeup.wait()
+            time.sleep(GATHER_SECONDS)      # fewer, larger modules: instances are limited
+            with self._wakeup:
                 work = dict(list(self._pending.items())[:MAX_BATCH])
                 for pc in work:
                     del self._pending[pc]
@@ -81,8 +84,7 @@ class BackgroundCompiler:
         if not codes:
             return
         translated = time.perf_counter()
-        name = f"batch_{self.batches}"
-        self.batches += 1
+        name = f"batch_{secrets.token_hex(8)}"     # unique, also beside the disk cache's
         wasm, traps = pack(name, codes)
         module = wt.Module(image.engine, wasm)
         stats.translate_seconds += translated - started

@@ -26,6 +26,7 @@ from typing import TextIO
 import wasmtime as wt
 
 from mvvm.errors import GuestFault
+from mvvm.interpreter.generate import expansion
 from mvvm.isa import decode
 from mvvm.linux.errors import Restart
 from mvvm.linux.mm import AddressSpace
@@ -74,12 +75,15 @@ class VM:
                                            self.fp_slow_path)]
         pc_to_i32 = ([wt.ValType.i64()], [wt.ValType.i32()])
         host += [self.runtime.host_function(*pc_to_i32, self._on_translate),
-                 self.runtime.host_function(*pc_to_i32, self._on_hot)]
+                 self.runtime.host_function(*pc_to_i32, self._on_hot),
+                 self.runtime.host_function([wt.ValType.i32()], [wt.ValType.i32()],
+                                            self._on_expand)]
         self.cache = CodeCache(self.runtime, host, self.image.core())
         self.cache.generation = self.image.translations.generation
         self._counters = (ctypes.c_uint32 * layout.COUNTERS).from_address(
             vm_base + layout.VM_COUNTERS)
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
+        self._rvc = (ctypes.c_uint32 * 0x10000).from_address(vm_base + layout.VM_RVC)
         ctypes.c_uint32.from_address(vm_base + layout.VM_HOT_THRESHOLD).value = \
             HOT_THRESHOLD if self.image.tier == TIERED else 0
         self._refresh_pages()
@@ -337,6 +341,14 @@ class VM:
             values[0].i32 = int(self.cache.regions != before)
         except BaseException:               # noqa: BLE001 - nothing may unwind through wasm
             values[0].i32 = 0
+
+    def _on_expand(self, values: ctypes.Array) -> None:
+        """Tier 0 met a compressed value for the first time: its expansion, kept for next
+        time in the VM memory's table."""
+        value = values[0].i32 & 0xFFFF
+        word = expansion(value)
+        self._rvc[value] = word
+        values[0].i32 = word - (1 << 32) if word & 0x80000000 else word
 
     def _ran(self, pc: int) -> bool:
         """Tier 0's profile: whether the block at pc ran (or one that shares its counter)."""

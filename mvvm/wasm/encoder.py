@@ -272,7 +272,6 @@ class Module:
     functions: list[Function] = field(default_factory=list)
     memories: list[bytes] = field(default_factory=list)
     exports: list[bytes] = field(default_factory=list)
-    data: list[bytes] = field(default_factory=list)
     imported_funcs: int = 0
     code_offsets: list[int] = field(default_factory=list)
 
@@ -310,11 +309,6 @@ class Module:
     def export(self, name: str, kind: int, index: int) -> None:
         self.exports.append(_name(name) + bytes([kind]) + uleb(index))
 
-    def active_data(self, memory: int, offset: int, payload: bytes) -> None:
-        """Bytes copied into a memory at offset when the module is instantiated."""
-        init = bytes([I32_CONST]) + sleb(offset) + bytes([END])
-        self.data.append(b"\x02" + uleb(memory) + init + _sized(payload))
-
     def encode(self) -> bytes:
         """The module's bytes; fills `code_offsets` with each body's first-instruction offset
         in the module, which is what wasmtime reports as a trap frame's module offset."""
@@ -333,7 +327,6 @@ class Module:
             self.code_offsets.append(position + first)
             position += len(body)
         _section(out, 10, payload + b"".join(b for b, _ in bodies))
-        _section(out, 11, _vector(self.data))
         _section(out, 0, _name("name") + self._names())
         return bytes(out)
 

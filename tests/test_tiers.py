@@ -1,0 +1,82 @@
+"""The two tiers: tier 0 alone, the tiered default compiling hot code in the background,
+the disk cache of batches, and the profile shaping what tier 1 translates.
+
+(Every program test also runs under `pytest --tier 0`, which scripts/test does for a layer
+of them; these tests pin down what each mode does, through `mvvm run --stats`.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from toolchain import PROGRAMS, run_mvvm, run_qemu
+
+from mvvm.isa.encoder import asm
+from mvvm.translator.translate import emit_region
+
+COMPUTE = PROGRAMS / "compute.c"
+
+
+def _run(binary: Path, tmp_path: Path, env: dict[str, str], *options: str
+         ) -> tuple[object, dict]:
+    stats = tmp_path / "stats.json"
+    outcome = run_mvvm(binary, options=[*options, "--stats", str(stats)],
+                       env={**env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    return outcome, json.loads(stats.read_text())
+
+
+@pytest.fixture
+def compute(build_program) -> Path:
+    return build_program(COMPUTE, "O2")
+
+
+def test_tier0_alone_translates_nothing(compute, tmp_path, guest_env):
+    outcome, stats = _run(compute, tmp_path, guest_env, "--tier", "0")
+    assert outcome == run_qemu(compute, env=guest_env)
+    assert stats["regions"] == 0 and stats["cached_regions"] == 0
+    assert stats["tier0_instructions"] > 1_000_000_000
+
+
+def test_tiered_compiles_hot_code_in_batches(compute, tmp_path, guest_env):
+    outcome, stats = _run(compute, tmp_path, guest_env, "--tier", "tiered")
+    assert outcome == run_qemu(compute, env=guest_env)
+    assert 0 < stats["batches"] < stats["regions"]           # several regions to a module
+    assert stats["background_seconds"] > 0
+    # Hot loops leave tier 0 early: it runs a small part of the 10**9 it runs alone.
+    assert 0 < stats["tier0_instructions"] < 100_000_000
+
+
+def test_tiered_second_run_loads_batches(compute, tmp_path, guest_env):
+    first, stats1 = _run(compute, tmp_path, guest_env, "--tier", "tiered")
+    second, stats2 = _run(compute, tmp_path, guest_env, "--tier", "tiered")
+    assert first == second == run_qemu(compute, env=guest_env)
+    assert stats1["regions"] > 0
+    assert stats2["cached_regions"] > 0
+    assert stats2["regions"] < stats1["regions"]
+
+
+# -- the profile shapes the region ----------------------------------------------------------
+
+CODE = 0x10000
+
+
+def _fetcher(words: list[int]):
+    def fetch(pc: int) -> int | None:
+        index = (pc - CODE) // 4
+        return words[index] if 0 <= index < len(words) and pc % 4 == 0 else None
+    return fetch
+
+
+def test_a_branch_side_that_never_ran_is_an_exit():
+    """beq a0, zero, +12 over two addis; with a profile that saw only the taken side, the
+    fall-through (the addis) is not translated: the region leaves for it."""
+    words = [asm("beq", rs1=10, rs2=0, imm=12), asm("addi", rd=11, rs1=11, imm=1),
+             asm("addi", rd=11, rs1=11, imm=2), asm("addi", rd=12, rs1=12, imm=3),
+             asm("jalr", rd=0, rs1=1, imm=0)]
+    whole = emit_region(CODE, _fetcher(words))
+    assert set(whole.region.blocks) == {CODE, CODE + 4, CODE + 12}
+    taken_only = emit_region(CODE, _fetcher(words), ran=lambda pc: pc == CODE + 12)
+    assert set(taken_only.region.blocks) == {CODE, CODE + 12}
+    assert taken_only.region.blocks[CODE].succs == [CODE + 12, CODE + 4]    # an exit
