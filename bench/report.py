@@ -25,16 +25,19 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("mvvm", "mvvm s", "{:.3f}"),
     ("mvvm/qemu", "mvvm/qemu", "{:.2f}"),
     ("mvvm/native", "mvvm/native", "{:.2f}"),
+    ("tier0_instructions", "tier-0 insns", "{:,.0f}"),
     ("instructions", "translated insns", "{:,.0f}"),
     ("regions", "regions", "{:,.0f}"),
+    ("batches", "batches", "{:,.0f}"),
     ("cached_regions", "cached regions", "{:,.0f}"),
     ("translate_seconds", "translate s", "{:.3f}"),
     ("compile_seconds", "compile s", "{:.3f}"),
+    ("background_seconds", "background s", "{:.3f}"),
     ("execute_seconds", "execute s", "{:.3f}"),
 )
 RATIOS = (("mvvm/qemu", "mvvm", "qemu"), ("mvvm/native", "mvvm", "native"))
-COUNTERS = ("instructions", "regions", "cached_regions", "translate_seconds", "compile_seconds",
-            "execute_seconds")
+COUNTERS = ("tier0_instructions", "instructions", "regions", "batches", "cached_regions",
+            "translate_seconds", "compile_seconds", "background_seconds", "execute_seconds")
 TIMES = ("native", "qemu", "mvvm")
 
 

@@ -40,6 +40,7 @@ from mvvm.wasm import encoder as w
 
 KEY_BITS = 0x707F               # opcode and funct3: what the br_table dispatches on
 ILLEGAL_WORD = 0xFFFFFFFF       # the expansion of a reserved compressed value: no row matches
+ENTRY, COUNT_ONLY = 1, 2        # the `jumped` local after a jump: may start a region, or not
 # Fields a semantics form may fix, and where they sit in the word (the zimm of csr*i: imm).
 FORM_BITS = {"csr": (20, 0xFFF), "rs1": (15, 0x1F), "imm": (15, 0x1F)}
 
@@ -156,24 +157,30 @@ class _Generator:
     # -- the parts of the loop ---------------------------------------------------------
 
     def _after_jump(self) -> None:
-        """At a jump target (and on entry): stop for an interrupt, leave for compiled code,
-        count the target, and at the hot threshold ask the host to compile it (non-zero:
-        something was installed, so go back to the dispatcher)."""
+        """At a jump target: stop for an interrupt and count the target in the profile.
+        If it may start a region (a call, return or indirect target, a loop header, the
+        interpreter's entry), leave for compiled code there, and from the hot threshold on
+        ask the host to compile it (non-zero: something was installed, so go back to the
+        dispatcher). The host sets the count far below zero, so it asks once; other kinds
+        of jump to the same pc may have taken the count past the threshold."""
         c, e = self.c, self.e
         c.get(self.jumped).block(w.IF)
-        c.i32_const(0).set(self.jumped)
         e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
         c.block(w.IF)
         e.exit_reason(layout.REASON_INTERRUPT, e.pc)
         c.op(w.END)
+        self._count()
+        c.get(self.jumped).i32_const(ENTRY).op(w.I32_EQ).block(w.IF)
         c.get(e.pc.local).call(self.lookup).block(w.IF)
         self._to_compiled()
-        self._count()
+        c.get(self.count)
         e.vm_load(layout.VM_HOT_THRESHOLD, w.I32_LOAD)
-        c.op(w.I32_EQ).block(w.IF)
+        c.op(w.I32_GE_S).block(w.IF)
         c.get(e.pc.local).call(self.hot).block(w.IF)
         self._to_compiled()
         c.op(w.END, w.END)
+        c.i32_const(0).set(self.jumped)
+        c.op(w.END)
 
     def _to_compiled(self) -> None:
         """Return pc to the dispatcher, which has a region for it; ends an `if`."""
@@ -181,7 +188,7 @@ class _Generator:
         self.c.get(self.e.pc.local).op(w.RETURN, w.END)
 
     def _count(self) -> None:
-        """Count the block at pc in the profile; leaves the new count on the stack."""
+        """Count the block at pc in the profile; the new count is in self.count."""
         c, e = self.c, self.e
         c.get(e.pc.local).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
         c.i32_const(layout.COUNTERS - 1).op(w.I32_AND).i32_const(2).op(w.I32_SHL)
@@ -189,7 +196,6 @@ class _Generator:
         c.tee(address).get(address).mem(w.I32_LOAD, VM_MEMORY, layout.VM_COUNTERS)
         c.i32_const(1).op(w.I32_ADD).tee(self.count).mem(w.I32_STORE, VM_MEMORY,
                                                          layout.VM_COUNTERS)
-        c.get(self.count)
         e.release((w.I32, address))
 
     def _fetch(self) -> None:
@@ -251,11 +257,11 @@ class _Generator:
         if flow is Flow.BRANCH:
             SEMANTICS[case.spec.name](e, instr, e.pc)
             c.block(w.IF)
-            self._jump_relative(instr.imm)
+            self._jump_relative(instr.imm, branch=True)
             c.op(w.ELSE)
             self._step()
             self._count()
-            c.op(w.DROP, w.END)
+            c.op(w.END)
         elif flow is Flow.JAL:
             self._link(instr)
             self._jump_relative(instr.imm)
@@ -264,7 +270,7 @@ class _Generator:
             e.x(instr.rs1)
             c.get(instr.imm.local).op(w.I64_ADD).i64_const(-2).op(w.I64_AND).set(target)
             self._link(instr)
-            c.get(target).set(e.pc.local).i32_const(1).set(self.jumped)
+            c.get(target).set(e.pc.local).i32_const(ENTRY).set(self.jumped)
             e.release((w.I64, target))
         elif flow is Flow.TRAP:
             e.exit_reason(layout.REASON_EBREAK, e.pc)
@@ -311,10 +317,17 @@ class _Generator:
         e.pc_relative(e.pc, e.length)
         e.set_x(instr.rd)
 
-    def _jump_relative(self, offset: Field) -> None:
-        e = self.e
+    def _jump_relative(self, offset: Field, *, branch: bool = False) -> None:
+        """pc += offset, a jump. A branch forward (an if's merge, not a loop header or a
+        function entry) only counts in the profile: jumped = 2."""
+        e, c = self.e, self.c
         e.pc_relative(e.pc, offset)
-        self.c.set(e.pc.local).i32_const(1).set(self.jumped)
+        c.set(e.pc.local)
+        if branch:
+            c.i32_const(COUNT_ONLY).get(offset.local).i64_const(0).op(w.I64_LT_S, w.I32_SUB)
+        else:
+            c.i32_const(ENTRY)
+        c.set(self.jumped)
 
 
 def _signed32(value: int) -> int:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 Ran = Callable[[int], bool]          # the profile: did the block at this pc ever run?
 MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
 GATHER_SECONDS = 0.01                # how long a first request waits for others to join it
+BATCH_SECONDS = 0.03                 # translating that makes a batch: keeps the latency low
 
 
 class BackgroundCompiler:
@@ -67,22 +68,36 @@ class BackgroundCompiler:
                 while not self._pending:
                     self._wakeup.wait()
             time.sleep(GATHER_SECONDS)      # fewer, larger modules: instances are limited
-            with self._wakeup:
-                work = dict(list(self._pending.items())[:MAX_BATCH])
-                for pc in work:
-                    del self._pending[pc]
-            self._compile(work)
+            self._round()
 
-    def _compile(self, work: dict[int, Ran]) -> None:
+    def _round(self) -> None:
+        """Translate what was asked for, in the order asked, and compile it in batches of
+        what BATCH_SECONDS of translating makes: the first hot code runs compiled soon,
+        and a burst of requests still makes few modules."""
+        generation = self.image.translations.generation
+        codes: list[RegionCode] = []
+        started = time.perf_counter()
+        while True:
+            with self._wakeup:
+                if not self._pending:
+                    break
+                pc = next(iter(self._pending))
+                ran = self._pending.pop(pc)
+            code = self._emit(pc, ran)
+            if code is not None:
+                codes.append(code)
+            if codes and (len(codes) == MAX_BATCH
+                          or time.perf_counter() - started > BATCH_SECONDS):
+                self._publish(codes, generation, started)
+                codes, started = [], time.perf_counter()
+        if codes:
+            self._publish(codes, generation, started)
+
+    def _publish(self, codes: list[RegionCode], generation: int, started: float) -> None:
+        """Compile the regions into one module and add them to the translations; wake
+        every guest thread to install them."""
         image, translations = self.image, self.image.translations
         stats = image.stats
-        generation = translations.generation
-        started = time.perf_counter()
-        others = translations.starts | work.keys()
-        codes = [code for pc, ran in work.items()
-                 if (code := self._emit(pc, ran, others)) is not None]
-        if not codes:
-            return
         translated = time.perf_counter()
         name = f"batch_{secrets.token_hex(8)}"     # unique, also beside the disk cache's
         wasm, traps = pack(name, codes)
@@ -99,14 +114,16 @@ class BackgroundCompiler:
         for cpu in list(image.cpus):
             cpu.wake()
 
-    def _emit(self, pc: int, ran: Ran, others: set[int]) -> RegionCode | None:
+    def _emit(self, pc: int, ran: Ran) -> RegionCode | None:
+        """The region at pc. Unlike regions compiled at first sight, it copies the code of
+        regions that start inside it (a loop that got hot before its function): hot code
+        stays in one function, without dispatcher round trips."""
         image, translations = self.image, self.image.translations
         if translations.get(pc) is not None or not image.executable(pc):
             return None
         budget = INNER_INSTRUCTIONS if pc in translations.covered else MAX_INSTRUCTIONS
         try:
-            code = emit_region(pc, image.fetch, budget, precise=image.precise,
-                               others=others, ran=ran)
+            code = emit_region(pc, image.fetch, budget, precise=image.precise, ran=ran)
         except GuestFault:          # the code went away meanwhile: tier 0 goes on with it
             return None
         image.stats.regions += 1

@@ -47,6 +47,7 @@ from mvvm.runtime.precise import (
 
 MASK64 = (1 << 64) - 1
 HOT_THRESHOLD = 100             # tier 0 entries of a pc before tier 1 compiles it
+ASKED = 0xC0000000              # a profile count once asked for: -2**30, never hot again
 Syscall = Callable[[int, tuple[int, ...]], int]
 # Traps of a memory access: the signal, its si_code, and the message.
 ACCESS_TRAPS = {
@@ -332,6 +333,7 @@ class VM:
         background compiler for it, and install whatever is ready (non-zero: something
         was, so tier 0 goes back to the dispatcher)."""
         pc = values[0].i64 & MASK64
+        self._counters[(pc >> 1) & (layout.COUNTERS - 1)] = ASKED
         try:
             image = self.image
             if image.translations.get(pc) is None and not image.load_cached(pc):

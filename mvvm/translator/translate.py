@@ -293,16 +293,17 @@ class _Structurer:
     def _cached_callee_slot(self, pc: int, callee: int, target: int) -> None:
         """Push the table slot of the region at a direct call's callee (0: none). The call
         site has an inline cache in the VM memory, indexed by its pc and tagged with the
-        callee, so only a first call (or one after a collision) pays for the lookup."""
+        callee, so only a first call (or one after a collision) pays for the lookup. A
+        miss is not cached: tier 1 may compile the callee later."""
         e, c = self.e, self.e.code
         site = layout.VM_SITES + layout.SITE_ENTRY * ((pc >> 1) & (layout.SITES - 1))
         slot = e.temp(w.I32)
         c.i32_const(0).mem(w.I64_LOAD, 1, site).i64_const(callee).op(w.I64_EQ)
         c.block(w.IF, w.I32).i32_const(0).mem(w.I32_LOAD, 1, site + 8)
-        c.op(w.ELSE).get(target).call(HOST_LOOKUP).set(slot)
+        c.op(w.ELSE).get(target).call(HOST_LOOKUP).tee(slot).block(w.IF)
         c.i32_const(0).get(target).mem(w.I64_STORE, 1, site)
         c.i32_const(0).get(slot).mem(w.I32_STORE, 1, site + 8)
-        c.get(slot).op(w.END)
+        c.op(w.END).get(slot).op(w.END)
         e.release((w.I32, slot))
 
     def _interrupt_check(self, header: int) -> None:
