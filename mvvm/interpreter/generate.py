@@ -159,10 +159,10 @@ class _Generator:
     def _after_jump(self) -> None:
         """At a jump target: stop for an interrupt and count the target in the profile.
         If it may start a region (a call, return or indirect target, a loop header, the
-        interpreter's entry), leave for compiled code there, and from the hot threshold on
-        ask the host to compile it (non-zero: something was installed, so go back to the
-        dispatcher). The host sets the count far below zero, so it asks once; other kinds
-        of jump to the same pc may have taken the count past the threshold."""
+        interpreter's entry): past the hot threshold, ask the host to compile it; once
+        asked (the host then sets the count far below zero, and so it does for every
+        region it installs), look for compiled code there. Either way a non-zero answer
+        sends the pc back to the dispatcher."""
         c, e = self.c, self.e
         c.get(self.jumped).block(w.IF)
         e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
@@ -171,14 +171,15 @@ class _Generator:
         c.op(w.END)
         self._count()
         c.get(self.jumped).i32_const(ENTRY).op(w.I32_EQ).block(w.IF)
+        c.get(self.count).i32_const(0).op(w.I32_LT_S).block(w.IF)
         c.get(e.pc.local).call(self.lookup).block(w.IF)
         self._to_compiled()
-        c.get(self.count)
+        c.op(w.ELSE).get(self.count)
         e.vm_load(layout.VM_HOT_THRESHOLD, w.I32_LOAD)
         c.op(w.I32_GE_S).block(w.IF)
         c.get(e.pc.local).call(self.hot).block(w.IF)
         self._to_compiled()
-        c.op(w.END, w.END)
+        c.op(w.END, w.END, w.END)
         c.i32_const(0).set(self.jumped)
         c.op(w.END)
 

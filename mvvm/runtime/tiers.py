@@ -13,6 +13,7 @@ to install them at its next return to Python.
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ Ran = Callable[[int], bool]          # the profile: did the block at this pc eve
 MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
 GATHER_SECONDS = 0.01                # how long a first request waits for others to join it
 BATCH_SECONDS = 0.03                 # translating that makes a batch: keeps the latency low
+SWITCH_SECONDS = 0.0002              # the GIL's switch interval while the compiler runs
 
 
 class BackgroundCompiler:
@@ -53,6 +55,9 @@ class BackgroundCompiler:
             self._pending[pc] = ran
             self._wakeup.notify()
             if self._thread is None:
+                # The guest thread needs the GIL only briefly (a syscall, a hot entry), but
+                # then at once: let it take the GIL from the translating thread soon.
+                sys.setswitchinterval(SWITCH_SECONDS)
                 self._thread = threading.Thread(target=self._loop, name="mvvm-tier1",
                                                 daemon=True)
                 self._thread.start()

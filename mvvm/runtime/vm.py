@@ -47,7 +47,9 @@ from mvvm.runtime.precise import (
 
 MASK64 = (1 << 64) - 1
 HOT_THRESHOLD = 100             # tier 0 entries of a pc before tier 1 compiles it
-ASKED = 0xC0000000              # a profile count once asked for: -2**30, never hot again
+# A profile count once its pc is asked for or has a region (-2**30): never hot again, and
+# tier 0 looks for compiled code there.
+ASKED = 0xC0000000
 Syscall = Callable[[int, tuple[int, ...]], int]
 # Traps of a memory access: the signal, its si_code, and the message.
 ACCESS_TRAPS = {
@@ -249,6 +251,7 @@ class VM:
                 compiled = translations.get(entry)
                 if compiled is not None and entry not in self.cache.slots:
                     self.cache.install(entry, compiled)
+                    self._counters[(entry >> 1) & (layout.COUNTERS - 1)] = ASKED
             self.cache.installed = len(order)
             self.stats.compile_seconds += time.perf_counter() - started
         return flushed
