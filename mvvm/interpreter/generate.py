@@ -27,19 +27,16 @@ a non-zero count also says a block ran (mvvm.runtime.tiers reads it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 from mvvm.interpreter.emitter import InterpreterEmitter
-from mvvm.isa import TABLE, Flow, InsnSpec, Instr, decode
+from mvvm.isa import TABLE, Flow, InsnSpec, Instr
 from mvvm.isa.decoder import REGISTERS, Term, imm_terms
-from mvvm.isa.encoder import encode_instr
 from mvvm.runtime import layout
 from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Field
 from mvvm.translator.semantics import FORMS, SEMANTICS, supported
 from mvvm.wasm import encoder as w
 
 KEY_BITS = 0x707F               # opcode and funct3: what the br_table dispatches on
-ILLEGAL_WORD = 0xFFFFFFFF       # the expansion of a reserved compressed value: no row matches
 ENTRY, COUNT_ONLY = 1, 2        # the `jumped` local after a jump: may start a region, or not
 # Fields a semantics form may fix, and where they sit in the word (the zimm of csr*i: imm).
 FORM_BITS = {"csr": (20, 0xFFF), "rs1": (15, 0x1F), "imm": (15, 0x1F)}
@@ -97,14 +94,6 @@ def _buckets(all_cases: list[Case]) -> dict[int, list[int]]:
             if (case.match >> 12 ^ funct3) & case.mask >> 12 & 7 == 0:
                 buckets.setdefault(_key(case.match & 0x7F | funct3 << 12), []).append(index)
     return buckets
-
-
-@cache
-def expansion(value: int) -> int:
-    """The 32-bit word of a 16-bit value's expansion (ILLEGAL_WORD where reserved). Tier 0
-    asks for each value the first time it meets it, and keeps the answer in VM_RVC."""
-    instr = decode(value & 0xFFFF)
-    return encode_instr(instr) if instr is not None else ILLEGAL_WORD
 
 
 class _Generator:

@@ -35,7 +35,7 @@ from pathlib import Path
 import wasmtime as wt
 
 from mvvm.runtime.translations import Compiled
-from mvvm.translator.translate import TrapMap, export_name
+from mvvm.translator.modules import TrapMap, export_name
 
 MAGIC = b"MVVMCC02"
 LIMIT_BYTES = 256 << 20

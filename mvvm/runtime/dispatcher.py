@@ -16,7 +16,6 @@ import ctypes
 
 import wasmtime as wt
 
-from mvvm.interpreter.generate import interpreter
 from mvvm.runtime import layout
 from mvvm.runtime.engine import Runtime
 from mvvm.runtime.translations import Compiled
@@ -52,6 +51,8 @@ def core_module(tiered: bool) -> bytes:
                         name="lookup", export="lookup")
     interpret = None
     if tiered:
+        from mvvm.interpreter.generate import interpreter  # only when not in the cache
+
         locals_, body = interpreter(lookup, hot, expand)
         interpret = m.function(m.type((w.I64,), (w.I64,)), locals_, body, name="interpret")
     m.function(run_type, [w.I64, w.I32], _run_code(region_type, lookup, interpret),

@@ -13,6 +13,7 @@ region is translated and compiled when first reached, on the guest's thread).
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -29,25 +30,19 @@ from mvvm.runtime.dispatcher import core_module
 from mvvm.runtime.engine import SETTINGS, make_engine
 from mvvm.runtime.memories import Region
 from mvvm.runtime.memory import GuestMemory
-from mvvm.runtime.tiers import BackgroundCompiler
+from mvvm.runtime.tiers import BackgroundCompiler, compile_batch, emit
 from mvvm.runtime.translations import Compiled, Translations
-from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
-from mvvm.translator.region import Region as GuestRegion
-from mvvm.translator.translate import (
-    RegionCode,
-    TrapMap,
-    emit_region,
-    export_name,
-    pack,
-    region_name,
-)
+from mvvm.translator.modules import TrapMap, region_name
 
 if TYPE_CHECKING:
     from mvvm.runtime.vm import VM
+    from mvvm.translator.region import Region as GuestRegion
+    from mvvm.translator.translate import RegionCode
 
 PAGE = 0x1000
 WASM_PAGE = 0x10000
 TIERED, INTERPRET, COMPILE = "tiered", "0", "1"      # the tier modes (`mvvm run --tier`)
+RVC_BYTES = 4 * 0x10000
 
 
 @dataclass
@@ -102,6 +97,7 @@ class Image:
         self.cpus: list[VM] = []            # one per running guest thread
         self._disk: DiskCache | None = None
         self._core: wt.Module | None = None
+        self._expansions: bytes | None = None
         self.compiler = BackgroundCompiler(self) if tier == TIERED else None
 
     # -- the threads ---------------------------------------------------------------------
@@ -141,28 +137,36 @@ class Image:
         return self._core
 
     def _cached_core(self) -> wt.Module:
-        path = None
-        directory = self.cache_dir or default_directory()   # it does not depend on the guest
-        if directory is not None:
-            key = version_key(self.settings)
-            path = directory / key / f"core-{self.tier != COMPILE:d}.cwasm"
+        path = self._version_file(f"core-{self.tier != COMPILE:d}.cwasm")
+        data = _read_checked(path)
+        if data is not None:
             try:
-                data = path.read_bytes()
-                if hashlib.sha256(data[32:]).digest() == data[:32]:
-                    return wt.Module.deserialize(self.engine, data[32:])
-            except (OSError, wt.WasmtimeError):
+                return wt.Module.deserialize(self.engine, data)
+            except wt.WasmtimeError:
                 pass
         module = wt.Module(self.engine, core_module(self.tier != COMPILE))
-        if path is not None:
-            serialized = module.serialize()
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                temporary = path.with_suffix(f".{id(self)}.tmp")
-                temporary.write_bytes(hashlib.sha256(serialized).digest() + serialized)
-                temporary.replace(path)
-            except OSError:
-                pass            # a cache that cannot be written is just a slower start
+        _write_checked(path, module.serialize())
         return module
+
+    def expansions(self) -> bytes | None:
+        """Tier 0's table of compressed instructions' expansions (layout.VM_RVC) as earlier
+        runs left it, so that they need not ask the host again; None if there is none."""
+        if self._expansions is None:
+            data = _read_checked(self._version_file("rvc.bin"))
+            self._expansions = data if data is not None and len(data) == RVC_BYTES else b""
+        return self._expansions or None
+
+    def keep_expansions(self, table: bytes) -> None:
+        """Save a thread's table if it knows more than the one it started from."""
+        if table != self.expansions():
+            self._expansions = table
+            _write_checked(self._version_file("rvc.bin"), table)
+
+    def _version_file(self, name: str) -> Path | None:
+        """A file of this MVVM and wasmtime version that does not depend on the guest: in
+        the code cache, or in the default one when the run has none (--no-cache)."""
+        directory = self.cache_dir or default_directory()
+        return directory / version_key(self.settings) / name if directory else None
 
     # -- translating ---------------------------------------------------------------------
 
@@ -176,24 +180,8 @@ class Image:
         if found is not None:
             return found
         generation = self.translations.generation
-        started = time.perf_counter()
-        translations = self.translations
-        budget = INNER_INSTRUCTIONS if pc in translations.covered else MAX_INSTRUCTIONS
-        code = emit_region(pc, self.fetch, budget, precise=self.precise,
-                           others=translations.starts)
-        translated = time.perf_counter()
-        self.stats.regions += 1
-        self.stats.instructions += code.region.instructions()
-        self.stats.translate_seconds += translated - started
-        if self.in_asm is not None:
-            self.log_in_asm(code.region)
-        name = region_name(pc)
-        wasm, traps = pack(name, [code])
-        module = wt.Module(self.engine, wasm)
-        self.stats.compile_seconds += time.perf_counter() - translated
-        self.keep_batch(name, [code], module, traps)
-        compiled = Compiled(module, export_name(0), name, traps, code.code_ranges())
-        translations.add(pc, compiled, generation)
+        code = emit(self, pc, others=self.translations.starts)
+        (compiled,) = compile_batch(self, region_name(pc), [code], generation)
         return compiled
 
     def load_cached(self, pc: int) -> bool:
@@ -230,11 +218,17 @@ class Image:
             disk.add(name, members, module, traps)
 
     def _disk_cache(self) -> DiskCache | None:
-        """Opened at the first miss, keyed by what is executable then (the program and its
-        loader), so that the same program finds its regions again."""
+        """Opened at the first region, keyed by what is executable then (the program and
+        its loader), so that the same program finds its regions again. The key samples
+        each executable mapping (name, place, size, first and last page) rather than
+        hashing megabytes of code: every region is checked against the guest code
+        anyway, so a key shared by two builds only costs cache hits."""
         if self._disk is None and self.cache_dir is not None:
-            image = b"".join(self.current_code([(m.start, m.end)]) or b""
-                             for m in self.space.mappings() if m.prot & PROT_EXEC)
+            image = b"".join(
+                f"{m.name} {m.start:x} {m.end:x}".encode()
+                + (self.current_code([(m.start, min(m.end, m.start + PAGE))]) or b"")
+                + (self.current_code([(max(m.start, m.end - PAGE), m.end)]) or b"")
+                for m in self.space.mappings() if m.prot & PROT_EXEC)
             directory = self.cache_dir / version_key(f"{self.settings} "
                                                      f"precise={self.precise}")
             self._disk = DiskCache(directory, self.engine, image)
@@ -291,3 +285,28 @@ class Image:
                 print(f"0x{pc:016x}:  {raw:<18}{mnemonic:<24}{operands}".rstrip(), file=out)
             print(file=out)
         out.flush()
+
+
+def _read_checked(path: Path | None) -> bytes | None:
+    """A file written by _write_checked, if it is intact (its sha256 comes first)."""
+    try:
+        data = path.read_bytes() if path is not None else b""
+    except OSError:
+        return None
+    if len(data) < 32 or hashlib.sha256(data[32:]).digest() != data[:32]:
+        return None
+    return data[32:]
+
+
+def _write_checked(path: Path | None, data: bytes) -> None:
+    """Replace the file atomically with the data and its hash; a cache that cannot be
+    written is only a slower start."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(hashlib.sha256(data).digest() + data)
+        temporary.replace(path)
+    except OSError:
+        pass

@@ -16,18 +16,18 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING
 
 import wasmtime as wt
 
 from mvvm.errors import GuestFault
 from mvvm.runtime.translations import Compiled
-from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
-from mvvm.translator.translate import RegionCode, emit_region, export_name, pack
+from mvvm.translator.modules import export_name
 
 if TYPE_CHECKING:
     from mvvm.runtime.image import Image
+    from mvvm.translator.translate import RegionCode
 
 Ran = Callable[[int], bool]          # the profile: did the block at this pc ever run?
 MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
@@ -101,21 +101,11 @@ class BackgroundCompiler:
     def _publish(self, codes: list[RegionCode], generation: int, started: float) -> None:
         """Compile the regions into one module and add them to the translations; wake
         every guest thread to install them."""
-        image, translations = self.image, self.image.translations
-        stats = image.stats
-        translated = time.perf_counter()
+        image = self.image
         name = f"batch_{secrets.token_hex(8)}"     # unique, also beside the disk cache's
-        wasm, traps = pack(name, codes)
-        module = wt.Module(image.engine, wasm)
-        stats.translate_seconds += translated - started
-        stats.compile_seconds += time.perf_counter() - translated
-        stats.background_seconds += time.perf_counter() - started
-        stats.batches += 1
-        with translations.lock:
-            for index, code in enumerate(codes):
-                compiled = Compiled(module, export_name(index), name, traps, code.code_ranges())
-                translations.add(code.entry, compiled, generation)
-        image.keep_batch(name, codes, module, traps)
+        compile_batch(image, name, codes, generation)
+        image.stats.background_seconds += time.perf_counter() - started
+        image.stats.batches += 1
         for cpu in list(image.cpus):
             cpu.wake()
 
@@ -123,16 +113,53 @@ class BackgroundCompiler:
         """The region at pc. Unlike regions compiled at first sight, it copies the code of
         regions that start inside it (a loop that got hot before its function): hot code
         stays in one function, without dispatcher round trips."""
-        image, translations = self.image, self.image.translations
-        if translations.get(pc) is not None or not image.executable(pc):
+        image = self.image
+        if image.translations.get(pc) is not None or not image.executable(pc):
             return None
-        budget = INNER_INSTRUCTIONS if pc in translations.covered else MAX_INSTRUCTIONS
         try:
-            code = emit_region(pc, image.fetch, budget, precise=image.precise, ran=ran)
+            return emit(image, pc, ran=ran)
         except GuestFault:          # the code went away meanwhile: tier 0 goes on with it
             return None
-        image.stats.regions += 1
-        image.stats.instructions += code.region.instructions()
-        if image.in_asm is not None:
-            image.log_in_asm(code.region)
-        return code
+
+
+# The translator is imported when the first region is, not before: a run that never
+# compiles (tier 0 alone, a short program, a warm cache) does not pay for loading it.
+
+
+def emit(image: Image, pc: int, *, ran: Ran | None = None,
+         others: Container[int] = ()) -> RegionCode:
+    """Translate the region at pc (mvvm.translator.translate.emit_region) for the image:
+    a small budget where another region already holds the code; counted in the stats."""
+    from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
+    from mvvm.translator.translate import emit_region
+
+    started = time.perf_counter()
+    budget = INNER_INSTRUCTIONS if pc in image.translations.covered else MAX_INSTRUCTIONS
+    code = emit_region(pc, image.fetch, budget, precise=image.precise, others=others,
+                       ran=ran)
+    stats = image.stats
+    stats.regions += 1
+    stats.instructions += code.region.instructions()
+    stats.translate_seconds += time.perf_counter() - started
+    if image.in_asm is not None:
+        image.log_in_asm(code.region)
+    return code
+
+
+def compile_batch(image: Image, name: str, codes: list[RegionCode],
+                  generation: int) -> list[Compiled]:
+    """Pack the regions into one module named name, compile it, and add the regions to
+    the translations (unless they moved past generation) and to the disk cache."""
+    from mvvm.translator.translate import pack
+
+    started = time.perf_counter()
+    wasm, traps = pack(name, codes)
+    module = wt.Module(image.engine, wasm)
+    image.stats.compile_seconds += time.perf_counter() - started
+    compiled = [Compiled(module, export_name(index), name, traps, code.code_ranges())
+                for index, code in enumerate(codes)]
+    with image.translations.lock:
+        for code, region in zip(codes, compiled, strict=True):
+            image.translations.add(code.entry, region, generation)
+    image.keep_batch(name, codes, module, traps)
+    return compiled

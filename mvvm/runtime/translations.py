@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import wasmtime as wt
 
-from mvvm.translator.translate import TrapMap
+from mvvm.translator.modules import TrapMap
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import TextIO
 import wasmtime as wt
 
 from mvvm.errors import GuestFault
-from mvvm.interpreter.generate import expansion
+from mvvm.interpreter.rvc import expansion
 from mvvm.isa import decode
 from mvvm.linux.errors import Restart
 from mvvm.linux.mm import AddressSpace
@@ -87,6 +87,9 @@ class VM:
             vm_base + layout.VM_COUNTERS)
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
         self._rvc = (ctypes.c_uint32 * 0x10000).from_address(vm_base + layout.VM_RVC)
+        expansions = self.image.expansions()
+        if expansions is not None:
+            ctypes.memmove(self._rvc, expansions, len(expansions))
         ctypes.c_uint32.from_address(vm_base + layout.VM_HOT_THRESHOLD).value = \
             HOT_THRESHOLD if self.image.tier == TIERED else 0
         self._refresh_pages()
@@ -267,8 +270,11 @@ class VM:
         self._catch_up()
 
     def save_code(self) -> None:
-        """Keep this run's new translations for the next run (no-op without a disk cache)."""
+        """Keep this run's new translations for the next run (no-op without a disk cache),
+        and the compressed instructions' expansions tier 0 met."""
         self.image.save_code()
+        if self.image.tier != COMPILE:
+            self.image.keep_expansions(bytes(self._rvc))
 
     def interrupt(self, reason: BaseException) -> None:
         """Make the running guest leave translated code soon (see `wake`) and `run` raise

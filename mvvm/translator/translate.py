@@ -6,7 +6,6 @@ the runtime instantiates it and installs its function in the shared table.
 
 from __future__ import annotations
 
-import bisect
 import sys
 from collections.abc import Callable, Container
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from mvvm.runtime import layout
 from mvvm.runtime.precise import may_trap
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import CALL_DEPTH_LOCAL, HOST_LOOKUP, REGION_TYPE, Emitter
+from mvvm.translator.modules import TrapMap, export_name, region_name
 from mvvm.translator.region import MAX_INSTRUCTIONS, Block, Fetch, Region, discover, is_call
 from mvvm.translator.semantics import ENDS_BLOCK, SEMANTICS, supported
 from mvvm.translator.structure import Shape, analyse
@@ -25,29 +25,6 @@ from mvvm.wasm import encoder as w
 # region has at most MAX_INSTRUCTIONS blocks). Python 3.11 keeps Python-to-Python calls
 # off the C stack, so a limit that covers the bound is safe.
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 8 * MAX_INSTRUCTIONS + 1000))
-
-
-def region_name(entry: int) -> str:
-    """The module name of the region at entry: trap frames carry it."""
-    return f"region_{entry:x}"
-
-
-@dataclass(frozen=True)
-class TrapMap:
-    """Where each guest instruction's code starts in the module, to map a trap to a pc."""
-
-    offsets: tuple[int, ...]         # ascending module offsets
-    pcs: tuple[int, ...]
-
-    def pc_at(self, module_offset: int) -> int:
-        """The guest pc whose code contains this module offset (from a trap frame)."""
-        index = bisect.bisect_right(self.offsets, module_offset) - 1
-        return self.pcs[max(index, 0)]
-
-
-def export_name(index: int) -> str:
-    """The export of a module's index-th region function."""
-    return f"r{index}"
 
 
 @dataclass
