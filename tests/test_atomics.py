@@ -10,6 +10,7 @@ import ctypes
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from mvvm.isa.encoder import asm  # noqa: E402
 from mvvm.runtime import layout  # noqa: E402
 from mvvm.runtime.engine import Runtime, make_engine  # noqa: E402
 from mvvm.runtime.image import Image  # noqa: E402
-from mvvm.translator.translate import Translation, export_name, translate  # noqa: E402
+from mvvm.translator.modules import TrapMap, export_name, region_name  # noqa: E402
+from mvvm.translator.translate import emit_region, pack  # noqa: E402
 from mvvm.wasm import encoder as w  # noqa: E402
 
 RA, T0, T1, A0, A1, A2, A3, A4 = 1, 5, 6, 10, 11, 12, 13, 14
@@ -37,10 +39,19 @@ def words(*instrs: int) -> bytes:
     return b"".join(word.to_bytes(4, "little") for word in instrs)
 
 
+@dataclass(frozen=True)
+class Translation:
+    """A region alone in a module: its bytes and trap map."""
+
+    wasm: bytes
+    traps: TrapMap
+
+
 def translated(*instrs: int, precise: bool = False) -> Translation:
     """The region of these instructions at CODE (end them with RET)."""
     program = {CODE + 4 * k: word for k, word in enumerate(instrs)}
-    return translate(CODE, program.get, precise=precise)
+    return Translation(*pack(region_name(CODE), [emit_region(CODE, program.get,
+                                                             precise=precise)]))
 
 
 # -- encoding --------------------------------------------------------------------------------

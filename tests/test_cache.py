@@ -19,7 +19,7 @@ from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
 from mvvm.runtime.diskcache import DiskCache, Member
 from mvvm.runtime.engine import make_engine
-from mvvm.translator.translate import TrapMap, export_name
+from mvvm.translator.modules import TrapMap, export_name
 from mvvm.wasm import encoder as w
 
 

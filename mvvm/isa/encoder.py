@@ -7,27 +7,14 @@ it to turn each compressed instruction into the 32-bit word of its expansion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mvvm.isa.decoder import REGISTERS, free_bits
-from mvvm.isa.instr import InsnSpec, Instr
+from mvvm.isa.instr import InsnSpec, Instr, Operands
 from mvvm.isa.table import BRANCH, STORE, STORE_FP, TABLE
 
 BY_NAME: dict[str, InsnSpec] = {spec.name: spec for spec in TABLE}
 
-@dataclass(frozen=True)
-class Fields:
-    """The operand values of one instruction, named as `mvvm.isa.Instr` names them."""
-
-    rd: int = 0
-    rs1: int = 0
-    rs2: int = 0
-    rs3: int = 0
-    imm: int = 0
-    csr: int = 0
-    rm: int = 0
-    aq: bool = False
-    rl: bool = False
+Fields = Operands          # the operand values to encode, named as an Instr names them
+NO_OPERANDS = Fields()
 
 
 def tokens(spec: InsnSpec) -> list[str]:
@@ -68,7 +55,7 @@ def _immediate(spec: InsnSpec, toks: set[str], f: Fields) -> int:
     return 0
 
 
-def encode(spec: InsnSpec | str, fields: Fields = Fields()) -> int:
+def encode(spec: InsnSpec | str, fields: Fields = NO_OPERANDS) -> int:
     """The 32-bit word for a row and its operand values."""
     if isinstance(spec, str):
         spec = BY_NAME[spec]
@@ -89,8 +76,7 @@ def encode(spec: InsnSpec | str, fields: Fields = Fields()) -> int:
 
 def encode_instr(instr: Instr) -> int:
     """The 32-bit word of a decoded instruction (a compressed one: of its expansion)."""
-    return encode(instr.spec, Fields(instr.rd, instr.rs1, instr.rs2, instr.rs3, instr.imm,
-                                     instr.csr, instr.rm, instr.aq, instr.rl))
+    return encode(instr.spec, instr)
 
 
 def asm(name: str, **fields: int) -> int:

@@ -36,18 +36,11 @@ class InsnSpec:
     flow: Flow
 
 
-@dataclass(frozen=True, slots=True)
-class Instr:
-    """One decoded instruction.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operands:
+    """The operand fields of an instruction, as the decoder fills them and the encoder reads
+    them (mvvm.isa.encoder). Fields the instruction does not use stay 0."""
 
-    It depends on the raw bits only (never on the pc), so the decoder can cache it by raw value.
-    Compressed instructions are expanded: `spec` is the row of the base instruction, `length`
-    is 2 and `raw` keeps the 16-bit value.  Fields the instruction does not use stay 0.
-    """
-
-    spec: InsnSpec
-    raw: int
-    length: int
     rd: int = 0
     rs1: int = 0
     rs2: int = 0
@@ -57,6 +50,20 @@ class Instr:
     rm: int = 0
     aq: bool = False
     rl: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Instr(Operands):
+    """One decoded instruction: a table row and its operands.
+
+    It depends on the raw bits only (never on the pc), so the decoder can cache it by raw value.
+    Compressed instructions are expanded: `spec` is the row of the base instruction, `length`
+    is 2 and `raw` keeps the 16-bit value.
+    """
+
+    spec: InsnSpec
+    raw: int
+    length: int
 
     @property
     def name(self) -> str:

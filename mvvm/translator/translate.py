@@ -1,7 +1,8 @@
-"""Region -> one wasm module with one function `() -> i64`, plus its trap map.
+"""Tier 1: a region -> one wasm function `(call depth) -> i64`; regions -> one module.
 
-Each module imports the host functions, the guest memory and the VM memory;
-the runtime instantiates it and installs its function in the shared table.
+Each module imports the host functions, the guest memory and the VM memory, and
+exports its regions' functions; the runtime instantiates it and installs the
+functions in the shared table. Its trap map covers all of them.
 """
 
 from __future__ import annotations
@@ -48,23 +49,6 @@ class RegionCode:
         return ranges
 
 
-@dataclass
-class Translation:
-    """A translated region as a module of its own: its bytes, code and trap map."""
-
-    entry: int
-    wasm: bytes
-    code: RegionCode
-    traps: TrapMap
-
-    @property
-    def region(self) -> Region:
-        return self.code.region
-
-    def code_ranges(self) -> list[tuple[int, int]]:
-        return self.code.code_ranges()
-
-
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                 precise: bool = False, others: Container[int] = (),
                 ran: Callable[[int], bool] | None = None) -> RegionCode:
@@ -104,14 +88,6 @@ def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
         offsets.extend(base + offset for offset, _ in region.marks)
         pcs.extend(pc for _, pc in region.marks)
     return wasm, TrapMap(tuple(offsets), tuple(pcs))
-
-
-def translate(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
-              precise: bool = False, others: Container[int] = ()) -> Translation:
-    """One region (see emit_region) in a module of its own, named region_name(entry)."""
-    code = emit_region(entry, fetch, budget, precise=precise, others=others)
-    wasm, traps = pack(region_name(entry), [code])
-    return Translation(entry, wasm, code, traps)
 
 
 class _Structurer:
