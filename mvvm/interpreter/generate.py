@@ -5,9 +5,9 @@
     loop $next
       after a jump: leave at an interrupt, or for compiled code at the target;
                     count the target and ask for tier 1 when it is hot
-      check the page is executable; VM_PC = pc; fetch 16 bits, then the other
-      16 or the compressed instruction's expansion (a table in the VM memory that
-      the host fills as values are first met)
+      check the page is executable; VM_PC = pc; fetch 32 bits; if the low 16
+      are a compressed instruction, take its expansion's word instead (a table
+      in the VM memory that the host fills as values are first met)
       br_table on opcode and funct3 -> a case, or a bucket that tells its cases
       apart by mask and match; no case: SIGILL
       case: decode the row's fields into locals, run the translator's semantics
@@ -107,18 +107,38 @@ class _Generator:
         self.count = self.e.local(w.I32)
 
     def function(self) -> tuple[list[int], w.Code]:
+        """The whole body: the loop, and in it one block per bucket and per case, nested
+        so that the br_table (innermost) reaches each, with $illegal around them all."""
         c, e = self.c, self.e
         all_cases = cases()
         buckets = _buckets(all_cases)
         groups = sorted({tuple(v) for v in buckets.values()})
-        c.i64_const(-1).set(self.page).i32_const(1).set(self.jumped)
+        n, m = len(all_cases), len(groups)
+        c.i64_const(-1).set(self.page).i32_const(ENTRY).set(self.jumped)
         c.block(w.LOOP)
         self._after_jump()
         self._fetch()
-        n, m = len(all_cases), len(groups)
         c.block(w.BLOCK)                                    # $illegal
         for _ in range(n + m):
             c.block(w.BLOCK)
+        self._dispatch(all_cases, buckets, groups)
+        for k, group in enumerate(groups):
+            c.op(w.END)
+            self._bucket(all_cases, group, m - 1 - k, n)
+        for j, case in enumerate(all_cases):
+            c.op(w.END)
+            self._case(case, next_depth=n - j)
+        c.op(w.END)
+        e.exit_reason(layout.REASON_ILLEGAL, e.pc)
+        c.op(w.END, w.UNREACHABLE)
+        return e.locals, c
+
+    def _dispatch(self, all_cases: list[Case], buckets: dict[int, list[int]],
+                  groups: list[tuple[int, ...]]) -> None:
+        """br_table on opcode and funct3: to the case itself when only one can match
+        there on those bits alone, else to the bucket's block; nothing there: $illegal.
+        (Depths: bucket k is k blocks out, case j m + j, $illegal m + n.)"""
+        c, n, m = self.c, len(all_cases), len(groups)
         targets = []
         for key in range(256):
             group = tuple(buckets.get(key, ()))
@@ -132,16 +152,6 @@ class _Generator:
         c.i32_const(3).op(w.I32_SHL).get(self.raw).i32_const(12).op(w.I32_SHR_U)
         c.i32_const(7).op(w.I32_AND, w.I32_OR, w.BR_TABLE)
         c.extend(w.uleb(len(targets)) + b"".join(w.uleb(t) for t in targets) + w.uleb(m + n))
-        for k, group in enumerate(groups):
-            c.op(w.END)
-            self._bucket(all_cases, group, m - 1 - k, n)
-        for j, case in enumerate(all_cases):
-            c.op(w.END)
-            self._case(case, next_depth=n - j)
-        c.op(w.END)
-        e.exit_reason(layout.REASON_ILLEGAL, e.pc)
-        c.op(w.END, w.UNREACHABLE)
-        return e.locals, c
 
     # -- the parts of the loop ---------------------------------------------------------
 
@@ -189,20 +199,10 @@ class _Generator:
         e.release((w.I32, address))
 
     def _fetch(self) -> None:
-        """Executable page check (on a page change), VM_PC, the count, and the word."""
+        """The page check, VM_PC, the count, and the instruction's word into raw."""
         c, e = self.c, self.e
-        pc, page = e.pc.local, self.page
-        c.get(pc).i64_const(12).op(w.I64_SHR_U).get(page).op(w.I64_NE).block(w.IF)
-        c.get(pc).i64_const(12).op(w.I64_SHR_U).tee(page)
-        c.i64_const(layout.EXEC_BYTES * 8).op(w.I64_LT_U).block(w.IF, w.I32)
-        c.get(page).op(w.I32_WRAP_I64).i32_const(3).op(w.I32_SHR_U)
-        c.mem(w.I32_LOAD8_U, VM_MEMORY, layout.VM_EXEC)
-        c.get(page).op(w.I32_WRAP_I64).i32_const(7).op(w.I32_AND, w.I32_SHR_U)
-        c.i32_const(1).op(w.I32_AND)
-        c.op(w.ELSE).i32_const(0).op(w.END, w.I32_EQZ).block(w.IF)
-        c.i64_const(-1).set(page)
-        e.exit_reason(layout.REASON_MISS, e.pc)
-        c.op(w.END, w.END)
+        pc = e.pc.local
+        self._check_page()
         e.store_pc(e.pc)
         c.get(e.executed.local).i64_const(1).op(w.I64_ADD).set(e.executed.local)
         # One 32-bit load: the guest window is backed whole, so reading past a 16-bit
@@ -220,6 +220,23 @@ class _Generator:
         c.op(w.END)
         c.i64_const(2).set(e.length.local)
         c.op(w.END)
+
+    def _check_page(self) -> None:
+        """When pc enters another page, look it up in the VM's bitmap of executable pages;
+        not executable (or past the guest window): leave for the host to say why."""
+        c, e = self.c, self.e
+        pc, page = e.pc.local, self.page
+        c.get(pc).i64_const(12).op(w.I64_SHR_U).get(page).op(w.I64_NE).block(w.IF)
+        c.get(pc).i64_const(12).op(w.I64_SHR_U).tee(page)
+        c.i64_const(layout.EXEC_BYTES * 8).op(w.I64_LT_U).block(w.IF, w.I32)
+        c.get(page).op(w.I32_WRAP_I64).i32_const(3).op(w.I32_SHR_U)
+        c.mem(w.I32_LOAD8_U, VM_MEMORY, layout.VM_EXEC)
+        c.get(page).op(w.I32_WRAP_I64).i32_const(7).op(w.I32_AND, w.I32_SHR_U)
+        c.i32_const(1).op(w.I32_AND)
+        c.op(w.ELSE).i32_const(0).op(w.END, w.I32_EQZ).block(w.IF)
+        c.i64_const(-1).set(page)
+        e.exit_reason(layout.REASON_MISS, e.pc)
+        c.op(w.END, w.END)
 
     def _bucket(self, all_cases: list[Case], group: tuple[int, ...], outer: int,
                 n: int) -> None:

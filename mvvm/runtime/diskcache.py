@@ -30,6 +30,7 @@ import struct
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import wasmtime as wt
@@ -67,6 +68,7 @@ def default_directory() -> Path | None:
     return Path(base, "mvvm") if base else None
 
 
+@cache
 def version_key(engine_settings: str) -> str:
     """Changes whenever the code that produces or runs translations changes: our sources,
     wasmtime's library (its size and time stand for its version, and cost no import) and

@@ -24,6 +24,7 @@ from mvvm.wasm import encoder as w
 VM = 1                         # memory index of the VM memory in the core module
 INITIAL_ENTRIES = 1 << 14
 PAGE = 0x10000
+CORE_NAME = "core"             # the core module's name, which trap frames in tier 0 carry
 
 
 def core_module(tiered: bool) -> bytes:
@@ -33,7 +34,7 @@ def core_module(tiered: bool) -> bytes:
     The first host imports are the region modules' (mvvm.translator.emitter), in their
     order, so that the semantics the interpreter shares with the translator call the same
     indices."""
-    m = w.Module(name="core")
+    m = w.Module(name=CORE_NAME)
     region_type = m.type((w.I32,), (w.I64,))
     run_type = m.type((), (w.I64,))
     lookup_type = m.type((w.I64,), (w.I32,))

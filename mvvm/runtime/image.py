@@ -6,8 +6,8 @@ Each thread runs on its own cpu (mvvm.runtime.vm.VM) with its own store; a regio
 thread translates, the others find here and only instantiate.
 
 How code runs is the image's tier mode: TIERED (the default: tier 0 interprets, hot
-regions are compiled in the background), INTERPRET (tier 0 only) or COMPILE (every
-region is translated and compiled when first reached, on the guest's thread).
+regions are compiled in the background), "0" (tier 0 only) or COMPILE (every region
+is translated and compiled when first reached, on the guest's thread).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 PAGE = 0x1000
 WASM_PAGE = 0x10000
-TIERED, INTERPRET, COMPILE = "tiered", "0", "1"      # the tier modes (`mvvm run --tier`)
+TIERED, COMPILE = "tiered", "1"      # tier modes (`mvvm run --tier`), besides "0"
 RVC_BYTES = 4 * 0x10000
 
 

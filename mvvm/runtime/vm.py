@@ -31,7 +31,7 @@ from mvvm.isa import decode
 from mvvm.linux.errors import Restart
 from mvvm.linux.mm import AddressSpace
 from mvvm.runtime import fp_host, layout
-from mvvm.runtime.dispatcher import CodeCache
+from mvvm.runtime.dispatcher import CORE_NAME, CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
 from mvvm.runtime.image import COMPILE, TIERED, Image, Stats
 from mvvm.runtime.memory import GuestMemory
@@ -374,10 +374,12 @@ class VM:
         """The guest pc of a trap, and whether the registers are exact there: in
         translated code only in precise mode; in tier 0, which keeps VM_PC, always."""
         for module, offset in trap.frames:
+            if module == CORE_NAME:
+                return self.pc, True
             traps = self.image.translations.traps_of_module(module)
             if traps is not None:
                 return traps.pc_at(offset), self.precise
-        return self.pc, True
+        return self.pc, False
 
     def _fault_for(self, trap: WasmTrap) -> tuple[Fault, bool]:
         """The fault a trap stands for, and whether the registers are exact; the pc is set
