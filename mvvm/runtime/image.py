@@ -267,7 +267,11 @@ class Image:
         bits = bytearray(layout.EXEC_BYTES)
         for m in self.space.mappings():
             if m.prot & PROT_EXEC:
-                for page in range(m.start // PAGE, min(m.end, layout.GUEST_LIMIT) // PAGE):
+                first, last = m.start // PAGE, min(m.end, layout.GUEST_LIMIT) // PAGE
+                whole_from, whole_to = -(-first // 8), last // 8      # whole bytes of pages
+                bits[whole_from:whole_to] = b"\xff" * max(whole_to - whole_from, 0)
+                for page in (*range(first, min(last, 8 * whole_from)),
+                             *range(max(first, 8 * whole_to), last)):
                     bits[page >> 3] |= 1 << (page & 7)
         return bytes(bits)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 
 from mvvm.errors import GuestFault
-from mvvm.runtime import layout
+from mvvm.runtime import layout, memories
 
 
 class GuestMemory:
@@ -32,7 +32,10 @@ class GuestMemory:
         ctypes.memmove(self._at(addr, len(data)), data, len(data))
 
     def fill(self, addr: int, size: int, value: int = 0) -> None:
-        ctypes.memset(self._at(addr, size), value, size)
+        if value == 0:
+            memories.zero(self._at(addr, size), size)
+        else:
+            ctypes.memset(self._at(addr, size), value, size)
 
     def read_u32(self, addr: int) -> int:
         return ctypes.c_uint32.from_address(self._at(addr, 4)).value
