@@ -204,6 +204,7 @@ class Guest:
         host = [rt.host_function([], [i32], lambda values: None),
                 rt.host_function([], [i64], lambda values: None),
                 rt.host_function([i32, i64, i64, i64], [i64], lambda values: None),
+                rt.host_function([i64], [i32], lambda values: None),
                 rt.host_function([i64], [i32], lambda values: None)]
         instance = rt.instantiate(translation.wasm,
                                   [*host, rt.guest_memory, rt.vm_memory, rt.table])

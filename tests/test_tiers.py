@@ -80,3 +80,4 @@ def test_a_branch_side_that_never_ran_is_an_exit():
     taken_only = emit_region(CODE, _fetcher(words), ran=lambda pc: pc == CODE + 12)
     assert set(taken_only.region.blocks) == {CODE, CODE + 12}
     assert taken_only.region.blocks[CODE].succs == [CODE + 12, CODE + 4]    # an exit
+    assert taken_only.region.pruned == {CODE + 4}     # counted there, to translate it again

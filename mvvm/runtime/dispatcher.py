@@ -120,6 +120,7 @@ class CodeCache:
         self.installed = 0                      # how many of the translations' regions
         self.regions = 0
         self.slots: dict[int, int] = {}         # entry pc -> table slot
+        self.compiled: dict[int, Compiled] = {}   # entry pc -> the region installed there
         self.entries = INITIAL_ENTRIES
         self._instances: dict[wt.Module, wt.Instance] = {}
         self._ensure_vm_size()
@@ -128,18 +129,24 @@ class CodeCache:
             *host, runtime.guest_memory, runtime.vm_memory, runtime.table])
         exports = instance.exports(runtime.store)
         self.run = exports["run"]
-        self.imports = [*host[:3], exports["lookup"], runtime.guest_memory,
+        syscall, clock, fp, _translate, hot, _expand = host
+        self.imports = [syscall, clock, fp, exports["lookup"], hot, runtime.guest_memory,
                         runtime.vm_memory, runtime.table]
 
     def install(self, entry: int, compiled: Compiled) -> int:
         """Enter a region in the hash table, instantiating its module (a batch of regions)
-        in this store the first time; returns its table slot."""
+        in this store the first time; returns its table slot. A region translated again
+        takes the slot of the one it replaces, so that every caller finds it there."""
         store = self.runtime.store
         instance = self._instances.get(compiled.module)
         if instance is None:
             instance = self._instances[compiled.module] = wt.Instance(
                 store, compiled.module, self.imports)
         func = instance.exports(store)[compiled.export]
+        self.compiled[entry] = compiled
+        if entry in self.slots:
+            self.runtime.table.set(store, self.slots[entry], func)
+            return self.slots[entry]
         slot = self.runtime.table.grow(store, 1, func)
         self.regions += 1
         if 2 * self.regions > self.entries:
@@ -153,7 +160,7 @@ class CodeCache:
         not reused."""
         self.generation = generation
         self.regions = self.installed = 0
-        self._instances, self.slots = {}, {}
+        self._instances, self.slots, self.compiled = {}, {}, {}
         self._clear()
         ctypes.memset(self.runtime.vm_address() + layout.VM_SITES, 0,
                       layout.SITE_ENTRY * layout.SITES)

@@ -43,13 +43,15 @@ class BackgroundCompiler:
         self.image = image
         self._pending: dict[int, Ran] = {}
         self._asked: set[int] = set()
+        self._pruned_by: dict[int, set[int]] = {}     # branch side -> regions without it
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def request(self, pc: int, ran: Ran) -> None:
-        """Ask for the region at pc, translated along the blocks `ran` says ran."""
+    def request(self, pc: int, ran: Ran, *, again: bool = False) -> None:
+        """Ask for the region at pc, translated along the blocks `ran` says ran (again:
+        even if it was asked for before, to replace it)."""
         with self._wakeup:
-            if pc in self._asked:
+            if pc in self._asked and not again:
                 return
             self._asked.add(pc)
             self._pending[pc] = ran
@@ -62,10 +64,19 @@ class BackgroundCompiler:
                                                 daemon=True)
                 self._thread.start()
 
+    def reprofile(self, pc: int, ran: Ran) -> None:
+        """The regions that left out the branch side at pc, which now runs often, are
+        translated again with the profile as it is now (once per region and side)."""
+        with self._wakeup:
+            entries = self._pruned_by.pop(pc, set())
+        for entry in entries:
+            self.request(entry, ran, again=True)
+
     def forget(self) -> None:
         """The translations were flushed: entries may be asked for again."""
         with self._wakeup:
             self._asked = set(self._pending)
+            self._pruned_by = {}
 
     def _loop(self) -> None:
         while True:
@@ -104,6 +115,10 @@ class BackgroundCompiler:
         image = self.image
         name = f"batch_{secrets.token_hex(8)}"     # unique, also beside the disk cache's
         compile_batch(image, name, codes, generation)
+        with self._wakeup:
+            for code in codes:
+                for side in code.region.pruned:
+                    self._pruned_by.setdefault(side, set()).add(code.entry)
         image.stats.background_seconds += time.perf_counter() - started
         image.stats.batches += 1
         for cpu in list(image.cpus):
@@ -114,7 +129,7 @@ class BackgroundCompiler:
         regions that start inside it (a loop that got hot before its function): hot code
         stays in one function, without dispatcher round trips."""
         image = self.image
-        if image.translations.get(pc) is not None or not image.executable(pc):
+        if not image.executable(pc):
             return None
         try:
             return emit(image, pc, ran=ran)

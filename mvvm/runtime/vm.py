@@ -252,7 +252,7 @@ class VM:
             started = time.perf_counter()
             for entry in order[self.cache.installed:]:
                 compiled = translations.get(entry)
-                if compiled is not None and entry not in self.cache.slots:
+                if compiled is not None and self.cache.compiled.get(entry) is not compiled:
                     self.cache.install(entry, compiled)
                     self._counters[(entry >> 1) & (layout.COUNTERS - 1)] = ASKED
             self.cache.installed = len(order)
@@ -338,15 +338,18 @@ class VM:
             values[0].i32 = 0
 
     def _on_hot(self, values: ctypes.Array) -> None:
-        """Tier 0 found a hot entry: load its batch from the disk cache, or ask the
-        background compiler for it, and install whatever is ready (non-zero: something
-        was, so tier 0 goes back to the dispatcher)."""
+        """Tier 0 found a hot entry, or tier 1 keeps leaving for a branch side its profile
+        had left out: load the entry's batch from the disk cache, or ask the background
+        compiler for it, and for the regions that left that side out again; install
+        whatever is ready (non-zero: something was, so tier 0 goes back to the
+        dispatcher)."""
         pc = values[0].i64 & MASK64
         self._counters[(pc >> 1) & (layout.COUNTERS - 1)] = ASKED
         try:
             image = self.image
             if image.translations.get(pc) is None and not image.load_cached(pc):
                 image.compiler.request(pc, self._ran)
+            image.compiler.reprofile(pc, self._ran)
             before = self.cache.regions
             self._catch_up()
             values[0].i32 = int(self.cache.regions != before)

@@ -27,6 +27,7 @@ HOST_SYSCALL = 0        # () -> i32: run the syscall in the VM state; non-zero =
 HOST_CLOCK = 1          # () -> i64: the counter CSRs' value
 HOST_FP = 2             # (i32 op, i64 a, i64 b, i64 c) -> i64: the FP slow path (fp_host)
 HOST_LOOKUP = 3         # (pc: i64) -> i32: the table slot of the region at pc (0: none)
+HOST_HOT = 4            # (pc: i64) -> i32: tier 0's profile says pc is hot (tiers.py)
 
 
 @dataclass(frozen=True, eq=False)

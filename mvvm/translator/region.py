@@ -41,6 +41,7 @@ class Block:
 class Region:
     entry: int
     blocks: dict[int, Block]
+    pruned: set[int] = field(default_factory=set)    # branch sides the profile left out
 
     def instructions(self) -> int:
         return sum(len(b.instrs) for b in self.blocks.values())
@@ -63,6 +64,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     for it rather than copy it. With a profile (`ran`), a branch's side that never ran is
     not followed: the region leaves for it instead."""
     decoded: dict[int, Instr | None] = {}
+    pruned: set[int] = set()
     leaders = {entry}
     work = [entry]
     while work and len(decoded) < budget:
@@ -84,7 +86,10 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                 leaders.update((pc + instr.imm, pc + instr.length))
                 if ran is None or ran(pc + instr.imm):
                     work.append(pc + instr.imm)
+                else:
+                    pruned.add(pc + instr.imm)
                 if ran is not None and not ran(pc + instr.length):
+                    pruned.add(pc + instr.length)
                     break
             elif flow is Flow.JAL and instr.rd == 0:
                 leaders.add(pc + instr.imm)
@@ -95,7 +100,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             elif flow is not Flow.NEXT:
                 break
             pc += instr.length
-    return Region(entry, _split(decoded, leaders, ends_block))
+    return Region(entry, _split(decoded, leaders, ends_block), pruned - decoded.keys())
 
 
 def _split(decoded: dict[int, Instr | None], leaders: set[int],

@@ -15,7 +15,13 @@ from mvvm.isa import Flow, Instr
 from mvvm.runtime import layout
 from mvvm.runtime.precise import may_trap
 from mvvm.translator.dataflow import Dataflow, analyse_registers
-from mvvm.translator.emitter import CALL_DEPTH_LOCAL, HOST_LOOKUP, REGION_TYPE, Emitter
+from mvvm.translator.emitter import (
+    CALL_DEPTH_LOCAL,
+    HOST_HOT,
+    HOST_LOOKUP,
+    REGION_TYPE,
+    Emitter,
+)
 from mvvm.translator.modules import TrapMap, export_name, region_name
 from mvvm.translator.region import MAX_INSTRUCTIONS, Block, Fetch, Region, discover, is_call
 from mvvm.translator.semantics import ENDS_BLOCK, SEMANTICS, supported
@@ -26,6 +32,7 @@ from mvvm.wasm import encoder as w
 # region has at most MAX_INSTRUCTIONS blocks). Python 3.11 keeps Python-to-Python calls
 # off the C stack, so a limit that covers the bound is safe.
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 8 * MAX_INSTRUCTIONS + 1000))
+PRUNED_PERIOD = 1024        # exits through a pruned branch side between calls to the host
 
 
 @dataclass
@@ -75,6 +82,7 @@ def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
     module.import_func("env", "clock", module.type((), (w.I64,)))
     module.import_func("env", "fp", module.type((w.I32, w.I64, w.I64, w.I64), (w.I64,)))
     module.import_func("env", "lookup", module.type((w.I64,), (w.I32,)))
+    module.import_func("env", "hot", module.type((w.I64,), (w.I32,)))
     module.import_memory("env", "guest", 1)
     module.import_memory("env", "vm", 1)
     module.import_table("env", "regions", 1)
@@ -142,6 +150,8 @@ class _Structurer:
         """Ramsey's doBranch: continue at a guest target from the end of block source."""
         self.e.dirty = self.flow.dirty_out[source]
         if target not in self.shape.edges[source]:
+            if target in self.region.pruned:
+                self._count_pruned(target)
             self.e.exit_to(target)
         elif self.shape.is_backward(source, target):
             self.e.code.br(w.BR, self._depth_of("loop", target))
@@ -258,6 +268,19 @@ class _Structurer:
         c.i32_const(0).get(slot).mem(w.I32_STORE, 1, site + 8)
         c.op(w.END).get(slot).op(w.END)
         e.release((w.I32, slot))
+
+    def _count_pruned(self, target: int) -> None:
+        """Before leaving for a branch side the profile said never ran: count it in tier
+        0's profile, and every PRUNED_PERIOD times tell the host, which has the region
+        translated again with that side (the program changed phase)."""
+        e, c = self.e, self.e.code
+        count = e.temp(w.I32)
+        slot = 4 * ((target >> 1) & (layout.COUNTERS - 1))
+        c.i32_const(0).i32_const(0).mem(w.I32_LOAD, 1, layout.VM_COUNTERS + slot)
+        c.i32_const(1).op(w.I32_ADD).tee(count).mem(w.I32_STORE, 1, layout.VM_COUNTERS + slot)
+        c.get(count).i32_const(PRUNED_PERIOD - 1).op(w.I32_AND, w.I32_EQZ).block(w.IF)
+        c.i64_const(target).call(HOST_HOT).op(w.DROP, w.END)
+        e.release((w.I32, count))
 
     def _interrupt_check(self, header: int) -> None:
         """At a loop header: leave for Python when VM_INTERRUPT is set, so a guest looping
