@@ -61,6 +61,11 @@ def _guest_memory_module(engine: wt.Engine) -> wt.Module:
     return wt.Module(engine, m.encode())
 
 
+# A store's instances: one per module of regions (a batch; a region when compiling every
+# region at first sight), far more than wasmtime's default of 10,000.
+INSTANCES = 1 << 20
+
+
 class Runtime:
     """One host thread's store and the objects every translated module imports: the
     guest memory (the process's) and the thread's own VM memory and table."""
@@ -69,6 +74,7 @@ class Runtime:
         self.engine = engine
         self.settings = repr(sorted(SETTINGS.items()))
         self.store = wt.Store(self.engine)
+        self.store.set_limits(instances=INSTANCES)
         with memories.CREATOR.handing_out(guest):
             holder = wt.Instance(self.store, _guest_memory_module(engine), [])
         memory = holder.exports(self.store)["guest"]
