@@ -57,6 +57,7 @@ class Stats:
     translate_seconds: float = 0.0    # Python: decoding, region forming, wasm emitting
     compile_seconds: float = 0.0      # wasmtime: compiling and instantiating regions
     background_seconds: float = 0.0   # of which on the background thread (tiered)
+    tier1_errors: int = 0             # background rounds that failed (their code stays in tier 0)
     fp_slow_calls: int = 0            # FP operations the host computed (fp_host)
     started: float = field(default_factory=time.perf_counter)
 
@@ -69,6 +70,7 @@ class Stats:
                 "cached_regions": self.cached_regions,
                 "instructions": self.instructions,
                 "tier0_instructions": self.tier0_instructions,
+                "tier1_errors": self.tier1_errors,
                 "fp_slow_calls": self.fp_slow_calls,
                 "translate_seconds": round(self.translate_seconds, 6),
                 "compile_seconds": round(self.compile_seconds, 6),

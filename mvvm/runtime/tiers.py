@@ -1,13 +1,15 @@
 """Tier 1 in the background: hot regions translated and compiled off the guest's path.
 
 Tier 0 (mvvm.interpreter) counts jump targets; at the hot threshold a guest
-thread asks for the region there and goes on interpreting. This thread takes
-every region asked for since its last round, translates each from what the
-profile saw run, packs them into one module (few, large modules: wasmtime
-and the host limit instances and memory mappings, not functions) and
-compiles it; Cranelift releases the GIL, so that runs on the second core. The
-regions then join the image's translations, and every guest thread is woken
-to install them at its next return to Python.
+thread asks for the region there and goes on interpreting. This thread
+translates the regions asked for, in order, each along the branch sides the
+profile saw run, and packs what BATCH_SECONDS of translating yields into one
+module (few, large modules: wasmtime and the host limit instances and memory
+mappings, not functions); Cranelift compiles it without the GIL, on the
+second core. The regions then join the image's translations, and every guest
+thread is woken to install them at its next return to Python. A branch side a
+region left out that later runs often has the region translated again
+(`reprofile`).
 """
 
 from __future__ import annotations
@@ -84,7 +86,10 @@ class BackgroundCompiler:
                 while not self._pending:
                     self._wakeup.wait()
             time.sleep(GATHER_SECONDS)      # fewer, larger modules: instances are limited
-            self._round()
+            try:
+                self._round()
+            except Exception:               # noqa: BLE001 - tier 0 goes on running it all
+                self.image.stats.tier1_errors += 1
 
     def _round(self) -> None:
         """Translate what was asked for, in the order asked, and compile it in batches of
