@@ -134,3 +134,19 @@ def test_region_whose_guest_code_changed_is_not_used(tmp_path):
     again = DiskCache(tmp_path, engine, b"image")
     assert again.lookup(0x1000, lambda ranges: None) == []      # no longer executable
     assert again.lookup(0x3000, _code()) == []
+
+
+def test_damaged_core_and_expansion_files_are_rebuilt(program, tmp_path, guest_env):
+    """The interpreter's compiled module and its table of compressed expansions are kept
+    beside the regions; damaged, they are made again, and the run is the same."""
+    expected = run_qemu(program, env=guest_env)
+    env = {**guest_env, "XDG_CACHE_HOME": str(tmp_path)}
+    assert run_mvvm(program, env=env) == expected
+    kept = sorted(tmp_path.glob("mvvm/*/core-*.cwasm")) + sorted(tmp_path.glob("mvvm/*/rvc.bin"))
+    assert len(kept) == 2
+    for path in kept:
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    assert run_mvvm(program, env=env) == expected
+    assert run_mvvm(program, env=env) == expected
