@@ -5,7 +5,7 @@
     loop $next
       after a jump: leave at an interrupt, or for compiled code at the target;
                     count the target and ask for tier 1 when it is hot
-      check the page is executable; VM_PC = pc; fetch 32 bits; if the low 16
+      check the page is executable; fetch 32 bits; if the low 16
       are a compressed instruction, take its expansion's word instead (a table
       in the VM memory that the host fills as values are first met)
       br_table on opcode and funct3 -> a case, or a bucket that tells its cases
@@ -15,9 +15,9 @@
     end
 
 It returns the next pc with bit 0 clear when compiled code should run there,
-and `pc | 1` with VM_REASON set otherwise, like a translated region. VM_PC is
-the current instruction's pc, so a trap inside it is precise, and the
-register file is always the architectural state.
+and `pc | 1` with VM_REASON set otherwise, like a translated region. Every
+instruction that can trap first sets VM_PC to its pc, so a trap in tier 0 is
+precise; the register file is always the architectural state.
 
 The profile is a table of u32 counters in the VM memory indexed by a hash of
 the pc: jump targets and the fall-through of untaken branches are counted, so
@@ -32,6 +32,7 @@ from mvvm.interpreter.emitter import InterpreterEmitter
 from mvvm.isa import TABLE, Flow, InsnSpec, Instr
 from mvvm.isa.decoder import REGISTERS, Term, imm_terms
 from mvvm.runtime import layout
+from mvvm.runtime.precise import may_trap
 from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Field
 from mvvm.translator.semantics import FORMS, SEMANTICS, supported
 from mvvm.wasm import encoder as w
@@ -199,11 +200,10 @@ class _Generator:
         e.release((w.I32, address))
 
     def _fetch(self) -> None:
-        """The page check, VM_PC, the count, and the instruction's word into raw."""
+        """The page check, the count, and the instruction's word into raw."""
         c, e = self.c, self.e
         pc = e.pc.local
         self._check_page()
-        e.store_pc(e.pc)
         c.get(e.executed.local).i64_const(1).op(w.I64_ADD).set(e.executed.local)
         # One 32-bit load: the guest window is backed whole, so reading past a 16-bit
         # instruction at the end of a page cannot fault.
@@ -260,6 +260,8 @@ class _Generator:
         e, c = self.e, self.c
         instr = _instr(case, e)
         self._decode_fields(instr)
+        if may_trap(instr) or isinstance(instr.rm, Field):
+            e.store_pc(e.pc)                # a trap's pc (host calls store it themselves)
         flow = case.spec.flow
         if flow is Flow.BRANCH:
             SEMANTICS[case.spec.name](e, instr, e.pc)
