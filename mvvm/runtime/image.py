@@ -202,6 +202,13 @@ class Image:
         self.stats.compile_seconds += time.perf_counter() - started
         return bool(found)
 
+    def cached_entries(self) -> list[int]:
+        """The entries of the regions in the disk cache not yet loaded (opening it: the
+        program and its loader are mapped by now, so the key is the same every run)."""
+        with self.translations.lock:
+            disk = self._disk_cache()
+            return list(disk.index) if disk is not None else []
+
     def keep_batch(self, name: str, codes: list[RegionCode], module: wt.Module,
                    traps: TrapMap) -> None:
         """Remember a compiled batch for the disk cache (saved at the end of the run)."""
@@ -220,8 +227,8 @@ class Image:
             disk.add(name, members, module, traps)
 
     def _disk_cache(self) -> DiskCache | None:
-        """Opened at the first region, keyed by what is executable then (the program and
-        its loader), so that the same program finds its regions again. The key samples
+        """Opened when the guest starts, keyed by what is executable then (the program
+        and its loader), so that the same program finds its regions again. The key samples
         each executable mapping (name, place, size, first and last page) rather than
         hashing megabytes of code: every region is checked against the guest code
         anyway, so a key shared by two builds only costs cache hits."""
