@@ -11,7 +11,7 @@ emitter, so an instruction's meaning is written once for both tiers.
 from __future__ import annotations
 
 from mvvm.runtime import layout
-from mvvm.translator.emitter import VM_MEMORY, Emitter, Field, Operand
+from mvvm.translator.emitter import VM_MEMORY, Emitter, Field, FieldValue
 from mvvm.wasm import encoder as w
 
 PC_PARAM = 0            # the interpreter's parameter, the guest pc, is also its pc local
@@ -32,7 +32,7 @@ class InterpreterEmitter(Emitter):
 
     # -- guest registers ---------------------------------------------------------------
 
-    def x(self, reg: Operand) -> None:
+    def x(self, reg: FieldValue) -> None:
         if isinstance(reg, Field):
             self.code.get(reg.local).mem(w.I64_LOAD, VM_MEMORY, layout.VM_X)
         elif reg == 0:
@@ -40,7 +40,7 @@ class InterpreterEmitter(Emitter):
         else:
             self.code.i32_const(0).mem(w.I64_LOAD, VM_MEMORY, layout.VM_X + 8 * reg)
 
-    def set_x(self, reg: Operand) -> None:
+    def set_x(self, reg: FieldValue) -> None:
         """A write to x0 goes to a sink word, so that x0's slot keeps reading zero."""
         if isinstance(reg, Field):
             self.code.get(reg.local).i32_const(layout.VM_X0_SINK - layout.VM_X)
@@ -52,13 +52,13 @@ class InterpreterEmitter(Emitter):
             self.code.i32_const(8 * reg)
             self._store(layout.VM_X)
 
-    def f(self, reg: Operand) -> None:
+    def f(self, reg: FieldValue) -> None:
         if isinstance(reg, Field):
             self.code.get(reg.local).mem(w.I64_LOAD, VM_MEMORY, layout.VM_F)
         else:
             self.code.i32_const(0).mem(w.I64_LOAD, VM_MEMORY, layout.VM_F + 8 * reg)
 
-    def set_f(self, reg: Operand) -> None:
+    def set_f(self, reg: FieldValue) -> None:
         if isinstance(reg, Field):
             self.code.get(reg.local)
         else:

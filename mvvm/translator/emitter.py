@@ -1,5 +1,9 @@
 """The per-region code emitter: guest registers as wasm locals, and the region's exits.
 
+It is also the operand interface the semantics write to (registers, immediates, the pc,
+exits): tier 0 binds the same interface to the register file and to instruction fields
+decoded at run time (mvvm.interpreter.emitter).
+
 A region is one wasm function `() -> i64`. On entry it loads the guest
 registers that are live there from the VM memory into locals; each exit
 stores back the registers that are dirty at that exit and returns the next
@@ -45,7 +49,7 @@ class Field:
         raise TypeError("an instruction field decoded at run time has no value yet")
 
 
-Operand = int | Field       # what an Instr field holds, for the translator or the interpreter
+FieldValue = int | Field    # what an Instr field holds: an int, or in tier 0 a Field
 
 
 class Emitter:
@@ -112,21 +116,21 @@ class Emitter:
 
     # -- immediates ----------------------------------------------------------------------
 
-    def imm(self, value: Operand) -> None:
+    def imm(self, value: FieldValue) -> None:
         """Push an i64 immediate (or the pc): a constant here, a decoded field in tier 0."""
         if isinstance(value, Field):
             self.code.get(value.local)
         else:
             self.code.i64_const(value)
 
-    def imm32(self, value: Operand) -> None:
+    def imm32(self, value: FieldValue) -> None:
         """Push an immediate as i32."""
         if isinstance(value, Field):
             self.code.get(value.local).op(w.I32_WRAP_I64)
         else:
             self.code.i32_const(value)
 
-    def pc_relative(self, pc: Operand, offset: Operand) -> None:
+    def pc_relative(self, pc: FieldValue, offset: FieldValue) -> None:
         """Push pc + offset (auipc, a link address, the next instruction's pc)."""
         if isinstance(pc, Field) or isinstance(offset, Field):
             self.imm(pc)
@@ -137,7 +141,7 @@ class Emitter:
 
     # -- memory ------------------------------------------------------------------------
 
-    def address(self, base: Operand, offset: Operand) -> None:
+    def address(self, base: FieldValue, offset: FieldValue) -> None:
         """Push the wasm i32 address of guest address x[base] + offset (bias folded in)."""
         self.x(base)
         if isinstance(offset, Field):
@@ -172,7 +176,7 @@ class Emitter:
         self.code.set(self.next_pc)
         self.code.br(w.BR, self.depth)
 
-    def exit_reason(self, reason: int, pc: Operand, offset: Operand = 0) -> None:
+    def exit_reason(self, reason: int, pc: FieldValue, offset: FieldValue = 0) -> None:
         """Leave to Python with an exit reason; pc + offset is where the guest stands."""
         self.code.i32_const(0).i32_const(reason).mem(w.I32_STORE, VM_MEMORY, layout.VM_REASON)
         if isinstance(pc, Field) or isinstance(offset, Field):
@@ -182,7 +186,7 @@ class Emitter:
         else:
             self.exit_to(pc + offset | 1)
 
-    def store_pc(self, pc: Operand) -> None:
+    def store_pc(self, pc: FieldValue) -> None:
         """Make VM_PC exact before a host call that reads it."""
         self.code.i32_const(0)
         self.imm(pc)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mvvm.isa import Flow, InsnSpec, Instr
-from mvvm.translator.emitter import Emitter
+from mvvm.translator.emitter import Emitter, FieldValue
 
-Semantic = Callable[[Emitter, Instr, int], None]
+Semantic = Callable[[Emitter, Instr, FieldValue], None]
 Accepts = Callable[[Instr], bool]
 Forms = Callable[[InsnSpec], list[dict[str, int]]]
 SEMANTICS: dict[str, Semantic] = {}

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mvvm.isa import Instr
-from mvvm.translator.emitter import Emitter
+from mvvm.translator.emitter import Emitter, FieldValue
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 
@@ -138,7 +138,7 @@ def _run(e: Emitter, i: Instr, program: Program) -> None:
 
 
 @semantic(*PROGRAMS)
-def bitmanip(e: Emitter, i: Instr, pc: int) -> None:
+def bitmanip(e: Emitter, i: Instr, pc: FieldValue) -> None:
     _run(e, i, PROGRAMS[i.name])
     e.set_x(i.rd)
 
@@ -150,7 +150,7 @@ CLMUL = {"clmul": (False, 0), "clmulr": (True, 0), "clmulh": (True, 1)}
 
 
 @semantic(*CLMUL)
-def clmul(e: Emitter, i: Instr, pc: int) -> None:
+def clmul(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """acc ^= a & (all ones if the current bit of b is set), shifting a and b each round.
 
     clmul takes b's bits from the bottom with a moving left (bit k of b adds a << k);

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 from mvvm.isa import Instr
 from mvvm.runtime.fp_soft import NV, NX, UF
-from mvvm.translator.emitter import Emitter
+from mvvm.translator.emitter import Emitter, FieldValue
 from mvvm.translator.fp_emit import (
     DOUBLE,
     FORMATS,
@@ -96,7 +96,7 @@ PRODUCT_CHECK = {"fmul": ("a", "b", "r"), "fdiv": ("r", "b", "a"), "fsqrt": ("r"
 
 
 @semantic(*_names(ARITH))
-def arith(e: Emitter, i: Instr, pc: int) -> None:
+def arith(e: Emitter, i: Instr, pc: FieldValue) -> None:
     op, p = i.name.split(".")
     fmt = FORMATS[p]
     rounding = Rounding(e, i)
@@ -254,7 +254,7 @@ FUSED = {"fmadd": (False, False), "fmsub": (False, True), "fnmsub": (True, False
 
 
 @semantic(*_names(FUSED))
-def fused(e: Emitter, i: Instr, pc: int) -> None:
+def fused(e: Emitter, i: Instr, pc: FieldValue) -> None:
     op, p = i.name.split(".")
     fmt = FORMATS[p]
     rounding = Rounding(e, i)
@@ -395,7 +395,7 @@ RMM = 4
 
 
 @semantic(*(f"fcvt.{t}.{p}" for t in TO_INT for p in FORMAT_NAMES))
-def to_int(e: Emitter, i: Instr, pc: int) -> None:
+def to_int(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """Round to an integral double in the mode, then range-check and truncate exactly.
     Single operands are promoted first (exactly)."""
     _, kind, p = i.name.split(".")
@@ -468,7 +468,7 @@ FROM_INT = {
 
 
 @semantic(*(f"fcvt.{p}.{t}" for t in FROM_INT for p in FORMAT_NAMES))
-def from_int(e: Emitter, i: Instr, pc: int) -> None:
+def from_int(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """wasm's conversion rounds to nearest-even; it is exact (and then right in every mode)
     iff |n| without its trailing zeros fits in the format's precision."""
     _, p, kind = i.name.split(".")
@@ -504,7 +504,7 @@ def from_int(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("fcvt.s.d")
-def narrow(e: Emitter, i: Instr, pc: int) -> None:
+def narrow(e: Emitter, i: Instr, pc: FieldValue) -> None:
     c = e.code
     rounding = Rounding(e, i)
     a = Operand(e, DOUBLE, i.rs1)
@@ -526,7 +526,7 @@ def narrow(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("fcvt.d.s")
-def widen(e: Emitter, i: Instr, pc: int) -> None:
+def widen(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """Exact; a NaN goes slow, for NV on a signaling one and the canonical result."""
     c = e.code
     rounding = Rounding(e, i)
@@ -557,7 +557,7 @@ def _ordered_or_slow(frame: SlowPath, a: Operand, b: Operand) -> None:
 
 
 @semantic(*_names(MINMAX), *_names(COMPARE))
-def min_max_compare(e: Emitter, i: Instr, pc: int) -> None:
+def min_max_compare(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """wasm's min/max order -0 below +0 as RISC-V does; NaN operands go slow, where NV for
     signaling NaNs (fmin, fmax, feq) or any NaN (flt, fle) is raised."""
     op, p = i.name.split(".")
@@ -594,7 +594,7 @@ def _push_bits(e: Emitter, fmt: Fmt, reg: int) -> None:
 
 
 @semantic(*_names(SIGN_INJECTION))
-def sign_injection(e: Emitter, i: Instr, pc: int) -> None:
+def sign_injection(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """rs1's magnitude with rs2's sign (fsgnj), its negation (fsgnjn), or rs1's sign xor
     rs2's (fsgnjx), on the (unboxed) bits: no flags, NaNs are not canonicalized."""
     op, p = i.name.split(".")
@@ -615,7 +615,7 @@ def sign_injection(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("fmv.x.w", "fmv.x.d")
-def move_to_int(e: Emitter, i: Instr, pc: int) -> None:
+def move_to_int(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """fmv.x.w sign-extends the low 32 bits, boxed or not."""
     e.f(i.rs1)
     if i.name == "fmv.x.w":
@@ -624,7 +624,7 @@ def move_to_int(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("fmv.w.x", "fmv.d.x")
-def move_to_float(e: Emitter, i: Instr, pc: int) -> None:
+def move_to_float(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     if i.name == "fmv.w.x":
         e.code.i64_const(NAN_BOX).op(w.I64_OR)
@@ -632,7 +632,7 @@ def move_to_float(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic(*(f"fclass.{p}" for p in FORMAT_NAMES))
-def classify(e: Emitter, i: Instr, pc: int) -> None:
+def classify(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """1 << k: for |x|'s bits a, k = 4 + (a != 0) + (a >= min normal) + (a >= inf) for a
     positive x (zero, subnormal, normal, infinity), 7 - that for a negative one, and 8 or
     9 for signaling or quiet NaNs."""

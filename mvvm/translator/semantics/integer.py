@@ -8,7 +8,7 @@ x%0 = x, MIN/-1 = MIN, MIN%-1 = 0), so the trapping wasm cases are guarded.
 from __future__ import annotations
 
 from mvvm.isa import Instr
-from mvvm.translator.emitter import Emitter
+from mvvm.translator.emitter import Emitter, FieldValue
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 
@@ -34,7 +34,7 @@ BRANCHES = {
 
 
 @semantic(*REG_OPS)
-def reg_op(e: Emitter, i: Instr, pc: int) -> None:
+def reg_op(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     e.x(i.rs2)
     e.code.op(REG_OPS[i.name])
@@ -42,7 +42,7 @@ def reg_op(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic(*IMM_OPS)
-def imm_op(e: Emitter, i: Instr, pc: int) -> None:
+def imm_op(e: Emitter, i: Instr, pc: FieldValue) -> None:
     if i.name == "addi" and i.rs1 == 0:
         e.imm(i.imm)                    # li: no need to read x0
     else:
@@ -54,7 +54,7 @@ def imm_op(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic(*REG_OPS_W)
-def reg_op_w(e: Emitter, i: Instr, pc: int) -> None:
+def reg_op_w(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     e.code.op(w.I32_WRAP_I64)
     e.x(i.rs2)
@@ -63,7 +63,7 @@ def reg_op_w(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic(*IMM_OPS_W)
-def imm_op_w(e: Emitter, i: Instr, pc: int) -> None:
+def imm_op_w(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     e.code.op(w.I32_WRAP_I64)
     e.imm32(i.imm)
@@ -72,7 +72,7 @@ def imm_op_w(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic(*COMPARES)
-def compare(e: Emitter, i: Instr, pc: int) -> None:
+def compare(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     e.x(i.rs2)
     e.code.op(COMPARES[i.name], w.I64_EXTEND_I32_U)
@@ -80,7 +80,7 @@ def compare(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic(*COMPARES_IMM)
-def compare_imm(e: Emitter, i: Instr, pc: int) -> None:
+def compare_imm(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     e.imm(i.imm)
     e.code.op(COMPARES_IMM[i.name], w.I64_EXTEND_I32_U)
@@ -88,7 +88,7 @@ def compare_imm(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic(*BRANCHES)
-def branch_condition(e: Emitter, i: Instr, pc: int) -> None:
+def branch_condition(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """Pushes the i32 condition; the structurer emits the two edges."""
     e.x(i.rs1)
     e.x(i.rs2)
@@ -96,13 +96,13 @@ def branch_condition(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("lui")
-def lui(e: Emitter, i: Instr, pc: int) -> None:
+def lui(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.imm(i.imm)
     e.set_x(i.rd)
 
 
 @semantic("auipc")
-def auipc(e: Emitter, i: Instr, pc: int) -> None:
+def auipc(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.pc_relative(pc, i.imm)
     e.set_x(i.rd)
 
@@ -119,7 +119,7 @@ def _high_product(e: Emitter, wide_op: int) -> None:
 
 
 @semantic("mulh", "mulhu")
-def mulh(e: Emitter, i: Instr, pc: int) -> None:
+def mulh(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     e.x(i.rs2)
     _high_product(e, w.I64_MUL_WIDE_S if i.name == "mulh" else w.I64_MUL_WIDE_U)
@@ -127,7 +127,7 @@ def mulh(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("mulhsu")
-def mulhsu(e: Emitter, i: Instr, pc: int) -> None:
+def mulhsu(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """signed x unsigned: the unsigned high part, minus rs2 when rs1 is negative."""
     e.x(i.rs1)
     e.x(i.rs2)
@@ -148,7 +148,7 @@ DIVISIONS = {
 
 
 @semantic(*DIVISIONS)
-def divide(e: Emitter, i: Instr, pc: int) -> None:
+def divide(e: Emitter, i: Instr, pc: FieldValue) -> None:
     word, signed, remainder = DIVISIONS[i.name]
     vt = w.I32 if word else w.I64
     a, b = e.temp(vt), e.temp(vt)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from mvvm.isa import TABLE, Instr
 from mvvm.runtime import layout
-from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Emitter
+from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Emitter, FieldValue
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 
@@ -29,21 +29,21 @@ NAN_BOX = -(1 << 32)         # upper 32 bits all ones
 
 
 @semantic(*LOADS)
-def load(e: Emitter, i: Instr, pc: int) -> None:
+def load(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.address(i.rs1, i.imm)
     e.code.mem(LOADS[i.name], GUEST_MEMORY)
     e.set_x(i.rd)
 
 
 @semantic(*STORES)
-def store(e: Emitter, i: Instr, pc: int) -> None:
+def store(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.address(i.rs1, i.imm)
     e.x(i.rs2)
     e.code.mem(STORES[i.name], GUEST_MEMORY)
 
 
 @semantic("fld", "flw")
-def load_fp(e: Emitter, i: Instr, pc: int) -> None:
+def load_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.address(i.rs1, i.imm)
     if i.name == "fld":
         e.code.mem(w.I64_LOAD, GUEST_MEMORY)
@@ -53,7 +53,7 @@ def load_fp(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("fsd", "fsw")
-def store_fp(e: Emitter, i: Instr, pc: int) -> None:
+def store_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.address(i.rs1, i.imm)
     e.f(i.rs2)
     e.code.mem(w.I64_STORE if i.name == "fsd" else w.I64_STORE32, GUEST_MEMORY)
@@ -101,7 +101,7 @@ def _width(i: Instr) -> _Width:
 
 
 @semantic(*AMO_NAMES)
-def amo(e: Emitter, i: Instr, pc: int) -> None:
+def amo(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """rd = the old value of the word at x[rs1], which becomes old <op> x[rs2], atomically."""
     width, op = _width(i), i.name[3:].split(".")[0]
     if op in width.rmw:
@@ -131,7 +131,7 @@ def _amo_compare_exchange(e: Emitter, i: Instr, width: _Width, stores_rs2: int) 
 
 
 @semantic("lr.w", "lr.d")
-def load_reserved(e: Emitter, i: Instr, pc: int) -> None:
+def load_reserved(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """Load atomically; reserve the address, and keep the value for SC to compare (.w: the
     sign-extended word, as rd gets it). The load comes first: a faulting LR reserves
     nothing."""
@@ -148,7 +148,7 @@ def load_reserved(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("sc.w", "sc.d")
-def store_conditional(e: Emitter, i: Instr, pc: int) -> None:
+def store_conditional(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """QEMU's SC: value-based, not a true reservation. When x[rs1] is the reserved
     address, cmpxchg(address, value LR loaded, x[rs2]) stores iff memory still holds
     that value, and the SC succeeds (rd = 0) iff it did; otherwise rd = 1 and no access.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from mvvm.isa import InsnSpec, Instr
 from mvvm.isa.effects import register_bit
 from mvvm.runtime import layout
-from mvvm.translator.emitter import HOST_CLOCK, HOST_SYSCALL, Emitter
+from mvvm.translator.emitter import HOST_CLOCK, HOST_SYSCALL, Emitter, FieldValue
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 
@@ -23,7 +23,7 @@ COUNTERS = {0xC00, 0xC01, 0xC02}          # cycle, time, instret: read-only, fro
 
 
 @semantic("ecall")
-def ecall(e: Emitter, i: Instr, pc: int) -> None:
+def ecall(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.store_pc(pc)
     e.write_back()
     e.host_call(HOST_SYSCALL)
@@ -31,7 +31,7 @@ def ecall(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("fence")
-def fence(e: Emitter, i: Instr, pc: int) -> None:
+def fence(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """Every fence (any pred/succ, fence.tso) is wasm's one fence, sequentially consistent:
     at least as strong as the guest asked, and it keeps Cranelift from moving the guest's
     plain loads and stores across it, which other guest threads may observe."""
@@ -39,7 +39,7 @@ def fence(e: Emitter, i: Instr, pc: int) -> None:
 
 
 @semantic("fence.i", ends_block=True)
-def fence_i(e: Emitter, i: Instr, pc: int) -> None:
+def fence_i(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.exit_reason(layout.REASON_FENCE_I, pc, i.length)
 
 
@@ -64,7 +64,7 @@ def _csr_forms(spec: InsnSpec) -> list[dict[str, int]]:
 
 
 @semantic(*CSR_OPS, accepts=_known_csr, forms=_csr_forms)
-def csr(e: Emitter, i: Instr, pc: int) -> None:
+def csr(e: Emitter, i: Instr, pc: FieldValue) -> None:
     if i.csr in COUNTERS:
         e.code.call(HOST_CLOCK)
         e.set_x(i.rd)
