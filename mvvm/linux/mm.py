@@ -150,6 +150,24 @@ class AddressSpace:
         self._remove(addr, addr + _length(length))
 
     @synchronized
+    def discard(self, addr: int, length: int) -> None:
+        """MADV_DONTNEED over a range that must be mapped throughout (else ENOMEM): the
+        anonymous pages in it read as zero again. File mappings keep their contents (Linux
+        would read a private one's back from the file: not done here)."""
+        if addr % PAGE:
+            raise SyscallError(errno.EINVAL)
+        end = addr + _length(length) if length else addr
+        try:
+            self.check(addr, end - addr, 0)
+        except GuestFault:
+            raise SyscallError(errno.ENOMEM) from None
+        i, j = self._overlapping(addr, end)
+        for m in self._maps[i:j]:
+            if not m.name or m.name.startswith("["):
+                start = max(m.start, addr)
+                self.mem.fill(start, min(m.end, end) - start)
+
+    @synchronized
     def protect(self, addr: int, length: int, prot: int) -> None:
         """Change the rights of a range that must be mapped throughout (else ENOMEM)."""
         if addr % PAGE:

@@ -157,11 +157,17 @@ def sys_membarrier(k: Kernel, cmd: int, flags: int, cpu: int) -> int:
     return 0
 
 
+MADV_DONTNEED = 4
+
+
 @syscalls(233, PTR, SIZE, INT)
 def sys_madvise(k: Kernel, addr: int, length: int, advice: int) -> int:
-    """Advice is only advice; nothing here depends on it."""
+    """Advice is only advice, but MADV_DONTNEED has an effect programs rely on (jemalloc
+    checks it): anonymous pages read as zero afterwards."""
     if addr % PAGE:
         raise SyscallError(errno.EINVAL)
+    if advice == MADV_DONTNEED:
+        k.space.discard(addr, length)
     return 0
 
 
