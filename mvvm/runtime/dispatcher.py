@@ -117,7 +117,7 @@ class CodeCache:
     def __init__(self, runtime: Runtime, host: list[wt.Func], core: wt.Module) -> None:
         self.runtime = runtime
         self.generation = 0                     # of the translations it holds instances of
-        self.installed = 0                      # how many of the translations' regions
+        self.installed = 0                      # translations.order entries seen so far
         self.regions = 0
         self.slots: dict[int, int] = {}         # entry pc -> table slot
         self.compiled: dict[int, Compiled] = {}   # entry pc -> the region installed there
