@@ -16,6 +16,8 @@ import hashlib
 import os
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -119,6 +121,19 @@ class Image:
             self.compiler.forget()
         for cpu in list(self.cpus):
             cpu.wake()
+
+    @contextmanager
+    def forking(self) -> Iterator[None]:
+        """Around a fork(): no other thread of this process is inside the translations or
+        compiling (the child would inherit their locks held, by threads it does not
+        have); in the child, a new background compiler, whose thread starts on demand."""
+        parent = os.getpid()
+        compiler = self.compiler
+        # In this order: the compiler takes the translations' lock while busy.
+        with compiler.busy if compiler else nullcontext(), self.translations.lock:
+            yield
+        if os.getpid() != parent and compiler is not None:
+            self.compiler = BackgroundCompiler(self)
 
     def require_precise(self) -> None:
         """Translate in precise mode from now on (mvvm.runtime.precise), for the guest's

@@ -48,6 +48,9 @@ class BackgroundCompiler:
         self._pruned_by: dict[int, set[int]] = {}     # branch side -> regions without it
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
+        # Held while translating or compiling: fork() waits for it, so that the child
+        # inherits no half-made module and no lock this thread held (mvvm.runtime.image).
+        self.busy = threading.Lock()
 
     def request(self, pc: int, ran: Ran, *, again: bool = False) -> None:
         """Ask for the region at pc, translated along the blocks `ran` says ran (again:
@@ -104,15 +107,18 @@ class BackgroundCompiler:
                     break
                 pc = next(iter(self._pending))
                 ran = self._pending.pop(pc)
-            code = self._emit(pc, ran)
+            with self.busy:
+                code = self._emit(pc, ran)
             if code is not None:
                 codes.append(code)
             if codes and (len(codes) == MAX_BATCH
                           or time.perf_counter() - started > BATCH_SECONDS):
-                self._publish(codes, generation, started)
+                with self.busy:
+                    self._publish(codes, generation, started)
                 codes, started = [], time.perf_counter()
         if codes:
-            self._publish(codes, generation, started)
+            with self.busy:
+                self._publish(codes, generation, started)
 
     def _publish(self, codes: list[RegionCode], generation: int, started: float) -> None:
         """Compile the regions into one module and add them to the translations; wake

@@ -104,7 +104,8 @@ def _thread(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int,
 def _fork(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
     """clone's process forms; returns in both processes, as fork does."""
     done_read, done_write = os.pipe2(os.O_CLOEXEC) if flags & CLONE_VFORK else (None, None)
-    pid = os.fork()
+    with k.cpu.image.forking():
+        pid = os.fork()
     if pid == 0:
         if done_read is not None:
             os.close(done_read)
