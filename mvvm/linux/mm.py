@@ -149,11 +149,9 @@ class AddressSpace:
             raise SyscallError(errno.EINVAL)
         self._remove(addr, addr + _length(length))
 
-    @synchronized
-    def discard(self, addr: int, length: int) -> None:
-        """MADV_DONTNEED over a range that must be mapped throughout (else ENOMEM): the
-        anonymous pages in it read as zero again. File mappings keep their contents (Linux
-        would read a private one's back from the file: not done here)."""
+    def _mapped_range(self, addr: int, length: int) -> int:
+        """The end of [addr, addr + length) rounded to pages, which must be mapped
+        throughout: EINVAL for an unaligned addr, ENOMEM for a hole."""
         if addr % PAGE:
             raise SyscallError(errno.EINVAL)
         end = addr + _length(length) if length else addr
@@ -161,6 +159,14 @@ class AddressSpace:
             self.check(addr, end - addr, 0)
         except GuestFault:
             raise SyscallError(errno.ENOMEM) from None
+        return end
+
+    @synchronized
+    def discard(self, addr: int, length: int) -> None:
+        """MADV_DONTNEED over a range that must be mapped throughout (else ENOMEM): the
+        anonymous pages in it read as zero again. File mappings keep their contents (Linux
+        would read a private one's back from the file: not done here)."""
+        end = self._mapped_range(addr, length)
         i, j = self._overlapping(addr, end)
         for m in self._maps[i:j]:
             if not m.name or m.name.startswith("["):
@@ -170,15 +176,9 @@ class AddressSpace:
     @synchronized
     def protect(self, addr: int, length: int, prot: int) -> None:
         """Change the rights of a range that must be mapped throughout (else ENOMEM)."""
-        if addr % PAGE:
-            raise SyscallError(errno.EINVAL)
-        if length == 0:
+        end = self._mapped_range(addr, length)
+        if end == addr:
             return
-        end = addr + _length(length)
-        try:
-            self.check(addr, end - addr, 0)
-        except GuestFault:
-            raise SyscallError(errno.ENOMEM) from None
         i, j = self._isolate(addr, end)
         for m in self._maps[i:j]:
             if _loses_code(m.prot, prot):
