@@ -206,8 +206,8 @@ class Guest:
                 rt.host_function([i32, i64, i64, i64], [i64], lambda values: None),
                 rt.host_function([i64], [i32], lambda values: None),
                 rt.host_function([i64], [i32], lambda values: None)]
-        instance = rt.instantiate(translation.wasm,
-                                  [*host, rt.guest_memory, rt.vm_memory, rt.table])
+        instance = wt.Instance(rt.store, wt.Module(image.engine, translation.wasm),
+                               [*host, rt.guest_memory, rt.vm_memory, rt.table])
         self.region = instance.exports(rt.store)[export_name(0)]
         for name, value in regs.items():
             self.x(int(name[1:])).value = value

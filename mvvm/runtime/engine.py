@@ -122,8 +122,3 @@ class Runtime:
             frames = [(f.module_name, f.module_offset) for f in trap.frames]
             raise WasmTrap(trap.trap_code, trap.message, frames)
         return self._args[0].i64 & 0xFFFFFFFFFFFFFFFF
-
-    def instantiate(self, wasm: bytes,
-                    imports: list[wt.Func | wt.Memory | wt.Table]
-                    ) -> wt.Instance:
-        return wt.Instance(self.store, wt.Module(self.engine, wasm), imports)

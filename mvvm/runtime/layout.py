@@ -47,7 +47,7 @@ VM_HASH = VM_COUNTERS + 4 * COUNTERS    # entries of 16 bytes: guest pc (u64), t
 HASH_ENTRY = 16
 
 # Exit reasons (VM_REASON). Translated code returns `pc | 1` to leave the dispatcher.
-REASON_MISS = 1                         # no translation for pc yet
+REASON_MISS = 1                         # tier 0 cannot fetch at pc, or (--tier 1) no region
 REASON_SYSCALL = 2                      # a syscall asked to stop running (exit, execve...)
 REASON_ILLEGAL = 3                      # an encoding we do not implement: SIGILL
 REASON_EBREAK = 4                       # SIGTRAP
