@@ -73,7 +73,8 @@ SINGLE = Fmt("s", w.F32, w.I32, 32, 23, f={
     "neg": w.F32_NEG, "eq": w.F32_EQ, "ne": w.F32_NE, "lt": w.F32_LT, "le": w.F32_LE,
     "gt": w.F32_GT, "ge": w.F32_GE, "const": w.F32_CONST, "from_bits": w.F32_REINTERPRET_I32,
     "to_bits": w.I32_REINTERPRET_F32, "from_i64_s": w.F32_CONVERT_I64_S,
-    "from_i64_u": w.F32_CONVERT_I64_U,
+    "from_i64_u": w.F32_CONVERT_I64_U, "splat": w.F32X4_SPLAT, "madd": w.F32X4_RELAXED_MADD,
+    "extract_lane": w.F32X4_EXTRACT_LANE,
 }, i={
     "and": w.I32_AND, "or": w.I32_OR, "xor": w.I32_XOR, "shl": w.I32_SHL,
     "shr_u": w.I32_SHR_U, "add": w.I32_ADD, "sub": w.I32_SUB, "ne": w.I32_NE,
@@ -85,7 +86,8 @@ DOUBLE = Fmt("d", w.F64, w.I64, 64, 52, f={
     "neg": w.F64_NEG, "eq": w.F64_EQ, "ne": w.F64_NE, "lt": w.F64_LT, "le": w.F64_LE,
     "gt": w.F64_GT, "ge": w.F64_GE, "const": w.F64_CONST, "from_bits": w.F64_REINTERPRET_I64,
     "to_bits": w.I64_REINTERPRET_F64, "from_i64_s": w.F64_CONVERT_I64_S,
-    "from_i64_u": w.F64_CONVERT_I64_U,
+    "from_i64_u": w.F64_CONVERT_I64_U, "splat": w.F64X2_SPLAT, "madd": w.F64X2_RELAXED_MADD,
+    "extract_lane": w.F64X2_EXTRACT_LANE,
 }, i={
     "and": w.I64_AND, "or": w.I64_OR, "xor": w.I64_XOR, "shl": w.I64_SHL,
     "shr_u": w.I64_SHR_U, "add": w.I64_ADD, "sub": w.I64_SUB, "ne": w.I64_NE,
@@ -183,8 +185,8 @@ def accrue_inexact(e: Emitter, push_inexact: Callable[[], None]) -> None:
     is clear. NX is sticky and nearly every program has an inexact result at once, so the
     usual cost is one load and a branch, not the exact error terms behind the test."""
     c = e.code
-    e.vm_load(layout.VM_FCSR, w.I32_LOAD)
-    c.i32_const(NX).op(w.I32_AND, w.I32_EQZ).block(w.IF)
+    push_nx_clear(e)
+    c.block(w.IF)
     push_inexact()
     c.block(w.IF).i32_const(0)
     e.vm_load(layout.VM_FCSR, w.I32_LOAD)
@@ -322,6 +324,26 @@ class SlowPath:
 
 
 # -- checks and error-free transformations ------------------------------------------------
+
+
+def push_fused(e: Emitter, fmt: Fmt, a: int, b: int, c: int, negate_product: bool,
+               negate_addend: bool) -> None:
+    """Push RN(+-a * b +- c), rounded once: relaxed_madd on splats, which the engine's
+    deterministic relaxed SIMD makes a true fused multiply-add (the host's FMA instruction,
+    else a libcall to an exact fma), so the sign flips before it are exact."""
+    code = e.code
+    for value, negate in ((a, negate_product), (b, False), (c, negate_addend)):
+        code.get(value)
+        if negate:
+            code.op(fmt.f["neg"])
+        code.simd(fmt.f["splat"])
+    code.simd(fmt.f["madd"]).simd(fmt.f["extract_lane"], 0)
+
+
+def push_nx_clear(e: Emitter) -> None:
+    """i32: NX is not yet set in fflags."""
+    e.vm_load(layout.VM_FCSR, w.I32_LOAD)
+    e.code.i32_const(NX).op(w.I32_AND, w.I32_EQZ)
 
 
 def push_is_normal(code: w.Code, fmt: Fmt, value: int) -> None:

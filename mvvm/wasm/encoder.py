@@ -77,6 +77,11 @@ PREFIX_FC = 0xFC
 I32_TRUNC_SAT_F32_S, I32_TRUNC_SAT_F32_U, I32_TRUNC_SAT_F64_S, I32_TRUNC_SAT_F64_U = 0, 1, 2, 3
 I64_TRUNC_SAT_F32_S, I64_TRUNC_SAT_F32_U, I64_TRUNC_SAT_F64_S, I64_TRUNC_SAT_F64_U = 4, 5, 6, 7
 I64_MUL_WIDE_S, I64_MUL_WIDE_U = 21, 22
+PREFIX_FD = 0xFD
+# 0xFD-prefixed: the SIMD and relaxed-SIMD proposals' few operations MVVM uses (a scalar
+# fused multiply-add is a relaxed_madd on splats, extracting lane 0).
+F32X4_SPLAT, F64X2_SPLAT, F32X4_EXTRACT_LANE, F64X2_EXTRACT_LANE = 0x13, 0x14, 0x1F, 0x21
+F32X4_RELAXED_MADD, F64X2_RELAXED_MADD = 0x105, 0x107
 PREFIX_FE = 0xFE
 # 0xFE-prefixed: the threads proposal's atomics (`Code.atomic` writes the memarg, whose
 # alignment must be the natural one), and atomic.fence (`Code.atomic_fence`).
@@ -160,6 +165,13 @@ class Code(bytearray):
     def fc(self, sub: int) -> Code:
         self.append(PREFIX_FC)
         self.extend(uleb(sub))
+        return self
+
+    def simd(self, sub: int, *lane: int) -> Code:
+        """A 0xFD-prefixed operation; extract_lane takes its lane index."""
+        self.append(PREFIX_FD)
+        self.extend(uleb(sub))
+        self.extend(lane)
         return self
 
     def i32_const(self, value: int) -> Code:

@@ -15,7 +15,9 @@ tininess detected after rounding. Each instruction has a wasm fast path for the 
   mul (a*b = r?), div (r*b = a?) and sqrt (r*r = a?); for doubles, the same questions in
   integers (the significands' odd parts multiplied must fit in 53 bits) plus one rounded
   product compared.
-- fmadd, fmsub, fnmsub, fnmadd, truly fused. Singles: the product is exact in double; the
+- fmadd, fmsub, fnmsub, fnmadd, truly fused: the engine's fused multiply-add (the host's
+  FMA instruction) once NX is set and for a normal result. Otherwise an emulation with
+  exact error terms, for NX and the midpoint cases. Singles: the product is exact in double; the
   sum is RN in double with its exact error (TwoSum), then RN to single, corrected in the
   one case where that double rounding errs (the double sum is a single midpoint). Doubles:
   after Boldo and Melquiond, a*b = uh + ul exactly (ul from the low 64 bits of the
@@ -63,7 +65,9 @@ from mvvm.translator.fp_emit import (
     accrue_inexact,
     push_is_finite,
     push_is_normal,
+    push_fused,
     push_is_zero,
+    push_nx_clear,
     push_product_error,
     push_product_inexact,
     push_result_bits,
@@ -262,8 +266,9 @@ def fused(e: Emitter, i: Instr, pc: FieldValue) -> None:
     frame = SlowPath(e, i.name, operands, rounding)
     if rounding.may_be_rne:
         frame.require_rne()
-        fast = _fma_single if fmt is SINGLE else _fma_double
-        fast(frame, operands, *FUSED[op])
+        _fma_fused(frame, fmt, operands, *FUSED[op])
+        emulate = _fma_single if fmt is SINGLE else _fma_double
+        emulate(frame, operands, *FUSED[op])
     frame.finish()
     set_float(e, fmt, i.rd)
     rounding.release()
@@ -272,6 +277,25 @@ def fused(e: Emitter, i: Instr, pc: FieldValue) -> None:
 
 def _f64_temps(e: Emitter, count: int) -> list[int]:
     return [e.temp(w.F64) for _ in range(count)]
+
+
+def _fma_fused(frame: SlowPath, fmt: Fmt, operands: list[Operand], negate_product: bool,
+               negate_addend: bool) -> None:
+    """The path nearly every fused operation takes: the engine's own fused multiply-add,
+    once NX is set (so that exactness does not matter) and for a normal result (no UF, OF
+    or NV). Otherwise fall through to the emulation, which has the exact error terms."""
+    e, c = frame.e, frame.c
+    r = e.temp(fmt.ftype)
+    frame.open(w.BLOCK)
+    a, b, c3 = (operand.value for operand in operands)
+    push_fused(e, fmt, a, b, c3, negate_product, negate_addend)
+    c.set(r)
+    push_nx_clear(e)
+    push_is_normal(c, fmt, r)
+    c.op(w.I32_EQZ, w.I32_OR).br(w.BR_IF, 0)
+    frame.done_float(fmt, r)
+    frame.close()
+    e.release((fmt.ftype, r))
 
 
 def _fma_single(frame: SlowPath, operands: list[Operand], negate_product: bool,

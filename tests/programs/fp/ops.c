@@ -1,7 +1,8 @@
 /* Every RV64F and RV64D instruction over corner operands, in every static rounding mode and
  * in the dynamic mode with each value of frm, printing the result's raw 64 bits and the
- * accrued fflags (cleared before each instruction).  The output is compared exactly with
- * qemu-riscv64, whose F and D are softfloat.
+ * accrued fflags (cleared before each instruction, or set to NX alone with the "-nx"
+ * sections, where an emulator may take shortcuts that do not compute NX).  The output is
+ * compared exactly with qemu-riscv64, whose F and D are softfloat.
  *
  * Each instruction runs in one asm statement: raw register bits in (fmv.d.x, so singles can
  * be improperly NaN-boxed), fflags cleared, the instruction, fflags read, raw bits out.
@@ -10,6 +11,10 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+/* fflags before each instruction: 0, or NX (1) in the "-nx" sections. */
+static unsigned long initial_flags;
 
 typedef uint64_t (*op_fn)(uint64_t a, uint64_t b, uint64_t c, unsigned *flags);
 
@@ -21,9 +26,9 @@ typedef uint64_t (*op_fn)(uint64_t a, uint64_t b, uint64_t c, unsigned *flags);
         uint64_t r = 0;                                                                     \
         unsigned long f;                                                                    \
         __asm__ volatile("fmv.d.x ft0, %2\n\tfmv.d.x ft1, %3\n\tfmv.d.x ft2, %4\n\t"        \
-                         "fsflags zero\n\t" TEXT "\n\tfrflags %1\n\t" TAIL                  \
+                         "fsflags %5\n\t" TEXT "\n\tfrflags %1\n\t" TAIL                    \
                          : "+&r"(r), "=&r"(f)                                               \
-                         : "r"(a), "r"(b), "r"(c)                                           \
+                         : "r"(a), "r"(b), "r"(c), "r"(initial_flags)                       \
                          : "ft0", "ft1", "ft2", "ft3");                                     \
         *fl = (unsigned)f;                                                                  \
         return r;                                                                           \
@@ -412,10 +417,12 @@ static void csr_checks(void)
     __asm__ volatile("fscsr zero");
 }
 
-/* fp_ops corners|random [-v]: one of the two sections; -v prints every result. */
+/* fp_ops corners|random|corners-nx|random-nx [-v]: one of the sections; -v prints every
+ * result. */
 int main(int argc, char **argv)
 {
     int randomized = argc > 1 && argv[1][0] == 'r';
+    initial_flags = argc > 1 && strstr(argv[1], "-nx") ? 1 : 0;
     verbose = argc > 2;
     if (!randomized)
         csr_checks();
