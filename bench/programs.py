@@ -12,7 +12,7 @@ from pathlib import Path
 
 SOURCES = Path(__file__).resolve().parent / "src"
 
-GROUPS = ("integer", "control", "memory", "float", "startup")
+GROUPS = ("integer", "control", "memory", "float", "mixed", "startup")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ PROGRAMS: tuple[Program, ...] = (
     Program("spectralnorm", "float", 100),
     Program("mandelbrot", "float", 101),
     Program("linsolve", "float", 30),
+    Program("coremark", "mixed", 2),
     Program("hello", "startup", 1),
 )
 
