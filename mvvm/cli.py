@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tier", choices=("0", "1", "tiered"), default="tiered",
                      help="0: interpret only; 1: compile all code when first reached; "
                      "tiered (default): interpret, and compile hot code in the background")
+    run.add_argument("--perfmap", "-perfmap", dest="profiler", action="store_const",
+                     const="perfmap", help="write /tmp/perf-PID.map, naming each compiled "
+                     "region (region_<guest pc>) for perf, like qemu -perfmap")
+    run.add_argument("--jitdump", "-jitdump", dest="profiler", action="store_const",
+                     const="jitdump", help="write ./jit-PID.dump with the compiled code, for "
+                     "perf record -k 1 and perf inject --jit, like qemu -jitdump")
     run.add_argument("--stats", metavar="FILE",
                      help="write MVVM's counters (regions, translate/compile/execute seconds) "
                           "as JSON to FILE ('-' for stderr) when the guest ends")
@@ -102,7 +108,7 @@ def run(options: argparse.Namespace) -> int:
         process = start_process(options.program, argv, _environment(options), in_asm=in_asm,
                                 strace=sys.stderr if options.strace else None, files=files,
                                 network=not options.no_network, host_exec=options.host_exec,
-                                tier=options.tier)
+                                tier=options.tier, profiler=options.profiler)
         if options.no_cache:
             process.cache_dir = None
         if options.timeout is not None:

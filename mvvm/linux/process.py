@@ -86,10 +86,12 @@ def _empty_root() -> str:
 class Process:
     """One guest process: the kernel, and the VM running its current image."""
 
-    def __init__(self, kernel: Kernel, in_asm: TextIO | None, tier: str = TIERED) -> None:
+    def __init__(self, kernel: Kernel, in_asm: TextIO | None, tier: str = TIERED,
+                 profiler: str | None = None) -> None:
         self.kernel = kernel
         self.in_asm = in_asm
         self.tier = tier
+        self.profiler = profiler
         self.vm: VM | None = None
         self._cache_dir: Path | None | bool = True          # True: each VM's default
         self.ended: BaseException | None = None     # a thread's outcome for the main one
@@ -122,7 +124,7 @@ class Process:
     def load(self, host_path: str, argv: list[str] | list[bytes],
              envp: list[str] | list[bytes], execfn: str | bytes | None = None) -> VM:
         """A new VM holding the program, ready to run; the kernel is not switched to it."""
-        vm = VM(in_asm=self.in_asm, tier=self.tier)
+        vm = VM(in_asm=self.in_asm, tier=self.tier, profiler=self.profiler)
         if self._cache_dir is not True:
             vm.cache_dir = self._cache_dir
         files = self.kernel.files
@@ -301,17 +303,19 @@ def die_of(killed: GuestSignal) -> NoReturn:
 def start_process(path: str, argv: list[str], envp: list[str], *,
                   in_asm: TextIO | None = None, strace: TextIO | None = None,
                   files: FileSystemOptions | None = None, network: bool = True,
-                  host_exec: bool = False, tier: str = TIERED) -> Process:
+                  host_exec: bool = False, tier: str = TIERED,
+                  profiler: str | None = None) -> Process:
     """A process ready to `run()` the program at path, as execve would leave it.
 
     Under a confined tree (--root/--map) path is a guest path, as for chroot. tier: how
-    code runs (mvvm.runtime.image).
+    code runs (mvvm.runtime.image); profiler: tell `perf` about compiled code
+    (mvvm.runtime.engine.make_engine).
     """
     paths = (files or FileSystemOptions()).paths()
     host_path = paths.resolve(os.fsencode(path)).path if paths.confined else path
     kernel = Kernel(None, None, exe=os.fsdecode(host_path), strace=strace, paths=paths,
                     network=network, host_exec=host_exec)
-    process = Process(kernel, in_asm, tier)
+    process = Process(kernel, in_asm, tier, profiler)
     kernel.exec_image = process.exec_image
     kernel.start_thread = process.start_thread
     if threading.current_thread() is threading.main_thread():    # where signal.signal works

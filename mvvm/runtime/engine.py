@@ -44,10 +44,14 @@ SETTINGS = {
 }
 
 
-def make_engine() -> wt.Engine:
+def make_engine(profiler: str | None = None) -> wt.Engine:
+    """profiler: "perfmap" or "jitdump", wasmtime's agents that tell Linux perf about
+    compiled code. They change no code, so the disk cache serves runs with and without."""
     config = wt.Config()
     for name, value in SETTINGS.items():
         setattr(config, name, value)
+    if profiler is not None:
+        config.profiler = profiler
     ffi.wasmtime_config_host_memory_creator_set(config.ptr(),
                                                 ctypes.byref(memories.CREATOR.struct))
     return wt.Engine(config)

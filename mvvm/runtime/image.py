@@ -84,9 +84,10 @@ class Stats:
 class Image:
     """One guest process's memory and code, shared by the cpus that run its threads."""
 
-    def __init__(self, *, in_asm: TextIO | None = None, tier: str = TIERED) -> None:
+    def __init__(self, *, in_asm: TextIO | None = None, tier: str = TIERED,
+                 profiler: str | None = None) -> None:
         self.tier = tier
-        self.engine = make_engine()
+        self.engine = make_engine(profiler)
         self.settings = repr(sorted(SETTINGS.items()))
         self.region = Region(layout.GUEST_PAGES * WASM_PAGE, layout.MAX_PAGES * WASM_PAGE)
         weakref.finalize(self, self.region.release)
