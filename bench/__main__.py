@@ -14,9 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import profile
 from bench import programs as suite
-from bench.measure import RUNNERS, Results, Run, Runner, Settings, run_suite
-from bench.report import Table, build_table, format_table, to_json
+from bench.measure import MVVM_RUNNER as MVVM
+from bench.measure import RUNNERS, Results, Run, Runner, Settings, build_all, run_suite
+from bench.report import Table, build_table, format_profiles, format_table, to_json
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache", choices=("cold", "warm"), default="cold",
                         help="MVVM's code cache: empty for every run (cold, the default), or "
                              "filled by an untimed run first (warm)")
+    parser.add_argument("--profile", action="store_true",
+                        help="one more MVVM run of each program under perf: where its time "
+                             "goes (tier 1, dispatcher, tier 0, host, background compiler)")
     parser.add_argument("--timeout", type=float, default=600, metavar="S",
                         help="seconds before a run counts as hung (default 600)")
     return parser
@@ -51,18 +56,32 @@ def _progress(rep: int, program: suite.Program, runs: dict[str, Run]) -> None:
 
 
 def _measure(programs: list[suite.Program], runners: list[Runner],
-             options: argparse.Namespace) -> Results:
-    """The whole suite, with a code cache for MVVM that lives only as long as the suite."""
+             options: argparse.Namespace) -> tuple[Results, dict[str, profile.Profile | None]]:
+    """The whole suite, with a code cache for MVVM that lives only as long as the suite, and
+    with --profile each program's profile, after the timed runs (from the same cache)."""
     repeat = options.repeat or (1 if options.quick else 3)
     with tempfile.TemporaryDirectory(prefix="mvvm-bench-cache-") as cache:
         settings = Settings(repeat, options.quick, options.timeout,
                             Path(cache) if options.cache == "warm" else None)
-        return run_suite(programs, runners, settings, _progress)
+        results = run_suite(programs, runners, settings, _progress)
+        profiles = {}
+        if options.profile:
+            exes = build_all(programs, [MVVM])
+            for program in programs:
+                exe = exes[program.name, MVVM.toolchain.name]
+                profiles[program.name] = profile.profile_run(exe, program.args(options.quick),
+                                                             settings)
+        return results, profiles
 
 
-def _report(table: Table, document: dict[str, object], json_file: Path | None) -> int:
-    """Print the table and the problems, write the JSON; the exit status: 1 on any problem."""
+def _report(table: Table, profiles: dict[str, profile.Profile | None],
+            document: dict[str, object], json_file: Path | None) -> int:
+    """Print the table, the profiles and the problems, write the JSON; the exit status: 1
+    on any problem."""
     print(format_table(table))
+    if profiles:
+        print()
+        print(format_profiles(profiles))
     problems = [f"{row.label}: {problem}"
                 for row in (*table.compute, *table.startup) for problem in row.problems]
     for problem in problems:
@@ -81,15 +100,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {error}", file=sys.stderr)
         return 2
     missing = sorted({tool for runner in runners for tool in runner.missing()})
+    if options.profile and not profile.available():
+        missing.append("perf")
     if missing:
         print(f"bench: not installed: {', '.join(missing)} (scripts/setup installs them; "
               "--no-native and --no-qemu skip a runner)", file=sys.stderr)
         return 2
-    results = _measure(programs, runners, options)
+    results, profiles = _measure(programs, runners, options)
     table = build_table(programs, results, runners)
     about = {"quick": options.quick, "repeat": options.repeat or (1 if options.quick else 3),
              "cache": options.cache, "runners": [runner.name for runner in runners]}
-    return _report(table, to_json(programs, results, table, about), options.json)
+    document = to_json(programs, results, table, about, profiles)
+    return _report(table, profiles, document, options.json)
 
 
 if __name__ == "__main__":

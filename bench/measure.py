@@ -79,7 +79,7 @@ class Results:
         self.runs.setdefault(program, {}).setdefault(runner, []).append(run)
 
 
-def _environment() -> dict[str, str]:
+def environment() -> dict[str, str]:
     """The caller's environment, with this checkout first on PYTHONPATH so that
     `python -m mvvm` is the tree being measured, whatever is installed."""
     env = dict(os.environ)
@@ -109,7 +109,7 @@ def run_once(runner: Runner, exe: Path, args: list[str], settings: Settings) -> 
         stats_file = Path(scratch) / "stats.json"
         options = ["--stats", str(stats_file)] if runner.stats else []
         command = [*runner.prefix, *options, str(exe), *args]
-        env = {**_environment(), "XDG_CACHE_HOME": str(settings.cache or Path(scratch))}
+        env = {**environment(), "XDG_CACHE_HOME": str(settings.cache or Path(scratch))}
         timeout = settings.timeout
         start = time.perf_counter()
         try:

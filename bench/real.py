@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.measure import TIMED_OUT, _environment, _read_stats, _status
+from bench.measure import TIMED_OUT, _read_stats, _status, environment
 
 HERE = Path(__file__).resolve().parent
 WHEELS = HERE / ".build" / "wheels"
@@ -115,7 +115,7 @@ class Timed:
 def _run(command: list[str], cache: Path | None, stats: Path | None,
          timeout: float) -> Timed:
     with tempfile.TemporaryDirectory(prefix="mvvm-real-") as scratch:
-        env = {**_environment(), "XDG_CACHE_HOME": str(cache or scratch)}
+        env = {**environment(), "XDG_CACHE_HOME": str(cache or scratch)}
         start = time.perf_counter()
         try:
             done = subprocess.run(command, capture_output=True, text=True, errors="replace",

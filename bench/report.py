@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bench.measure import Results, Run, Runner
+from bench.profile import PARTS, Profile
 from bench.programs import Program
 
 # (key, header, format); the keys are the JSON's too.
@@ -172,7 +173,24 @@ def format_table(table: Table) -> str:
     """A fixed-width table, its sections (programs, mean, start-up) between rules; the mean's
     label says how many programs it covers."""
     headers = ["program", *(header for _, header, _ in COLUMNS)]
-    sections = [[_cells(row) for row in part] for part in table.sections()]
+    return _fixed_width(headers, [[_cells(row) for row in part] for part in table.sections()])
+
+
+def format_profiles(profiles: dict[str, Profile | None]) -> str:
+    """Where each program's MVVM time went: shares of the guest thread's perf samples, and
+    the background compiler's seconds."""
+    headers = ["profile", *(f"{part} %" for part in PARTS), "background s"]
+    rows = []
+    for name, found in profiles.items():
+        if found is None:
+            rows.append([name, *("-" for _ in PARTS), "-"])
+        else:
+            rows.append([name, *(f"{100 * found.shares[part]:.1f}" for part in PARTS),
+                         f"{found.background_seconds:.2f}"])
+    return _fixed_width(headers, [rows])
+
+
+def _fixed_width(headers: list[str], sections: list[list[list[str]]]) -> str:
     lines = [headers, *(cells for part in sections for cells in part)]
     widths = [max(len(cells[i]) for cells in lines) for i in range(len(headers))]
 
@@ -188,14 +206,23 @@ def format_table(table: Table) -> str:
 
 
 def to_json(programs: list[Program], results: Results, table: Table,
-            settings: dict[str, object]) -> dict[str, object]:
-    """Everything the table shows, plus every run's time, status and output."""
+            settings: dict[str, object],
+            profiles: dict[str, Profile | None] | None = None) -> dict[str, object]:
+    """Everything the tables show, plus every run's time, status and output."""
     rows = {row.label: row for row in (*table.compute, *table.startup)}
+    profiles = profiles or {}
     return {
         **settings,
-        "programs": [_program_json(p, rows[p.name], results.runs[p.name]) for p in programs],
+        "programs": [{**_program_json(p, rows[p.name], results.runs[p.name]),
+                      **_profile_json(profiles.get(p.name))} for p in programs],
         "geomean": {"programs": table.mean.count, **table.mean.values},
     }
+
+
+def _profile_json(found: Profile | None) -> dict[str, object]:
+    if found is None:
+        return {}
+    return {"profile": {**found.shares, "background_seconds": found.background_seconds}}
 
 
 def _program_json(program: Program, row: Row, runs: dict[str, list[Run]]) -> dict[str, object]:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not add the root
     sys.path.insert(0, str(ROOT))
 
-from bench import programs  # noqa: E402
+from bench import profile, programs  # noqa: E402
 from bench.measure import MVVM_RUNNER, QEMU_RUNNER, Results, Run  # noqa: E402
 from bench.report import build_table, program_row  # noqa: E402
 
@@ -73,3 +73,22 @@ def test_geomean_covers_good_compute_bound_rows_only() -> None:
     table = build_table(chosen, results, [QEMU_RUNNER, MVVM_RUNNER])
     assert table.mean.count == 2  # sort failed, hello is start-up
     assert table.mean.values["mvvm/qemu"] == pytest.approx(4.0)
+
+
+def test_profile_sorts_the_guest_threads_samples_into_engine_parts() -> None:
+    """perf's samples (pid/tid ip symbol): the guest thread is the last process's main
+    thread; its other threads are the background compiler; perf's own process is ignored."""
+    script = "\n".join([
+        " 10/10  55 execute_command_internal",        # perf's child before it execs: ignored
+        " 20/20  7f00 region_10762",
+        " 20/20  7f01 region_107bc",
+        " 20/20  7f02 run",
+        " 20/20  7f03 lookup",
+        " 20/20  7f04 interpret",
+        " 20/20  7f05 _PyEval_EvalFrameDefault",
+        " 20/20  7f06",                               # no symbol: host
+        " 20/21  7f07 <regalloc2::...>::init",        # the compiler thread
+    ])
+    found = profile.summarize(profile._parse(script))
+    assert found.shares == {"tier 1": 2 / 7, "dispatch": 2 / 7, "tier 0": 1 / 7, "host": 2 / 7}
+    assert found.background_seconds == 1 / profile.FREQUENCY
