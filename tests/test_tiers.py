@@ -14,6 +14,7 @@ import pytest
 from toolchain import PROGRAMS, run_mvvm, run_qemu
 
 from mvvm.isa.encoder import asm
+from mvvm.translator.region import Profile
 from mvvm.translator.translate import emit_region
 
 COMPUTE = PROGRAMS / "compute.c"
@@ -77,7 +78,32 @@ def test_a_branch_side_that_never_ran_is_an_exit():
              asm("jalr", rd=0, rs1=1, imm=0)]
     whole = emit_region(CODE, _fetcher(words))
     assert set(whole.region.blocks) == {CODE, CODE + 4, CODE + 12}
-    taken_only = emit_region(CODE, _fetcher(words), ran=lambda pc: pc == CODE + 12)
+    taken_only = emit_region(CODE, _fetcher(words),
+                             profile=Profile(lambda pc: pc == CODE + 12, lambda pc: ()))
     assert set(taken_only.region.blocks) == {CODE, CODE + 12}
     assert taken_only.region.blocks[CODE].succs == [CODE + 12, CODE + 4]    # an exit
     assert taken_only.region.pruned == {CODE + 4}     # counted there, to translate it again
+
+
+def test_an_indirect_jump_keeps_its_profiled_targets():
+    """jalr x0, 0(a5) with two targets tier 0 saw: both are blocks of the region, the most
+    taken first, and a block the profile never saw is not; a return keeps none."""
+    words = [asm("jalr", rd=0, rs1=15, imm=0),
+             asm("addi", rd=10, rs1=10, imm=1), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("addi", rd=10, rs1=10, imm=2), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("addi", rd=10, rs1=10, imm=3), asm("jalr", rd=0, rs1=1, imm=0)]
+    seen = {CODE: [CODE + 12, CODE + 4], CODE + 8: [CODE + 20]}
+    code = emit_region(CODE, _fetcher(words),
+                       profile=Profile(lambda pc: True, lambda pc: seen.get(pc, [])))
+    assert set(code.region.blocks) == {CODE, CODE + 4, CODE + 12}
+    assert code.region.blocks[CODE].succs == [CODE + 12, CODE + 4]
+    assert code.region.blocks[CODE + 4].succs == []             # ret: back to the caller
+
+
+def test_jump_table_targets_of_a_later_phase_still_run(build_program, tmp_path, guest_env):
+    """A hot switch whose cases change halfway: tier 1 compiles the loop with the first
+    phase's targets inside; the second phase's leave the region by the jump's other way."""
+    binary = build_program(PROGRAMS / "phases.c", "O2")
+    outcome, stats = _run(binary, tmp_path, guest_env, "--tier", "tiered")
+    assert outcome == run_qemu(binary, env=guest_env)
+    assert stats["regions"] > 0 and stats["tier1_errors"] == 0

@@ -278,6 +278,7 @@ class _Generator:
             target = e.temp()
             e.x(instr.rs1)
             c.get(instr.imm.local).op(w.I64_ADD).i64_const(-2).op(w.I64_AND).set(target)
+            self._record_jump(instr, target)
             self._link(instr)
             c.get(target).set(e.pc.local).i32_const(ENTRY).set(self.jumped)
             e.release((w.I64, target))
@@ -287,6 +288,33 @@ class _Generator:
             SEMANTICS[case.spec.name](e, instr, e.pc)
             self._step()
         c.br(w.BR, next_depth)
+
+    def _record_jump(self, instr: Instr, target: int) -> None:
+        """An indirect jump that neither links nor returns (a jump table's, a computed
+        goto): note its target in the profile of indirect jumps (layout.VM_JUMP_SOURCES),
+        so that tier 1 can keep the targets inside the jump's region. A jump whose bucket
+        another one held starts it afresh."""
+        c, e = self.c, self.e
+        rd, rs1 = (instr.rd.local, instr.rs1.local)         # byte offsets: number * 8
+        bucket = e.temp(w.I32)
+        c.get(rd).op(w.I32_EQZ).get(rs1).i32_const(8).op(w.I32_NE, w.I32_AND)
+        c.get(rs1).i32_const(40).op(w.I32_NE, w.I32_AND).block(w.IF)
+        c.get(e.pc.local).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
+        c.i32_const(layout.JUMP_SOURCES - 1).op(w.I32_AND).tee(bucket)
+        c.i32_const(3).op(w.I32_SHL).mem(w.I64_LOAD, VM_MEMORY, layout.VM_JUMP_SOURCES)
+        c.get(e.pc.local).op(w.I64_NE).block(w.IF)
+        c.get(bucket).i32_const(3).op(w.I32_SHL).get(e.pc.local)
+        c.mem(w.I64_STORE, VM_MEMORY, layout.VM_JUMP_SOURCES)
+        c.get(bucket).i32_const(8 * layout.JUMP_TARGETS).op(w.I32_MUL)
+        c.i32_const(layout.VM_JUMP_TARGETS).op(w.I32_ADD).i32_const(0)
+        c.i32_const(8 * layout.JUMP_TARGETS).fc(w.MEMORY_FILL).op(VM_MEMORY)
+        c.op(w.END)
+        c.get(bucket).i32_const(layout.JUMP_TARGETS).op(w.I32_MUL)
+        c.get(target).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
+        c.i32_const(layout.JUMP_TARGETS - 1).op(w.I32_AND, w.I32_ADD).i32_const(3).op(w.I32_SHL)
+        c.get(target).mem(w.I64_STORE, VM_MEMORY, layout.VM_JUMP_TARGETS)
+        c.op(w.END)
+        e.release((w.I32, bucket))
 
     def _decode_fields(self, instr: Instr) -> None:
         c = self.c

@@ -36,6 +36,7 @@ class WasmTrap(Exception):
 SETTINGS = {
     "wasm_wide_arithmetic": True,               # i64.mul_wide_* for mulh
     "wasm_threads": True,                       # atomics, for the A extension
+    "wasm_tail_call": True,                     # regions chain by return_call_indirect
     "wasm_relaxed_simd": True,                  # relaxed_madd: the F and D fused ops
     "wasm_relaxed_simd_deterministic": True,    # ... always fused (a libcall without FMA)
     "parallel_compilation": False,              # no compile threads: fork() keeps working

@@ -43,7 +43,13 @@ EXEC_BYTES = GUEST_LIMIT >> 15
 VM_RVC = VM_EXEC + 0x11000              # tier 0: each 16-bit value -> its expansion's word
 VM_COUNTERS = VM_RVC + 4 * 0x10000      # tier 0's profile: u32 entry counts, by pc hash
 COUNTERS = 1 << 17
-VM_HASH = VM_COUNTERS + 4 * COUNTERS    # entries of 16 bytes: guest pc (u64), table slot (u32)
+# Tier 0's profile of indirect jumps (not returns): by a hash of the jump's pc, that pc (u64)
+# and the targets it took (JUMP_TARGETS u64s, by a hash of the target; 0: none).
+VM_JUMP_SOURCES = VM_COUNTERS + 4 * COUNTERS
+JUMP_SOURCES = 1 << 10
+JUMP_TARGETS = 32
+VM_JUMP_TARGETS = VM_JUMP_SOURCES + 8 * JUMP_SOURCES
+VM_HASH = VM_JUMP_TARGETS + 8 * JUMP_TARGETS * JUMP_SOURCES  # 16-byte entries: pc, slot (u32)
 HASH_ENTRY = 16
 
 # Exit reasons (VM_REASON). Translated code returns `pc | 1` to leave the dispatcher.

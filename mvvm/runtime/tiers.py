@@ -18,7 +18,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Container
+from collections.abc import Container
 from typing import TYPE_CHECKING
 
 import wasmtime as wt
@@ -29,9 +29,9 @@ from mvvm.translator.modules import export_name
 
 if TYPE_CHECKING:
     from mvvm.runtime.image import Image
+    from mvvm.translator.region import Profile
     from mvvm.translator.translate import RegionCode
 
-Ran = Callable[[int], bool]          # the profile: did the block at this pc ever run?
 MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
 GATHER_SECONDS = 0.01                # how long a first request waits for others to join it
 BATCH_SECONDS = 0.03                 # translating that makes a batch: keeps the latency low
@@ -43,7 +43,7 @@ class BackgroundCompiler:
 
     def __init__(self, image: Image) -> None:
         self.image = image
-        self._pending: dict[int, Ran] = {}
+        self._pending: dict[int, Profile] = {}
         self._asked: set[int] = set()
         self._pruned_by: dict[int, set[int]] = {}     # branch side -> regions without it
         self._wakeup = threading.Condition()
@@ -52,14 +52,14 @@ class BackgroundCompiler:
         # inherits no half-made module and no lock this thread held (mvvm.runtime.image).
         self.busy = threading.Lock()
 
-    def request(self, pc: int, ran: Ran, *, again: bool = False) -> None:
-        """Ask for the region at pc, translated along the blocks `ran` says ran (again:
+    def request(self, pc: int, profile: Profile, *, again: bool = False) -> None:
+        """Ask for the region at pc, translated along what the profile says ran (again:
         even if it was asked for before, to replace it)."""
         with self._wakeup:
             if pc in self._asked and not again:
                 return
             self._asked.add(pc)
-            self._pending[pc] = ran
+            self._pending[pc] = profile
             self._wakeup.notify()
             if self._thread is None:
                 # The guest thread needs the GIL only briefly (a syscall, a hot entry), but
@@ -69,13 +69,13 @@ class BackgroundCompiler:
                                                 daemon=True)
                 self._thread.start()
 
-    def reprofile(self, pc: int, ran: Ran) -> None:
+    def reprofile(self, pc: int, profile: Profile) -> None:
         """The regions that left out the branch side at pc, which now runs often, are
         translated again with the profile as it is now (once per region and side)."""
         with self._wakeup:
             entries = self._pruned_by.pop(pc, set())
         for entry in entries:
-            self.request(entry, ran, again=True)
+            self.request(entry, profile, again=True)
 
     def forget(self) -> None:
         """The translations were flushed: entries may be asked for again."""
@@ -106,9 +106,9 @@ class BackgroundCompiler:
                 if not self._pending:
                     break
                 pc = next(iter(self._pending))
-                ran = self._pending.pop(pc)
+                profile = self._pending.pop(pc)
             with self.busy:
-                code = self._emit(pc, ran)
+                code = self._emit(pc, profile)
             if code is not None:
                 codes.append(code)
             if codes and (len(codes) == MAX_BATCH
@@ -135,7 +135,7 @@ class BackgroundCompiler:
         for cpu in list(image.cpus):
             cpu.wake()
 
-    def _emit(self, pc: int, ran: Ran) -> RegionCode | None:
+    def _emit(self, pc: int, profile: Profile) -> RegionCode | None:
         """The region at pc. Unlike regions compiled at first sight, it copies the code of
         regions that start inside it (a loop that got hot before its function): hot code
         stays in one function, without dispatcher round trips."""
@@ -143,7 +143,7 @@ class BackgroundCompiler:
         if not image.executable(pc):
             return None
         try:
-            return emit(image, pc, ran=ran)
+            return emit(image, pc, profile=profile)
         except GuestFault:          # the code went away meanwhile: tier 0 goes on with it
             return None
 
@@ -152,7 +152,7 @@ class BackgroundCompiler:
 # compiles (tier 0 alone, a short program, a warm cache) does not pay for loading it.
 
 
-def emit(image: Image, pc: int, *, ran: Ran | None = None,
+def emit(image: Image, pc: int, *, profile: Profile | None = None,
          others: Container[int] = ()) -> RegionCode:
     """Translate the region at pc (mvvm.translator.translate.emit_region) for the image:
     a small budget where another region already holds the code; counted in the stats."""
@@ -162,7 +162,7 @@ def emit(image: Image, pc: int, *, ran: Ran | None = None,
     started = time.perf_counter()
     budget = INNER_INSTRUCTIONS if pc in image.translations.covered else MAX_INSTRUCTIONS
     code = emit_region(pc, image.fetch, budget, precise=image.precise, others=others,
-                       ran=ran)
+                       profile=profile)
     stats = image.stats
     stats.regions += 1
     stats.instructions += code.region.instructions()

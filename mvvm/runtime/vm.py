@@ -44,6 +44,7 @@ from mvvm.runtime.precise import (
     Fault,
     fault_address,
 )
+from mvvm.translator.region import Profile
 
 MASK64 = (1 << 64) - 1
 HOT_THRESHOLD = 100             # tier 0 entries of a pc before tier 1 compiles it
@@ -85,6 +86,11 @@ class VM:
         self.cache.generation = self.image.translations.generation
         self._counters = (ctypes.c_uint32 * layout.COUNTERS).from_address(
             vm_base + layout.VM_COUNTERS)
+        self._jump_sources = (ctypes.c_uint64 * layout.JUMP_SOURCES).from_address(
+            vm_base + layout.VM_JUMP_SOURCES)
+        self._jump_targets = (ctypes.c_uint64 * layout.JUMP_TARGETS * layout.JUMP_SOURCES
+                              ).from_address(vm_base + layout.VM_JUMP_TARGETS)
+        self.profile = Profile(self._ran, self._jumps)
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
         self._rvc = (ctypes.c_uint32 * 0x10000).from_address(vm_base + layout.VM_RVC)
         expansions = self.image.expansions()
@@ -358,8 +364,8 @@ class VM:
         try:
             image = self.image
             if image.translations.get(pc) is None and not image.load_cached(pc):
-                image.compiler.request(pc, self._ran)
-            image.compiler.reprofile(pc, self._ran)
+                image.compiler.request(pc, self.profile)
+            image.compiler.reprofile(pc, self.profile)
             before = self.cache.regions
             self._catch_up()
             values[0].i32 = int(self.cache.regions != before)
@@ -377,6 +383,15 @@ class VM:
     def _ran(self, pc: int) -> bool:
         """Tier 0's profile: whether the block at pc ran (or one that shares its counter)."""
         return self._counters[(pc >> 1) & (layout.COUNTERS - 1)] != 0
+
+    def _jumps(self, pc: int) -> list[int]:
+        """Tier 0's profile: the targets the indirect jump at pc took, as far as its bucket
+        kept them, the most entered first (by their counters, which wrap: a guess)."""
+        bucket = (pc >> 1) & (layout.JUMP_SOURCES - 1)
+        if self._jump_sources[bucket] != pc:
+            return []
+        targets = [t for t in self._jump_targets[bucket] if t]
+        return sorted(targets, key=lambda t: -self._counters[(t >> 1) & (layout.COUNTERS - 1)])
 
     def _on_clock(self, values: ctypes.Array) -> None:
         values[0].i64 = time.monotonic_ns() // 100      # a 10 MHz timebase, as on QEMU's virt

@@ -114,7 +114,9 @@ def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool) 
             defs |= writes
     steps.append((RUN, use, defs))
     edges = shape.edges[block.start]
-    leaves = not block.succs or any(s not in edges for s in block.succs)
+    last = block.last
+    leaves = not block.succs or any(s not in edges for s in block.succs) \
+        or (last is not None and last.spec.flow is Flow.JALR)    # a target not profiled
     return _Summary(steps, leaves, False)
 
 

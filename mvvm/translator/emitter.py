@@ -4,10 +4,13 @@ It is also the operand interface the semantics write to (registers, immediates, 
 exits): tier 0 binds the same interface to the register file and to instruction fields
 decoded at run time (mvvm.interpreter.emitter).
 
-A region is one wasm function `() -> i64`. On entry it loads the guest
+A region is one wasm function `(call depth) -> i64`. On entry it loads the guest
 registers that are live there from the VM memory into locals; each exit
-stores back the registers that are dirty at that exit and returns the next
-guest pc (with bit 0 set when Python must look at the VM's exit reason).
+stores back the registers that are dirty at that exit and either returns the
+next guest pc to its caller (with bit 0 set when Python must look at the VM's
+exit reason), or, for a jump to another region, chains: it finds the region
+compiled there and tail-calls it, so that control goes from region to region
+without coming back through the dispatcher loop.
 Which registers those are comes from mvvm.translator.dataflow; the emitter
 tracks the dirty set as it emits, starting each block from the analysis.
 """
@@ -63,7 +66,8 @@ class Emitter:
         self.f_locals: dict[int, int] = {}
         self.dirty = 0                          # register mask (mvvm.isa.effects bits)
         self.entry_live = 0                     # registers the prologue loads
-        self.depth = 0                          # structured nesting inside the exit block
+        self.depth = 0                          # structured nesting inside the exit blocks
+        self.chains = False                     # some exit chains (the tail needs its code)
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
         self._temps: dict[int, list[int]] = {w.I32: [], w.I64: [], w.F32: [], w.F64: []}
 
@@ -165,16 +169,18 @@ class Emitter:
         """Note that the code from here on belongs to the guest instruction at pc."""
         self.pcs.append((len(self.code), pc))
 
-    def exit_to(self, pc: int) -> None:
+    def exit_to(self, pc: int, chain: bool = False) -> None:
         """Leave the region for guest address pc (a constant)."""
         self.code.i64_const(pc)
-        self.exit_dynamic()
+        self.exit_dynamic(chain)
 
-    def exit_dynamic(self) -> None:
-        """Leave the region for the guest address on top of the stack."""
+    def exit_dynamic(self, chain: bool = False) -> None:
+        """Leave the region for the guest address on top of the stack: return it to the
+        caller, or with chain, go on to the region compiled there (see `_chain`)."""
         self.write_back()
         self.code.set(self.next_pc)
-        self.code.br(w.BR, self.depth)
+        self.code.br(w.BR, self.depth if chain else self.depth + 1)
+        self.chains |= chain
 
     def exit_reason(self, reason: int, pc: FieldValue, offset: FieldValue = 0) -> None:
         """Leave to Python with an exit reason; pc + offset is where the guest stands."""
@@ -225,14 +231,39 @@ class Emitter:
     # -- assembling the function -------------------------------------------------------
 
     def finish(self) -> tuple[w.Code, list[tuple[int, int]]]:
-        """Prologue (live register loads) + body in the exit block + `return next_pc`.
-        Returns the function code and the (offset, guest pc) marks, now relative to it."""
+        """Prologue (live register loads) + body in the blocks $return and $chain + the
+        chain + `return next_pc`. Returns the function code and the (offset, guest pc)
+        marks, now relative to it."""
         prologue = self._loads(self.entry_live)
-        prologue.block(w.BLOCK)
+        prologue.block(w.BLOCK).block(w.BLOCK)
         out = w.Code(prologue + self.code)
+        out.op(w.END)
+        if self.chains:
+            out.extend(self._chain())
         out.op(w.END)
         out.get(self.next_pc).op(w.RETURN)
         return out, [(len(prologue) + offset, pc) for offset, pc in self.pcs]
+
+    def _chain(self) -> w.Code:
+        """From next_pc (the registers written back) straight into the region compiled there,
+        by a tail call at the same call depth: the region's own exits then answer this
+        one's caller. The table slot comes from the direct-mapped pc -> slot cache the call
+        sites share (VM_SITES), else from the dispatcher's lookup, which fills it. No region
+        there, or an interrupt pending, and it returns next_pc to the dispatcher instead:
+        a cycle of chained regions must still stop for a signal or a time limit."""
+        c, site, slot = w.Code(), self.local(w.I32), self.local(w.I32)
+        c.i32_const(0).mem(w.I32_LOAD, VM_MEMORY, layout.VM_INTERRUPT).br(w.BR_IF, 0)
+        c.get(self.next_pc).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
+        c.i32_const(layout.SITES - 1).op(w.I32_AND).i32_const(layout.SITE_ENTRY).op(w.I32_MUL)
+        c.tee(site).mem(w.I64_LOAD, VM_MEMORY, layout.VM_SITES).get(self.next_pc).op(w.I64_EQ)
+        c.block(w.IF, w.I32).get(site).mem(w.I32_LOAD, VM_MEMORY, layout.VM_SITES + 8)
+        c.op(w.ELSE).get(self.next_pc).call(HOST_LOOKUP).tee(slot).block(w.IF)
+        c.get(site).get(self.next_pc).mem(w.I64_STORE, VM_MEMORY, layout.VM_SITES)
+        c.get(site).get(slot).mem(w.I32_STORE, VM_MEMORY, layout.VM_SITES + 8)
+        c.op(w.END).get(slot).op(w.END)
+        c.tee(slot).op(w.I32_EQZ).br(w.BR_IF, 0)
+        c.get(CALL_DEPTH_LOCAL).get(slot).call_indirect(REGION_TYPE, tail=True)
+        return c
 
 
 def _home(reg: int) -> tuple[str, int, int]:

@@ -2,14 +2,15 @@
 
 A region is about a guest function's worth of code: conditional branches and
 `jal x0` stay inside it, and so does the code after a call (a `jal`/`jalr`
-that links), since calls become wasm calls that normally come back. Indirect
-jumps (`jalr x0`, which includes `ret`), traps and anything beyond the size
-bound leave it through the dispatcher.
+that links), since calls become wasm calls that normally come back. With tier
+0's profile, so do the targets an indirect jump (a jump table's `jalr x0`) was
+seen to take. Returns, other indirect targets, traps and anything beyond the
+size bound leave it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 
 from mvvm.isa import Flow, Instr, decode
@@ -19,13 +20,24 @@ MAX_INSTRUCTIONS = 2000
 # as a jump-table case, or a return the dispatcher took) gets a small budget: given the full
 # one it would copy the rest of the function again, once per such entry.
 INNER_INSTRUCTIONS = 100
+JUMP_TARGETS = 32                 # an indirect jump's targets a region keeps, at most
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What tier 0 saw, which shapes a region: whether the block at a pc ever ran, and
+    the targets the indirect jump at a pc took, the most taken first."""
+
+    ran: Callable[[int], bool]
+    jumps: Callable[[int], Sequence[int]]
 
 
 @dataclass
 class Block:
     """Straight-line guest code. `succs` are the successor pcs: [taken, fallthrough] after a
-    branch, [target] after a jump or when running into the next block, [] when the block
-    ends by leaving the region (call, jalr, trap, illegal or unfetchable code)."""
+    branch, [target] after a jump or when running into the next block, the profiled
+    targets after an indirect jump (which may also leave), [] when the block ends by
+    leaving the region (call, return, trap, illegal or unfetchable code)."""
 
     start: int
     instrs: list[tuple[int, Instr | None]] = field(default_factory=list)
@@ -55,15 +67,22 @@ def is_call(instr: Instr) -> bool:
     return instr.spec.flow in (Flow.JAL, Flow.JALR) and instr.rd != 0
 
 
+def is_return(instr: Instr) -> bool:
+    """A jump back to the caller, by the psABI's hint: jalr x0 through ra or t0 (x5)."""
+    return instr.spec.flow is Flow.JALR and instr.rd == 0 and instr.rs1 in (1, 5)
+
+
 def discover(entry: int, fetch: Fetch, ends_block: set[str],
              supported: Callable[[Instr], bool], budget: int = MAX_INSTRUCTIONS,
-             others: Container[int] = (), ran: Callable[[int], bool] | None = None) -> Region:
+             others: Container[int] = (), profile: Profile | None = None) -> Region:
     """Decode from entry, following direct intra-function control flow. An instruction the
     translator does not implement is recorded as None, like an undecodable one: SIGILL.
     Where another region starts (`others`: a tail-called function, say), this one leaves
-    for it rather than copy it. With a profile (`ran`), a branch's side that never ran is
-    not followed: the region leaves for it instead."""
+    for it rather than copy it. With a profile, a branch's side that never ran is not
+    followed (the region leaves for it instead), and an indirect jump's targets are."""
+    ran = profile.ran if profile is not None else None
     decoded: dict[int, Instr | None] = {}
+    jumps: dict[int, list[int]] = {}
     pruned: set[int] = set()
     leaders = {entry}
     work = [entry]
@@ -97,14 +116,19 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                 break
             elif is_call(instr):
                 leaders.add(pc + instr.length)
+            elif flow is Flow.JALR and profile is not None and not is_return(instr):
+                jumps[pc] = list(profile.jumps(pc)[:JUMP_TARGETS])
+                leaders.update(jumps[pc])
+                work += jumps[pc]
+                break
             elif flow is not Flow.NEXT:
                 break
             pc += instr.length
-    return Region(entry, _split(decoded, leaders, ends_block), pruned - decoded.keys())
+    return Region(entry, _split(decoded, leaders, ends_block, jumps), pruned - decoded.keys())
 
 
-def _split(decoded: dict[int, Instr | None], leaders: set[int],
-           ends_block: set[str]) -> dict[int, Block]:
+def _split(decoded: dict[int, Instr | None], leaders: set[int], ends_block: set[str],
+           jumps: dict[int, list[int]]) -> dict[int, Block]:
     """Cut the decoded instructions into blocks at leaders and after control transfers."""
     blocks: dict[int, Block] = {}
     for start in sorted(leaders & decoded.keys()):
@@ -117,12 +141,12 @@ def _split(decoded: dict[int, Instr | None], leaders: set[int],
             if instr is None or instr.spec.flow is not Flow.NEXT or pc in leaders \
                     or pc not in decoded or instr.name in ends_block:
                 break
-        block.succs = _successors(block, ends_block)
+        block.succs = _successors(block, ends_block, jumps)
         blocks[start] = block
     return blocks
 
 
-def _successors(block: Block, ends_block: set[str]) -> list[int]:
+def _successors(block: Block, ends_block: set[str], jumps: dict[int, list[int]]) -> list[int]:
     pc, instr = block.instrs[-1]
     if instr is None or instr.name in ends_block:
         return []
@@ -133,4 +157,4 @@ def _successors(block: Block, ends_block: set[str]) -> list[int]:
         return [block.end]
     if flow is Flow.JAL:
         return [pc + instr.imm]
-    return []
+    return jumps.get(pc, [])

@@ -8,7 +8,7 @@ functions in the shared table. Its trap map covers all of them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Container
+from collections.abc import Container
 from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
@@ -23,7 +23,16 @@ from mvvm.translator.emitter import (
     Emitter,
 )
 from mvvm.translator.modules import TrapMap, export_name, region_name
-from mvvm.translator.region import MAX_INSTRUCTIONS, Block, Fetch, Region, discover, is_call
+from mvvm.translator.region import (
+    MAX_INSTRUCTIONS,
+    Block,
+    Fetch,
+    Profile,
+    Region,
+    discover,
+    is_call,
+    is_return,
+)
 from mvvm.translator.semantics import ENDS_BLOCK, SEMANTICS, supported
 from mvvm.translator.structure import Shape, analyse
 from mvvm.wasm import encoder as w
@@ -58,12 +67,13 @@ class RegionCode:
 
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                 precise: bool = False, others: Container[int] = (),
-                ran: Callable[[int], bool] | None = None) -> RegionCode:
+                profile: Profile | None = None) -> RegionCode:
     """A region of at most budget guest instructions from entry, as a function body;
     precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
     others: where other regions start, which this one leaves for instead of copying;
-    ran: whether a branch target ever ran (tier 0's profile): the others are exits."""
-    region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, ran)
+    profile: tier 0's, which says which branch sides ran (the others are exits) and where
+    indirect jumps went."""
+    region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile)
     shape = analyse(region)
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter()
@@ -152,7 +162,7 @@ class _Structurer:
         if target not in self.shape.edges[source]:
             if target in self.region.pruned:
                 self._count_pruned(target)
-            self.e.exit_to(target)
+            self.e.exit_to(target, chain=True)
         elif self.shape.is_backward(source, target):
             self.e.code.br(w.BR, self._depth_of("loop", target))
         elif target in self.shape.merge_nodes:
@@ -186,12 +196,28 @@ class _Structurer:
             self.branch(block.start, pc + instr.imm)
         elif flow is Flow.JALR:
             e.mark(pc)
-            target = self._jalr_target(instr)
-            e.code.get(target)
-            e.exit_dynamic()
-            e.release((w.I64, target))
+            self._indirect_jump(block, instr)
         else:
             self._illegal(pc, instr)
+
+    def _indirect_jump(self, block: Block, instr: Instr) -> None:
+        """Compare the target with each profiled one the region holds (the most taken
+        first) and go there; any other leaves: a return to the caller, else a chain."""
+        e, c = self.e, self.e.code
+        target = self._jalr_target(instr)
+        edges = self.shape.edges[block.start]
+        inside = [succ for succ in dict.fromkeys(block.succs) if succ in edges]
+        for succ in inside:
+            c.get(target).i64_const(succ).op(w.I64_EQ)
+            self._push("if", None, w.IF)
+            self.branch(block.start, succ)
+            c.op(w.ELSE)
+        e.dirty = self.flow.dirty_out[block.start]
+        c.get(target)
+        e.exit_dynamic(chain=not is_return(instr))
+        for _ in inside:
+            self._pop()
+        e.release((w.I64, target))
 
     def _instruction(self, pc: int, instr: Instr) -> None:
         """Emit one instruction that does not branch (discovery made sure it is supported);

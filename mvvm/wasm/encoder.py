@@ -73,9 +73,10 @@ I32_REINTERPRET_F32, I64_REINTERPRET_F64, F32_REINTERPRET_I32, F64_REINTERPRET_I
 I32_EXTEND8_S, I32_EXTEND16_S, I64_EXTEND8_S, I64_EXTEND16_S, I64_EXTEND32_S = (
     0xC0, 0xC1, 0xC2, 0xC3, 0xC4)
 PREFIX_FC = 0xFC
-# 0xFC-prefixed: saturating truncations, and the wide-arithmetic proposal.
+# 0xFC-prefixed: saturating truncations, memory.fill, and the wide-arithmetic proposal.
 I32_TRUNC_SAT_F32_S, I32_TRUNC_SAT_F32_U, I32_TRUNC_SAT_F64_S, I32_TRUNC_SAT_F64_U = 0, 1, 2, 3
 I64_TRUNC_SAT_F32_S, I64_TRUNC_SAT_F32_U, I64_TRUNC_SAT_F64_S, I64_TRUNC_SAT_F64_U = 4, 5, 6, 7
+MEMORY_FILL = 11                # its immediate: the memory index
 I64_MUL_WIDE_S, I64_MUL_WIDE_U = 21, 22
 PREFIX_FD = 0xFD
 # 0xFD-prefixed: the SIMD and relaxed-SIMD proposals' few operations MVVM uses (a scalar
