@@ -38,6 +38,7 @@ SPECS: dict[str, Program] = {
     "float": Program(),  # printf %f %g %e, light double arithmetic
     "atomics": Program(),  # AMOs, LR/SC, C11 atomics
     "compute": Program(flavours=("O2", "pie")),  # ~0.3 s under qemu at -O2
+    "phases": Program(flavours=("O2",)),  # a jump table whose hot cases change
     "hello": Program(status=42, flavours=("O2", "pie")),  # no libc: write, exit_group
     "startup": Program(args=AUXV_ARGS, status=1 + len(AUXV_ARGS), flavours=("O2", "pie")),
     "irreducible": Program(status=204, flavours=("O2",)),  # a two-entry loop, indirect call
