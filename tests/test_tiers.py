@@ -11,11 +11,14 @@ import json
 from pathlib import Path
 
 import pytest
+import wasmtime as wt
 from toolchain import PROGRAMS, run_mvvm, run_qemu
 
 from mvvm.isa.encoder import asm
+from mvvm.runtime.engine import make_engine
 from mvvm.translator.region import Profile
-from mvvm.translator.translate import emit_region
+from mvvm.translator.translate import emit_region, pack
+from mvvm.wasm import encoder as w
 
 COMPUTE = PROGRAMS / "compute.c"
 
@@ -107,3 +110,17 @@ def test_jump_table_targets_of_a_later_phase_still_run(build_program, tmp_path, 
     outcome, stats = _run(binary, tmp_path, guest_env, "--tier", "tiered")
     assert outcome == run_qemu(binary, env=guest_env)
     assert stats["regions"] > 0 and stats["tier1_errors"] == 0
+
+
+def test_a_recursive_call_is_a_direct_call_of_the_region():
+    """jal ra to the region's own entry: a wasm `call` of the function itself, whose index
+    `pack` fills in (the module must validate, and call the right function)."""
+    words = [asm("beq", rs1=10, rs2=0, imm=12), asm("addi", rd=10, rs1=10, imm=-1),
+             asm("jal", rd=1, imm=-8), asm("jalr", rd=0, rs1=1, imm=0)]
+    code = emit_region(CODE, _fetcher(words))
+    assert len(code.self_calls) == 1
+    wasm, _ = pack("recursive", [code, emit_region(CODE + 12, _fetcher(words))])
+    wt.Module.validate(make_engine(), wasm)
+    offset = code.self_calls[0]
+    assert code.code[offset - 1] == w.CALL and code.code[offset:offset + 5] == bytes(
+        [0x80 | 5, 0x80, 0x80, 0x80, 0x00])        # after the 5 imported host functions

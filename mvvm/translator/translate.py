@@ -53,6 +53,7 @@ class RegionCode:
     locals: list[int]
     code: w.Code
     marks: list[tuple[int, int]]     # (body offset, guest pc)
+    self_calls: list[int]            # body offsets of recursive calls, patched by `pack`
 
     def code_ranges(self) -> list[tuple[int, int]]:
         """The guest bytes this translation depends on, as merged [start, end) ranges."""
@@ -79,8 +80,8 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     emitter = Emitter()
     emitter.entry_live = flow.entry_live
     _Structurer(region, shape, flow, emitter, precise).node(region.entry)
-    code, marks = emitter.finish()
-    return RegionCode(entry, region, emitter.locals, code, marks)
+    code, marks, self_calls = emitter.finish()
+    return RegionCode(entry, region, emitter.locals, code, marks, self_calls)
 
 
 def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
@@ -97,6 +98,9 @@ def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
     module.import_memory("env", "vm", 1)
     module.import_table("env", "regions", 1)
     for index, region in enumerate(regions):
+        function = module.imported_funcs + index
+        for offset in region.self_calls:
+            region.code.patch_call(offset, function)
         module.function(REGION_TYPE, region.locals, region.code,
                         name=region_name(region.entry), export=export_name(index))
     wasm = module.encode()
@@ -248,10 +252,14 @@ class _Structurer:
         if it returns to the next instruction (it normally does) reload and go on here.
         Any other result (longjmp, an exit to Python, a deeper frame's unknown target) is
         returned as it is, since the VM state already holds every register: no write-back.
-        Too deep a nesting, or a callee that cannot be translated, leaves the region."""
+        Too deep a nesting, or a callee that cannot be translated, leaves the region. A
+        call of the region's own entry (recursion) is a direct wasm call of itself."""
         e, c = self.e, self.e.code
         e.mark(pc)
         direct = instr.spec.flow is Flow.JAL
+        if direct and pc + instr.imm == self.region.entry:
+            self._recursive_call(block, instr, pc)
+            return
         target = e.temp() if direct else self._jalr_target(instr)
         if direct:
             c.i64_const(pc + instr.imm).set(target)
@@ -276,6 +284,25 @@ class _Structurer:
         c.i64_const(back).op(w.I64_NE).block(w.IF)
         c.get(result).op(w.RETURN, w.END)
         e.release((w.I64, target), (w.I32, slot), (w.I64, result))
+        e.reload(self.flow.reload.get(block.start, 0))
+        self.branch(block.start, back)
+
+    def _recursive_call(self, block: Block, instr: Instr, pc: int) -> None:
+        """`_call` of the region itself: no slot to find, the function calls itself."""
+        e, c = self.e, self.e.code
+        back, result = pc + instr.length, e.temp()
+        c.i64_const(back)
+        e.set_x(instr.rd)
+        e.write_back()
+        c.get(CALL_DEPTH_LOCAL).i32_const(layout.CALL_DEPTH_LIMIT).op(w.I32_GE_U)
+        self._push("if", None, w.IF)
+        e.exit_to(self.region.entry)
+        self._pop()
+        c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
+        e.call_self()
+        c.tee(result).i64_const(back).op(w.I64_NE).block(w.IF)
+        c.get(result).op(w.RETURN, w.END)
+        e.release((w.I64, result))
         e.reload(self.flow.reload.get(block.start, 0))
         self.branch(block.start, back)
 
