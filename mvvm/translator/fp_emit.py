@@ -348,18 +348,26 @@ def push_nx_clear(e: Emitter) -> None:
 
 def push_is_normal(code: w.Code, fmt: Fmt, value: int) -> None:
     """i32: value is a normal number, and not +-min normal either, since a rounded result
-    there may come from a tiny value (underflow, with tininess detected after rounding)."""
-    code.get(value).op(fmt.f["abs"])
-    fmt.fconst(code, fmt.min_normal)
-    code.op(fmt.f["gt"]).get(value).op(fmt.f["abs"])
-    fmt.fconst(code, float("inf"))
-    code.op(fmt.f["lt"], w.I32_AND)
+    there may come from a tiny value (underflow, with tininess detected after rounding).
+    On the bits shifted left by one (no sign): min normal < |value| < inf is one unsigned
+    compare after a subtraction, where two float compares cost several instructions each."""
+    least, infinity = (1 << fmt.frac) + 1, fmt.exp_mask
+    code.get(value).op(fmt.f["to_bits"])
+    fmt.iconst(code, 1)
+    code.op(fmt.i["shl"])
+    fmt.iconst(code, least << 1)
+    code.op(fmt.i["sub"])
+    fmt.iconst(code, (infinity - least) << 1)
+    code.op(fmt.i["lt_u"])
 
 
 def push_is_finite(code: w.Code, fmt: Fmt, value: int) -> None:
-    code.get(value).op(fmt.f["abs"])
-    fmt.fconst(code, float("inf"))
-    code.op(fmt.f["lt"])
+    """i32: |value| < inf, on the bits without the sign (as `push_is_normal`)."""
+    code.get(value).op(fmt.f["to_bits"])
+    fmt.iconst(code, 1)
+    code.op(fmt.i["shl"])
+    fmt.iconst(code, fmt.exp_mask << 1)
+    code.op(fmt.i["lt_u"])
 
 
 def push_is_zero(code: w.Code, fmt: Fmt, value: int) -> None:
