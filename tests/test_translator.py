@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from mvvm.isa import decode
-from mvvm.translator.region import Block, Region
+from mvvm.isa.effects import register_bit
+from mvvm.isa.encoder import asm
+from mvvm.translator.dataflow import analyse_registers
+from mvvm.translator.region import Block, Region, discover
+from mvvm.translator.semantics import ENDS_BLOCK, supported
 from mvvm.translator.structure import analyse
 from mvvm.wasm.encoder import sleb, uleb
 
@@ -53,3 +57,28 @@ def test_irreducible_edge_becomes_an_exit():
 def test_merge_children_come_highest_reverse_postorder_first():
     shape = analyse(region({0: [4, 8], 4: [12], 8: [12, 16], 12: [16], 16: []}))
     assert shape.merge_children(0) == [16, 12]
+
+
+def test_a_loop_leaves_alone_the_registers_it_does_not_use():
+    """An inner loop over a0 (to a1) inside an outer one over s1 (to s2): in the inner loop
+    s1 and s2 are not locals Cranelift must carry. s1, dirty on entering it, is written
+    back first; both are reloaded on the edge that leaves it."""
+    base = 0x10000
+    words = [asm("addi", rd=9, rs1=9, imm=1),               # outer: s1 += 1
+             asm("addi", rd=10, rs1=10, imm=1),             # inner: a0 += 1
+             asm("bne", rs1=10, rs2=11, imm=-4),            # ... until a0 == a1
+             asm("bne", rs1=9, rs2=18, imm=-12),            # until s1 == s2
+             asm("jalr", rd=0, rs1=1, imm=0)]
+
+    def fetch(pc: int) -> int | None:
+        index = (pc - base) // 4
+        return words[index] if 0 <= index < len(words) else None
+
+    found = discover(base, fetch, ENDS_BLOCK, supported)
+    shape = analyse(found)
+    flow = analyse_registers(found, shape, ENDS_BLOCK)
+    s1, s2 = register_bit(9, False), register_bit(18, False)
+    assert shape.loop_headers == {base, base + 4}
+    assert flow.before_loop[base + 4] == s1
+    assert flow.edge_reload[(base + 4, base + 12)] == s1 | s2
+    assert not flow.dirty_in[base + 4] & s1

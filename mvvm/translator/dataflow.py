@@ -15,6 +15,14 @@ back somewhere is loaded at the region entry (or reloaded after a call) on
 every path that reaches that point without writing it first: a stored local
 always holds the register's value.
 
+A loop leaves alone the registers it never reads or writes (an outer loop's
+induction variables, say): they are written back before the loop if dirty,
+and reloaded on the edges that leave it, so that inside the loop their locals
+are dead. Otherwise each would be a value the loop carries around (a block
+parameter of its header for Cranelift), and x86-64's 15 registers cannot hold
+a RISC-V function's 31: the register allocator spills and shuffles them on
+every back edge.
+
 Each block is first summarised as a few steps (a run of ordinary
 instructions folds into one read-before-write mask and one write mask), so
 the fixpoint iterations are a handful of integer operations per block.
@@ -31,6 +39,7 @@ from mvvm.translator.region import Block, Region, is_call
 from mvvm.translator.structure import Shape
 
 A0 = register_bit(10, False)
+ALL_REGISTERS = (1 << 64) - 2       # x1-x31 and f0-f31 (bit 0, x0, is never a local)
 # Step kinds; a step is (kind, reads, writes). A SYNC writes back, then its writes are
 # registers it reloads (a0 for an ecall, none before a trapping instruction).
 RUN, SYNC, CALL, EXIT = range(4)
@@ -43,6 +52,8 @@ class Dataflow:
     dirty_in: dict[int, int]         # block start -> dirty registers at its start
     dirty_out: dict[int, int]        # block start -> dirty registers on its out-edges
     reload: dict[int, int]           # call block start -> registers to reload after the call
+    before_loop: dict[int, int]      # loop header -> registers to write back on entering it
+    edge_reload: dict[tuple[int, int], int]    # edge leaving loops -> registers to reload
 
 
 @dataclass
@@ -57,33 +68,92 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
     order = sorted(shape.rpo, key=shape.rpo.__getitem__)
     blocks = region.blocks
     summary = {start: _summarise(blocks[start], shape, ends_block, precise) for start in order}
+    idle_at = _idle_registers(region, shape, summary)
+    arriving = dict.fromkeys(order, 0)   # dirty on the in-edges, before a loop's write-back
     dirty_in = dict.fromkeys(order, 0)
     dirty_out = dict.fromkeys(order, 0)
     changed = True
     while changed:
         changed = False
         for start in order:
+            dirty_in[start] = arriving[start] & ~_own_idle(start, shape, idle_at)
             out = _dirty_after(summary[start].steps, dirty_in[start], [])
             dirty_out[start] = out
             for succ in shape.edges[start]:
-                merged = dirty_in[succ] | out
-                if merged != dirty_in[succ]:
-                    dirty_in[succ] = merged
+                merged = arriving[succ] | out
+                if merged != arriving[succ]:
+                    arriving[succ] = merged
                     changed = True
+    before_loop = {h: arriving[h] & _own_idle(h, shape, idle_at) for h in shape.loop_headers}
+    edge_reload = {(u, v): idle_at[u] & ~idle_at[v] for u in order for v in shape.edges[u]
+                   if idle_at[u] & ~idle_at[v]}
     live_in = dict.fromkeys(order, 0)
     changed = True
     while changed:
         changed = False
         for start in reversed(order):
-            live = _live_before(start, summary[start], shape, dirty_in[start], live_in)
+            live = _live_before(start, summary[start], shape, dirty_in[start], live_in,
+                                edge_reload, before_loop)
             if start in shape.loop_headers:
                 live |= dirty_in[start]      # the interrupt check there writes back
             if live != live_in[start]:
                 live_in[start] = live
                 changed = True
-    reload = {start: live_in[blocks[start].end] for start in order
+    reload = {start: _live_on_edge(start, blocks[start].end, shape, live_in, edge_reload,
+                                   before_loop)
+              for start in order
               if summary[start].ends_in_call and blocks[start].end in live_in}
-    return Dataflow(live_in[region.entry], dirty_in, dirty_out, reload)
+    edge_reload = {edge: mask & _live_on_edge(*edge, shape, live_in, {}, before_loop)
+                   for edge, mask in edge_reload.items()}
+    return Dataflow(live_in[region.entry] | before_loop.get(region.entry, 0), dirty_in,
+                    dirty_out, reload, before_loop,
+                    {edge: mask for edge, mask in edge_reload.items() if mask})
+
+
+def _idle_registers(region: Region, shape: Shape, summary: dict[int, _Summary]
+                    ) -> dict[int, int]:
+    """Block start -> the registers that the innermost loop holding the block (and so every
+    loop holding it) never reads or writes; 0 outside loops."""
+    preds: dict[int, list[int]] = {start: [] for start in shape.rpo}
+    for u, succs in shape.edges.items():
+        for v in succs:
+            preds[v].append(u)
+    idle_at = dict.fromkeys(shape.rpo, 0)
+    # Outer loops first (a lower reverse postorder), so that inner ones overwrite.
+    for header in sorted(shape.loop_headers, key=shape.rpo.__getitem__):
+        body = {header}
+        work = [u for u in preds[header] if shape.is_backward(u, header)]
+        while work:
+            block = work.pop()
+            if block not in body:
+                body.add(block)
+                work += preds[block]
+        used = 0
+        for block in body:
+            for _, reads, writes in summary[block].steps:
+                used |= reads | writes
+            for _, instr in region.blocks[block].instrs:
+                if instr is not None:
+                    reads, writes = effects(instr)
+                    used |= reads | writes
+        for block in body:
+            idle_at[block] = ~used & ALL_REGISTERS
+    return idle_at
+
+
+def _own_idle(start: int, shape: Shape, idle_at: dict[int, int]) -> int:
+    """What a loop header's loop leaves alone (its own write-back happens on entering)."""
+    return idle_at[start] if start in shape.loop_headers else 0
+
+
+def _live_on_edge(u: int, v: int, shape: Shape, live_in: dict[int, int],
+                  edge_reload: dict[tuple[int, int], int], before_loop: dict[int, int]) -> int:
+    """Registers live on the edge u -> v: what v needs, less what the edge reloads, plus,
+    entering a loop, what is written back before it."""
+    live = live_in[v] & ~edge_reload.get((u, v), 0)
+    if v in before_loop and not shape.is_backward(u, v):
+        live |= before_loop[v]
+    return live
 
 
 def _leaves_region(instr: Instr | None, ends_block: set[str]) -> bool:
@@ -140,7 +210,8 @@ def _dirty_after(steps: list[Step], dirty: int, flushes: list[int]) -> int:
 
 
 def _live_before(start: int, summary: _Summary, shape: Shape, dirty: int,
-                 live_in: dict[int, int]) -> int:
+                 live_in: dict[int, int], edge_reload: dict[tuple[int, int], int],
+                 before_loop: dict[int, int]) -> int:
     flushes: list[int] = []
     _dirty_after(summary.steps, dirty, flushes)
     kind = summary.steps[-1][0]
@@ -150,7 +221,7 @@ def _live_before(start: int, summary: _Summary, shape: Shape, dirty: int,
         if summary.leaves:
             live = trailing
         for succ in shape.edges[start]:
-            live |= live_in[succ]
+            live |= _live_on_edge(start, succ, shape, live_in, edge_reload, before_loop)
     for kind, reads, writes in reversed(summary.steps):
         if kind == RUN:
             live = (live & ~writes) | reads

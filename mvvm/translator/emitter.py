@@ -201,12 +201,16 @@ class Emitter:
 
     def write_back(self) -> None:
         """Store the dirty registers: from here on the VM state is exact."""
+        self.store(self.dirty)
+        self.dirty = 0
+
+    def store(self, mask: int) -> None:
+        """Store the registers in mask to the VM state."""
         for reg in range(64):
-            if self.dirty >> reg & 1:
+            if mask >> reg & 1:
                 kind, number, base = _home(reg)
                 self.code.i32_const(0).get(self._reg_local(kind, number)).mem(
                     w.I64_STORE, VM_MEMORY, base + 8 * number)
-        self.dirty = 0
 
     def reload(self, mask: int) -> None:
         """Load the registers in mask from the VM state (after a call changed it)."""

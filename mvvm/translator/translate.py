@@ -144,6 +144,7 @@ class _Structurer:
         """Ramsey's doTree."""
         merges = self.shape.merge_children(start)
         if start in self.shape.loop_headers:
+            self.e.store(self.flow.before_loop[start])     # what the loop leaves alone
             self._push("loop", start, w.LOOP)
             self._interrupt_check(start)
             self._within(start, merges)
@@ -163,6 +164,7 @@ class _Structurer:
     def branch(self, source: int, target: int) -> None:
         """Ramsey's doBranch: continue at a guest target from the end of block source."""
         self.e.dirty = self.flow.dirty_out[source]
+        self.e.reload(self.flow.edge_reload.get((source, target), 0))   # leaving loops
         if target not in self.shape.edges[source]:
             if target in self.region.pruned:
                 self._count_pruned(target)
