@@ -82,3 +82,11 @@ def test_a_loop_leaves_alone_the_registers_it_does_not_use():
     assert flow.before_loop[base + 4] == s1
     assert flow.edge_reload[(base + 4, base + 12)] == s1 | s2
     assert not flow.dirty_in[base + 4] & s1
+
+
+def test_loops_around_the_entrys_own_loop_leave_the_region():
+    """Entered at an inner loop's header (4 <-> 8), the region also reaches the outer path
+    back to it (8 -> 12 -> 4): that edge becomes an exit, so the region is the inner loop."""
+    shape = analyse(region({4: [8], 8: [4, 12], 12: [4, 16], 16: []}))
+    assert shape.edges[8] == [4, 12] and shape.edges[12] == [16]
+    assert shape.loop_headers == {4}

@@ -8,6 +8,12 @@ predecessor. That needs a reducible graph: a retreating edge whose target
 does not dominate its source is irreducible, and is simply made a region
 exit (the dispatcher re-enters at its target), which keeps the graph
 reducible without a label variable.
+
+A region entered at an inner loop's header (the first code to get hot) reaches
+the outer loop too, whose back edge also comes to the entry: one loop, in
+which every register of the nest is live at once. Those outer back edges are
+made exits as well, so the region is the inner loop alone; the outer loop's
+header gets hot next and its region holds the whole nest, properly nested.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ def analyse(region: Region) -> Shape:
     idom = _dominators(order, rpo, edges)
     irreducible = {(u, v) for u in order for v in edges[u]
                    if rpo[v] <= rpo[u] and not _dominates(v, u, idom)}
+    irreducible |= _outer_loops_at_entry(region.entry, edges)
     if irreducible:
         edges = {u: [v for v in vs if (u, v) not in irreducible] for u, vs in edges.items()}
         idom = _dominators(order, rpo, edges)
@@ -59,6 +66,33 @@ def analyse(region: Region) -> Shape:
                 forward_in[v] += 1
     merges = {v for v, count in forward_in.items() if count >= 2}
     return Shape(rpo, edges, children, loop_headers, merges)
+
+
+def _outer_loops_at_entry(entry: int, edges: dict[int, list[int]]) -> set[tuple[int, int]]:
+    """The back edges to the entry whose natural loop strictly holds another's: the edges
+    of the loops around the innermost one, when there is an innermost one."""
+    preds: dict[int, list[int]] = {node: [] for node in edges}
+    for u, succs in edges.items():
+        for v in succs:
+            preds[v].append(u)
+    bodies = {u: _natural_loop(entry, u, preds) for u in set(preds[entry])}
+    if len(bodies) < 2:
+        return set()
+    inner = min(bodies.values(), key=len)
+    if not all(inner < body for body in bodies.values() if body is not inner):
+        return set()
+    return {(u, entry) for u, body in bodies.items() if body is not inner}
+
+
+def _natural_loop(header: int, source: int, preds: dict[int, list[int]]) -> frozenset[int]:
+    """The header and the nodes that reach the back edge's source without passing it."""
+    body, work = {header}, [source]
+    while work:
+        node = work.pop()
+        if node not in body:
+            body.add(node)
+            work += preds[node]
+    return frozenset(body)
 
 
 def _reverse_postorder(entry: int, edges: dict[int, list[int]]) -> list[int]:
