@@ -204,13 +204,18 @@ class Rounding:
     code, for a fault no real program takes. The price: at that SIGILL, as at any trap,
     only the pc is exact. (Reserved static modes never get here: the decoder makes them
     illegal.)
+
+    With `in_slow_path`, for an instruction whose fast path runs only in RNE (frm 0), the
+    check is left to its slow path, which every other frm value takes: the common case
+    pays one test of frm, not two.
     """
 
-    def __init__(self, e: Emitter, i: Instr) -> None:
+    def __init__(self, e: Emitter, i: Instr, *, in_slow_path: bool = False) -> None:
         self.e = e
         dynamic = isinstance(i.rm, Field) or i.rm == DYNAMIC
         self.static: int | None = None if dynamic else i.rm
         self.local: int | None = None
+        self.in_slow_path = in_slow_path
         if self.static is None:
             c, self.local = e.code, e.temp(w.I32)
             if isinstance(i.rm, Field):         # tier 0: the field, or frm if it says dyn
@@ -220,8 +225,14 @@ class Rounding:
             c.i32_const(5).op(w.I32_SHR_U).set(self.local)
             if isinstance(i.rm, Field):
                 c.op(w.END)
-            c.get(self.local).i32_const(4).op(w.I32_GT_U)
-            c.block(w.IF).op(w.UNREACHABLE, w.END)
+            if not in_slow_path:
+                self.check()
+
+    def check(self) -> None:
+        """Trap (SIGILL) if the dynamic mode is a reserved one."""
+        if self.local is not None:
+            self.e.code.get(self.local).i32_const(4).op(w.I32_GT_U)
+            self.e.code.block(w.IF).op(w.UNREACHABLE, w.END)
 
     @property
     def may_be_rne(self) -> bool:
@@ -311,6 +322,8 @@ class SlowPath:
         assert self.depth == 0
         c = self.c
         c.op(w.END)
+        if self.rounding is not None and self.rounding.in_slow_path:
+            self.rounding.check()
         c.i32_const(self.index << 3)
         if self.rounding is not None:
             self.rounding.push()

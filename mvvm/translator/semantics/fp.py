@@ -103,7 +103,7 @@ PRODUCT_CHECK = {"fmul": ("a", "b", "r"), "fdiv": ("r", "b", "a"), "fsqrt": ("r"
 def arith(e: Emitter, i: Instr, pc: FieldValue) -> None:
     op, p = i.name.split(".")
     fmt = FORMATS[p]
-    rounding = Rounding(e, i)
+    rounding = Rounding(e, i, in_slow_path=True)
     operands = [Operand(e, fmt, reg) for reg in ((i.rs1,) if op == "fsqrt" else (i.rs1, i.rs2))]
     frame = SlowPath(e, i.name, operands, rounding)
     if rounding.may_be_rne:
@@ -261,7 +261,7 @@ FUSED = {"fmadd": (False, False), "fmsub": (False, True), "fnmsub": (True, False
 def fused(e: Emitter, i: Instr, pc: FieldValue) -> None:
     op, p = i.name.split(".")
     fmt = FORMATS[p]
-    rounding = Rounding(e, i)
+    rounding = Rounding(e, i, in_slow_path=True)
     operands = [Operand(e, fmt, reg) for reg in (i.rs1, i.rs2, i.rs3)]
     frame = SlowPath(e, i.name, operands, rounding)
     if rounding.may_be_rne:
