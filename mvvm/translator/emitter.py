@@ -262,19 +262,28 @@ class Emitter:
         sites share (VM_SITES), else from the dispatcher's lookup, which fills it. No region
         there, or an interrupt pending, and it returns next_pc to the dispatcher instead:
         a cycle of chained regions must still stop for a signal or a time limit."""
-        c, site, slot = w.Code(), self.local(w.I32), self.local(w.I32)
+        c, slot = w.Code(), self.local(w.I32)
         c.i32_const(0).mem(w.I32_LOAD, VM_MEMORY, layout.VM_INTERRUPT).br(w.BR_IF, 0)
-        c.get(self.next_pc).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
-        c.i32_const(layout.SITES - 1).op(w.I32_AND).i32_const(layout.SITE_ENTRY).op(w.I32_MUL)
-        c.tee(site).mem(w.I64_LOAD, VM_MEMORY, layout.VM_SITES).get(self.next_pc).op(w.I64_EQ)
-        c.block(w.IF, w.I32).get(site).mem(w.I32_LOAD, VM_MEMORY, layout.VM_SITES + 8)
-        c.op(w.ELSE).get(self.next_pc).call(HOST_LOOKUP).tee(slot).block(w.IF)
-        c.get(site).get(self.next_pc).mem(w.I64_STORE, VM_MEMORY, layout.VM_SITES)
-        c.get(site).get(slot).mem(w.I32_STORE, VM_MEMORY, layout.VM_SITES + 8)
-        c.op(w.END).get(slot).op(w.END)
+        push_slot(c, self.next_pc, self.local(w.I32), slot)
         c.tee(slot).op(w.I32_EQZ).br(w.BR_IF, 0)
         c.get(CALL_DEPTH_LOCAL).get(slot).call_indirect(REGION_TYPE, tail=True)
         return c
+
+
+def push_slot(c: w.Code, pc: int, site: int, slot: int) -> None:
+    """Push the table slot of the region at the guest pc in the i64 local pc (0: none): from
+    the direct-mapped pc -> slot cache in the VM memory (VM_SITES, which call sites share:
+    each entry is a pc and its slot), else from the dispatcher's lookup, whose answer fills
+    the entry. A miss is not cached: tier 1 may compile the code there later. site and slot
+    are scratch i32 locals."""
+    c.get(pc).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
+    c.i32_const(layout.SITES - 1).op(w.I32_AND).i32_const(layout.SITE_ENTRY).op(w.I32_MUL)
+    c.tee(site).mem(w.I64_LOAD, VM_MEMORY, layout.VM_SITES).get(pc).op(w.I64_EQ)
+    c.block(w.IF, w.I32).get(site).mem(w.I32_LOAD, VM_MEMORY, layout.VM_SITES + 8)
+    c.op(w.ELSE).get(pc).call(HOST_LOOKUP).tee(slot).block(w.IF)
+    c.get(site).get(pc).mem(w.I64_STORE, VM_MEMORY, layout.VM_SITES)
+    c.get(site).get(slot).mem(w.I32_STORE, VM_MEMORY, layout.VM_SITES + 8)
+    c.op(w.END).get(slot).op(w.END)
 
 
 def _home(reg: int) -> tuple[str, int, int]:

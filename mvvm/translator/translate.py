@@ -18,9 +18,9 @@ from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
     HOST_HOT,
-    HOST_LOOKUP,
     REGION_TYPE,
     Emitter,
+    push_slot,
 )
 from mvvm.translator.modules import TrapMap, export_name, region_name
 from mvvm.translator.region import (
@@ -250,8 +250,9 @@ class _Structurer:
         return target
 
     def _call(self, block: Block, instr: Instr, pc: int) -> None:
-        """A linking jump as a wasm call: write back, find the callee's region, call it, and
-        if it returns to the next instruction (it normally does) reload and go on here.
+        """A linking jump as a wasm call: write back, find the callee's region (`push_slot`:
+        a cache, then the dispatcher's lookup, for direct and indirect calls alike), call
+        it, and if it returns to the next instruction (it normally does) reload and go on.
         Any other result (longjmp, an exit to Python, a deeper frame's unknown target) is
         returned as it is, since the VM state already holds every register: no write-back.
         Too deep a nesting, or a callee that cannot be translated, leaves the region. A
@@ -269,13 +270,10 @@ class _Structurer:
         c.i64_const(back)
         e.set_x(instr.rd)
         e.write_back()
-        slot, result = e.temp(w.I32), e.temp()
+        slot, site, result = e.temp(w.I32), e.temp(w.I32), e.temp()
         c.get(CALL_DEPTH_LOCAL).i32_const(layout.CALL_DEPTH_LIMIT).op(w.I32_LT_U)
         c.block(w.IF, w.I32)
-        if direct:
-            self._cached_callee_slot(pc, pc + instr.imm, target)
-        else:
-            c.get(target).call(HOST_LOOKUP)
+        push_slot(c, target, site, slot)
         c.op(w.ELSE).i32_const(0).op(w.END).tee(slot).op(w.I32_EQZ)
         self._push("if", None, w.IF)
         c.get(target)
@@ -285,7 +283,7 @@ class _Structurer:
         c.get(slot).call_indirect(REGION_TYPE).tee(result)
         c.i64_const(back).op(w.I64_NE).block(w.IF)
         c.get(result).op(w.RETURN, w.END)
-        e.release((w.I64, target), (w.I32, slot), (w.I64, result))
+        e.release((w.I64, target), (w.I32, slot), (w.I32, site), (w.I64, result))
         e.reload(self.flow.reload.get(block.start, 0))
         self.branch(block.start, back)
 
@@ -307,22 +305,6 @@ class _Structurer:
         e.release((w.I64, result))
         e.reload(self.flow.reload.get(block.start, 0))
         self.branch(block.start, back)
-
-    def _cached_callee_slot(self, pc: int, callee: int, target: int) -> None:
-        """Push the table slot of the region at a direct call's callee (0: none). The call
-        site has an inline cache in the VM memory, indexed by its pc and tagged with the
-        callee, so only a first call (or one after a collision) pays for the lookup. A
-        miss is not cached: tier 1 may compile the callee later."""
-        e, c = self.e, self.e.code
-        site = layout.VM_SITES + layout.SITE_ENTRY * ((pc >> 1) & (layout.SITES - 1))
-        slot = e.temp(w.I32)
-        c.i32_const(0).mem(w.I64_LOAD, 1, site).i64_const(callee).op(w.I64_EQ)
-        c.block(w.IF, w.I32).i32_const(0).mem(w.I32_LOAD, 1, site + 8)
-        c.op(w.ELSE).get(target).call(HOST_LOOKUP).tee(slot).block(w.IF)
-        c.i32_const(0).get(target).mem(w.I64_STORE, 1, site)
-        c.i32_const(0).get(slot).mem(w.I32_STORE, 1, site + 8)
-        c.op(w.END).get(slot).op(w.END)
-        e.release((w.I32, slot))
 
     def _count_pruned(self, target: int) -> None:
         """Before leaving for a branch side the profile said never ran: count it in tier
