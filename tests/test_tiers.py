@@ -124,3 +124,17 @@ def test_a_recursive_call_is_a_direct_call_of_the_region():
     offset = code.self_calls[0]
     assert code.code[offset - 1] == w.CALL and code.code[offset:offset + 5] == bytes(
         [0x80 | 5, 0x80, 0x80, 0x80, 0x00])        # after the 5 imported host functions
+
+
+def test_many_close_targets_make_a_jump_table():
+    """Five profiled targets of jalr x0, 0(a5), 8 bytes apart: the region holds them all
+    behind a br_table (BR_TABLE_TARGETS, BR_TABLE_SPAN), and the module validates."""
+    words = [asm("jalr", rd=0, rs1=15, imm=0)]
+    for k in range(5):
+        words += [asm("addi", rd=10, rs1=10, imm=k + 1), asm("jalr", rd=0, rs1=1, imm=0)]
+    targets = [CODE + 4 + 8 * k for k in range(5)]
+    code = emit_region(CODE, _fetcher(words),
+                       profile=Profile(lambda pc: True, lambda pc: targets if pc == CODE else []))
+    assert set(code.region.blocks) == {CODE, *targets}
+    wasm, _ = pack("table", [code])
+    wt.Module.validate(make_engine(), wasm)

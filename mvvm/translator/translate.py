@@ -42,6 +42,8 @@ from mvvm.wasm import encoder as w
 # off the C stack, so a limit that covers the bound is safe.
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 8 * MAX_INSTRUCTIONS + 1000))
 PRUNED_PERIOD = 1024        # exits through a pruned branch side between calls to the host
+BR_TABLE_TARGETS = 4        # an indirect jump with this many targets in the region ...
+BR_TABLE_SPAN = 4096        # ... within this many halfwords takes a br_table
 
 
 @dataclass
@@ -207,23 +209,60 @@ class _Structurer:
             self._illegal(pc, instr)
 
     def _indirect_jump(self, block: Block, instr: Instr) -> None:
-        """Compare the target with each profiled one the region holds (the most taken
-        first) and go there; any other leaves: a return to the caller, else a chain."""
-        e, c = self.e, self.e.code
+        """Go to the target if it is one of the profiled ones the region holds; any other
+        leaves: a return to the caller, else a chain. A few targets are compared in turn
+        (the most taken first); more, close together (a jump table's), take a br_table
+        indexed by the target's distance from the lowest."""
         target = self._jalr_target(instr)
         edges = self.shape.edges[block.start]
         inside = [succ for succ in dict.fromkeys(block.succs) if succ in edges]
+        span = (max(inside) - min(inside)) // 2 + 1 if inside else 0
+        if len(inside) >= BR_TABLE_TARGETS and span <= BR_TABLE_SPAN:
+            self._jump_table(block, instr, target, inside)
+        else:
+            self._compare_chain(block, instr, target, inside)
+        self.e.release((w.I64, target))
+
+    def _compare_chain(self, block: Block, instr: Instr, target: int,
+                       inside: list[int]) -> None:
+        c = self.e.code
         for succ in inside:
             c.get(target).i64_const(succ).op(w.I64_EQ)
             self._push("if", None, w.IF)
             self.branch(block.start, succ)
             c.op(w.ELSE)
-        e.dirty = self.flow.dirty_out[block.start]
-        c.get(target)
-        e.exit_dynamic(chain=not is_return(instr))
+        self._leave_by_jump(block, instr, target)
         for _ in inside:
             self._pop()
-        e.release((w.I64, target))
+
+    def _jump_table(self, block: Block, instr: Instr, target: int, inside: list[int]) -> None:
+        """A block per target, and an outer one for any other pc; a br_table on (target -
+        lowest) / 2 (a distance out of range clamps to the default) leaves the block whose
+        end the branch to that target follows."""
+        c, lowest = self.e.code, min(inside)
+        span = (max(inside) - lowest) // 2 + 1
+        distance = self.e.temp()
+        for _ in range(len(inside) + 1):
+            self._push("block", None, w.BLOCK)
+        c.get(target).i64_const(lowest).op(w.I64_SUB).tee(distance).i64_const(1)
+        c.op(w.I64_SHR_U).i64_const(span).get(distance).i64_const(2 * span)
+        c.op(w.I64_LT_U, w.SELECT, w.I32_WRAP_I64, w.BR_TABLE)
+        depth = {succ: k for k, succ in enumerate(inside)}
+        c.extend(w.uleb(span) + b"".join(w.uleb(depth.get(lowest + 2 * i, len(inside)))
+                                         for i in range(span)) + w.uleb(len(inside)))
+        self.e.release((w.I64, distance))
+        for succ in inside:
+            self._pop()
+            self.branch(block.start, succ)
+        self._pop()
+        self._leave_by_jump(block, instr, target)
+
+    def _leave_by_jump(self, block: Block, instr: Instr, target: int) -> None:
+        """An indirect jump's target the region does not hold: return it to the caller, or
+        for anything but a return, chain to it."""
+        self.e.dirty = self.flow.dirty_out[block.start]
+        self.e.code.get(target)
+        self.e.exit_dynamic(chain=not is_return(instr))
 
     def _instruction(self, pc: int, instr: Instr) -> None:
         """Emit one instruction that does not branch (discovery made sure it is supported);
