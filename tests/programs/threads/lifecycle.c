@@ -3,7 +3,9 @@
  * goes on working); threads on a stack the program provides; detached threads (by attribute
  * and by pthread_detach) that finish, synchronised with a semaphore; a pool of 4 workers
  * that runs two batches of 1000 short tasks from a queue, outlives them and then shuts down;
- * a thread cancelled while blocked, with its cleanup handler run.  Exits with its failed
+ * a thread cancelled while blocked, with its cleanup handler run; the syscalls that take a
+ * tid, given another thread's (sched_getaffinity, sched_getscheduler, sched_getparam,
+ * prlimit64, and pthread_getattr_np, which glibc builds on them).  Exits with its failed
  * checks.
  *
  *   lifecycle exit        a thread calls exit(7) while the others (the main thread in
@@ -14,6 +16,8 @@
  *                         returns. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -304,6 +308,46 @@ static void cancellation(void)
     CHECK(value == PTHREAD_CANCELED && cleaned_up == 77);
 }
 
+/* --- Syscalls given another thread's tid ---------------------------------------------- */
+
+static sem_t tid_known, tid_done;
+static pid_t other_tid;
+
+static void *waits_with_its_tid(void *arg)
+{
+    (void)arg;
+    other_tid = gettid();
+    pthread_attr_t attr;
+    size_t stack_size = 0;
+    CHECK(pthread_getattr_np(pthread_self(), &attr) == 0);
+    CHECK(pthread_attr_getstacksize(&attr, &stack_size) == 0 && stack_size > 0);
+    pthread_attr_destroy(&attr);
+    sem_post(&tid_known);
+    sem_wait(&tid_done);
+    return 0;
+}
+
+static void other_threads_tid(void)
+{
+    sem_init(&tid_known, 0, 0);
+    sem_init(&tid_done, 0, 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, 0, waits_with_its_tid, 0) == 0);
+    sem_wait(&tid_known);
+    cpu_set_t cpus;
+    struct sched_param param;
+    struct rlimit limit;
+    int affinity = sched_getaffinity(other_tid, sizeof cpus, &cpus);
+    int policy = sched_getscheduler(other_tid);
+    int got_param = sched_getparam(other_tid, &param);
+    int rlimit = prlimit(other_tid, RLIMIT_STACK, 0, &limit);
+    printf("another thread's tid: affinity %s, scheduler %d, param %d, prlimit %d\n",
+           affinity == 0 && CPU_COUNT(&cpus) > 0 ? "ok" : "refused", policy, got_param, rlimit);
+    CHECK(affinity == 0 && policy == SCHED_OTHER && got_param == 0 && rlimit == 0);
+    sem_post(&tid_done);
+    CHECK(pthread_join(t, 0) == 0);
+}
+
 /* --- exit() from a thread while the others are blocked -------------------------------- */
 
 static sem_t blocked;
@@ -420,6 +464,7 @@ int main(int argc, char **argv)
     detached_threads();
     thread_pool();
     cancellation();
+    other_threads_tid();
     printf("lifecycle: %d failures\n", failures);
     return failures;
 }
