@@ -111,8 +111,9 @@ int main(int argc, char **argv) {
     CHECK(fd >= 0);
     CHECK(open("data", O_RDWR | O_CREAT | O_EXCL, 0640) == -1 && errno == EEXIST);
     CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC);
-    struct iovec iov[3] = {{"abc", 3}, {"", 0}, {"defgh", 5}};
-    CHECK(writev(fd, iov, 3) == 8);
+    struct iovec iov[4] = {{"abc", 3}, {"", 0}, {"defgh", 5}, {NULL, 0}};
+    CHECK(writev(fd, iov, 4) == 8);            /* an empty buffer's address is never checked */
+    CHECK(write(fd, NULL, 0) == 0 && read(fd, NULL, 0) == 0 && readv(fd, iov + 3, 1) == 0);
     CHECK(pwrite(fd, "XY", 2, 1) == 2);
     char buf[64] = {0};
     CHECK(pread(fd, buf, sizeof buf, 0) == 8 && memcmp(buf, "aXYdefgh", 8) == 0);
