@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="show host directory HOST at guest path GUEST (confines the guest)")
     run.add_argument("--no-network", action="store_true",
                      help="refuse sockets other than AF_UNIX")
-    run.add_argument("--host-exec", action="store_true",
-                     help="let the guest execve host (non-riscv64) programs")
+    run.add_argument("--host-exec", action=argparse.BooleanOptionalAction,
+                     help="whether the guest may execve host (non-riscv64) programs, as "
+                          "under qemu-user (default: yes, but not under --root or --map)")
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="kill the guest with SIGXCPU after this much wall time")
     run.add_argument("--tier", choices=("0", "1", "tiered"), default="tiered",
@@ -107,7 +108,8 @@ def run(options: argparse.Namespace) -> int:
         files = FileSystemOptions(options.sysroot, options.root, options.map)
         process = start_process(options.program, argv, _environment(options), in_asm=in_asm,
                                 strace=sys.stderr if options.strace else None, files=files,
-                                network=not options.no_network, host_exec=options.host_exec,
+                                network=not options.no_network,
+                                host_exec=_host_exec(options),
                                 tier=options.tier, profiler=options.profiler)
         if options.no_cache:
             process.cache_dir = None
@@ -126,6 +128,14 @@ def run(options: argparse.Namespace) -> int:
         if options.stats and process is not None:
             _write_stats(options.stats, process.stats.report())
     return 0
+
+
+def _host_exec(options: argparse.Namespace) -> bool:
+    """Host programs run, as qemu-user runs them, unless the guest is confined (a host
+    program would see the whole host file system) or the flag says otherwise."""
+    if options.host_exec is not None:
+        return options.host_exec
+    return not (options.root or options.map)
 
 
 def _signal_name(signo: int) -> str:

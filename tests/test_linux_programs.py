@@ -182,9 +182,17 @@ def test_sysroot_option_and_environment(build, guest_env, tmp_path):
     assert empty.status == 1 and b"ld-linux-riscv64" in empty.stderr
 
 
-def test_execve_of_a_host_program_only_when_allowed(build, env):
+def test_execve_of_a_host_program_as_qemu_user_unless_confined(build, env, tmp_path):
+    """A host program runs by default (ninja runs /bin/sh -c ...), not with --no-host-exec,
+    and not under --root, where it would see the whole host."""
     exec_prog = build("exec")
-    allowed = run_mvvm(exec_prog, ["/bin/echo", "from the host"], ["--host-exec"], env=env)
+    allowed = run_mvvm(exec_prog, ["/bin/echo", "from the host"], env=env)
     assert allowed.stdout == b"exec: pid before known\nfrom the host\n" and allowed.status == 0
-    refused = run_mvvm(exec_prog, ["/bin/echo", "x"], env=env)
+    refused = run_mvvm(exec_prog, ["/bin/echo", "x"], ["--no-host-exec"], env=env)
     assert refused.status == 127 and b"Exec format error" in refused.stderr
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy(build("exec", static=True), root / "exec")
+    shutil.copy("/bin/echo", root / "bin" / "echo")
+    confined = run_mvvm("/exec", ["/bin/echo", "x"], ["--root", str(root)], env=env)
+    assert confined.status == 127 and b"Exec format error" in confined.stderr
