@@ -309,7 +309,7 @@ class _Structurer:
         c.i64_const(back)
         e.set_x(instr.rd)
         e.write_back()
-        slot, site, result = e.temp(w.I32), e.temp(w.I32), e.temp()
+        slot, site = e.temp(w.I32), e.temp(w.I32)
         c.get(CALL_DEPTH_LOCAL).i32_const(layout.CALL_DEPTH_LIMIT).op(w.I32_LT_U)
         c.block(w.IF, w.I32)
         push_slot(c, target, site, slot)
@@ -319,17 +319,14 @@ class _Structurer:
         e.exit_dynamic()
         self._pop()
         c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
-        c.get(slot).call_indirect(REGION_TYPE).tee(result)
-        c.i64_const(back).op(w.I64_NE).block(w.IF)
-        c.get(result).op(w.RETURN, w.END)
-        e.release((w.I64, target), (w.I32, slot), (w.I32, site), (w.I64, result))
-        e.reload(self.flow.reload.get(block.start, 0))
-        self.branch(block.start, back)
+        c.get(slot).call_indirect(REGION_TYPE)
+        e.release((w.I64, target), (w.I32, slot), (w.I32, site))
+        self._returned(block, back)
 
     def _recursive_call(self, block: Block, instr: Instr, pc: int) -> None:
         """`_call` of the region itself: no slot to find, the function calls itself."""
         e, c = self.e, self.e.code
-        back, result = pc + instr.length, e.temp()
+        back = pc + instr.length
         c.i64_const(back)
         e.set_x(instr.rd)
         e.write_back()
@@ -339,6 +336,13 @@ class _Structurer:
         self._pop()
         c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
         e.call_self()
+        self._returned(block, back)
+
+    def _returned(self, block: Block, back: int) -> None:
+        """After the call whose result is on the stack: unless it is the return address,
+        return it as it is; else reload what the callee may have changed and go on."""
+        e, c = self.e, self.e.code
+        result = e.temp()
         c.tee(result).i64_const(back).op(w.I64_NE).block(w.IF)
         c.get(result).op(w.RETURN, w.END)
         e.release((w.I64, result))
