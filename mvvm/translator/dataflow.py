@@ -118,6 +118,7 @@ def _idle_registers(region: Region, shape: Shape, summary: dict[int, _Summary]
     for u, succs in shape.edges.items():
         for v in succs:
             preds[v].append(u)
+    touched = {start: _touched(region.blocks[start], summary[start]) for start in shape.rpo}
     idle_at = dict.fromkeys(shape.rpo, 0)
     # Outer loops first (a lower reverse postorder), so that inner ones overwrite.
     for header in sorted(shape.loop_headers, key=shape.rpo.__getitem__):
@@ -130,15 +131,22 @@ def _idle_registers(region: Region, shape: Shape, summary: dict[int, _Summary]
                 work += preds[block]
         used = 0
         for block in body:
-            for _, reads, writes in summary[block].steps:
-                used |= reads | writes
-            for _, instr in region.blocks[block].instrs:
-                if instr is not None:
-                    reads, writes = effects(instr)
-                    used |= reads | writes
+            used |= touched[block]
         for block in body:
             idle_at[block] = ~used & ALL_REGISTERS
     return idle_at
+
+
+def _touched(block: Block, summary: _Summary) -> int:
+    """The registers a block reads or writes (a call's reload and an ecall's a0 included)."""
+    used = 0
+    for _, reads, writes in summary.steps:
+        used |= reads | writes
+    for _, instr in block.instrs:
+        if instr is not None:
+            reads, writes = effects(instr)
+            used |= reads | writes
+    return used
 
 
 def _own_idle(start: int, shape: Shape, idle_at: dict[int, int]) -> int:
