@@ -20,7 +20,6 @@ MAX_INSTRUCTIONS = 2000
 # as a jump-table case, or a return the dispatcher took) gets a small budget: given the full
 # one it would copy the rest of the function again, once per such entry.
 INNER_INSTRUCTIONS = 100
-JUMP_TARGETS = 32                 # an indirect jump's targets a region keeps, at most
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             elif is_call(instr):
                 leaders.add(pc + instr.length)
             elif flow is Flow.JALR and profile is not None and not is_return(instr):
-                jumps[pc] = list(profile.jumps(pc)[:JUMP_TARGETS])
+                jumps[pc] = list(profile.jumps(pc))
                 leaders.update(jumps[pc])
                 work += jumps[pc]
                 break
