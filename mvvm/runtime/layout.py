@@ -44,7 +44,8 @@ VM_RVC = VM_EXEC + 0x11000              # tier 0: each 16-bit value -> its expan
 VM_COUNTERS = VM_RVC + 4 * 0x10000      # tier 0's profile: u32 entry counts, by pc hash
 COUNTERS = 1 << 17
 # Tier 0's profile of indirect jumps (not returns): by a hash of the jump's pc, that pc (u64)
-# and the targets it took (JUMP_TARGETS u64s, by a hash of the target; 0: none).
+# and the targets it took (JUMP_TARGETS u64s, placed by linear probing from a hash of the
+# target; 0: none).
 VM_JUMP_SOURCES = VM_COUNTERS + 4 * COUNTERS
 JUMP_SOURCES = 1 << 10
 JUMP_TARGETS = 32
