@@ -16,8 +16,16 @@ from pathlib import Path
 
 from bench import profile
 from bench import programs as suite
-from bench.measure import MVVM_RUNNER as MVVM
-from bench.measure import RUNNERS, Results, Run, Runner, Settings, build_all, run_suite
+from bench.measure import (
+    MVVM_RUNNER,
+    RUNNERS,
+    Results,
+    Run,
+    Runner,
+    Settings,
+    build_all,
+    run_suite,
+)
 from bench.report import Table, build_table, format_profiles, format_table, to_json
 
 
@@ -66,9 +74,9 @@ def _measure(programs: list[suite.Program], runners: list[Runner],
         results = run_suite(programs, runners, settings, _progress)
         profiles = {}
         if options.profile:
-            exes = build_all(programs, [MVVM])
+            exes = build_all(programs, [MVVM_RUNNER])
             for program in programs:
-                exe = exes[program.name, MVVM.toolchain.name]
+                exe = exes[program.name, MVVM_RUNNER.toolchain.name]
                 profiles[program.name] = profile.profile_run(exe, program.args(options.quick),
                                                              settings)
         return results, profiles
