@@ -101,6 +101,7 @@ def test_an_indirect_jump_keeps_its_profiled_targets():
     assert set(code.region.blocks) == {CODE, CODE + 4, CODE + 12}
     assert code.region.blocks[CODE].succs == [CODE + 12, CODE + 4]
     assert code.region.blocks[CODE + 4].succs == []             # ret: back to the caller
+    assert code.region.pruned == {CODE}       # other targets leave: counted, noted
 
 
 def test_jump_table_targets_of_a_later_phase_still_run(build_program, tmp_path, guest_env):

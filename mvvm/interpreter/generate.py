@@ -33,7 +33,7 @@ from mvvm.isa import TABLE, Flow, InsnSpec, Instr
 from mvvm.isa.decoder import REGISTERS, Term, imm_terms
 from mvvm.runtime import layout
 from mvvm.runtime.precise import may_trap
-from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Field
+from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Field, record_jump
 from mvvm.translator.semantics import FORMS, SEMANTICS, supported
 from mvvm.wasm import encoder as w
 
@@ -291,48 +291,13 @@ class _Generator:
 
     def _record_jump(self, instr: Instr, target: int) -> None:
         """An indirect jump that neither links nor returns (a jump table's, a computed
-        goto): note its target in the profile of indirect jumps (layout.VM_JUMP_SOURCES),
-        so that tier 1 can keep the targets inside the jump's region. A jump whose bucket
-        another one held starts it afresh; targets go in by linear probing from a hash of
-        theirs (a jump table's targets collide in any 5 bits of their addresses)."""
+        goto): note its target in the profile of indirect jumps (`record_jump`)."""
         c, e = self.c, self.e
         rd, rs1 = (instr.rd.local, instr.rs1.local)         # byte offsets: number * 8
-        bucket = e.temp(w.I32)
         c.get(rd).op(w.I32_EQZ).get(rs1).i32_const(8).op(w.I32_NE, w.I32_AND)
         c.get(rs1).i32_const(40).op(w.I32_NE, w.I32_AND).block(w.IF)
-        c.get(e.pc.local).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
-        c.i32_const(layout.JUMP_SOURCES - 1).op(w.I32_AND).tee(bucket)
-        c.i32_const(3).op(w.I32_SHL).mem(w.I64_LOAD, VM_MEMORY, layout.VM_JUMP_SOURCES)
-        c.get(e.pc.local).op(w.I64_NE).block(w.IF)
-        c.get(bucket).i32_const(3).op(w.I32_SHL).get(e.pc.local)
-        c.mem(w.I64_STORE, VM_MEMORY, layout.VM_JUMP_SOURCES)
-        c.get(bucket).i32_const(8 * layout.JUMP_TARGETS).op(w.I32_MUL)
-        c.i32_const(layout.VM_JUMP_TARGETS).op(w.I32_ADD).i32_const(0)
-        c.i32_const(8 * layout.JUMP_TARGETS).fc(w.MEMORY_FILL).op(VM_MEMORY)
+        record_jump(e, e.pc.local, target)
         c.op(w.END)
-        self._insert_target(bucket, target)
-        c.op(w.END)
-        e.release((w.I32, bucket))
-
-    def _insert_target(self, bucket: int, target: int) -> None:
-        """Put target in the bucket's first slot that holds it or nothing, probing from
-        slot hash(target); a full bucket keeps what it has."""
-        c, e = self.c, self.e
-        first, index, address, seen = e.temp(w.I32), e.temp(w.I32), e.temp(w.I32), e.temp()
-        c.get(target).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
-        c.i32_const(layout.JUMP_TARGETS - 1).op(w.I32_AND).tee(first).set(index)
-        c.block(w.BLOCK).block(w.LOOP)
-        c.get(bucket).i32_const(layout.JUMP_TARGETS).op(w.I32_MUL).get(index).op(w.I32_ADD)
-        c.i32_const(3).op(w.I32_SHL).tee(address)
-        c.mem(w.I64_LOAD, VM_MEMORY, layout.VM_JUMP_TARGETS).tee(seen).get(target)
-        c.op(w.I64_EQ).br(w.BR_IF, 1)
-        c.get(seen).op(w.I64_EQZ).block(w.IF)
-        c.get(address).get(target).mem(w.I64_STORE, VM_MEMORY, layout.VM_JUMP_TARGETS)
-        c.br(w.BR, 2).op(w.END)
-        c.get(index).i32_const(1).op(w.I32_ADD).i32_const(layout.JUMP_TARGETS - 1)
-        c.op(w.I32_AND).tee(index).get(first).op(w.I32_NE).br(w.BR_IF, 0)
-        c.op(w.END, w.END)
-        e.release((w.I32, first), (w.I32, index), (w.I32, address), (w.I64, seen))
 
     def _decode_fields(self, instr: Instr) -> None:
         c = self.c

@@ -286,6 +286,43 @@ def push_slot(c: w.Code, pc: int, site: int, slot: int) -> None:
     c.op(w.END).get(slot).op(w.END)
 
 
+def record_jump(e: Emitter, source: int, target: int) -> None:
+    """Note in the profile of indirect jumps (layout.VM_JUMP_SOURCES) that the jump at the
+    pc in i64 local source went to the pc in i64 local target, so that tier 1 can keep the
+    targets inside the jump's region; tier 0 notes every jump, tier 1 the targets its
+    region did not hold. A jump whose bucket another one held starts it afresh; targets go
+    in by linear probing from a hash of theirs (a jump table's targets collide in any 5
+    bits of their addresses), and a full bucket keeps what it has."""
+    c = e.code
+    bucket, first, index, address = (e.temp(w.I32) for _ in range(4))
+    seen = e.temp()
+    c.get(source).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
+    c.i32_const(layout.JUMP_SOURCES - 1).op(w.I32_AND).tee(bucket)
+    c.i32_const(3).op(w.I32_SHL).mem(w.I64_LOAD, VM_MEMORY, layout.VM_JUMP_SOURCES)
+    c.get(source).op(w.I64_NE).block(w.IF)
+    c.get(bucket).i32_const(3).op(w.I32_SHL).get(source)
+    c.mem(w.I64_STORE, VM_MEMORY, layout.VM_JUMP_SOURCES)
+    c.get(bucket).i32_const(8 * layout.JUMP_TARGETS).op(w.I32_MUL)
+    c.i32_const(layout.VM_JUMP_TARGETS).op(w.I32_ADD).i32_const(0)
+    c.i32_const(8 * layout.JUMP_TARGETS).fc(w.MEMORY_FILL).op(VM_MEMORY)
+    c.op(w.END)
+    c.get(target).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
+    c.i32_const(layout.JUMP_TARGETS - 1).op(w.I32_AND).tee(first).set(index)
+    c.block(w.BLOCK).block(w.LOOP)
+    c.get(bucket).i32_const(layout.JUMP_TARGETS).op(w.I32_MUL).get(index).op(w.I32_ADD)
+    c.i32_const(3).op(w.I32_SHL).tee(address)
+    c.mem(w.I64_LOAD, VM_MEMORY, layout.VM_JUMP_TARGETS).tee(seen).get(target)
+    c.op(w.I64_EQ).br(w.BR_IF, 1)
+    c.get(seen).op(w.I64_EQZ).block(w.IF)
+    c.get(address).get(target).mem(w.I64_STORE, VM_MEMORY, layout.VM_JUMP_TARGETS)
+    c.br(w.BR, 2).op(w.END)
+    c.get(index).i32_const(1).op(w.I32_ADD).i32_const(layout.JUMP_TARGETS - 1)
+    c.op(w.I32_AND).tee(index).get(first).op(w.I32_NE).br(w.BR_IF, 0)
+    c.op(w.END, w.END)
+    e.release((w.I32, bucket), (w.I32, first), (w.I32, index), (w.I32, address),
+              (w.I64, seen))
+
+
 def _home(reg: int) -> tuple[str, int, int]:
     """(kind, number, VM offset of the register file) of a register mask bit."""
     return ("f", reg - FP, layout.VM_F) if reg >= FP else ("x", reg, layout.VM_X)

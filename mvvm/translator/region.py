@@ -52,7 +52,10 @@ class Block:
 class Region:
     entry: int
     blocks: dict[int, Block]
-    pruned: set[int] = field(default_factory=set)    # branch sides the profile left out
+    # Where the region leaves for code the profile did not show it: branch sides that never
+    # ran, and indirect jumps (by their pc) to targets it does not hold. Leaving there often
+    # has the region translated again.
+    pruned: set[int] = field(default_factory=set)
 
     def instructions(self) -> int:
         return sum(len(b.instrs) for b in self.blocks.values())
@@ -123,7 +126,8 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             elif flow is not Flow.NEXT:
                 break
             pc += instr.length
-    return Region(entry, _split(decoded, leaders, ends_block, jumps), pruned - decoded.keys())
+    return Region(entry, _split(decoded, leaders, ends_block, jumps),
+                  (pruned - decoded.keys()) | jumps.keys())
 
 
 def _split(decoded: dict[int, Instr | None], leaders: set[int], ends_block: set[str],

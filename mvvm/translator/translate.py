@@ -21,6 +21,7 @@ from mvvm.translator.emitter import (
     REGION_TYPE,
     Emitter,
     push_slot,
+    record_jump,
 )
 from mvvm.translator.modules import TrapMap, export_name, region_name
 from mvvm.translator.region import (
@@ -259,10 +260,19 @@ class _Structurer:
 
     def _leave_by_jump(self, block: Block, instr: Instr, target: int) -> None:
         """An indirect jump's target the region does not hold: return it to the caller, or
-        for anything but a return, chain to it."""
-        self.e.dirty = self.flow.dirty_out[block.start]
-        self.e.code.get(target)
-        self.e.exit_dynamic(chain=not is_return(instr))
+        for anything but a return, chain to it. A jump with profiled targets notes the new
+        one in the profile first and counts the exit, so that a region left this way often
+        is translated again with it."""
+        e, pc = self.e, block.instrs[-1][0]
+        if pc in self.region.pruned:
+            source = e.temp()
+            e.code.i64_const(pc).set(source)
+            record_jump(e, source, target)
+            e.release((w.I64, source))
+            self._count_pruned(pc)
+        e.dirty = self.flow.dirty_out[block.start]
+        e.code.get(target)
+        e.exit_dynamic(chain=not is_return(instr))
 
     def _instruction(self, pc: int, instr: Instr) -> None:
         """Emit one instruction that does not branch (discovery made sure it is supported);
@@ -350,9 +360,10 @@ class _Structurer:
         self.branch(block.start, back)
 
     def _count_pruned(self, target: int) -> None:
-        """Before leaving for a branch side the profile said never ran: count it in tier
-        0's profile, and every PRUNED_PERIOD times tell the host, which has the region
-        translated again with that side (the program changed phase)."""
+        """Before leaving for a branch side the profile said never ran (or by an indirect
+        jump, at its pc, for a target the region lacks): count it in tier 0's profile, and
+        every PRUNED_PERIOD times tell the host, which has the region translated again
+        with the profile as it is then (the program changed phase)."""
         e, c = self.e, self.e.code
         count = e.temp(w.I32)
         slot = 4 * ((target >> 1) & (layout.COUNTERS - 1))
