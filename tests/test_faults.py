@@ -88,6 +88,26 @@ def _host_elf(tmp_path: Path, build_program) -> Path:
     return Path(os.path.realpath(true))  # an ELF for the host's machine (x86-64, say)
 
 
+LOADER = b"/lib/ld-linux-riscv64-lp64d.so.1\0"
+
+
+def _with_interpreter(tmp_path: Path, name: str, interpreter: bytes) -> Path:
+    """A dynamically linked program whose PT_INTERP string is replaced (same length)."""
+    whole = toolchain.build(PROGRAMS / "float.c", ("-O2",)).read_bytes()
+    assert whole.count(LOADER) == 1 and len(interpreter) == len(LOADER)
+    path = tmp_path / name
+    path.write_bytes(whole.replace(LOADER, interpreter))
+    return path
+
+
+def _nul_in_interpreter(tmp_path: Path, build_program) -> Path:
+    return _with_interpreter(tmp_path, "nul-in-interp", b"/lib/ld-linux\0riscv64-lp64d.so.1\0")
+
+
+def _unterminated_interpreter(tmp_path: Path, build_program) -> Path:
+    return _with_interpreter(tmp_path, "unterminated-interp", LOADER[:-1] + b"x")
+
+
 def _missing(tmp_path: Path, build_program) -> Path:
     return tmp_path / "no-such-program"
 
@@ -105,6 +125,8 @@ BAD_FILES = {
     "rv32": _rv32,
     "host_elf": _host_elf,
     "missing": _missing,
+    "nul_in_interpreter": _nul_in_interpreter,
+    "unterminated_interpreter": _unterminated_interpreter,
     "directory": _directory,
 }
 

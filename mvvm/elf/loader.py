@@ -45,6 +45,14 @@ class Segment:
     flags: int
 
 
+def _interpreter(raw: bytes) -> str:
+    """The PT_INTERP path: a C string, which Linux requires to end the segment (else
+    ENOEXEC); a NUL before that ends it early, as it does for the kernel."""
+    if len(raw) < 2 or not raw.endswith(b"\0"):
+        raise ElfError("Invalid ELF image for this architecture")
+    return raw.split(b"\0", 1)[0].decode(errors="replace")
+
+
 @dataclass(frozen=True)
 class ElfImage:
     """A parsed ELF file: what the loader needs of its headers."""
@@ -78,7 +86,7 @@ class ElfImage:
                     raise ElfError("Invalid ELF image for this architecture")
                 segments.append(Segment(vaddr, offset, filesz, memsz, flags))
             elif p_type == PT_INTERP:
-                interpreter = data[offset:offset + filesz].rstrip(b"\0").decode(errors="replace")
+                interpreter = _interpreter(data[offset:offset + filesz])
         if not segments:
             raise ElfError("Invalid ELF image for this architecture")
         return cls(data, e_type, entry, phoff, phnum, tuple(segments), interpreter)
