@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from mvvm.linux.process import Process
 
 
+# The signals whose default action dumps core: a death by one of them gets a line on stderr
+# (as qemu's "uncaught target signal"); one that only terminates (SIGPIPE after
+# `| head -1`, SIGTERM, SIGINT) gets none, as under Linux and qemu.
+CORE_SIGNALS = frozenset({signal.SIGQUIT, signal.SIGILL, signal.SIGTRAP, signal.SIGABRT,
+                          signal.SIGBUS, signal.SIGFPE, signal.SIGSEGV, signal.SIGXCPU,
+                          signal.SIGXFSZ, signal.SIGSYS})
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mvvm", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -122,7 +130,9 @@ def run(options: argparse.Namespace) -> int:
     except GuestExit as done:
         return done.status
     except GuestSignal as killed:
-        print(f"mvvm: guest killed by {_signal_name(killed.signo)}: {killed}", file=sys.stderr)
+        if killed.signo in CORE_SIGNALS:
+            print(f"mvvm: guest killed by {_signal_name(killed.signo)}: {killed}",
+                  file=sys.stderr)
         return 128 + killed.signo
     finally:
         if options.stats and process is not None:

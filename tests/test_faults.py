@@ -3,9 +3,10 @@
 A guest killed by signal N must end MVVM with status 128+N, as qemu-riscv64 does, after
 the output it wrote before the fault.  The messages differ (qemu 7.2 prints nothing at all
 for a fatal signal), so of MVVM's stderr we ask only that it be one line, with no Python
-traceback.  A file MVVM cannot load must end it with status 1 and a one-line message;
-qemu refuses those files too but with status 1 or 255 depending on the case, and prints
-its message to stdout, where it is lost when stdout is not a terminal.
+traceback, for a signal that would dump core, and nothing for one that only terminates
+(SIGPIPE: `mvvm run prog | head -1`).  A file MVVM cannot load must end it with status 1
+and a one-line message; qemu refuses those files too but with status 1 or 255 depending on
+the case, and prints its message to stdout, where it is lost when stdout is not a terminal.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import pytest
 import toolchain
 from toolchain import PROGRAMS
 
+from mvvm.cli import CORE_SIGNALS
+
 FAULTS = PROGRAMS / "faults"
 
-SIGSEGV, SIGILL, SIGTRAP, SIGABRT = 11, 4, 5, 6
+SIGSEGV, SIGILL, SIGTRAP, SIGABRT, SIGPIPE = 11, 4, 5, 6, 13
 
 SIGNALLED = {
     "null_load": 128 + SIGSEGV,
@@ -30,6 +33,7 @@ SIGNALLED = {
     "illegal_custom": 128 + SIGILL,
     "ebreak": 128 + SIGTRAP,
     "abort": 128 + SIGABRT,
+    "broken_pipe": 128 + SIGPIPE,
 }
 
 
@@ -39,6 +43,15 @@ def assert_one_line(stderr: bytes) -> None:
     lines = text.splitlines()
     assert len(lines) == 1 and lines[0].strip() and text.endswith("\n"), (
         f"MVVM's stderr should be one non-empty line ending in a newline, got {stderr!r}")
+
+
+def assert_death_report(stderr: bytes, status: int) -> None:
+    """What MVVM says when the guest dies of signal status - 128: one line for a signal
+    that dumps core, nothing for one that only terminates (as Linux and qemu)."""
+    if status - 128 in CORE_SIGNALS:
+        assert_one_line(stderr)
+    else:
+        assert stderr == b"", f"a death by signal {status - 128} is silent, got {stderr!r}"
 
 
 def fault_source(name: str) -> Path:
@@ -56,7 +69,7 @@ def test_fatal_signal(name, build_program, guest_env):
     assert mvvm.status == qemu.status, (
         f"exit status: qemu {qemu.status}, mvvm {mvvm.status}; mvvm stderr {mvvm.stderr!r}")
     assert mvvm.stdout == qemu.stdout, "the output written before the fault must be kept"
-    assert_one_line(mvvm.stderr)
+    assert_death_report(mvvm.stderr, mvvm.status)
 
 
 def _not_elf(tmp_path: Path, build_program) -> Path:

@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import toolchain  # noqa: E402
-from test_faults import assert_one_line  # noqa: E402
+from test_faults import assert_death_report  # noqa: E402
 from toolchain import PROGRAMS  # noqa: E402
 
 from mvvm.isa import decode  # noqa: E402
@@ -74,7 +74,7 @@ def test_default_action(case, build_program, guest_env):
     mvvm = toolchain.run_mvvm(binary, [case], env=guest_env, timeout=60)
     assert (mvvm.status, mvvm.stdout) == (qemu.status, qemu.stdout), mvvm
     if mvvm.status:
-        assert_one_line(mvvm.stderr)
+        assert_death_report(mvvm.stderr, mvvm.status)
 
 
 def test_realtime_signal_status(build_program, guest_env):
@@ -83,7 +83,7 @@ def test_realtime_signal_status(build_program, guest_env):
     binary = build_program(SIGNALS / "default.c", "O2")
     mvvm = toolchain.run_mvvm(binary, ["realtime"], env=guest_env, timeout=60)
     assert mvvm.status == 128 + 35 and mvvm.stdout == b"case realtime\n", mvvm
-    assert_one_line(mvvm.stderr)
+    assert_death_report(mvvm.stderr, mvvm.status)
 
 
 def test_beyond_qemu(build_program, guest_env):
