@@ -1,6 +1,7 @@
 """A guest that never stops can be stopped: `--timeout` ends it with SIGXCPU, whether it
-spins in one loop (polled at the loop header) or bounces between functions by tail calls
-(polled by the dispatcher)."""
+spins in one loop (polled at the loop header), bounces between functions by tail calls
+(polled by the dispatcher and the chains), or sleeps in a syscall (woken by a host
+signal)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from toolchain import PROGRAMS, run_mvvm
 SIGXCPU_STATUS = 128 + 24
 
 
-@pytest.mark.parametrize(("name", "says"), [("spin", b"spinning\n"), ("bounce", b"bouncing\n")])
+@pytest.mark.parametrize(("name", "says"), [("spin", b"spinning\n"), ("bounce", b"bouncing\n"),
+                                            ("sleeper", b"sleeping\n")])
 def test_timeout_stops_a_guest_that_never_stops(name, says, build_program, guest_env):
     program = build_program(PROGRAMS / "limits" / f"{name}.c", "O2")
     outcome = run_mvvm(program, options=["--timeout", "5"], env=guest_env, timeout=60)

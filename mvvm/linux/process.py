@@ -117,9 +117,9 @@ class Process:
             self.vm.cache_dir = value
 
     def interrupt(self, reason: BaseException) -> None:
-        """Stop the running image soon with reason, in every thread (see `VM.interrupt`)."""
-        assert self.vm is not None
-        self.vm.image.interrupt(reason)
+        """End the process soon with reason (a time limit), from any host thread: the main
+        thread raises it, in translated code or in a blocking syscall; the others end."""
+        self._hand_to_main(reason)
 
     def load(self, host_path: str, argv: list[str] | list[bytes],
              envp: list[str] | list[bytes], execfn: str | bytes | None = None) -> VM:
@@ -213,11 +213,18 @@ class Process:
         outcome over, the others end."""
         if threading.current_thread() is threading.main_thread():
             _exit_now(outcome, self.kernel)     # a forked child of a thread: no main to tell
+        self._hand_to_main(outcome)
+
+    def _hand_to_main(self, outcome: BaseException) -> None:
+        """The main thread ends the process with outcome (the first one handed over): in
+        translated code at its next safe point, in a blocking syscall by WAKE_MAIN; every
+        other thread just ends."""
         with self._changed:
             if self.ended is None:
                 self.ended = outcome
             self._changed.notify_all()
-        main = self._main_cpu
+        main = self._main_cpu or self.vm
+        assert main is not None
         for cpu in list(main.image.cpus):
             cpu.interrupt(self.ended if cpu is main else Killed())
         if self._in_syscall:
