@@ -394,6 +394,22 @@ def test_riscv_hwprobe_reports_what_mvvm_implements(g):
     assert "riscv_hwprobe(" in g.lines()[0]
 
 
+def test_priority_reaches_only_the_guests_own_processes(g):
+    """getpriority/setpriority: the guest's own process by pid, 0, its process group or its
+    user; any other process, group or user (host processes) is ESRCH, and an unknown
+    `which` EINVAL. (setting is tested on a value that changes nothing: pytest's own.)"""
+    prio_process, prio_pgrp, prio_user = 0, 1, 2
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    for which, who in ((prio_process, 0), (prio_process, g.kernel.pid), (prio_pgrp, 0),
+                       (prio_pgrp, os.getpgid(0)), (prio_user, 0), (prio_user, os.getuid())):
+        assert g("getpriority", which, who) == 20 - nice
+        assert g("setpriority", which, who, nice) == 0
+    for which, who in ((prio_process, 1), (prio_pgrp, 1), (prio_user, os.getuid() + 1)):
+        assert g("getpriority", which, who) == -errno.ESRCH
+        assert g("setpriority", which, who, nice) == -errno.ESRCH
+    assert g("getpriority", 3, 0) == -errno.EINVAL
+
+
 def test_socket_refused_without_network(g):
     g.kernel.network = False
     assert g("socket", 2, 1, 0) == -errno.EACCES                 # AF_INET

@@ -215,15 +215,33 @@ def sys_sched_getparam(k: Kernel, pid: int, param: int) -> int:
     return 0
 
 
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+
+
+def _priority_target(k: Kernel, which: int, who: int) -> int:
+    """The host process (or thread) a get/setpriority names: the guest's own (0, its pid,
+    a thread's tid), or a child. Its process group and its user mean its own process: on
+    the host they hold processes the guest must not reach (the shell's job, every process
+    of the user). Anything else is ESRCH."""
+    if which not in (PRIO_PROCESS, PRIO_PGRP, PRIO_USER):
+        raise SyscallError(errno.EINVAL)
+    own = {PRIO_PROCESS: k.pid, PRIO_PGRP: os.getpgid(0), PRIO_USER: os.getuid()}[which]
+    if who in (0, own):
+        return 0
+    if which == PRIO_PROCESS and (who in k.threads or who in k.children):
+        return who
+    raise SyscallError(errno.ESRCH)
+
+
 @syscalls(141, INT, INT)
 def sys_getpriority(k: Kernel, which: int, who: int) -> int:
     """The raw syscall returns 20 - nice, so that it is never negative."""
-    return 20 - os.getpriority(which, who if who in k.children else 0)
+    return 20 - os.getpriority(PRIO_PROCESS, _priority_target(k, which, who))
 
 
 @syscalls(140, INT, INT, INT)
 def sys_setpriority(k: Kernel, which: int, who: int, nice: int) -> int:
-    os.setpriority(which, who if who in k.children else 0, nice)
+    os.setpriority(PRIO_PROCESS, _priority_target(k, which, who), nice)
     return 0
 
 
