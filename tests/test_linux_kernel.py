@@ -15,6 +15,7 @@ from mvvm.errors import GuestExit, GuestSignal
 from mvvm.linux import AddressSpace, Kernel
 from mvvm.linux.abi import AT_FDCWD, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, O_CLOEXEC
 from mvvm.linux.mm import PAGE, PROT_READ
+from mvvm.linux.paths import ConfinedPaths
 from mvvm.linux.structs import (
     Iovec,
     Rlimit,
@@ -35,11 +36,11 @@ EXE = "/opt/guest/prog"
 class Guest:
     """A kernel plus a scratch heap in guest memory, to call syscalls as a program would."""
 
-    def __init__(self) -> None:
+    def __init__(self, paths: ConfinedPaths | None = None) -> None:
         self.mem = FakeMemory()
         self.space = AddressSpace(self.mem, mmap_top=MMAP_TOP)
         self.trace = io.StringIO()
-        self.kernel = Kernel(self.mem, self.space, exe=EXE, strace=self.trace)
+        self.kernel = Kernel(self.mem, self.space, exe=EXE, strace=self.trace, paths=paths)
         self.scratch = self.space.map(0, 64 * PAGE, RW, name="scratch")
         self.free = self.scratch
 
@@ -408,6 +409,19 @@ def test_priority_reaches_only_the_guests_own_processes(g):
         assert g("getpriority", which, who) == -errno.ESRCH
         assert g("setpriority", which, who, nice) == -errno.ESRCH
     assert g("getpriority", 3, 0) == -errno.EINVAL
+
+
+def test_no_device_nodes_under_a_confined_tree(tmp_path, monkeypatch):
+    """Under --root a guest makes no character or block device (EPERM, as in an
+    unprivileged container), which would reach the host's device; a FIFO it may make."""
+    monkeypatch.chdir(tmp_path)
+    g = Guest(ConfinedPaths({b"/": os.fsencode(tmp_path)}))
+    for kind in (stat.S_IFCHR, stat.S_IFBLK):
+        assert g("mknodat", AT_FDCWD, g.string("/kmsg"), kind | 0o600, os.makedev(1, 11)) \
+            == -errno.EPERM
+    assert not (tmp_path / "kmsg").exists()
+    assert g("mknodat", AT_FDCWD, g.string("/fifo"), stat.S_IFIFO | 0o600, 0) == 0
+    assert stat.S_ISFIFO((tmp_path / "fifo").stat().st_mode)
 
 
 def test_socket_refused_without_network(g):
