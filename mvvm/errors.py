@@ -4,6 +4,16 @@ They are plain Python exceptions so that every layer can raise them; the
 runtime turns them into a Linux-like exit status and a one-line message.
 """
 
+import signal
+
+
+def signal_name(signo: int) -> str:
+    """SIGSEGV, SIGRTMIN...; real-time signals Python has no name for by number."""
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return f"signal {signo}"
+
 
 class GuestFault(Exception):
     """The guest touched an address that is not mapped (or not with the needed rights).
@@ -27,6 +37,11 @@ class GuestExit(Exception):
 class ThreadExit(GuestExit):
     """exit (not exit_group): only the calling thread ends; the process with it if it is
     the last one."""
+
+
+class BudgetSpent(Exception):  # noqa: N818 - a limit reached, not an error
+    """The guest retired the instructions its budget allowed (VM.set_budget); it stands
+    exactly before the next one."""
 
 
 class GuestSignal(Exception):

@@ -92,10 +92,12 @@ class InterpreterEmitter(Emitter):
         super().host_call(func)
 
     def count_executed(self) -> None:
-        """Add the instructions run since the last count to VM_TIER0_INSTRUCTIONS (at each
-        return and host call: a trap loses the few since, which only --stats shows)."""
+        """Add the instructions run since the last count to VM_TIER0_INSTRUCTIONS and take
+        them from VM_BUDGET (at each return and host call: a trap loses the few since,
+        which only --stats shows, and which a budget has no use for: the guest stops)."""
         c = self.code
-        c.i32_const(0).i32_const(0).mem(w.I64_LOAD, VM_MEMORY, layout.VM_TIER0_INSTRUCTIONS)
-        c.get(self.executed.local).op(w.I64_ADD)
-        c.mem(w.I64_STORE, VM_MEMORY, layout.VM_TIER0_INSTRUCTIONS)
+        for word, op in ((layout.VM_TIER0_INSTRUCTIONS, w.I64_ADD),
+                         (layout.VM_BUDGET, w.I64_SUB)):
+            c.i32_const(0).i32_const(0).mem(w.I64_LOAD, VM_MEMORY, word)
+            c.get(self.executed.local).op(op).mem(w.I64_STORE, VM_MEMORY, word)
         c.i64_const(0).set(self.executed.local)

@@ -170,7 +170,9 @@ class _Generator:
         e.exit_reason(layout.REASON_INTERRUPT, e.pc)
         c.op(w.END)
         self._count()
-        c.get(self.jumped).i32_const(ENTRY).op(w.I32_EQ).block(w.IF)
+        c.get(self.jumped).i32_const(ENTRY).op(w.I32_EQ)
+        e.vm_load(layout.VM_TIER0_ONLY, w.I32_LOAD)
+        c.op(w.I32_EQZ, w.I32_AND).block(w.IF)
         c.get(self.count).i32_const(0).op(w.I32_LT_S).block(w.IF)
         c.get(e.pc.local).call(self.lookup).block(w.IF)
         self._to_compiled()
@@ -200,10 +202,15 @@ class _Generator:
         e.release((w.I32, address))
 
     def _fetch(self) -> None:
-        """The page check, the count, and the instruction's word into raw."""
+        """The page check, the budget, the count, and the instruction's word into raw."""
         c, e = self.c, self.e
         pc = e.pc.local
         self._check_page()
+        c.get(e.executed.local)
+        e.vm_load(layout.VM_BUDGET)
+        c.op(w.I64_GE_S).block(w.IF)
+        e.exit_reason(layout.REASON_BUDGET, e.pc)
+        c.op(w.END)
         c.get(e.executed.local).i64_const(1).op(w.I64_ADD).set(e.executed.local)
         # One 32-bit load: the guest window is backed whole, so reading past a 16-bit
         # instruction at the end of a page cannot fault.

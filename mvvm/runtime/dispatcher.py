@@ -68,11 +68,13 @@ def _run_code(region_type: int, lookup: int, interpret: int | None) -> w.Code:
     c.block(w.LOOP)
     c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_INTERRUPT)
     _leave_if(c, pc, layout.REASON_INTERRUPT)
-    c.get(pc).call(lookup).tee(slot).op(w.I32_EQZ)
     if interpret is None:
+        c.get(pc).call(lookup).tee(slot).op(w.I32_EQZ)
         _leave_if(c, pc, layout.REASON_MISS)
         c.i32_const(0).get(slot).call_indirect(region_type)               # call depth 0
-    else:
+    else:                                                   # none while VM_TIER0_ONLY
+        c.i32_const(0).get(pc).call(lookup).i32_const(0)
+        c.mem(w.I32_LOAD, VM, layout.VM_TIER0_ONLY).op(w.SELECT).tee(slot).op(w.I32_EQZ)
         c.block(w.IF, w.I64).get(pc).call(interpret)
         c.op(w.ELSE).i32_const(0).get(slot).call_indirect(region_type).op(w.END)
     c.tee(pc).i64_const(1).op(w.I64_AND, w.I64_EQZ).br(w.BR_IF, 0)

@@ -85,23 +85,26 @@ class Image:
     """One guest process's memory and code, shared by the cpus that run its threads."""
 
     def __init__(self, *, in_asm: TextIO | None = None, tier: str = TIERED,
-                 profiler: str | None = None) -> None:
+                 profiler: str | None = None, code_of: Image | None = None) -> None:
+        """code_of: an image whose engine, core module and translations this one starts
+        from, for a copy of its guest (an embedded machine's fork)."""
         self.tier = tier
-        self.engine = make_engine(profiler)
+        self.engine = code_of.engine if code_of is not None else make_engine(profiler)
         self.settings = repr(sorted(SETTINGS.items()))
         self.region = Region(layout.GUEST_PAGES * WASM_PAGE, layout.MAX_PAGES * WASM_PAGE)
         weakref.finalize(self, self.region.release)
         self.memory = GuestMemory(self.region.base)
         self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)
         self.space.code_changed = lambda addr, length: self._drop_translations()
-        self.translations = Translations()
+        self.translations = code_of.translations.copy() if code_of else Translations()
         self.stats = Stats()
         self.in_asm = in_asm
         self.cache_dir: Path | None = None if in_asm else default_directory()
-        self.precise = False                # translating in precise mode
+        self.precise = code_of.precise if code_of else False    # translating in precise mode
+        self.counting = code_of.counting if code_of else False  # tier 1 counts (VM_BUDGET)
         self.cpus: list[VM] = []            # one per running guest thread
         self._disk: DiskCache | None = None
-        self._core: wt.Module | None = None
+        self._core: wt.Module | None = code_of._core if code_of else None
         self._expansions: bytes | None = None
         self.compiler = BackgroundCompiler(self) if tier == TIERED else None
 
@@ -143,6 +146,17 @@ class Image:
             self.save_code()
             self._disk = None
             self.precise = True
+            self._drop_translations()
+
+    def require_counting(self) -> None:
+        """Translate in counting mode from now on (layout.VM_BUDGET), for an embedding's
+        instruction budgets; the translations that do not count go, as for precise mode.
+        Only tier 0 finishes a budget exactly: it needs the tiered mode."""
+        assert self.tier == TIERED
+        if not self.counting:
+            self.save_code()
+            self._disk = None
+            self.counting = True
             self._drop_translations()
 
     # -- the core module -----------------------------------------------------------------
@@ -254,8 +268,8 @@ class Image:
                 + (self.current_code([(m.start, min(m.end, m.start + PAGE))]) or b"")
                 + (self.current_code([(max(m.start, m.end - PAGE), m.end)]) or b"")
                 for m in self.space.mappings() if m.prot & PROT_EXEC)
-            directory = self.cache_dir / version_key(f"{self.settings} "
-                                                     f"precise={self.precise}")
+            directory = self.cache_dir / version_key(f"{self.settings} precise="
+                                                     f"{self.precise} counting={self.counting}")
             self._disk = DiskCache(directory, self.engine, image)
         return self._disk
 

@@ -34,6 +34,13 @@ VM_RESERVED_VALUE = 0x220               # the value LR loaded, which SC's cmpxch
 VM_X0_SINK = 0x228                      # tier 0's writes to x0 land here
 VM_HOT_THRESHOLD = 0x230                # tier 0: entry count that asks for tier 1 (0: never)
 VM_TIER0_INSTRUCTIONS = 0x238           # guest instructions tier 0 ran (u64)
+# An instruction budget (an embedding's max_instructions): the instructions the guest may
+# still retire (i64). Tier 0 checks it at each instruction; tier 1 only in counting mode,
+# at each block (and after each ecall), where one that would overspend sets VM_TIER0_ONLY
+# and leaves: tier 0 then runs the rest exactly, without going back to compiled code.
+VM_BUDGET = 0x240
+VM_TIER0_ONLY = 0x248
+UNLIMITED = 1 << 62                     # VM_BUDGET when there is no budget
 CALL_DEPTH_LIMIT = 200                  # deeper guest calls go through the dispatcher
 VM_SITES = 0x1000                       # pc -> slot cache of calls and chains: pc (u64), slot (u32)
 SITES = 0x10000                         # entries, direct-mapped by the pc
@@ -60,3 +67,4 @@ REASON_ILLEGAL = 3                      # an encoding we do not implement: SIGIL
 REASON_EBREAK = 4                       # SIGTRAP
 REASON_FENCE_I = 5                      # code may have changed: drop translations
 REASON_INTERRUPT = 6                    # VM_INTERRUPT was set (a time limit, a signal)
+REASON_BUDGET = 7                       # VM_BUDGET is spent: the guest stands before pc

@@ -26,12 +26,28 @@ class GuestMemory:
             raise GuestFault(addr)
         return self._origin + addr
 
+    def host_address(self, addr: int) -> int:
+        """Where guest address addr is in the host process (for zero-copy views)."""
+        return self._at(addr, 1)
+
     def read(self, addr: int, size: int) -> bytes:
         return ctypes.string_at(self._at(addr, size), size)
 
+    def copy(self, addr: int, size: int) -> bytearray:
+        """A copy of [addr, addr + size), made faster than `read` makes one for megabytes
+        (no bytes object to build: a memmove into a fresh buffer)."""
+        out = bytearray(size)
+        if size:
+            ctypes.memmove((ctypes.c_char * size).from_buffer(out), self._at(addr, size), size)
+        return out
+
     def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
-        data = bytes(data)
-        ctypes.memmove(self._at(addr, len(data)), data, len(data))
+        size = len(data)
+        if isinstance(data, bytearray) and size:
+            source: object = (ctypes.c_char * size).from_buffer(data)  # no copy of megabytes
+        else:
+            source = bytes(data)
+        ctypes.memmove(self._at(addr, size), source, size)
 
     def fill(self, addr: int, size: int, value: int = 0) -> None:
         if value == 0:

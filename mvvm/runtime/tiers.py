@@ -161,8 +161,8 @@ def emit(image: Image, pc: int, *, profile: Profile | None = None,
 
     started = time.perf_counter()
     budget = INNER_INSTRUCTIONS if pc in image.translations.covered else MAX_INSTRUCTIONS
-    code = emit_region(pc, image.fetch, budget, precise=image.precise, others=others,
-                       profile=profile)
+    code = emit_region(pc, image.fetch, budget, precise=image.precise,
+                       counting=image.counting, others=others, profile=profile)
     stats = image.stats
     stats.regions += 1
     stats.instructions += code.region.instructions()

@@ -41,6 +41,15 @@ class Translations:
         self._regions: dict[int, Compiled] = {}
         self._traps: dict[str, TrapMap] = {}    # by module name, for trap frames
 
+    def copy(self) -> Translations:
+        """Another image's translations, starting from these (the same guest code: a
+        fork of an embedded machine): compiled modules are shared, never compiled again."""
+        other = Translations()
+        other.covered, other.starts = set(self.covered), set(self.starts)
+        other.order, other._regions = list(self.order), dict(self._regions)
+        other._traps = dict(self._traps)
+        return other
+
     def get(self, entry: int) -> Compiled | None:
         return self._regions.get(entry)
 

@@ -25,7 +25,7 @@ from typing import TextIO
 
 import wasmtime as wt
 
-from mvvm.errors import GuestFault
+from mvvm.errors import BudgetSpent, GuestFault
 from mvvm.interpreter.rvc import expansion
 from mvvm.isa import decode
 from mvvm.linux.errors import Restart
@@ -92,6 +92,9 @@ class VM:
                               ).from_address(vm_base + layout.VM_JUMP_TARGETS)
         self.profile = Profile(self._ran, self._jumps)
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
+        self._budget = ctypes.c_int64.from_address(vm_base + layout.VM_BUDGET)
+        self._tier0_only = ctypes.c_uint32.from_address(vm_base + layout.VM_TIER0_ONLY)
+        self._budget.value = layout.UNLIMITED
         self._rvc = (ctypes.c_uint32 * 0x10000).from_address(vm_base + layout.VM_RVC)
         expansions = self.image.expansions()
         if expansions is not None:
@@ -102,6 +105,10 @@ class VM:
         self._interrupt = ctypes.c_uint32.from_address(vm_base + layout.VM_INTERRUPT)
         self._fcsr = ctypes.c_uint32.from_address(vm_base + layout.VM_FCSR)
         self.interrupt_reason: BaseException | None = None
+        # A pc, never executable, at which `run` returns: where an embedding's call into
+        # the guest returns to (mvvm.embed).
+        self.return_address: int | None = None
+        self._cache_expected = False
         self.safe_point: Callable[[], None] | None = None
         self.fault_handler: Callable[[Fault], None] | None = None
         self.image.cpus.append(self)
@@ -161,8 +168,9 @@ class VM:
     # -- running -------------------------------------------------------------------------
 
     def run(self, *, keep_code: bool = True) -> None:
-        """Run until the guest exits (GuestExit) or is killed (GuestSignal); then keep the
-        new translations in the disk cache (the main thread does, for all)."""
+        """Run until the guest exits (GuestExit) or is killed (GuestSignal), or reaches
+        return_address; then keep the new translations in the disk cache (the main thread
+        does, for all)."""
         try:
             self._run()
         finally:
@@ -171,36 +179,57 @@ class VM:
             if keep_code:
                 self.save_code()
 
+    def call(self) -> None:
+        """Run from pc until return_address: an embedding's call into the guest. The
+        common case, a call that returns without leaving to Python on the way, takes one
+        crossing into wasm."""
+        if self.cache.generation != self.image.translations.generation or not self._step():
+            self.run(keep_code=False)
+
     def _run(self) -> None:
-        runtime, run = self.runtime, self.cache.run
         self._catch_up()
         self._expect_cached()
-        while True:
-            try:
-                result = runtime.call_i64(run)
-            except WasmTrap as trap:
-                fault, exact = self._fault_for(trap)
-                self._fault(fault, exact=exact)
-                continue
-            pc = result & ~1
-            self.pc = pc
-            reason = self._reason.value
-            if reason == layout.REASON_MISS:
-                self._miss(pc)
-            elif reason == layout.REASON_SYSCALL:
-                pending, self._pending = self._pending, None
-                if pending is not None and not _resumes(pending):
-                    raise pending       # else: the syscall changed the state; go on from it
-            elif reason == layout.REASON_FENCE_I:
-                self.flush_code()
-            elif reason == layout.REASON_EBREAK:
-                self._fault(Fault(signal.SIGTRAP, TRAP_BRKPT, pc,
-                                  f"breakpoint (ebreak) at pc {pc:#x}"))
-            elif reason != layout.REASON_INTERRUPT:
-                self._fault(Fault(signal.SIGILL, ILL_ILLOPC, pc, self._illegal_message(pc)))
-            self._catch_up()
-            if self._interrupt.value:
-                self._interrupted()
+        while not self._step():
+            pass
+
+    def _step(self) -> bool:
+        """Run the dispatcher until it leaves to Python, and do what it left for; whether
+        it left at return_address."""
+        try:
+            result = self.runtime.call_i64(self.cache.run)
+        except WasmTrap as trap:
+            fault, exact = self._fault_for(trap)
+            self._fault(fault, exact=exact)
+            return False
+        pc = result & ~1
+        self._pc.value = pc
+        reason = self._reason.value
+        if reason == layout.REASON_MISS and pc == self.return_address:
+            return True
+        self._left_for(reason, pc)
+        return False
+
+    def _left_for(self, reason: int, pc: int) -> None:
+        """What the dispatcher left to Python for: a miss, a syscall's stop, fence.i,
+        ebreak, an illegal instruction or an interrupt."""
+        if reason == layout.REASON_MISS:
+            self._miss(pc)
+        elif reason == layout.REASON_SYSCALL:
+            pending, self._pending = self._pending, None
+            if pending is not None and not _resumes(pending):
+                raise pending       # else: the syscall changed the state; go on from it
+        elif reason == layout.REASON_FENCE_I:
+            self.flush_code()
+        elif reason == layout.REASON_BUDGET:
+            raise BudgetSpent
+        elif reason == layout.REASON_EBREAK:
+            self._fault(Fault(signal.SIGTRAP, TRAP_BRKPT, pc,
+                              f"breakpoint (ebreak) at pc {pc:#x}"))
+        elif reason != layout.REASON_INTERRUPT:
+            self._fault(Fault(signal.SIGILL, ILL_ILLOPC, pc, self._illegal_message(pc)))
+        self._catch_up()
+        if self._interrupt.value:
+            self._interrupted()
 
     def _miss(self, pc: int) -> None:
         """Tier 0 could not fetch at pc (its page bitmap may be older than a new mapping),
@@ -242,8 +271,9 @@ class VM:
     def _expect_cached(self) -> None:
         """Make each entry the disk cache holds hot at its first jump in tier 0, so that
         a warm run loads its batch then rather than after HOT_THRESHOLD interpretations."""
-        if self.image.tier != TIERED:
+        if self.image.tier != TIERED or self._cache_expected:
             return
+        self._cache_expected = True
         for entry in self.image.cached_entries():
             slot = (entry >> 1) & (layout.COUNTERS - 1)
             self._counters[slot] = max(self._counters[slot], HOT_THRESHOLD - 1)
@@ -291,6 +321,13 @@ class VM:
         self.image.save_code()
         if self.image.tier != COMPILE:
             self.image.keep_expansions(bytes(self._rvc))
+
+    def set_budget(self, instructions: int | None) -> None:
+        """Let the guest retire at most this many more instructions (None: no limit);
+        `run` raises BudgetSpent when they are spent. Compiled code only counts them once
+        the image is in counting mode (Image.require_counting)."""
+        self._budget.value = layout.UNLIMITED if instructions is None else instructions
+        self._tier0_only.value = 0
 
     def interrupt(self, reason: BaseException) -> None:
         """Make the running guest leave translated code soon (see `wake`) and `run` raise

@@ -19,6 +19,7 @@ from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
     HOST_HOT,
     REGION_TYPE,
+    VM_MEMORY,
     Emitter,
     push_slot,
     record_jump,
@@ -70,10 +71,11 @@ class RegionCode:
 
 
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
-                precise: bool = False, others: Container[int] = (),
+                precise: bool = False, counting: bool = False, others: Container[int] = (),
                 profile: Profile | None = None) -> RegionCode:
     """A region of at most budget guest instructions from entry, as a function body;
     precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
+    counting: each block takes its instructions from VM_BUDGET (mvvm.runtime.layout);
     others: where other regions start, which this one leaves for instead of copying;
     profile: tier 0's, which says which branch sides ran (the others are exits) and where
     indirect jumps went."""
@@ -82,7 +84,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter()
     emitter.entry_live = flow.entry_live
-    _Structurer(region, shape, flow, emitter, precise).node(region.entry)
+    _Structurer(region, shape, flow, emitter, precise, counting).node(region.entry)
     code, marks, self_calls = emitter.finish()
     return RegionCode(entry, region, emitter.locals, code, marks, self_calls)
 
@@ -119,12 +121,13 @@ class _Structurer:
     """Emits the region in dominator-tree order with block/loop/if nesting."""
 
     def __init__(self, region: Region, shape: Shape, flow: Dataflow, emitter: Emitter,
-                 precise: bool) -> None:
+                 precise: bool, counting: bool) -> None:
         self.region = region
         self.shape = shape
         self.flow = flow
         self.e = emitter
         self.precise = precise
+        self.counting = counting
         self.context: list[tuple[str, int | None]] = []
 
     def _push(self, kind: str, label: int | None, opcode: int) -> None:
@@ -182,8 +185,12 @@ class _Structurer:
     def _block_code(self, block: Block) -> None:
         e = self.e
         e.dirty = self.flow.dirty_in[block.start]
-        for pc, instr in block.instrs[:-1]:
+        if self.counting:
+            self._spend(block, 0)
+        for k, (pc, instr) in enumerate(block.instrs[:-1]):
             self._instruction(pc, instr)
+            if self.counting and instr.name == "ecall":
+                self._spend(block, k + 1)
         pc, instr = block.instrs[-1]
         flow = instr.spec.flow if instr is not None else Flow.TRAP
         if flow is Flow.NEXT:
@@ -372,6 +379,24 @@ class _Structurer:
         c.get(count).i32_const(PRUNED_PERIOD - 1).op(w.I32_AND, w.I32_EQZ).block(w.IF)
         c.i64_const(target).call(HOST_HOT).op(w.DROP, w.END)
         e.release((w.I32, count))
+
+    def _spend(self, block: Block, first: int) -> None:
+        """Counting mode: take the instructions from block.instrs[first] to the next ecall
+        (after which a syscall may stop the guest) or the block's end from VM_BUDGET; if
+        it has fewer, leave them to tier 0 (VM_TIER0_ONLY), which stops exactly."""
+        e, c = self.e, self.e.code
+        instrs = block.instrs[first:]
+        n = next((k + 1 for k, (_, instr) in enumerate(instrs)
+                  if instr is not None and instr.name == "ecall"), len(instrs))
+        e.vm_load(layout.VM_BUDGET)
+        c.i64_const(n).op(w.I64_LT_S)
+        self._push("if", None, w.IF)
+        c.i32_const(0).i32_const(1).mem(w.I32_STORE, VM_MEMORY, layout.VM_TIER0_ONLY)
+        e.exit_to(instrs[0][0])
+        self._pop()
+        c.i32_const(0)
+        e.vm_load(layout.VM_BUDGET)
+        c.i64_const(n).op(w.I64_SUB).mem(w.I64_STORE, VM_MEMORY, layout.VM_BUDGET)
 
     def _interrupt_check(self, header: int) -> None:
         """At a loop header: leave for Python when VM_INTERRUPT is set, so a guest looping
