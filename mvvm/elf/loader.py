@@ -161,6 +161,7 @@ class Process:
     entry: int
     sp: int
     brk: int
+    bias: int               # where the program's own addresses are, less its link-time ones
 
 
 Resolver = Callable[[str], str]        # a guest path -> the host path to read it from
@@ -189,7 +190,7 @@ def load_program(path: str, argv: list[str] | list[bytes], envp: list[str] | lis
         "HWCAP": HWCAP, "CLKTCK": 100,
     }
     sp = build_stack(memory, space, argv, envp, auxv, execfn=execfn or path)
-    return Process(start, sp, end)
+    return Process(start, sp, end, bias)
 
 
 def build_stack(memory: GuestMemory, space: AddressSpace, argv: list[str] | list[bytes],

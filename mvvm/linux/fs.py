@@ -12,7 +12,8 @@ import errno
 import itertools
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from . import procfs
 from .abi import AT_FDCWD
@@ -41,6 +42,7 @@ class OpenFile:
     cloexec: bool = False
     owned: bool = True
     path: bytes = b""
+    sink: Callable[[bytes], object] | None = None   # writes go here, not to host
 
 
 class Files:
@@ -72,6 +74,12 @@ class Files:
         return self.get(fd).host
 
     @synchronized
+    def set_stdio(self, fd: int, sink: Callable[[bytes], object] | None) -> None:
+        """Make stdio fd (0-2) /dev/null, with what the guest writes to it going to sink:
+        the embedded guest's streams are the embedding program's Python objects."""
+        self._fds[fd] = OpenFile(os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC), sink=sink)
+
+    @synchronized
     def install(self, host: int, *, cloexec: bool = False, lowest: int = 0,
                 path: bytes = b"") -> int:
         """Give an owned host fd the lowest free guest number >= lowest (EMFILE closes it)."""
@@ -87,7 +95,9 @@ class Files:
         if lowest >= self._limits.get(RLIMIT_NOFILE)[0]:
             raise SyscallError(errno.EINVAL)
         entry = self.get(fd)
-        return self.install(os.dup(entry.host), cloexec=cloexec, lowest=lowest, path=entry.path)
+        new = self.install(os.dup(entry.host), cloexec=cloexec, lowest=lowest, path=entry.path)
+        self._fds[new] = replace(self._fds[new], sink=entry.sink)
+        return new
 
     @synchronized
     def dup_to(self, fd: int, new: int, *, cloexec: bool) -> int:
@@ -98,7 +108,7 @@ class Files:
         host = os.dup(entry.host)
         if new in self._fds:
             self.close(new)
-        self._fds[new] = OpenFile(host, cloexec, path=entry.path)
+        self._fds[new] = OpenFile(host, cloexec, path=entry.path, sink=entry.sink)
         return new
 
     @synchronized

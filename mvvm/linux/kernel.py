@@ -61,12 +61,14 @@ class Kernel:
     paths is the guest's view of the file system (mvvm.linux.paths); network False refuses
     sockets other than AF_UNIX; host_exec lets execve start host (non-riscv64) programs;
     exec_image is how execve starts a riscv64 program (mvvm.linux.process provides it).
+    embedded: the guest lives inside a host program (mvvm.embed): it has no host process
+    of its own to fork, replace by execve, or stop.
     """
 
     def __init__(self, mem: GuestMemory, space: AddressSpace, *, exe: str,
                  strace: TextIO | None = None, paths: HostPaths | ConfinedPaths | None = None,
                  network: bool = True, host_exec: bool = False,
-                 exec_image: ExecImage | None = None) -> None:
+                 exec_image: ExecImage | None = None, embedded: bool = False) -> None:
         self.mem = mem
         self.space = space
         self.pid = os.getpid()
@@ -80,6 +82,7 @@ class Kernel:
         self.network = network
         self.host_exec = host_exec
         self.exec_image = exec_image
+        self.embedded = embedded
         self.start_thread: StartThread | None = None
         self.cpu: Cpu | None = None
         self.vfork_done: int | None = None  # host fd a vfork parent waits on, until execve

@@ -75,8 +75,20 @@ class AddressSpace:
         self._hot: Mapping | None = None        # see check(); None whenever _maps changes
         self._brk_start = 0
         self._brk = 0
+        self.limit: int | None = None           # bytes that may be mapped (None: no limit)
 
     # Queries.
+
+    @synchronized
+    def save(self) -> tuple[list[Mapping], int, int]:
+        """The mappings and the break, for `restore` (an embedding's snapshot)."""
+        return list(self._maps), self._brk_start, self._brk
+
+    @synchronized
+    def restore(self, saved: tuple[list[Mapping], int, int]) -> None:
+        maps, self._brk_start, self._brk = saved
+        self._maps = list(maps)
+        self._hot = None
 
     @synchronized
     def mappings(self) -> list[Mapping]:
@@ -134,6 +146,7 @@ class AddressSpace:
         otherwise addr is only a hint.
         """
         length = _length(length)
+        self._within_limit(length)
         if fixed:
             addr = self._fixed_range(addr, length, replace)
         else:
@@ -206,6 +219,7 @@ class AddressSpace:
             self._remove(old + new_length, old + old_length)
             return old
         grow = new_length - old_length
+        self._within_limit(grow)
         if to is None and self.is_free(old + old_length, grow):
             self._insert(Mapping(old + old_length, old + new_length, first.prot, first.name))
             self.mem.fill(old + old_length, grow)
@@ -240,13 +254,24 @@ class AddressSpace:
         if new_top > old_top:
             if not self.is_free(old_top, new_top - old_top):
                 return self._brk
-            self.map(old_top, new_top - old_top, PROT_READ | PROT_WRITE, fixed=True, name=HEAP)
+            try:
+                self.map(old_top, new_top - old_top, PROT_READ | PROT_WRITE, fixed=True,
+                         name=HEAP)
+            except SyscallError:            # past the limit (an embedding's max_memory)
+                return self._brk
         elif new_top < old_top:
             self.unmap(new_top, old_top - new_top)
         self._brk = new
         return new
 
     # Internals.
+
+    def _within_limit(self, more: int) -> None:
+        """ENOMEM if mapping `more` bytes could take the guest past its limit (an embedding's
+        max_memory; a MAP_FIXED that replaces pages is counted as if it added them all)."""
+        if self.limit is not None and \
+                sum(m.end - m.start for m in self._maps) + more > self.limit:
+            raise SyscallError(errno.ENOMEM)
 
     def _fixed_range(self, addr: int, length: int, replace: bool) -> int:
         """Validate a MAP_FIXED range and clear it for the new mapping."""

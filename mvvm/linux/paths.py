@@ -74,12 +74,17 @@ class ConfinedPaths:
 
     confined = True
 
-    def __init__(self, mounts: dict[bytes, bytes]) -> None:
+    def __init__(self, mounts: dict[bytes, bytes], *, host_cwd: bool = True) -> None:
         """mounts: guest path -> host directory; "/" must be among them. The guest starts
-        in the host's cwd if a mount holds it, else in "/"."""
+        in the host's cwd if a mount holds it, else in "/". host_cwd: the host process's
+        cwd follows the guest's (an embedding's host program keeps its own: False, and
+        the guest starts in "/"); resolution never needs it, paths come out absolute."""
         self.mounts = {posixpath.normpath(g): os.path.realpath(h) for g, h in mounts.items()}
-        self.cwd = self.guest_path(os.getcwdb()) or b"/"
-        self._enter(self.cwd)
+        self.host_cwd = host_cwd
+        self.cwd = b"/"
+        if host_cwd:
+            self.cwd = self.guest_path(os.getcwdb()) or b"/"
+            self._enter(self.cwd)
 
     # The guest's cwd is a guest path; the host's follows it where it can.
 
@@ -90,7 +95,8 @@ class ConfinedPaths:
         if not stat.S_ISDIR(os.stat(host.path).st_mode):
             raise SyscallError(errno.ENOTDIR)
         self.cwd = guest
-        os.chdir(host.path)
+        if self.host_cwd:
+            os.chdir(host.path)
 
     def _enter(self, guest: bytes) -> None:
         try:

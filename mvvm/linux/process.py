@@ -36,7 +36,7 @@ from mvvm.linux.errors import Restart, SyscallError
 from mvvm.linux.kernel import Kernel
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
-from mvvm.runtime.image import TIERED, Stats
+from mvvm.runtime.image import TIERED, Image, Stats
 from mvvm.runtime.vm import VM
 
 SP = 2
@@ -98,6 +98,7 @@ class Process:
         self._changed = threading.Condition()       # a thread ended, or the process
         self._in_syscall = False                    # the main thread is in a syscall
         self._main_cpu: VM | None = None            # the cpu the main thread runs
+        self.bias = 0                               # the load bias of the last program loaded
 
     @property
     def stats(self) -> Stats:
@@ -122,9 +123,11 @@ class Process:
         self._hand_to_main(reason)
 
     def load(self, host_path: str, argv: list[str] | list[bytes],
-             envp: list[str] | list[bytes], execfn: str | bytes | None = None) -> VM:
-        """A new VM holding the program, ready to run; the kernel is not switched to it."""
-        vm = VM(in_asm=self.in_asm, tier=self.tier, profiler=self.profiler)
+             envp: list[str] | list[bytes], execfn: str | bytes | None = None,
+             image: Image | None = None) -> VM:
+        """A new VM holding the program, ready to run; the kernel is not switched to it.
+        image: the one to load it into (a new one by default)."""
+        vm = VM(in_asm=self.in_asm, image=image, tier=self.tier, profiler=self.profiler)
         if self._cache_dir is not True:
             vm.cache_dir = self._cache_dir
         files = self.kernel.files
@@ -134,6 +137,7 @@ class Process:
 
         image = load_program(host_path, argv, envp, vm.memory, vm.space, resolve=resolve,
                              execfn=os.fsdecode(execfn) if execfn is not None else None)
+        self.bias = image.bias
         vm.x[SP] = image.sp
         vm.pc = image.entry
         return vm

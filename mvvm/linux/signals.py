@@ -666,7 +666,7 @@ def deliver_due(k: Kernel) -> None:
     while (info := state.take(~state.mask)) is not None:
         action = state.action(info.signo)
         if action.sa_handler == SIG_DFL:
-            _default_action(info.signo)
+            _default_action(k, info.signo)
         elif action.sa_handler != SIG_IGN:
             if interrupted is not None:
                 _finish_syscall(k, interrupted, action)
@@ -693,10 +693,12 @@ def deliver_fault(k: Kernel, fault: Fault) -> None:
     deliver_due(k)
 
 
-def _default_action(signo: int) -> None:
-    """Ignore, stop (the whole VM process, until a SIGCONT) or kill."""
+def _default_action(k: Kernel, signo: int) -> None:
+    """Ignore, stop (the whole VM process, until a SIGCONT; an embedded guest has no
+    process of its own to stop, and goes on) or kill."""
     if signo in DEFAULT_STOP:
-        os.kill(os.getpid(), SIGSTOP)
+        if not k.embedded:
+            os.kill(os.getpid(), SIGSTOP)
     elif signo not in DEFAULT_IGNORED:
         raise GuestSignal(signo, "the default action of a signal the guest received")
 

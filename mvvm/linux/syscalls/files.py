@@ -102,11 +102,17 @@ def _read(k: Kernel, fd: int, bufs: Buffers, offset: int | None = None) -> int:
 
 
 def _write(k: Kernel, fd: int, bufs: Buffers, offset: int | None = None) -> int:
-    host = k.files.host(fd)
+    entry = k.files.get(fd)
     if len(bufs) == 1:                  # write(2): the common case, without the join
         data = k.load(bufs[0][0], min(bufs[0][1], MAX_RW_COUNT))
     else:
         data = b"".join(k.load(addr, size) for addr, size in bufs)[:MAX_RW_COUNT]
+    if entry.sink is not None:
+        if offset is not None:
+            raise SyscallError(errno.ESPIPE)
+        entry.sink(data)
+        return len(data)
+    host = entry.host
     try:
         return os.write(host, data) if offset is None else os.pwrite(host, data, offset)
     except BrokenPipeError:

@@ -103,6 +103,8 @@ def _thread(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int,
 
 def _fork(k: Kernel, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
     """clone's process forms; returns in both processes, as fork does."""
+    if k.embedded:
+        raise SyscallError(errno.ENOSYS)
     done_read, done_write = os.pipe2(os.O_CLOEXEC) if flags & CLONE_VFORK else (None, None)
     with k.cpu.image.forking():
         pid = os.fork()
@@ -172,6 +174,8 @@ def sys_clone3(k: Kernel, args: int, size: int) -> int:
 def _exec(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes], depth: int = 0) -> int:
     """Start a riscv64 program (in a new image of this process), a #! script's interpreter,
     or, if allowed, a host program in place of the VM."""
+    if k.embedded:
+        raise SyscallError(errno.ENOSYS)
     where = k.files.resolve(AT_FDCWD, path)
     if stat.S_ISDIR(os.stat(where.path).st_mode) or not os.access(where.path, os.X_OK):
         raise SyscallError(errno.EACCES)
