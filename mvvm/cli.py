@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from mvvm.elf.loader import ElfError
-from mvvm.errors import GuestExit, GuestSignal
+from mvvm.errors import GuestExit, GuestSignal, signal_name
 
 if TYPE_CHECKING:
     from mvvm.linux.process import Process
@@ -131,7 +131,7 @@ def run(options: argparse.Namespace) -> int:
         return done.status
     except GuestSignal as killed:
         if killed.signo in CORE_SIGNALS:
-            print(f"mvvm: guest killed by {_signal_name(killed.signo)}: {killed}",
+            print(f"mvvm: guest killed by {signal_name(killed.signo)}: {killed}",
                   file=sys.stderr)
         return 128 + killed.signo
     finally:
@@ -146,14 +146,6 @@ def _host_exec(options: argparse.Namespace) -> bool:
     if options.host_exec is not None:
         return options.host_exec
     return not (options.root or options.map)
-
-
-def _signal_name(signo: int) -> str:
-    """SIGSEGV, SIGRTMIN...; real-time signals Python has no name for by number."""
-    try:
-        return signal.Signals(signo).name
-    except ValueError:
-        return f"signal {signo}"
 
 
 def _write_stats(path: str, report: dict[str, float]) -> None:
