@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import mvvm
 from bench.build import Toolchain, build
@@ -58,10 +59,13 @@ def _machine(program: Path) -> mvvm.Machine:
     return machine
 
 
-def _unicorn_call(program: Path) -> Callable[[], int]:
-    """add(1, 2) under Unicorn: the ELF's segments mapped, a stack, ra at a stop address."""
+STACK_TOP, RETURN = 0x7F10_0000, 0x7F10_1000     # Unicorn's stack, and where calls return
+
+
+def unicorn_with(program: Path) -> tuple[Any, dict[str, int]]:
+    """Unicorn with the static ELF's segments mapped, a stack below STACK_TOP and RETURN
+    mapped, for calls of its functions; and the ELF's symbols."""
     from unicorn import UC_ARCH_RISCV, UC_MODE_RISCV64, Uc
-    from unicorn import riscv_const as r
 
     data = program.read_bytes()
     uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV64)
@@ -70,19 +74,21 @@ def _unicorn_call(program: Path) -> Callable[[], int]:
         high = (segment.vaddr + segment.memsz + 0xFFF) & ~0xFFF
         uc.mem_map(low, high - low)
         uc.mem_write(segment.vaddr, data[segment.offset:segment.offset + segment.filesz])
-    stack, back = 0x7F00_0000, 0x7F10_0000
-    uc.mem_map(stack, 0x200000)
-    add = Symbols.read(data).addresses["add"]
+    uc.mem_map(STACK_TOP - 0x100000, 0x200000)
+    return uc, Symbols.read(data).addresses
 
-    def call() -> int:
-        uc.reg_write(r.UC_RISCV_REG_A0, 1)
-        uc.reg_write(r.UC_RISCV_REG_A1, 2)
-        uc.reg_write(r.UC_RISCV_REG_SP, stack + 0x100000)
-        uc.reg_write(r.UC_RISCV_REG_RA, back)
-        uc.emu_start(add, back)
-        return uc.reg_read(r.UC_RISCV_REG_A0)
 
-    return call
+def unicorn_call(uc: Any, address: int, *args: int) -> int:
+    """A call under Unicorn as a host would make it: argument registers, sp and ra
+    written, emu_start to the return, a0 read."""
+    from unicorn import riscv_const as r
+
+    for k, arg in enumerate(args):
+        uc.reg_write(r.UC_RISCV_REG_A0 + k, arg)
+    uc.reg_write(r.UC_RISCV_REG_SP, STACK_TOP)
+    uc.reg_write(r.UC_RISCV_REG_RA, RETURN)
+    uc.emu_start(address, RETURN)
+    return uc.reg_read(r.UC_RISCV_REG_A0)
 
 
 def _run_rate(program: Path, iterations: int) -> float:
@@ -126,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     program = build(GUEST, TOOLCHAIN)
     machine = _machine(program)
     add = machine.function("add")
-    unicorn = _unicorn_call(program)
+    uc, symbols = unicorn_with(program)
+
+    def unicorn() -> int:
+        return unicorn_call(uc, symbols["add"], 1, 2)
+
     assert add(1, 2) == unicorn() == 3
     assert machine.call("callbacks", 100) == sum(range(100))
     expected = machine.call("work", WORK_ITERATIONS)

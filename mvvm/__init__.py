@@ -6,8 +6,8 @@ on first use, so that the command line does not pay for it.
 
 from typing import Any
 
-_EMBEDDING = {"AddressError", "BudgetExceeded", "Exited", "GuestFault", "GuestFunction",
-              "Machine", "MachineError", "Snapshot", "Timeout"}
+_EMBEDDING = {"AddressError", "BudgetExceeded", "ElfError", "Exited", "GuestFault",
+              "GuestFunction", "Machine", "MachineError", "Snapshot", "Timeout"}
 
 
 def __getattr__(name: str) -> Any:

@@ -92,3 +92,11 @@ def test_profile_sorts_the_guest_threads_samples_into_engine_parts() -> None:
     found = profile.summarize(profile._parse(script))
     assert found.shares == {"tier 1": 2 / 7, "dispatch": 2 / 7, "tier 0": 1 / 7, "host": 2 / 7}
     assert found.background_seconds == 1 / profile.FREQUENCY
+
+
+def test_embedding_latency_bench_runs() -> None:
+    """`python3 -m bench.embed --quick`: every figure measured, every result right."""
+    done = subprocess.run([sys.executable, "-m", "bench.embed", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "call add(1, 2)" in done.stdout and "restore, 64 MiB touched" in done.stdout

@@ -11,6 +11,7 @@ import ctypes
 import errno
 import hashlib
 import io
+import os
 import signal
 import sys
 import threading
@@ -21,7 +22,8 @@ import toolchain
 from toolchain import PROGRAMS, run_qemu
 
 import mvvm
-from mvvm.elf.loader import ElfError, ElfImage
+from bench.embed import unicorn_call, unicorn_with
+from mvvm.elf.loader import ElfError
 from mvvm.embed import HEADER, INCLUDE_DIR
 
 GUEST = PROGRAMS / "embed" / "guest.c"
@@ -73,8 +75,17 @@ def test_pause_serves_calls_and_run_goes_on_after_it(guest: Path) -> None:
 
 
 def test_not_a_riscv_program_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ElfError):
+    with pytest.raises(mvvm.ElfError):
         mvvm.Machine(b"#!/bin/sh\necho hi\n")
+    assert mvvm.ElfError is ElfError
+
+
+def test_a_dynamic_program_needs_its_loader_under_root(tmp_path: Path) -> None:
+    program = toolchain.build(PROGRAMS / "hello.S", ("-nostdlib", "-static"))
+    dynamic = toolchain.build(PROGRAMS / "compute.c", ("-O2",))
+    assert mvvm.Machine(program, stdout=io.StringIO()).run() == 42        # its exit status
+    with pytest.raises(mvvm.ElfError, match="dynamic loader"):
+        mvvm.Machine(dynamic)
 
 
 # -- calls ----------------------------------------------------------------------------
@@ -247,26 +258,12 @@ def _retired(machine: mvvm.Machine, fn: str, *args: int) -> int:
 
 def _unicorn_retired(program: Path, fn: str, *args: int) -> int:
     """The instructions Unicorn retires for the same call of a leaf function."""
-    from unicorn import UC_ARCH_RISCV, UC_HOOK_CODE, UC_MODE_RISCV64, Uc
-    from unicorn import riscv_const as r
+    from unicorn import UC_HOOK_CODE
 
-    data = program.read_bytes()
-    uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV64)
-    for segment in ElfImage.parse(data).segments:
-        low = segment.vaddr & ~0xFFF
-        high = (segment.vaddr + segment.memsz + 0xFFF) & ~0xFFF
-        uc.mem_map(low, high - low)
-        uc.mem_write(segment.vaddr, data[segment.offset:segment.offset + segment.filesz])
-    stack, back = 0x7F00_0000, 0x7F10_0000
-    uc.mem_map(stack, 0x200000)
+    uc, symbols = unicorn_with(program)
     count = [0]
     uc.hook_add(UC_HOOK_CODE, lambda *_: count.__setitem__(0, count[0] + 1))
-    for k, arg in enumerate(args):
-        uc.reg_write(r.UC_RISCV_REG_A0 + k, arg)
-    uc.reg_write(r.UC_RISCV_REG_SP, stack + 0x100000)
-    uc.reg_write(r.UC_RISCV_REG_RA, back)
-    from mvvm.elf.symbols import Symbols
-    uc.emu_start(Symbols.read(data).addresses[fn], back)
+    unicorn_call(uc, symbols[fn], *args)
     return count[0]
 
 
@@ -303,6 +300,16 @@ def test_unknown_syscalls_fork_and_execve_are_refused(machine: mvvm.Machine) -> 
     assert machine.call("escape_syscall") == -errno.ENOSYS
     assert machine.call("try_fork") == -errno.ENOSYS
     assert machine.call("try_exec") == -errno.ENOSYS
+
+
+def test_the_host_process_is_out_of_reach(machine: mvvm.Machine) -> None:
+    """Its priority, session and umask are the host program's, not the guest's."""
+    nice, mask = os.getpriority(os.PRIO_PROCESS, 0), os.umask(0o022)
+    assert machine.call("try_renice") == -errno.EPERM
+    assert machine.call("try_setsid") == -errno.EPERM
+    assert machine.call("try_umask", 0o777) == 0o022
+    assert machine.call("try_umask", 0o027) == 0o777
+    assert (os.getpriority(os.PRIO_PROCESS, 0), os.umask(mask)) == (nice, 0o022)
 
 
 def test_no_host_files_without_a_root(machine: mvvm.Machine) -> None:

@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, TypeVar
 
-from mvvm.elf.loader import ElfError
+from mvvm.elf.loader import ElfError, ElfImage
 from mvvm.elf.symbols import Symbols
 from mvvm.errors import BudgetSpent, GuestExit, GuestSignal
 from mvvm.linux.errors import SyscallError
@@ -186,11 +186,15 @@ class Machine:
                              embedded=True)
         process = Process(self.kernel, None)
         image = Image(code_of=code_of) if code_of is not None else None
+        loader = ElfImage.parse(setup.program).interpreter
         try:
             self.vm = process.load(host_path, setup.argv, setup.env, execfn=setup.name,
                                    image=image)
-        except SyscallError as error:
-            raise ElfError(f"{setup.name}: {error.strerror}") from None
+        except (SyscallError, ElfError):
+            if loader is None:
+                raise
+            raise ElfError(f"{setup.name}: a dynamic program needs its dynamic loader "
+                           f"({loader}) and libraries under root") from None
         process.switch(self.vm, host_path)
         self.vm.syscall_handler = self._syscall
         self.vm.space.limit = setup.max_memory

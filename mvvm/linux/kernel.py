@@ -83,6 +83,7 @@ class Kernel:
         self.host_exec = host_exec
         self.exec_image = exec_image
         self.embedded = embedded
+        self.umask = 0o022                  # an embedded guest's own (see sys_umask)
         self.start_thread: StartThread | None = None
         self.cpu: Cpu | None = None
         self.vfork_done: int | None = None  # host fd a vfork parent waits on, until execve

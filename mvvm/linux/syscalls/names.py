@@ -310,6 +310,10 @@ def sys_renameat2(k: Kernel, olddirfd: int, old: bytes, newdirfd: int, new: byte
 
 @syscalls(166, MODE)
 def sys_umask(k: Kernel, mask: int) -> int:
-    """The host's umask is the guest's: the host applies it to every file the guest creates."""
+    """The host's umask is the guest's: the host applies it to every file the guest creates.
+    An embedded guest's is only recorded: its host program's umask stays the program's."""
+    if k.embedded:
+        old, k.umask = k.umask, mask & 0o777
+        return old
     return os.umask(mask & 0o777)
 

@@ -241,6 +241,7 @@ def sys_getpriority(k: Kernel, which: int, who: int) -> int:
 
 @syscalls(140, INT, INT, INT)
 def sys_setpriority(k: Kernel, which: int, who: int, nice: int) -> int:
+    _not_embedded(k)
     os.setpriority(PRIO_PROCESS, _priority_target(k, which, who), nice)
     return 0
 
@@ -325,6 +326,7 @@ def sys_getpgid(k: Kernel, pid: int) -> int:
 @syscalls(154, INT, INT)
 def sys_setpgid(k: Kernel, pid: int, pgid: int) -> int:
     """Only for the guest itself or its children (a shell's job control)."""
+    _not_embedded(k)
     if pid and pid != k.pid and pid not in k.children:
         raise SyscallError(errno.ESRCH)
     os.setpgid(pid, pgid)
@@ -338,7 +340,15 @@ def sys_getsid(k: Kernel, pid: int) -> int:
 
 @syscalls(157)
 def sys_setsid(k: Kernel) -> int:
+    _not_embedded(k)
     return os.setsid()
+
+
+def _not_embedded(k: Kernel) -> None:
+    """An embedded guest's process is its host program's: it may not renice it, or move
+    it to another process group or session (EPERM, as for an unprivileged caller)."""
+    if k.embedded:
+        raise SyscallError(errno.EPERM)
 
 
 # prctl: the few options programs use at start-up.

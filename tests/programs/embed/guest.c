@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "mvvm.h"
@@ -79,6 +81,9 @@ long try_exec(void)
     char *argv[] = {"/bin/sh", "-c", "true", 0};
     return result(execve("/bin/sh", argv, 0));
 }
+long try_renice(void) { return result(setpriority(PRIO_PROCESS, 0, 19)); }
+long try_setsid(void) { return result(setsid()); }
+long try_umask(long mask) { return umask(mask); }
 long say(const char *s) { printf("%s\n", s); fflush(stdout); return 0; }
 long complain(const char *s) { fprintf(stderr, "%s\n", s); return 0; }
 long try_open(const char *path)
