@@ -284,10 +284,11 @@ class Machine:
         self._suspended = None
         x = self._x
         sp, gp, tp = self._call_registers
-        if argtypes is None and len(args) <= ARGUMENT_REGISTERS and \
-                all(type(arg) is int for arg in args):
+        try:                        # the common case: a few ints (a float or bytes raises)
+            if argtypes is not None or len(args) > ARGUMENT_REGISTERS:
+                raise TypeError
             x[A0:A0 + len(args)] = [arg & MASK64 for arg in args]
-        else:
+        except TypeError:
             sp = self._marshal(args, argtypes, sp)
         x[SP], x[GP], x[TP], x[RA] = sp, gp, tp, self.vm.return_address
         self.vm.pc = address
