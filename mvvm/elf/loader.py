@@ -98,10 +98,13 @@ class ElfImage:
         return low, high
 
     def phdr_vaddr(self) -> int:
+        """Where the program headers are in memory (unbiased), for AT_PHDR, as Linux's
+        load_elf_binary finds them: in the PT_LOAD whose file bytes hold them, else 0 (a
+        file may keep them outside every segment; then the program cannot read them)."""
         for s in self.segments:
             if s.offset <= self.phoff < s.offset + s.filesz:
                 return s.vaddr + self.phoff - s.offset
-        raise ElfError("program headers are not in a loaded segment")
+        return 0
 
 
 def read_image(path: str) -> ElfImage:
