@@ -1,11 +1,12 @@
 """Directed tests generated from the instruction table: every straight-line row that has
 semantics, over corner operands, compared with an independent CPU.
 
-The reference is Unicorn for what it implements faithfully (RV64IMA, the FP CSRs) and
+The reference is Unicorn for what it implements faithfully (RV64IMA, the FP CSRs),
 qemu-riscv64 for the rest (Zb*, which Unicorn lacks; F and D, where Unicorn's QEMU 5.0 does
-no NaN-boxing). For qemu, each extension's cases become one generated program (see
-difftest.qemu) and MVVM runs the same bytes at the same addresses in-process. Rows without
-semantics yet are skipped, so the test grows as the semantics land.
+no NaN-boxing), and a model of our own (difftest.models) for what qemu 7.2 lacks (Zicond).
+For qemu, each extension's cases become one generated program (see difftest.qemu) and MVVM
+runs the same bytes at the same addresses in-process. Rows without semantics yet are
+skipped, so the test grows as the semantics land.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from difftest import directed, qemu, quirks  # noqa: E402
+from difftest import directed, models, qemu, quirks  # noqa: E402
 from difftest.machine import CODE, MvvmCpu, UnicornCpu  # noqa: E402
 from difftest.report import failure  # noqa: E402
 
@@ -103,6 +104,10 @@ def test_row(spec: InsnSpec, mvvm_cpu: MvvmCpu, unicorn_cpu: UnicornCpu,
         cases = directed.cases(spec)
         failures = _compare(cases, [CODE] * len(cases), reference,
                             _unicorn_want(cases, unicorn_cpu), mvvm_cpu)
+    elif reference == "model":
+        cases = directed.cases(spec)
+        failures = _compare(cases, [CODE] * len(cases), reference,
+                            lambda k, n, state: models.outcome(cases[k], state), mvvm_cpu)
     else:
         cases, result = qemu_reference(spec)
         failures = _compare(cases, list(result.addresses), reference,

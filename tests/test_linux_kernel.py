@@ -390,7 +390,8 @@ def test_riscv_hwprobe_reports_what_mvvm_implements(g):
     words = [int.from_bytes(g.mem.read(pairs + 8 * i, 8), "little", signed=True)
              for i in range(8)]
     fd_c_zba_zbb_zbs_zbc = 1 | 2 | 8 | 16 | 32 | 128        # no V (4), no Zicboz (64)
-    assert words == [4, fd_c_zba_zbb_zbs_zbc, 3, 1, 8, 10_000_000, -1, 0]
+    zbkb_zbkx_zicond = 1 << 8 | 1 << 10 | 1 << 35
+    assert words == [4, fd_c_zba_zbb_zbs_zbc | zbkb_zbkx_zicond, 3, 1, 8, 10_000_000, -1, 0]
     assert g("riscv_hwprobe", pairs, 1, 0, 0, 1) == -errno.EINVAL
     assert "riscv_hwprobe(" in g.lines()[0]
 

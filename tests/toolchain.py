@@ -20,6 +20,8 @@ BUILD = TESTS / ".build"
 CC = "riscv64-linux-gnu-gcc"
 HOST_CC = "gcc"
 QEMU = "qemu-riscv64"
+# qemu 7.2 leaves Zbkb and Zbkx off unless asked; everything else MVVM implements it has on.
+QEMU_CPU = ("-cpu", "rv64,zbkb=true,zbkx=true")
 # The tier mode every MVVM run of the tests uses (`pytest --tier 0`); None: MVVM's default
 # for programs, and compiling every snippet for the instruction-level tests.
 TIER: str | None = None
@@ -58,7 +60,7 @@ def run(argv: list[str], stdin: bytes = b"", env: dict[str, str] | None = None,
 
 
 def run_qemu(prog: Path, args: list[str] = (), **kw) -> Outcome:
-    return run([QEMU, str(prog), *args], **kw)
+    return run([QEMU, *QEMU_CPU, str(prog), *args], **kw)
 
 
 def run_mvvm(prog: Path, args: list[str] = (), options: list[str] = (), **kw) -> Outcome:

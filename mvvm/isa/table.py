@@ -150,7 +150,7 @@ _SHIFT_AND_UNARY = [
     *_unary(OP_IMM, [("clz", "Zbb", 1, 0x600), ("ctz", "Zbb", 1, 0x601),
                      ("cpop", "Zbb", 1, 0x602), ("sext.b", "Zbb", 1, 0x604),
                      ("sext.h", "Zbb", 1, 0x605), ("orc.b", "Zbb", 5, 0x287),
-                     ("rev8", "Zbb", 5, 0x6B8)]),
+                     ("rev8", "Zbb", 5, 0x6B8), ("brev8", "Zbkb", 5, 0x687)]),
     *_unary(OP_IMM_32, [("clzw", "Zbb", 1, 0x600), ("ctzw", "Zbb", 1, 0x601),
                         ("cpopw", "Zbb", 1, 0x602)]),
 ]
@@ -170,6 +170,9 @@ _REG_REG = [
         ("bclr", "Zbs", 1, 0x24), ("bext", "Zbs", 5, 0x24), ("binv", "Zbs", 1, 0x34),
         ("bset", "Zbs", 1, 0x14),
         ("clmul", "Zbc", 1, 0x05), ("clmulr", "Zbc", 2, 0x05), ("clmulh", "Zbc", 3, 0x05),
+        ("pack", "Zbkb", 4, 0x04), ("packh", "Zbkb", 7, 0x04),
+        ("xperm4", "Zbkx", 2, 0x14), ("xperm8", "Zbkx", 4, 0x14),
+        ("czero.eqz", "Zicond", 5, 0x07), ("czero.nez", "Zicond", 7, 0x07),
     ]),
     *_funct7(OP_32, [
         ("addw", "I", 0, 0x00), ("subw", "I", 0, 0x20), ("sllw", "I", 1, 0x00),
@@ -179,6 +182,7 @@ _REG_REG = [
         ("add.uw", "Zba", 0, 0x04), ("sh1add.uw", "Zba", 2, 0x10),
         ("sh2add.uw", "Zba", 4, 0x10), ("sh3add.uw", "Zba", 6, 0x10),
         ("rolw", "Zbb", 1, 0x30), ("rorw", "Zbb", 5, 0x30),
+        ("packw", "Zbkb", 4, 0x04),             # rs2 = x0 is zext.h (below), as in the spec
     ]),
     *_funct7(OP_32, [("zext.h", "Zbb", 4, 0x04)], "rd,rs1"),
 ]

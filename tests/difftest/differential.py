@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from difftest import qemu, quirks, sequences
+from difftest.directed import QEMU_LACKS
 from difftest.machine import CODE, MvvmCpu, Outcome, State, UnicornCpu
 from difftest.report import inputs, instructions, listing
 from mvvm.isa import Flow, InsnSpec, Instr
@@ -44,9 +45,9 @@ def unicorn_allowed(spec: InsnSpec) -> bool:
 
 
 def qemu_allowed(spec: InsnSpec) -> bool:
-    """qemu 7.2 runs everything, but ctzw has a known bug (see quirks), which a sequence
-    cannot correct for."""
-    return spec.name not in quirks.QEMU_QUIRKS
+    """qemu 7.2 runs everything but Zicond, and ctzw has a known bug (see quirks), which a
+    sequence cannot correct for."""
+    return spec.name not in quirks.QEMU_QUIRKS and spec.ext not in QEMU_LACKS
 
 
 @dataclass

@@ -28,11 +28,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolchain import BUILD, CC, QEMU
+from toolchain import BUILD, CC, QEMU, QEMU_CPU
 
 from difftest.machine import SCRATCH, SCRATCH_SIZE, State
 
-MARCH = "-march=rv64gc_zba_zbb_zbs_zbc"
+MARCH = "-march=rv64gc_zba_zbb_zbs_zbc_zbkb_zbkx"
 FLAGS = (MARCH, "-nostdlib", "-static", "-Wl,--no-relax",
          f"-Wl,--section-start=.scratch={SCRATCH:#x}")
 SAVED_X = [r for r in range(1, 32) if r not in (3, 4)]
@@ -163,7 +163,7 @@ def run(groups: list[Group], memory: bool = False, keep: bool = True) -> Result:
 
 
 def _results(exe: Path, groups: list[Group], memory: bool) -> Result:
-    done = subprocess.run([QEMU, str(exe)], capture_output=True, timeout=600)
+    done = subprocess.run([QEMU, *QEMU_CPU, str(exe)], capture_output=True, timeout=600)
     if done.returncode != 0 or done.stderr:
         raise RuntimeError(f"{exe} under qemu: status {done.returncode}: {done.stderr[:500]!r}")
     size, data, at = record_size(memory), done.stdout, 0

@@ -1,6 +1,6 @@
 /* Every instruction of mvvm.isa.TABLE at least once, plus the operand patterns objdump prints
    as aliases and every compressed form.  Only disassembled (tests/test_isa_objdump.py), never
-   run.  Assemble with -march=rv64gc_zba_zbb_zbs_zbc. */
+   run.  Assemble with -march=rv64gc_zba_zbb_zbs_zbc_zbkb_zbkx. */
         .option norelax
         .text
         .globl  _start
@@ -281,6 +281,17 @@ _start:
         clmul   a0, a1, a2
         clmulh  a0, a1, a2
         clmulr  a0, a1, a2
+/* Zbkb, Zbkx (those Zbb lacks) */
+        pack    a0, a1, a2
+        packh   a0, a1, a2
+        packw   a0, a1, a2
+        packw   a0, a1, zero
+        brev8   a0, a1
+        xperm4  a0, a1, a2
+        xperm8  a0, a1, a2
+/* Zicond, which binutils 2.40 does not know */
+        .insn r 0x33, 5, 7, a0, a1, a2
+        .insn r 0x33, 7, 7, a0, a1, a2
 
 /* RV64C: every compressed form, written with the c. mnemonics */
         .option rvc

@@ -10,6 +10,7 @@ from ctypes import LittleEndianStructure, c_int32, c_int64, c_uint32, c_uint64, 
 from typing import TYPE_CHECKING
 
 from ...errors import GuestExit, ThreadExit
+from ...isa import TABLE
 from ...runtime.layout import GUEST_LIMIT
 from ..errors import SyscallError
 from ..mm import PROT_WRITE
@@ -396,17 +397,19 @@ def _prctl_value(k: Kernel, option: int, arg2: int) -> int:
 
 
 # riscv_hwprobe: what this CPU implements, as Linux reports it. The extensions are exactly
-# the instruction table's: RV64IMAFDC with Zicsr, Zifencei, Zba, Zbb, Zbs, Zbc; no V.
+# the instruction table's (RV64IMAFDC and the Z extensions of its rows; no V), by the bits
+# of Linux's asm/hwprobe.h.
 
 HWPROBE_IMA_FD, HWPROBE_IMA_C = 1 << 0, 1 << 1
-HWPROBE_EXT_ZBA, HWPROBE_EXT_ZBB, HWPROBE_EXT_ZBS, HWPROBE_EXT_ZBC = 1 << 3, 1 << 4, 1 << 5, 1 << 7
+HWPROBE_EXTENSIONS = {"Zba": 3, "Zbb": 4, "Zbs": 5, "Zbc": 7, "Zbkb": 8, "Zbkx": 10,
+                      "Zicond": 35}
 MISALIGNED_FAST = 3                    # wasm loads and stores at any alignment
 MISALIGNED_UNSUPPORTED = 4
 HWPROBE = {
     0: 0, 1: 0, 2: 0,                  # mvendorid, marchid, mimpid
     3: 1,                              # BASE_BEHAVIOR: IMA
-    4: HWPROBE_IMA_FD | HWPROBE_IMA_C | HWPROBE_EXT_ZBA | HWPROBE_EXT_ZBB | HWPROBE_EXT_ZBS
-    | HWPROBE_EXT_ZBC,                 # IMA_EXT_0
+    4: HWPROBE_IMA_FD | HWPROBE_IMA_C | sum(   # IMA_EXT_0
+        1 << bit for ext, bit in HWPROBE_EXTENSIONS.items() if ext in {s.ext for s in TABLE}),
     5: MISALIGNED_FAST,                # CPUPERF_0
     6: 0,                              # ZICBOZ_BLOCK_SIZE: no Zicboz
     7: GUEST_LIMIT - 1,                # HIGHEST_VIRT_ADDRESS

@@ -1,4 +1,5 @@
-"""Zba, Zbb, Zbs and Zbc: the bit-manipulation extensions.
+"""Zba, Zbb, Zbs and Zbc: the bit-manipulation extensions; Zbkb and Zbkx, their additions
+for cryptography; Zicond, the conditional zero.
 
 Most of these are a handful of wasm operators, so they are written as data: a short stack
 program per mnemonic (`PROGRAMS`) over two operands, `A` (rs1) and `B` (rs2, or the shift
@@ -14,6 +15,10 @@ hardware has for clz/ctz/cpop/rotates/sign extension; the rest is built from mas
 - clmul, clmulr and clmulh are carry-less products, a wasm loop over the set bits of rs2
   (at most 64 iterations, a small, constant code size); clmulh is clmulr >> 1, since the
   carry-less product of two 64-bit values has at most 127 bits.
+
+- brev8 reverses the bits of each byte: swap adjacent bits, pairs, then nibbles, each a
+  masked shift both ways.
+- xperm4 and xperm8 look each field of rs2 up among rs1's fields: a loop over the fields.
 
 Shift amounts need no masking: wasm's shifts and rotates take the amount modulo the width,
 as RISC-V's register forms do.
@@ -67,6 +72,18 @@ def _rotate_w(op: int) -> Program:
     return (A, w.I32_WRAP_I64, B, w.I32_WRAP_I64, op, w.I64_EXTEND_I32_S)
 
 
+def _exchange(bits: int, mask: int) -> Program:
+    """Exchange each `bits`-wide field of the saved value under mask with its neighbour
+    above (one step of a bit reversal within bytes)."""
+    return (T, K(bits), w.I64_SHR_U, K(mask), w.I64_AND,
+            T, K(mask), w.I64_AND, K(bits), w.I64_SHL, w.I64_OR)
+
+
+def _czero(on_nonzero: bool) -> Program:
+    """czero.eqz/nez: 0 when rs2 is zero (eqz) or non-zero (nez), else rs1."""
+    return (K(0), A, B, w.I64_EQZ, *((w.I32_EQZ,) if on_nonzero else ()), w.SELECT)
+
+
 def _swap(bits: int, mask: int) -> Program:
     """Swap adjacent `bits`-wide fields of the saved value (one step of a byte reversal)."""
     return (T, K(bits), w.I64_ROTL, K(~mask), w.I64_AND,
@@ -106,6 +123,16 @@ PROGRAMS: dict[str, Program] = {
               w.I64_AND, K(7), w.I64_SHR_U, K(0xFF), w.I64_MUL),
     "rev8": (A, SAVE, *_swap(8, 0x00FF00FF00FF00FF), SAVE, *_swap(16, 0x0000FFFF0000FFFF),
              K(32), w.I64_ROTL),
+    # Zbkb (rev8, rotates and the negated logic are Zbb's)
+    "pack": (A, *ZEXT_W, B, K(32), w.I64_SHL, w.I64_OR),
+    "packh": (A, K(0xFF), w.I64_AND, B, K(0xFF), w.I64_AND, K(8), w.I64_SHL, w.I64_OR),
+    "packw": (A, K(0xFFFF), w.I64_AND, B, K(0xFFFF), w.I64_AND, K(16), w.I64_SHL, w.I64_OR,
+              w.I32_WRAP_I64, w.I64_EXTEND_I32_S),
+    "brev8": (A, SAVE, *_exchange(1, 0x5555555555555555), SAVE,
+              *_exchange(2, 0x3333333333333333), SAVE, *_exchange(4, 0x0F0F0F0F0F0F0F0F)),
+    # Zicond
+    "czero.eqz": _czero(False),
+    "czero.nez": _czero(True),
     # Zbs: single bits; the immediate forms run the same program with b = shamt
     **{name: (A, *BIT, *NOT, w.I64_AND) for name in ("bclr", "bclri")},
     **{name: (A, *BIT, w.I64_OR) for name in ("bset", "bseti")},
@@ -179,3 +206,34 @@ def clmul(e: Emitter, i: Instr, pc: FieldValue) -> None:
         c.i64_const(final_shift).op(w.I64_SHR_U)
     e.set_x(i.rd)
     e.release((w.I64, a), (w.I64, b), (w.I64, acc))
+
+
+# -- Zbkx: crossbar permutations -----------------------------------------------------------
+
+XPERM = {"xperm4": 4, "xperm8": 8}          # name -> field width in bits
+
+
+@semantic(*XPERM)
+def xperm(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """Each field of rs2 is an index into rs1's fields; the result's field is that one, or
+    0 for an index past the last. A loop from rs2's top field down, shifting each result
+    field in at the bottom."""
+    width = XPERM[i.name]
+    mask, fields = (1 << width) - 1, 64 // width
+    a, b, acc, shift, index = e.temp(), e.temp(), e.temp(), e.temp(), e.temp()
+    c = e.code
+    e.x(i.rs1)
+    c.set(a)
+    e.x(i.rs2)
+    c.set(b).i64_const(0).set(acc).i64_const(64).set(shift)
+    c.block(w.LOOP)
+    c.get(shift).i64_const(width).op(w.I64_SUB).set(shift)
+    c.get(b).get(shift).op(w.I64_SHR_U).i64_const(mask).op(w.I64_AND).set(index)
+    c.get(acc).i64_const(width).op(w.I64_SHL)
+    c.get(a).get(index).i64_const(width).op(w.I64_MUL, w.I64_SHR_U).i64_const(mask)
+    c.op(w.I64_AND).i64_const(0).get(index).i64_const(fields).op(w.I64_LT_U, w.SELECT)
+    c.op(w.I64_OR).set(acc)
+    c.get(shift).op(w.I32_WRAP_I64).br(w.BR_IF, 0).op(w.END)
+    c.get(acc)
+    e.set_x(i.rd)
+    e.release((w.I64, a), (w.I64, b), (w.I64, acc), (w.I64, shift), (w.I64, index))
