@@ -1,5 +1,6 @@
 """The on-disk code cache: a second run reuses compiled regions, and nothing in the cache is
-trusted: damaged files, foreign files and changed guest code all lead to fresh translation.
+trusted: damaged files, foreign files, files planted by someone without the user's key,
+files that are no regular files, and changed guest code all lead to fresh translation.
 
 The runs compile every region when first reached (`--tier 1`), so that what the first run
 leaves is the same every time; tiered runs use the same cache."""
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,7 +21,8 @@ import pytest
 import wasmtime as wt
 from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
-from mvvm.runtime.diskcache import DiskCache, Member
+from mvvm.runtime.cachefiles import CacheRoot
+from mvvm.runtime.diskcache import MAGIC, DiskCache, Member
 from mvvm.runtime.engine import make_engine
 from mvvm.translator.modules import TrapMap, export_name
 from mvvm.wasm import encoder as w
@@ -99,7 +104,7 @@ def _module(engine: wt.Engine) -> wt.Module:
 
 def _saved_batch(tmp_path: Path, engine: wt.Engine) -> None:
     """A batch of two regions, at 0x1000 (code b"12345678") and 0x2000 (b"abcd")."""
-    cache = DiskCache(tmp_path, engine, b"image")
+    cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
     members = [Member(0x1000, [(0x1000, 0x1008)], hashlib.sha256(b"12345678").digest()),
                Member(0x2000, [(0x2000, 0x2004)], hashlib.sha256(b"abcd").digest())]
     cache.add("batch_a", members, _module(engine), TrapMap((10, 20), (0x1000, 0x2000)))
@@ -118,7 +123,7 @@ def _code(changed: int | None = None) -> Callable[[list[tuple[int, int]]], bytes
 def test_a_batch_loads_whole_and_once(tmp_path):
     engine = make_engine()
     _saved_batch(tmp_path, engine)
-    again = DiskCache(tmp_path, engine, b"image")
+    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
     loaded = again.lookup(0x2000, _code())
     assert [(pc, c.export, c.name) for pc, c in loaded] == [
         (0x1000, "r0", "batch_a"), (0x2000, "r1", "batch_a")]
@@ -129,9 +134,9 @@ def test_a_batch_loads_whole_and_once(tmp_path):
 def test_region_whose_guest_code_changed_is_not_used(tmp_path):
     engine = make_engine()
     _saved_batch(tmp_path, engine)
-    again = DiskCache(tmp_path, engine, b"image")
+    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
     assert [pc for pc, _ in again.lookup(0x1000, _code(changed=0x1000))] == [0x2000]
-    again = DiskCache(tmp_path, engine, b"image")
+    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
     assert again.lookup(0x1000, lambda ranges: None) == []      # no longer executable
     assert again.lookup(0x3000, _code()) == []
 
@@ -150,3 +155,68 @@ def test_damaged_core_and_expansion_files_are_rebuilt(program, tmp_path, guest_e
         path.write_bytes(bytes(data))
     assert run_mvvm(program, env=env) == expected
     assert run_mvvm(program, env=env) == expected
+
+
+def _first_entry(data: bytes) -> tuple[int, int]:
+    """Where the first batch's seal and body are in a cache file: (seal offset, body size)."""
+    (size,) = struct.unpack_from("<I", data, len(MAGIC) + 4)
+    return len(MAGIC) + 8, size
+
+
+def test_a_planted_entry_is_never_deserialized(program, tmp_path, guest_env):
+    """Someone who can write the file changes a module and recomputes its hash: without
+    the user's key the seal does not hold, and the region is compiled again."""
+    expected = run_qemu(program, env=guest_env)
+    run_cached(program, tmp_path, guest_env, tmp_path / "s1")
+    (path,) = cache_files(tmp_path)
+    data = bytearray(path.read_bytes())
+    seal_at, size = _first_entry(bytes(data))
+    body_at = seal_at + 32
+    data[body_at + size - 100] ^= 0xFF                   # inside the serialized module
+    data[seal_at:body_at] = hashlib.sha256(data[body_at:body_at + size]).digest()
+    path.write_bytes(bytes(data))
+    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s2")
+    assert outcome == expected and stats["regions"] > 0
+
+
+def test_the_key_and_the_root_are_private(program, tmp_path, guest_env):
+    run_cached(program, tmp_path, guest_env, tmp_path / "s1")
+    root = tmp_path / "mvvm"
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert stat.S_IMODE((root / "key").stat().st_mode) == 0o600
+    assert len((root / "key").read_bytes()) == 32
+
+
+def test_a_root_others_may_write_is_no_cache(program, tmp_path, guest_env):
+    expected = run_qemu(program, env=guest_env)
+    run_cached(program, tmp_path, guest_env, tmp_path / "s1")
+    (tmp_path / "mvvm").chmod(0o777)
+    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s2")
+    assert outcome == expected and stats["cached_regions"] == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero"])
+def test_a_cache_file_that_never_ends_is_ignored(kind, program, tmp_path, guest_env):
+    """A FIFO, or a symlink to /dev/zero, in place of the cache file and of the
+    interpreter's: the run neither hangs nor grows, and goes as without a cache."""
+    expected = run_qemu(program, env=guest_env)
+    run_cached(program, tmp_path, guest_env, tmp_path / "s1")
+    for path in [*cache_files(tmp_path), *tmp_path.glob("mvvm/*/core-*.cwasm")]:
+        path.unlink()
+        if kind == "fifo":
+            os.mkfifo(path)
+        else:
+            path.symlink_to("/dev/zero")
+    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s2")
+    assert outcome == expected and stats["cached_regions"] == 0
+
+
+def test_entries_sealed_under_another_key_are_not_loaded(tmp_path):
+    """The same file read with another user's key (another cache root) holds nothing."""
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
+    mine = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    other = tmp_path / "other"
+    theirs = DiskCache(tmp_path, engine, b"image", CacheRoot.open(other))
+    assert mine.batches and mine.path == theirs.path
+    assert theirs.batches == {} and theirs.lookup(0x1000, _code()) == []

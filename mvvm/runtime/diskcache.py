@@ -14,9 +14,10 @@ file per program holds all its batches, read once at start-up.
 
 Nothing in the file is trusted: each region carries the guest code bytes'
 hash (checked against guest memory, which must also still be executable,
-before the region is installed) and each entry the module's hash (checked
-before wasmtime deserializes it, since deserialization trusts its input). A
-mismatch skips the region, and it is translated afresh. Writers merge
+before the region is installed) and each entry is sealed under the user's
+key (mvvm.runtime.cachefiles; checked before wasmtime deserializes it, since
+deserialization trusts its input). A mismatch skips the region, and it is
+translated afresh. Writers merge
 with what is on disk and replace the file by an atomic rename, so two MVVM
 processes sharing the cache cannot corrupt it; the whole cache is bounded
 by deleting the least recently used files.
@@ -27,18 +28,19 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import tempfile
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import wasmtime as wt
 
+from mvvm.runtime.cachefiles import CacheRoot, read_regular, write_atomically
 from mvvm.runtime.translations import Compiled
 from mvvm.translator.modules import TrapMap, export_name
 
-MAGIC = b"MVVMCC02"
+MAGIC = b"MVVMCC03"
 LIMIT_BYTES = 256 << 20
 SOURCES = ("translator", "interpreter", "isa", "wasm", "runtime")
 
@@ -84,10 +86,12 @@ def version_key(engine_settings: str) -> str:
 
 
 class DiskCache:
-    def __init__(self, directory: Path, engine: wt.Engine, image: bytes) -> None:
+    def __init__(self, directory: Path, engine: wt.Engine, image: bytes,
+                 root: CacheRoot) -> None:
         self.engine = engine
+        self.root = root
         self.path = directory / f"{hashlib.sha256(image).hexdigest()[:32]}.cache"
-        self.batches = _read(self.path)
+        self.batches = _read(self.path, root)
         self.index = {m.pc: b.name for b in self.batches.values() for m in b.members}
         self.added: dict[str, Batch] = {}
 
@@ -120,19 +124,14 @@ class DiskCache:
         """Merge the new regions into the file on disk, atomically; then bound the cache."""
         if not self.added:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            merged = {**_read(self.path), **self.added}
-            with tempfile.NamedTemporaryFile(dir=self.path.parent, delete=False) as out:
-                out.write(_encode(merged))
-            os.replace(out.name, self.path)
-            self.added = {}
+        merged = {**_read(self.path, self.root), **self.added}
+        write_atomically(self.path, _encode(merged, self.root))
+        self.added = {}
+        with suppress(OSError):     # a cache that cannot be bounded is only a larger one
             _evict(self.path.parent.parent, LIMIT_BYTES)
-        except OSError:
-            pass                  # a cache that cannot be written is just a slower run
 
 
-def _encode(batches: dict[str, Batch]) -> bytes:
+def _encode(batches: dict[str, Batch], root: CacheRoot) -> bytes:
     parts = [MAGIC, struct.pack("<I", len(batches))]
     for b in batches.values():
         name = b.name.encode()
@@ -144,17 +143,15 @@ def _encode(batches: dict[str, Batch]) -> bytes:
         body += struct.pack(f"<{len(b.traps.offsets)}I", *b.traps.offsets)
         body += struct.pack(f"<{len(b.traps.pcs)}Q", *b.traps.pcs)
         body += struct.pack("<I", len(b.module)) + b.module
-        parts += [struct.pack("<I", len(body)), hashlib.sha256(body).digest(), body]
+        parts += [struct.pack("<I", len(body)), root.seal(body), body]
     return b"".join(parts)
 
 
-def _read(path: Path) -> dict[str, Batch]:
-    """Every intact batch of a cache file; damaged entries and foreign files are dropped."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return {}
-    if not data.startswith(MAGIC):
+def _read(path: Path, root: CacheRoot) -> dict[str, Batch]:
+    """Every intact batch of a cache file, sealed under the user's key; damaged entries,
+    entries someone else wrote and foreign files are dropped."""
+    data = read_regular(path)
+    if data is None or not data.startswith(MAGIC):
         return {}
     batches: dict[str, Batch] = {}
     at = len(MAGIC) + 4
@@ -162,7 +159,7 @@ def _read(path: Path) -> dict[str, Batch]:
         (size,) = struct.unpack_from("<I", data, at)
         digest, body = data[at + 4:at + 36], data[at + 36:at + 36 + size]
         at += 36 + size
-        if len(body) != size or hashlib.sha256(body).digest() != digest:
+        if len(body) != size or not root.sealed(digest, body):
             break
         batch = _decode(body)
         batches[batch.name] = batch

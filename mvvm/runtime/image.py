@@ -12,6 +12,7 @@ is translated and compiled when first reached, on the guest's thread).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -27,6 +28,7 @@ import wasmtime as wt
 from mvvm.isa import disasm
 from mvvm.linux.mm import PROT_EXEC, AddressSpace
 from mvvm.runtime import layout
+from mvvm.runtime.cachefiles import CacheRoot
 from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
 from mvvm.runtime.dispatcher import core_module
 from mvvm.runtime.engine import SETTINGS, make_engine
@@ -169,22 +171,22 @@ class Image:
         return self._core
 
     def _cached_core(self) -> wt.Module:
-        path = self._version_file(f"core-{self.tier != COMPILE:d}.cwasm")
-        data = _read_checked(path)
+        name = f"core-{self.tier != COMPILE:d}.cwasm"
+        data = self._read_version_file(name)
         if data is not None:
             try:
                 return wt.Module.deserialize(self.engine, data)
             except wt.WasmtimeError:
                 pass
         module = wt.Module(self.engine, core_module(self.tier != COMPILE))
-        _write_checked(path, module.serialize())
+        self._write_version_file(name, module.serialize())
         return module
 
     def expansions(self) -> bytes | None:
         """Tier 0's table of compressed instructions' expansions (layout.VM_RVC) as earlier
         runs left it, so that they need not ask the host again; None if there is none."""
         if self._expansions is None:
-            data = _read_checked(self._version_file("rvc.bin"))
+            data = self._read_version_file("rvc.bin")
             self._expansions = data if data is not None and len(data) == RVC_BYTES else b""
         return self._expansions or None
 
@@ -192,13 +194,23 @@ class Image:
         """Save a thread's table if it knows more than the one it started from."""
         if table != self.expansions():
             self._expansions = table
-            _write_checked(self._version_file("rvc.bin"), table)
+            self._write_version_file("rvc.bin", table)
 
-    def _version_file(self, name: str) -> Path | None:
-        """A file of this MVVM and wasmtime version that does not depend on the guest: in
-        the code cache, or in the default one when the run has none (--no-cache)."""
+    def _version_root(self) -> CacheRoot | None:
+        """Where the files of this MVVM and wasmtime version that do not depend on the
+        guest are kept: the code cache, or the default one when the run has none
+        (--no-cache)."""
         directory = self.cache_dir or default_directory()
-        return directory / version_key(self.settings) / name if directory else None
+        return cache_root(directory) if directory else None
+
+    def _read_version_file(self, name: str) -> bytes | None:
+        root = self._version_root()
+        return root.read(root.path / version_key(self.settings) / name) if root else None
+
+    def _write_version_file(self, name: str, data: bytes) -> None:
+        root = self._version_root()
+        if root is not None:
+            root.write(root.path / version_key(self.settings) / name, data)
 
     # -- translating ---------------------------------------------------------------------
 
@@ -262,15 +274,16 @@ class Image:
         each executable mapping (name, place, size, first and last page) rather than
         hashing megabytes of code: every region is checked against the guest code
         anyway, so a key shared by two builds only costs cache hits."""
-        if self._disk is None and self.cache_dir is not None:
+        root = cache_root(self.cache_dir) if self.cache_dir is not None else None
+        if self._disk is None and root is not None:
             image = b"".join(
                 f"{m.name} {m.start:x} {m.end:x}".encode()
                 + (self.current_code([(m.start, min(m.end, m.start + PAGE))]) or b"")
                 + (self.current_code([(max(m.start, m.end - PAGE), m.end)]) or b"")
                 for m in self.space.mappings() if m.prot & PROT_EXEC)
-            directory = self.cache_dir / version_key(f"{self.settings} precise="
-                                                     f"{self.precise} counting={self.counting}")
-            self._disk = DiskCache(directory, self.engine, image)
+            directory = root.path / version_key(f"{self.settings} precise="
+                                                f"{self.precise} counting={self.counting}")
+            self._disk = DiskCache(directory, self.engine, image, root)
         return self._disk
 
     def save_code(self) -> None:
@@ -330,26 +343,7 @@ class Image:
         out.flush()
 
 
-def _read_checked(path: Path | None) -> bytes | None:
-    """A file written by _write_checked, if it is intact (its sha256 comes first)."""
-    try:
-        data = path.read_bytes() if path is not None else b""
-    except OSError:
-        return None
-    if len(data) < 32 or hashlib.sha256(data[32:]).digest() != data[:32]:
-        return None
-    return data[32:]
-
-
-def _write_checked(path: Path | None, data: bytes) -> None:
-    """Replace the file atomically with the data and its hash; a cache that cannot be
-    written is only a slower start."""
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(hashlib.sha256(data).digest() + data)
-        temporary.replace(path)
-    except OSError:
-        pass
+@functools.cache
+def cache_root(directory: Path) -> CacheRoot | None:
+    """The cache root at directory, checked once per run (CacheRoot.open)."""
+    return CacheRoot.open(directory)
