@@ -180,3 +180,35 @@ def test_program_headers_outside_every_segment(tmp_path, build_program, guest_en
     inside = b"AT_PHDR inside the image: "
     linux = replace(qemu, stdout=qemu.stdout.replace(inside + b"1", inside + b"0"))
     assert_same_as_qemu(linux, toolchain.run_mvvm(path, ["a", "b"], env=guest_env))
+
+
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "a-fifo"
+    os.mkfifo(path)
+    return path
+
+
+def _link_to_dev_zero(tmp_path: Path) -> Path:
+    path = tmp_path / "zeros"
+    path.symlink_to("/dev/zero")
+    return path
+
+
+def _dev_zero_interpreter(tmp_path: Path) -> Path:
+    name = b"/dev/zero\0"
+    filler = b"x" * (len(LOADER) - len(name) - 1)
+    return _with_interpreter(tmp_path, "zero-interp", name + filler + b"\0")
+
+
+ENDLESS = {"dev_zero": lambda tmp_path: Path("/dev/zero"), "fifo": _fifo,
+           "link_to_dev_zero": _link_to_dev_zero, "dev_zero_interpreter": _dev_zero_interpreter}
+
+
+@pytest.mark.parametrize("case", list(ENDLESS))
+def test_input_that_never_ends(case, tmp_path, cross_tools, guest_env):
+    """Not a regular file, as the program or its PT_INTERP: refused (EACCES, as execve does)
+    at once, in one line, where reading it would never end (qemu hangs on the FIFO)."""
+    mvvm = toolchain.run_mvvm(ENDLESS[case](tmp_path), env=guest_env, timeout=30)
+    assert (mvvm.status, mvvm.stdout) == (1, b"")
+    assert_one_line(mvvm.stderr)
+    assert b"Permission denied" in mvvm.stderr

@@ -10,7 +10,9 @@ AT_NULL, then the strings and AT_RANDOM's bytes higher up; sp 16-aligned.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,8 +110,13 @@ class ElfImage:
 
 
 def read_image(path: str) -> ElfImage:
+    """The ELF file at path. Only a regular file, as execve has it (EACCES otherwise): a
+    FIFO or /dev/zero would never end."""
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EACCES, os.strerror(errno.EACCES))
             data = f.read()
     except OSError as error:
         raise ElfError(f"Could not open '{path}': {error.strerror}") from None

@@ -177,8 +177,8 @@ def _exec(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes], depth: i
     if k.embedded:
         raise SyscallError(errno.ENOSYS)
     where = k.files.resolve(AT_FDCWD, path)
-    if stat.S_ISDIR(os.stat(where.path).st_mode) or not os.access(where.path, os.X_OK):
-        raise SyscallError(errno.EACCES)
+    if not stat.S_ISREG(os.stat(where.path).st_mode) or not os.access(where.path, os.X_OK):
+        raise SyscallError(errno.EACCES)        # a directory, FIFO or device: never run
     with open(where.path, "rb") as f:
         head = f.read(BINPRM_BUF_SIZE)
     if head.startswith(b"#!"):
