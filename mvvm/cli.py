@@ -108,6 +108,12 @@ def run(options: argparse.Namespace) -> int:
     from mvvm.linux.process import FileSystemOptions, start_process
 
     _ensure_standard_fds()
+    # ^C is the guest's, as under qemu: killed by SIGINT unless it catches it (or MVVM
+    # was started with it ignored). Python's own handler would only run between bytecodes
+    # (never, while the guest computes) and raise KeyboardInterrupt in whatever callback
+    # from wasm ran next.
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     log = open(options.log_file, "w") if options.log_file else sys.stderr  # noqa: SIM115
     in_asm = log if "in_asm" in options.log.split(",") else None
     argv = [options.argv0 or options.program, *options.args]
@@ -173,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     try:
         return run(options)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:           # ^C before run() gave SIGINT back to the guest
         return 128 + signal.SIGINT
     except Exception as error:      # noqa: BLE001 - one line, never a traceback
         if os.environ.get("MVVM_DEBUG"):

@@ -64,6 +64,7 @@ SYNCHRONOUS = sum(1 << (n - 1) for n in (11, 7, 4, 5, 8, 31))
 # (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP); SIGPIPE, which the host ignores and the
 # Linux layer sends on EPIPE; 32 and 33, the host threads library's.
 NOT_FORWARDED = frozenset({9, 19, 11, 7, 4, 8, 5, 13, 32, 33})
+PYTHON_IGNORES = frozenset({13, 25})    # SIGPIPE, SIGXFSZ: ignored by Python, not inherited
 
 
 def bit(signo: int) -> int:
@@ -508,7 +509,10 @@ class HostSignals:
     wakeup fd and posts it to the process (which wakes a cpu, even in a busy loop).
 
     state is the main thread's: signal.signal works on the host's main thread only, so a
-    disposition another thread sets is mirrored at the main thread's next safe point."""
+    disposition another thread sets is mirrored at the main thread's next safe point.
+
+    A signal the VM process was started with ignored (nohup, a shell's background job)
+    starts ignored in the guest too, as execve keeps it; its default is then SIG_DFL."""
 
     def __init__(self, state: SignalState) -> None:
         self.state = state
@@ -516,6 +520,11 @@ class HostSignals:
         self._forwarded: set[int] = set()
         self._pump: tuple[int, int] | None = None
         self._deferred: dict[int, int] = {}             # signo: handler, from other threads
+        for signo in range(1, NSIG + 1):
+            if signo not in NOT_FORWARDED | PYTHON_IGNORES and \
+                    signal.getsignal(signo) == signal.SIG_IGN:
+                state.group.actions[signo] = SigAction(sa_handler=SIG_IGN)
+                self._original[signo] = signal.SIG_DFL
 
     def follow(self, signo: int, handler: int) -> None:
         """Mirror a guest disposition on the host, now on the main thread, else soon."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import stat
 from ctypes import LittleEndianStructure, c_int32, c_uint64, sizeof
 from typing import TYPE_CHECKING, NoReturn
@@ -127,7 +126,6 @@ def _child(k: Kernel, flags: int, stack: int, child_tid: int, tls: int) -> int:
     """The child's side of a fork: its own pid and tid words, then its own stack and tp if
     given (which the run loop must pick up: a Restart)."""
     k.became_child()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)    # killed by ^C as a Linux child would be
     if flags & CLONE_CHILD_SETTID:
         k.store_struct(child_tid, c_int32(k.pid))
     if flags & CLONE_CHILD_CLEARTID:
