@@ -54,9 +54,11 @@ class CForm:
     """One compressed form: its pattern, the base instruction and how to fill its fields.
 
     `imm` lists (instruction bit, immediate bit) pairs; `sign_bit` is the immediate bit to
-    sign-extend from (None for unsigned offsets).  `nonzero` names the field ("rd", "rs1" or
-    "imm") whose zero value makes the encoding reserved; HINT encodings are not reserved and
-    expand like any other.
+    sign-extend from (None for unsigned offsets); `fixed_imm` is the immediate of a form
+    that has no immediate bits of its own (c.zext.b is andi rd, rd, 255).  `nonzero` names
+    the field ("rd", "rs1" or "imm") whose zero value makes the encoding reserved; HINT
+    encodings are not reserved and expand like any other. `ext`: C, or the Zc* extension
+    that added the form.
     """
 
     name: str
@@ -69,14 +71,18 @@ class CForm:
     imm: tuple[tuple[int, int], ...] = ()
     sign_bit: int | None = None
     nonzero: str = ""
+    fixed_imm: int = 0
+    ext: str = "C"
 
 
 def _c(name: str, pattern: str, base: str, rd: str | int = 0, rs1: str | int = 0,
-       rs2: str | int = 0, imm: str = "", signed: bool = False, nonzero: str = "") -> CForm:
+       rs2: str | int = 0, imm: str = "", signed: bool = False, nonzero: str = "",
+       fixed_imm: int = 0, ext: str = "C") -> CForm:
     match, mask = _pattern(pattern)
     pairs = _scatter(imm)
     sign_bit = max(dest for _, dest in pairs) if signed else None
-    return CForm(name, match, mask, base, rd, rs1, rs2, pairs, sign_bit, nonzero)
+    return CForm(name, match, mask, base, rd, rs1, rs2, pairs, sign_bit, nonzero, fixed_imm,
+                 ext)
 
 
 _LD = "12:10=5:3 6:5=7:6"  # c.ld, c.fld, c.sd, c.fsd
@@ -96,6 +102,12 @@ FORMS: tuple[CForm, ...] = (
     _c("c.fsd", "101 --- --- -- --- 00", "fsd", rs2="p2", rs1="p7", imm=_LD),
     _c("c.sw", "110 --- --- -- --- 00", "sw", rs2="p2", rs1="p7", imm=_LW),
     _c("c.sd", "111 --- --- -- --- 00", "sd", rs2="p2", rs1="p7", imm=_LD),
+    # Zcb: byte and halfword loads and stores
+    _c("c.lbu", "100 000 --- -- --- 00", "lbu", rd="p2", rs1="p7", imm="6=0 5=1", ext="Zcb"),
+    _c("c.lhu", "100 001 --- 0 - --- 00", "lhu", rd="p2", rs1="p7", imm="5=1", ext="Zcb"),
+    _c("c.lh", "100 001 --- 1 - --- 00", "lh", rd="p2", rs1="p7", imm="5=1", ext="Zcb"),
+    _c("c.sb", "100 010 --- -- --- 00", "sb", rs2="p2", rs1="p7", imm="6=0 5=1", ext="Zcb"),
+    _c("c.sh", "100 011 --- 0 - --- 00", "sh", rs2="p2", rs1="p7", imm="5=1", ext="Zcb"),
     # Quadrant 1
     _c("c.addi", "000 - ----- ----- 01", "addi", rd="r7", rs1="r7", imm=_CI, signed=True),
     _c("c.addiw", "001 - ----- ----- 01", "addiw", rd="r7", rs1="r7", imm=_CI, signed=True,
@@ -114,6 +126,18 @@ FORMS: tuple[CForm, ...] = (
     _c("c.and", "100 0 11 --- 11 --- 01", "and", rd="p7", rs1="p7", rs2="p2"),
     _c("c.subw", "100 1 11 --- 00 --- 01", "subw", rd="p7", rs1="p7", rs2="p2"),
     _c("c.addw", "100 1 11 --- 01 --- 01", "addw", rd="p7", rs1="p7", rs2="p2"),
+    # Zcb: extensions, not and mul on rd'
+    _c("c.mul", "100 1 11 --- 10 --- 01", "mul", rd="p7", rs1="p7", rs2="p2", ext="Zcb"),
+    _c("c.zext.b", "100 1 11 --- 11 000 01", "andi", rd="p7", rs1="p7", fixed_imm=255, ext="Zcb"),
+    _c("c.sext.b", "100 1 11 --- 11 001 01", "sext.b", rd="p7", rs1="p7", ext="Zcb"),
+    _c("c.zext.h", "100 1 11 --- 11 010 01", "zext.h", rd="p7", rs1="p7", ext="Zcb"),
+    _c("c.sext.h", "100 1 11 --- 11 011 01", "sext.h", rd="p7", rs1="p7", ext="Zcb"),
+    _c("c.zext.w", "100 1 11 --- 11 100 01", "add.uw", rd="p7", rs1="p7", ext="Zcb"),
+    _c("c.not", "100 1 11 --- 11 101 01", "xori", rd="p7", rs1="p7", fixed_imm=-1, ext="Zcb"),
+    # Zcmop: c.lui's reserved encodings with an odd rd below x16 (and nzimm 0) are
+    # may-be-operations that write no register: a nop
+    *(_c(f"c.mop.{n}", f"011 0 {n:05b} 00000 01", "addi", ext="Zcmop")
+      for n in range(1, 16, 2)),
     _c("c.j", "101 ----------- 01", "jal", imm="12:2=11|4|9:8|10|6|7|3:1|5", signed=True),
     _c("c.beqz", "110 --- --- ----- 01", "beq", rs1="p7", imm=_BRANCH, signed=True),
     _c("c.bnez", "111 --- --- ----- 01", "bne", rs1="p7", imm=_BRANCH, signed=True),
@@ -142,7 +166,7 @@ def _register(source: str | int, raw: int) -> int:
 
 
 def _immediate(form: CForm, raw: int) -> int:
-    value = 0
+    value = form.fixed_imm
     for source, dest in form.imm:
         value |= (raw >> source & 1) << dest
     if form.sign_bit is not None:

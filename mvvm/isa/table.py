@@ -31,6 +31,7 @@ LOAD, LOAD_FP, MISC_MEM, OP_IMM, AUIPC, OP_IMM_32 = 0x03, 0x07, 0x0F, 0x13, 0x17
 STORE, STORE_FP, AMO, OP, LUI, OP_32 = 0x23, 0x27, 0x2F, 0x33, 0x37, 0x3B
 MADD, MSUB, NMSUB, NMADD, OP_FP = 0x43, 0x47, 0x4B, 0x4F, 0x53
 BRANCH, JALR, JAL, SYSTEM = 0x63, 0x67, 0x6F, 0x73
+CACHE_BLOCK = 64            # bytes a cache-block operation covers (cbo.*, riscv_hwprobe)
 
 _OPCODE = 0x7F
 _FUNCT3 = 0x7 << 12
@@ -135,6 +136,20 @@ _BASE = [
              "rd,csr,rs1"),
     *_funct3(SYSTEM, [("csrrwi", "Zicsr", 5), ("csrrsi", "Zicsr", 6), ("csrrci", "Zicsr", 7)],
              "rd,csr,zimm"),
+    # Zawrs: wait for a reservation set to change, here at once (as the spec allows)
+    _exact("wrs.nto", "Zawrs", SYSTEM | 0x00D << 20),
+    _exact("wrs.sto", "Zawrs", SYSTEM | 0x01D << 20),
+    # Zicbom, Zicboz: cache-block operations on the block holding (rs1); cbo.inval is not
+    # here, since Linux does not let user code invalidate caches (SIGILL, as there)
+    *(_row(name, ext, MISC_MEM | 2 << 12 | imm << 20, _FUNCT3 | _IMM12 | 0x1F << 7, "amo")
+      for name, ext, imm in (("cbo.clean", "Zicbom", 1), ("cbo.flush", "Zicbom", 2),
+                             ("cbo.zero", "Zicboz", 4))),
+    # Zimop: may-be-operations, which write 0 to rd until an extension gives them a meaning
+    *(_row(f"mop.r.{n}", "Zimop", SYSTEM | 4 << 12 | 1 << 31 | (n >> 4) << 30
+           | (n >> 2 & 3) << 26 | 0b0111 << 22 | (n & 3) << 20, _FUNCT3 | _IMM12, "rd,rs1")
+      for n in range(32)),
+    *(_row(f"mop.rr.{n}", "Zimop", SYSTEM | 4 << 12 | 1 << 31 | (n >> 2) << 30
+           | (n & 3) << 26 | 1 << 25, _FUNCT3 | _FUNCT7, "rd,rs1,rs2") for n in range(8)),
 ]
 
 # Shift-format immediates (shift amount below a funct6/funct7) and the unary bit-manipulation

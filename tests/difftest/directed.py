@@ -28,7 +28,7 @@ from mvvm.isa.encoder import Fields, encode, tokens
 from mvvm.isa.table import LOAD, LOAD_FP
 
 UNICORN_EXTS = frozenset({"I", "M", "A", "Zicsr"})    # what Unicorn runs faithfully
-QEMU_LACKS = frozenset({"Zicond"})                    # and what qemu 7.2 does not run
+QEMU_LACKS = frozenset({"Zicond", "Zimop", "Zawrs", "Zicbom", "Zicboz"})   # nor qemu 7.2
 TARGETED = frozenset({"ecall", "ebreak", "fence", "fence.i"})
 FP_CSRS = (0x001, 0x002, 0x003)                       # fflags, frm, fcsr: deterministic
 MEM_OFFSETS = (0, 1, -1, 7, 2047, -2048)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from difftest import values as v
 from difftest.machine import SCRATCH, SCRATCH_MID, SCRATCH_SIZE, State
 from mvvm.isa import TABLE, Flow, InsnSpec, Instr, decode
-from mvvm.isa.decoder import free_bits
+from mvvm.isa.decoder import compressed_form, free_bits
 from mvvm.isa.encoder import BY_NAME, Fields, encode, tokens
 from mvvm.isa.table import LOAD, LOAD_FP, STORE, STORE_FP
 from mvvm.translator.semantics import SEMANTICS
@@ -87,8 +87,10 @@ def acceptable(instr: Instr, writable: tuple[int, ...] = WRITABLE) -> bool:
 
 @functools.cache
 def compressed_inventory() -> tuple[tuple[int, Instr], ...]:
-    """Every valid 16-bit encoding and its expansion (about 47,000)."""
-    words = ((word, decode(word)) for word in range(1 << 16) if word & 3 != 3)
+    """Every valid 16-bit encoding of C and its expansion (about 47,000): neither Unicorn
+    nor qemu 7.2 has Zcb or Zcmop (test_isa_decode checks their expansions)."""
+    words = ((word, decode(word)) for word in range(1 << 16)
+             if word & 3 != 3 and getattr(compressed_form(word), "ext", "") == "C")
     return tuple((word, instr) for word, instr in words if instr is not None)
 
 

@@ -1,6 +1,6 @@
 /* Every instruction of mvvm.isa.TABLE at least once, plus the operand patterns objdump prints
    as aliases and every compressed form.  Only disassembled (tests/test_isa_objdump.py), never
-   run.  Assemble with -march=rv64gc_zba_zbb_zbs_zbc_zbkb_zbkx. */
+   run.  Assemble with -march=rv64gc_zba_zbb_zbs_zbc_zbkb_zbkx_zicbom_zicboz. */
         .option norelax
         .text
         .globl  _start
@@ -289,9 +289,55 @@ _start:
         brev8   a0, a1
         xperm4  a0, a1, a2
         xperm8  a0, a1, a2
-/* Zicond, which binutils 2.40 does not know */
+/* Zicbom, Zicboz (not cbo.inval: not for user code) */
+        cbo.clean (a0)
+        cbo.flush (a1)
+        cbo.zero (a2)
+/* Zicond, Zawrs, Zimop (every one), which binutils 2.40 does not know */
         .insn r 0x33, 5, 7, a0, a1, a2
         .insn r 0x33, 7, 7, a0, a1, a2
+        .insn 4, 0x00d00073
+        .insn 4, 0x01d00073
+        .insn 4, 0x81c5c573
+        .insn 4, 0x81d5c573
+        .insn 4, 0x81e5c573
+        .insn 4, 0x81f5c573
+        .insn 4, 0x85c5c573
+        .insn 4, 0x85d5c573
+        .insn 4, 0x85e5c573
+        .insn 4, 0x85f5c573
+        .insn 4, 0x89c5c573
+        .insn 4, 0x89d5c573
+        .insn 4, 0x89e5c573
+        .insn 4, 0x89f5c573
+        .insn 4, 0x8dc5c573
+        .insn 4, 0x8dd5c573
+        .insn 4, 0x8de5c573
+        .insn 4, 0x8df5c573
+        .insn 4, 0xc1c5c573
+        .insn 4, 0xc1d5c573
+        .insn 4, 0xc1e5c573
+        .insn 4, 0xc1f5c573
+        .insn 4, 0xc5c5c573
+        .insn 4, 0xc5d5c573
+        .insn 4, 0xc5e5c573
+        .insn 4, 0xc5f5c573
+        .insn 4, 0xc9c5c573
+        .insn 4, 0xc9d5c573
+        .insn 4, 0xc9e5c573
+        .insn 4, 0xc9f5c573
+        .insn 4, 0xcdc5c573
+        .insn 4, 0xcdd5c573
+        .insn 4, 0xcde5c573
+        .insn 4, 0xcdf5c573
+        .insn 4, 0x82c5c573
+        .insn 4, 0x86c5c573
+        .insn 4, 0x8ac5c573
+        .insn 4, 0x8ec5c573
+        .insn 4, 0xc2c5c573
+        .insn 4, 0xc6c5c573
+        .insn 4, 0xcac5c573
+        .insn 4, 0xcec5c573
 
 /* RV64C: every compressed form, written with the c. mnemonics */
         .option rvc
@@ -339,3 +385,26 @@ _start:
         c.fsdsp fs0, 504(sp)
         c.swsp  a0, 252(sp)
         c.sdsp  ra, 8(sp)
+/* Zcb and Zcmop, which binutils 2.40 does not know: c.lbu a0,3(a1); c.lhu a0,2(a1);
+   c.lh a0,2(a1); c.sb a0,3(a1); c.sh a0,2(a1); c.mul a0,a1; c.zext.b, c.sext.b,
+   c.zext.h, c.sext.h, c.zext.w, c.not on a0; c.mop.1 .. c.mop.15 */
+        .insn 2, 0x81e8
+        .insn 2, 0x85a8
+        .insn 2, 0x85e8
+        .insn 2, 0x89e8
+        .insn 2, 0x8da8
+        .insn 2, 0x9d4d
+        .insn 2, 0x9d61
+        .insn 2, 0x9d65
+        .insn 2, 0x9d69
+        .insn 2, 0x9d6d
+        .insn 2, 0x9d71
+        .insn 2, 0x9d75
+        .insn 2, 0x6081
+        .insn 2, 0x6181
+        .insn 2, 0x6281
+        .insn 2, 0x6381
+        .insn 2, 0x6481
+        .insn 2, 0x6581
+        .insn 2, 0x6681
+        .insn 2, 0x6781

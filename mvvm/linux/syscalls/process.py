@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from ...errors import GuestExit, ThreadExit
 from ...isa import TABLE
+from ...isa.rvc import FORMS
+from ...isa.table import CACHE_BLOCK
 from ...runtime.layout import GUEST_LIMIT
 from ..errors import SyscallError
 from ..mm import PROT_WRITE
@@ -397,25 +399,32 @@ def _prctl_value(k: Kernel, option: int, arg2: int) -> int:
 
 
 # riscv_hwprobe: what this CPU implements, as Linux reports it. The extensions are exactly
-# the instruction table's (RV64IMAFDC and the Z extensions of its rows; no V), by the bits
-# of Linux's asm/hwprobe.h.
+# those of the instruction table's rows and compressed forms (RV64IMAFDC, where C with D is
+# Zca and Zcd, and the Z extensions; no V), plus the HINTs that run as the base
+# instructions they are encoded as (Zihintpause's pause is a fence, Zihintntl's are adds
+# to x0), by the bits of Linux's asm/hwprobe.h.
 
 HWPROBE_IMA_FD, HWPROBE_IMA_C = 1 << 0, 1 << 1
-HWPROBE_EXTENSIONS = {"Zba": 3, "Zbb": 4, "Zbs": 5, "Zbc": 7, "Zbkb": 8, "Zbkx": 10,
-                      "Zicond": 35}
+HWPROBE_EXTENSIONS = {"Zba": 3, "Zbb": 4, "Zbs": 5, "Zicboz": 6, "Zbc": 7, "Zbkb": 8,
+                      "Zbkx": 10, "Zihintntl": 29, "Zicond": 35, "Zihintpause": 36,
+                      "Zimop": 42, "Zca": 43, "Zcb": 44, "Zcd": 45, "Zcmop": 47, "Zawrs": 48,
+                      "Zicbom": 55}
+IMPLEMENTED = ({spec.ext for spec in TABLE} | {form.ext for form in FORMS}
+               | {"Zca", "Zcd", "Zihintntl", "Zihintpause"})
 MISALIGNED_FAST = 3                    # wasm loads and stores at any alignment
 MISALIGNED_UNSUPPORTED = 4
 HWPROBE = {
     0: 0, 1: 0, 2: 0,                  # mvendorid, marchid, mimpid
     3: 1,                              # BASE_BEHAVIOR: IMA
     4: HWPROBE_IMA_FD | HWPROBE_IMA_C | sum(   # IMA_EXT_0
-        1 << bit for ext, bit in HWPROBE_EXTENSIONS.items() if ext in {s.ext for s in TABLE}),
+        1 << bit for ext, bit in HWPROBE_EXTENSIONS.items() if ext in IMPLEMENTED),
     5: MISALIGNED_FAST,                # CPUPERF_0
-    6: 0,                              # ZICBOZ_BLOCK_SIZE: no Zicboz
+    6: CACHE_BLOCK,                    # ZICBOZ_BLOCK_SIZE
     7: GUEST_LIMIT - 1,                # HIGHEST_VIRT_ADDRESS
     8: 10_000_000,                     # TIME_CSR_FREQ: rdtime's 10 MHz
     9: MISALIGNED_FAST,                # MISALIGNED_SCALAR_PERF
     10: MISALIGNED_UNSUPPORTED,        # MISALIGNED_VECTOR_PERF: no V
+    12: CACHE_BLOCK,                   # ZICBOM_BLOCK_SIZE
 }
 
 

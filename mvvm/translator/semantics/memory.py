@@ -1,4 +1,4 @@
-"""Loads, stores and the A extension.
+"""Loads, stores, the cache-block operations (Zicbom, Zicboz) and the A extension.
 
 Plain loads and stores may be misaligned, as Linux allows them on riscv64. An
 access outside the backed guest space traps in wasmtime and becomes SIGSEGV.
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mvvm.isa import TABLE, Instr
+from mvvm.isa.table import CACHE_BLOCK
 from mvvm.runtime import layout
 from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Emitter, FieldValue
 from mvvm.translator.semantics import semantic
@@ -40,6 +41,32 @@ def store(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.address(i.rs1, i.imm)
     e.x(i.rs2)
     e.code.mem(STORES[i.name], GUEST_MEMORY)
+
+
+@semantic("cbo.clean", "cbo.flush")
+def cache_block_management(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """Guest memory is coherent wasm memory: nothing to write back. What remains is the
+    fault an access to the block would raise, from a load of its first byte."""
+    _block_address(e, i)
+    e.code.mem(w.I32_LOAD8_U, GUEST_MEMORY).op(w.DROP)
+
+
+@semantic("cbo.zero")
+def cache_block_zero(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """Zero the 64-byte block that holds x[rs1], eight doubleword stores."""
+    address = e.temp(w.I32)
+    _block_address(e, i)
+    e.code.set(address)
+    for k in range(CACHE_BLOCK // 8):
+        e.code.get(address).i64_const(0).mem(w.I64_STORE, GUEST_MEMORY, 8 * k)
+    e.release((w.I32, address))
+
+
+def _block_address(e: Emitter, i: Instr) -> None:
+    """The wasm address of the cache block holding x[rs1] (bias folded in)."""
+    e.x(i.rs1)
+    e.code.i64_const(-CACHE_BLOCK).op(w.I64_AND).i64_const(-layout.BIAS).op(w.I64_ADD)
+    e.code.op(w.I32_WRAP_I64)
 
 
 @semantic("fld", "flw")

@@ -1,4 +1,5 @@
-"""ecall, fences and the user-level CSRs (Zicsr, Zifencei, Zicntr).
+"""ecall, fences, the user-level CSRs (Zicsr, Zifencei, Zicntr), and the instructions that
+do nothing observable yet: Zawrs's waits and Zimop's may-be-operations.
 
 ecall calls the Linux layer through a raw host import without leaving the
 region: registers are written back first (the kernel may read any of them),
@@ -36,6 +37,22 @@ def fence(e: Emitter, i: Instr, pc: FieldValue) -> None:
     at least as strong as the guest asked, and it keeps Cranelift from moving the guest's
     plain loads and stores across it, which other guest threads may observe."""
     e.code.atomic_fence()
+
+
+@semantic("wrs.nto", "wrs.sto")
+def wait_on_reservation(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """Stall until the reservation set changes or a timeout: the spec lets an
+    implementation go on at once (the guest's loop then checks again)."""
+
+
+MOPS = [f"mop.r.{n}" for n in range(32)] + [f"mop.rr.{n}" for n in range(8)]
+
+
+@semantic(*MOPS)
+def may_be_operation(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """Zimop: until an extension redefines it, a may-be-operation writes 0 to rd."""
+    e.code.i64_const(0)
+    e.set_x(i.rd)
 
 
 @semantic("fence.i", ends_block=True)
