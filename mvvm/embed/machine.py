@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, TypeVar
 
+from mvvm.elf.dynamic import closure
 from mvvm.elf.loader import ElfError, ElfImage
 from mvvm.elf.symbols import Symbols
 from mvvm.errors import BudgetSpent, GuestExit, GuestSignal
@@ -40,7 +41,7 @@ from mvvm.linux.kernel import Kernel
 from mvvm.linux.mm import PROT_EXEC
 from mvvm.linux.mm import Mapping as Pages
 from mvvm.linux.paths import ConfinedPaths
-from mvvm.linux.process import Process
+from mvvm.linux.process import Process, find_sysroot
 from mvvm.runtime.image import Image
 from mvvm.runtime.precise import Fault
 from mvvm.runtime.vm import VM
@@ -100,6 +101,7 @@ class _Setup:
     stdout: Callable[[bytes], object]
     stderr: Callable[[bytes], object]
     max_memory: int | None
+    sysroot: str | None
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,9 @@ class Machine:
     default). root: the host directory the guest sees as /; network: sockets other than
     AF_UNIX; stdout and stderr: Python file objects (text or binary) or callables that
     take bytes (default: the host's sys.stdout and sys.stderr at each write); max_memory:
-    bytes the guest may have mapped, its stack and program included.
+    bytes the guest may have mapped, its stack and program included. A dynamically linked
+    program without a root gets a private tree holding copies of its loader and libraries
+    from sysroot (default: as `mvvm run -L` finds it); with a root, they must be there.
 
     A Machine is used from one Python thread at a time; many Machines may run in parallel
     threads, since the GIL is released while guest code runs.
@@ -152,12 +156,13 @@ class Machine:
                  env: Mapping[str, str] | Iterable[str] | None = None,
                  root: str | os.PathLike[str] | None = None, network: bool = False,
                  stdout: Stream = None, stderr: Stream = None,
-                 max_memory: int | None = None) -> None:
+                 max_memory: int | None = None, sysroot: str | None = None) -> None:
         data = program if isinstance(program, bytes) else Path(program).read_bytes()
         name = "program" if isinstance(program, bytes) else os.path.basename(program)
         self._start(_Setup(data, name, [name, *argv], _environment(env),
                            None if root is None else os.fspath(root), network,
-                           _sink(stdout, "stdout"), _sink(stderr, "stderr"), max_memory))
+                           _sink(stdout, "stdout"), _sink(stderr, "stderr"), max_memory,
+                           sysroot))
 
     def fork(self) -> Machine:
         """A new machine in this one's state, with its host functions, that shares its
@@ -181,6 +186,7 @@ class Machine:
         if root is None:
             root = os.path.join(self._scratch, "root")
             os.mkdir(root, 0o755)
+            _libraries_into(root, setup.program, setup.sysroot)
         paths = ConfinedPaths({b"/": os.fsencode(os.path.abspath(root))}, host_cwd=False)
         self.kernel = Kernel(None, None, exe=host_path, paths=paths, network=setup.network,
                              embedded=True)
@@ -515,6 +521,24 @@ class Machine:
                 break
             fp = previous
         return [f"{address:#x} {self._symbols.describe(address)}" for address in frames]
+
+
+def _libraries_into(root: str, program: bytes, sysroot: str | None) -> None:
+    """Copies of a dynamic program's loader and the libraries it needs, from sysroot, into
+    the guest's private tree (copies: the guest may write its tree, never the sysroot)."""
+    loader = ElfImage.parse(program).interpreter
+    chosen = find_sysroot(sysroot)
+    if loader is None or chosen is None:
+        return
+    places = [Path(chosen, "lib"), Path(chosen, "usr", "lib")]
+    wanted = {loader: Path(chosen, loader.lstrip("/"))}
+    wanted |= {f"/lib/{name}": path for name, path in closure(program, places).items()}
+    for guest, host in wanted.items():
+        if host.is_file():
+            target = Path(root, guest.lstrip("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(host, target)
+            target.chmod(0o755)
 
 
 def _environment(env: Mapping[str, str] | Iterable[str] | None) -> list[str]:

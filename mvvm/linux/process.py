@@ -59,7 +59,7 @@ class FileSystemOptions:
 
     def paths(self) -> HostPaths | ConfinedPaths:
         if self.root is None and not self.maps:
-            return HostPaths(self._sysroot())
+            return HostPaths(find_sysroot(self.sysroot))
         mounts = {b"/": os.fsencode(self.root or _empty_root())}
         for item in self.maps:
             host, sep, guest = item.rpartition(":")
@@ -68,12 +68,15 @@ class FileSystemOptions:
             mounts[os.fsencode(guest)] = os.fsencode(host)
         return ConfinedPaths(mounts)
 
-    def _sysroot(self) -> str | None:
-        """-L, else QEMU_LD_PREFIX as qemu reads it, else the Debian cross sysroot if there."""
-        chosen = self.sysroot or os.environ.get("QEMU_LD_PREFIX")
-        if chosen:
-            return chosen
-        return DEFAULT_SYSROOT if os.path.isdir(DEFAULT_SYSROOT) else None
+
+
+def find_sysroot(chosen: str | None) -> str | None:
+    """Where riscv64 libraries are: the chosen one (-L), else QEMU_LD_PREFIX as qemu reads
+    it, else the Debian cross sysroot if it is there."""
+    chosen = chosen or os.environ.get("QEMU_LD_PREFIX")
+    if chosen:
+        return chosen
+    return DEFAULT_SYSROOT if os.path.isdir(DEFAULT_SYSROOT) else None
 
 
 def _empty_root() -> str:
