@@ -129,6 +129,14 @@ class Files:
         """Guest fd -> host fd, for handing the table to a host program (execve)."""
         return {fd: entry.host for fd, entry in self._fds.items()}
 
+    def open(self, where: HostPath, flags: int, mode: int) -> int:
+        """A host descriptor for a resolved path: in a confined tree, opened beneath it by
+        the kernel (ConfinedPaths.open), so that a race with the guest cannot leave it."""
+        paths = self.paths
+        if paths.confined and where.guest is not None and where.path != self.exe:
+            return paths.open(where.guest, flags, mode)
+        return os.open(where.path, flags, mode, dir_fd=where.dir_fd)
+
     def resolve(self, dirfd: int, path: bytes, *, follow: bool = True) -> HostPath:
         """The host path for a guest path relative to dirfd; every path syscall comes here.
 

@@ -9,10 +9,17 @@ directories mounted at guest paths, and the resolution of every path (`..`,
 symlinks, absolute link targets) happens here, in the guest's namespace, so
 nothing the guest names can lead outside those directories. The host only ever
 sees the final, fully resolved path, with no symlink left in it to follow.
+
+That leaves a race: a guest thread may swap a directory of that path for a symlink
+between the resolution and the host call. `open` closes it for opening files, the
+guest's way to read and create them: the kernel walks the resolved path again
+beneath the mount's directory (openat2 with RESOLVE_IN_ROOT), where no symlink can
+lead out. The other path calls still take the resolved path as it is.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import posixpath
@@ -22,6 +29,28 @@ from typing import NamedTuple
 from .errors import SyscallError
 
 MAX_LINKS = 40          # Linux's limit on symlinks followed in one lookup (ELOOP beyond)
+RESOLVE_NO_MAGICLINKS, RESOLVE_IN_ROOT = 0x02, 0x10
+SYS_OPENAT2 = 437       # the same number on every architecture
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
+                ("resolve", ctypes.c_uint64)]
+
+
+def openat2(dir_fd: int, path: bytes, flags: int, mode: int, resolve: int) -> int:
+    """The host's openat2 (Python's os module has none); OSError on failure. Unlike
+    openat, it refuses a mode where the flags create nothing."""
+    creates = flags & (os.O_CREAT | os.O_TMPFILE)
+    how = _OpenHow(flags, mode if creates else 0, resolve)
+    fd = _libc.syscall(ctypes.c_long(SYS_OPENAT2), ctypes.c_int(dir_fd), ctypes.c_char_p(path),
+                       ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+    if fd < 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+    return fd
 
 
 class HostPath(NamedTuple):
@@ -173,8 +202,23 @@ class ConfinedPaths:
 
     def host_of(self, guest: bytes) -> bytes:
         """The host path of a canonical guest path, through the deepest mount holding it."""
+        top, rest = self._mount_of(guest)
+        return os.path.join(top, rest) if rest else top
+
+    def _mount_of(self, guest: bytes) -> tuple[bytes, bytes]:
+        """The host directory of the deepest mount holding a canonical guest path, and the
+        path's rest beneath it (b"" for the mount point itself)."""
         for point in sorted(self.mounts, key=len, reverse=True):
             if guest == point or guest.startswith(point.rstrip(b"/") + b"/"):
-                rest = guest[len(point):].lstrip(b"/")
-                return os.path.join(self.mounts[point], rest) if rest else self.mounts[point]
+                return self.mounts[point], guest[len(point):].lstrip(b"/")
         raise SyscallError(errno.ENOENT)
+
+    def open(self, guest: bytes, flags: int, mode: int) -> int:
+        """Open a canonical guest path with host open flags, the kernel resolving it again
+        beneath its mount's directory, so that a symlink swapped in since stays inside."""
+        top, rest = self._mount_of(guest)
+        root = os.open(top, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return openat2(root, rest or b".", flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+        finally:
+            os.close(root)

@@ -180,7 +180,7 @@ def _open(k: Kernel, dirfd: int, path: bytes, flags: int, mode: int, *,
     host_flags = abi.OPEN_FLAGS.to_host(flags) | os.O_CLOEXEC
     if no_symlinks:
         host_flags |= os.O_NOFOLLOW
-    host = os.open(where.path, host_flags, mode & 0o7777, dir_fd=where.dir_fd)
+    host = k.files.open(where, host_flags, mode & 0o7777)
     return k.files.install(host, cloexec=bool(flags & O_CLOEXEC), path=where.guest or b"")
 
 
