@@ -44,17 +44,31 @@ def test_canonical_stays_in_the_tree(tree, guest, canonical):
 
 def test_host_paths_are_inside_the_mounts(tree):
     paths, top = tree
-    assert paths.resolve(b"/usr/lib/libc.so").path == os.fsencode(top / "lib" / "libc.so")
-    assert paths.resolve(b"etc/hosts").path == os.fsencode(top / "root" / "etc" / "hosts")
-    escaped = paths.resolve(b"/host-abs").path              # the link's target, in the tree
-    assert escaped == os.fsencode(top / "root") + os.fsencode(str(top / "secret"))
-    assert not os.path.exists(escaped)
+    assert paths.resolve(b"/usr/lib/libc.so").full == os.fsencode(top / "lib" / "libc.so")
+    assert paths.resolve(b"etc/hosts").full == os.fsencode(top / "root" / "etc" / "hosts")
+    escaped = paths.canonical(b"/host-abs")                 # the link's target, in the tree
+    assert paths.host_of(escaped) == os.fsencode(top / "root") + os.fsencode(str(top / "secret"))
+    with pytest.raises(SyscallError) as missing:            # whose directories are not there
+        paths.resolve(b"/host-abs")
+    assert missing.value.errno == errno.ENOENT
 
 
 def test_last_component_not_followed_when_asked(tree):
     paths, top = tree
-    assert paths.resolve(b"/abs", follow=False).path == os.fsencode(top / "root" / "abs")
-    assert paths.resolve(b"/abs/", follow=False).path == os.fsencode(top / "root" / "etc")
+    assert paths.resolve(b"/abs", follow=False).full == os.fsencode(top / "root" / "abs")
+    assert paths.resolve(b"/abs/", follow=False).full == os.fsencode(top / "root" / "etc")
+
+
+def test_the_host_walks_no_confined_path(tree):
+    """A confined path comes as a descriptor of its parent directory, which the kernel
+    opened beneath the tree, and the last component, which the host must not follow."""
+    paths, top = tree
+    where = paths.resolve(b"/etc/hosts")
+    assert (where.path, where.follows(True)) == (b"hosts", False)
+    assert os.readlink(f"/proc/self/fd/{where.dir_fd}") == str(top / "root" / "etc")
+    paths.release()
+    with pytest.raises(OSError):
+        os.fstat(where.dir_fd)
 
 
 def test_link_loops_and_relative_bases(tree):
@@ -86,4 +100,5 @@ def test_sysroot_first_for_absolute_paths(tmp_path):
     assert paths.resolve(b"/lib/ld.so").path == os.fsencode(tmp_path / "lib" / "ld.so")
     assert paths.resolve(b"/etc/passwd").path == b"/etc/passwd"
     assert paths.resolve(b"/").path == b"/"
-    assert paths.resolve(b"lib/ld.so", base_fd=7) == (b"lib/ld.so", 7, None)
+    relative = paths.resolve(b"lib/ld.so", base_fd=7)
+    assert (relative.path, relative.dir_fd, relative.guest) == (b"lib/ld.so", 7, None)

@@ -128,6 +128,7 @@ def test_confined_root_refuses_every_escape(build, env, jail):
     assert "execve outside: No such file or directory" in lines
     assert "inet socket: Permission denied" in lines
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert (outside / "secret").stat().st_mode & 0o777 == 0o644        # chmod stayed inside
     assert (root / "moved").is_dir() and (root / "sock").exists()    # stayed inside
 
 
@@ -214,16 +215,18 @@ def test_untouched_memory_costs_no_host_memory(build, env):
 
 def test_a_symlink_race_does_not_leave_the_root(build, env, tmp_path):
     """race.c swaps a directory of its tree for a symlink to a host directory while it
-    opens and creates files through that directory, for 3 s: never does an open read the
-    host file, nor create a file in the host directory (without the kernel's help, about
-    one try in a hundred did)."""
+    opens, creates, stats and chmods files through that directory, for 3 s: never does
+    it see or change the host file, nor create one in the host directory (without the
+    kernel's help, about one try in a hundred did)."""
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()
     outside.mkdir()
     (outside / "secret").write_text("HOST SECRET")
+    (outside / "secret").chmod(0o644)
     shutil.copy(build("race", static=True), root / "race")
     result = run_mvvm("/race", [str(outside), "3"], ["--root", str(root)], env=env)
     assert result.status == 0, result
     tries, leaked, made = (int(w) for w in result.stdout.split() if w.isdigit())
     assert tries > 1000 and made > 0 and leaked == 0
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert (outside / "secret").stat().st_mode & 0o777 == 0o644        # chmod stayed inside

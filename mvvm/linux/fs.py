@@ -133,7 +133,7 @@ class Files:
         """A host descriptor for a resolved path: in a confined tree, opened beneath it by
         the kernel (ConfinedPaths.open), so that a race with the guest cannot leave it."""
         paths = self.paths
-        if paths.confined and where.guest is not None and where.path != self.exe:
+        if paths.confined and where.guest is not None and where.full != self.exe:
             return paths.open(where.guest, flags, mode)
         return os.open(where.path, flags, mode, dir_fd=where.dir_fd)
 

@@ -157,6 +157,8 @@ class Kernel:
             result = -(e.errno or errno.EIO)
         except (OverflowError, ValueError, MemoryError):
             result = -errno.EINVAL      # a size or number too large for the host's calls
+        finally:
+            self.files.paths.release()  # the directories its paths were resolved in
         if -result in RESTARTS:             # a signal interrupted it: see signals.deliver_due
             self.signals.interrupted = (-result, args[0])
             if self.cpu is not None:

@@ -11,10 +11,12 @@ nothing the guest names can lead outside those directories. The host only ever
 sees the final, fully resolved path, with no symlink left in it to follow.
 
 That leaves a race: a guest thread may swap a directory of that path for a symlink
-between the resolution and the host call. `open` closes it for opening files, the
-guest's way to read and create them: the kernel walks the resolved path again
-beneath the mount's directory (openat2 with RESOLVE_IN_ROOT), where no symlink can
-lead out. The other path calls still take the resolved path as it is.
+between the resolution and the host call. So the host never walks the resolved path
+by name: `resolve` has the kernel open its parent directory beneath the mount's
+directory (openat2 with RESOLVE_IN_ROOT, where no symlink can lead out), and the host
+call takes the last component relative to that descriptor, without following it
+(MVVM already did). `open` has the kernel walk the whole path that way. Only calls that
+need a whole host path (chdir, statfs, execve, AF_UNIX addresses) still take one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import errno
 import os
 import posixpath
 import stat
+import threading
 from typing import NamedTuple
 
 from .errors import SyscallError
@@ -63,6 +66,17 @@ class HostPath(NamedTuple):
     path: bytes
     dir_fd: int | None
     guest: bytes | None = None
+    whole: bytes = b""      # confined: the whole host path (path is then the last component)
+
+    @property
+    def full(self) -> bytes:
+        """The whole host path, for the calls that take no directory descriptor."""
+        return self.whole or self.path
+
+    def follows(self, follow: bool) -> bool:
+        """Whether the host call may follow a symlink in the last component: never for a
+        confined path, whose links MVVM followed itself (one there now was swapped in)."""
+        return follow and not self.whole
 
 
 class HostPaths:
@@ -93,6 +107,9 @@ class HostPaths:
     def chdir(self, guest: bytes, host: HostPath) -> None:
         os.chdir(host.path)
 
+    def release(self) -> None:
+        """Nothing to close: host paths are used as they are."""
+
     def guest_path(self, host: bytes) -> bytes:
         """The guest's name for a host file (the program, for /proc/self/exe)."""
         return os.path.abspath(host)
@@ -110,6 +127,7 @@ class ConfinedPaths:
         the guest starts in "/"); resolution never needs it, paths come out absolute."""
         self.mounts = {posixpath.normpath(g): os.path.realpath(h) for g, h in mounts.items()}
         self.host_cwd = host_cwd
+        self._held = threading.local()
         self.cwd = b"/"
         if host_cwd:
             self.cwd = self.guest_path(os.getcwdb()) or b"/"
@@ -121,11 +139,11 @@ class ConfinedPaths:
         return self.cwd
 
     def chdir(self, guest: bytes, host: HostPath) -> None:
-        if not stat.S_ISDIR(os.stat(host.path).st_mode):
+        if not stat.S_ISDIR(os.stat(host.full).st_mode):
             raise SyscallError(errno.ENOTDIR)
         self.cwd = guest
         if self.host_cwd:
-            os.chdir(host.path)
+            os.chdir(host.full)
 
     def _enter(self, guest: bytes) -> None:
         try:
@@ -163,7 +181,30 @@ class ConfinedPaths:
         if not path:
             raise SyscallError(errno.ENOENT)
         guest = self.canonical(self.absolute(path, base), follow)
-        return HostPath(self.host_of(guest), None, guest)
+        top, rest = self._mount_of(guest)
+        parent, _, name = rest.rpartition(b"/")
+        return HostPath(name or b".", self._directory(top, parent), guest, self.host_of(guest))
+
+    def _directory(self, top: bytes, path: bytes) -> int:
+        """A descriptor (O_PATH) of the directory at path beneath the mount directory top,
+        opened by the kernel within it; held until the syscall ends (`release`)."""
+        try:
+            mount = os.open(top, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                fd = openat2(mount, path or b".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0,
+                             RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+            finally:
+                os.close(mount)
+        except OSError as error:
+            raise SyscallError(error.errno or errno.ENOENT) from None
+        held = self._held.__dict__.setdefault("fds", [])
+        held.append(fd)
+        return fd
+
+    def release(self) -> None:
+        """Close the directory descriptors this thread's resolutions opened."""
+        for fd in self._held.__dict__.pop("fds", []):
+            os.close(fd)
 
     def canonical(self, path: bytes, follow: bool = True) -> bytes:
         """The guest path with `.`, `..` and symlinks resolved, `..` stopping at `/`."""

@@ -136,7 +136,7 @@ class Process:
         files = self.kernel.files
 
         def resolve(guest: str) -> str:
-            return os.fsdecode(files.resolve(AT_FDCWD, os.fsencode(guest)).path)
+            return os.fsdecode(files.resolve(AT_FDCWD, os.fsencode(guest)).full)
 
         image = load_program(host_path, argv, envp, vm.memory, vm.space, resolve=resolve,
                              execfn=os.fsdecode(execfn) if execfn is not None else None)
@@ -326,7 +326,7 @@ def start_process(path: str, argv: list[str], envp: list[str], *,
     (mvvm.runtime.engine.make_engine).
     """
     paths = (files or FileSystemOptions()).paths()
-    host_path = paths.resolve(os.fsencode(path)).path if paths.confined else path
+    host_path = paths.resolve(os.fsencode(path)).full if paths.confined else path
     kernel = Kernel(None, None, exe=os.fsdecode(host_path), strace=strace, paths=paths,
                     network=network, host_exec=host_exec)
     process = Process(kernel, in_asm, tier, profiler)

@@ -88,9 +88,9 @@ def _stat_at(k: Kernel, dirfd: int, path: bytes, flags: int) -> os.stat_result:
     """stat for the *at calls: AT_EMPTY_PATH means dirfd itself."""
     if not path and flags & AT_EMPTY_PATH:
         return os.stat(k.files.host(dirfd)) if dirfd != AT_FDCWD else os.stat(".")
-    where = k.files.resolve(dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
-    return os.stat(where.path, dir_fd=where.dir_fd,
-                   follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    where = k.files.resolve(dirfd, path, follow=follow)
+    return os.stat(where.path, dir_fd=where.dir_fd, follow_symlinks=where.follows(follow))
 
 
 @syscalls(80, FD, PTR)
@@ -121,7 +121,13 @@ def _statfs(k: Kernel, buf: int, call: object, target: object) -> int:
 
 @syscalls(43, PATH, PTR)
 def sys_statfs(k: Kernel, path: bytes, buf: int) -> int:
-    return _statfs(k, buf, libc.statfs, k.files.resolve(AT_FDCWD, path).path)
+    where = k.files.resolve(AT_FDCWD, path)
+    flags = os.O_PATH | os.O_CLOEXEC | (0 if where.follows(True) else os.O_NOFOLLOW)
+    fd = os.open(where.path, flags, dir_fd=where.dir_fd)
+    try:
+        return _statfs(k, buf, libc.fstatfs, fd)
+    finally:
+        os.close(fd)
 
 
 @syscalls(44, FD, PTR)
@@ -135,9 +141,10 @@ def _access(k: Kernel, dirfd: int, path: bytes, mode: int, flags: int) -> int:
         raise SyscallError(errno.EINVAL)
     follow = not flags & AT_SYMLINK_NOFOLLOW
     where = k.files.resolve(dirfd, path, follow=follow)
-    os.stat(where.path, dir_fd=where.dir_fd, follow_symlinks=follow)
+    os.stat(where.path, dir_fd=where.dir_fd, follow_symlinks=where.follows(follow))
     if mode and not os.access(where.path, mode, dir_fd=where.dir_fd,
-                              effective_ids=bool(flags & AT_EACCESS), follow_symlinks=follow):
+                              effective_ids=bool(flags & AT_EACCESS),
+                              follow_symlinks=where.follows(follow)):
         raise SyscallError(errno.EACCES)
     return 0
 
@@ -176,7 +183,16 @@ def sys_fchmod(k: Kernel, fd: int, mode: int) -> int:
 @syscalls(53, DIRFD, PATH, MODE)
 def sys_fchmodat(k: Kernel, dirfd: int, path: bytes, mode: int) -> int:
     where = k.files.resolve(dirfd, path)
-    os.chmod(where.path, mode & 0o7777, dir_fd=where.dir_fd)
+    if where.follows(True):
+        os.chmod(where.path, mode & 0o7777, dir_fd=where.dir_fd)
+        return 0
+    # Linux has no chmod that leaves a symlink alone: change the file through an O_PATH
+    # descriptor of it (a symlink swapped in makes that ELOOP).
+    fd = os.open(where.path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=where.dir_fd)
+    try:
+        os.chmod(f"/proc/self/fd/{fd}", mode & 0o7777)
+    finally:
+        os.close(fd)
     return 0
 
 
@@ -192,7 +208,7 @@ def sys_fchownat(k: Kernel, dirfd: int, path: bytes, uid: int, gid: int, flags: 
         return sys_fchown(k, dirfd, uid, gid)
     follow = not flags & AT_SYMLINK_NOFOLLOW
     where = k.files.resolve(dirfd, path, follow=follow)
-    os.chown(where.path, uid, gid, dir_fd=where.dir_fd, follow_symlinks=follow)
+    os.chown(where.path, uid, gid, dir_fd=where.dir_fd, follow_symlinks=where.follows(follow))
     return 0
 
 
@@ -204,8 +220,10 @@ def sys_utimensat(k: Kernel, dirfd: int, path: bytes | None, times: int, flags: 
     if path is None:
         target, at = None, k.files.host(dirfd)
     else:
-        where = k.files.resolve(dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+        follow = not flags & AT_SYMLINK_NOFOLLOW
+        where = k.files.resolve(dirfd, path, follow=follow)
         target, at = where.path, _at(where)
+        flags = 0 if where.follows(follow) else AT_SYMLINK_NOFOLLOW
     _host_call(libc.utimensat(at, target, stamps, flags & AT_SYMLINK_NOFOLLOW))
     return 0
 
@@ -293,7 +311,7 @@ def sys_linkat(k: Kernel, olddirfd: int, old: bytes, newdirfd: int, new: bytes,
     src = k.files.resolve(olddirfd, old, follow=follow)
     dst = k.files.resolve(newdirfd, new, follow=False)
     os.link(src.path, dst.path, src_dir_fd=src.dir_fd, dst_dir_fd=dst.dir_fd,
-            follow_symlinks=follow)
+            follow_symlinks=src.follows(follow))
     return 0
 
 

@@ -95,7 +95,7 @@ def _address(k: Kernel, addr: int, length: int, *, binding: bool = False) -> byt
     if not k.files.paths.confined:
         return data
     path = data[2:].split(b"\0")[0]
-    host = k.files.resolve(AT_FDCWD, path, follow=not binding).path
+    host = k.files.resolve(AT_FDCWD, path, follow=not binding).full
     if len(host) >= SUN_PATH_MAX:
         raise SyscallError(errno.ENAMETOOLONG)
     return data[:2] + host + b"\0"

@@ -175,9 +175,9 @@ def _exec(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes], depth: i
     if k.embedded:
         raise SyscallError(errno.ENOSYS)
     where = k.files.resolve(AT_FDCWD, path)
-    if not stat.S_ISREG(os.stat(where.path).st_mode) or not os.access(where.path, os.X_OK):
+    if not stat.S_ISREG(os.stat(where.full).st_mode) or not os.access(where.full, os.X_OK):
         raise SyscallError(errno.EACCES)        # a directory, FIFO or device: never run
-    with open(where.path, "rb") as f:
+    with open(where.full, "rb") as f:
         head = f.read(BINPRM_BUF_SIZE)
     if head.startswith(b"#!"):
         if depth >= MAX_INTERPRETERS:
@@ -185,10 +185,10 @@ def _exec(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes], depth: i
         interpreter, *arg = head[2:].split(b"\n")[0].strip().split(None, 1)
         return _exec(k, interpreter, [interpreter, *arg, path, *argv[1:]], envp, depth + 1)
     if head.startswith(ELF_MAGIC) and int.from_bytes(head[18:20], "little") == EM_RISCV:
-        k.exec_image(k, where.path, argv, envp, path)
+        k.exec_image(k, where.full, argv, envp, path)
     if not k.host_exec:
         raise SyscallError(errno.ENOEXEC)
-    _exec_host(k, where.path, argv, envp)
+    _exec_host(k, where.full, argv, envp)
 
 
 def _exec_host(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes]) -> NoReturn:

@@ -1,9 +1,9 @@
 /* A guest that attacks --root with a race: one thread keeps swapping the directory
  * "real" for a symlink to a host directory (argv[1], outside the guest's tree), while the
- * main thread opens "real/secret" and creates "real/made-N". MVVM resolves each path in
+ * main thread opens "real/secret", creates "real/made-N", stats and chmods "real/secret". MVVM resolves each path in
  * the tree (where the symlink's absolute target is inside it, and absent), then the host
  * opens it: if the swap lands in between, the host must not follow the link out.
- * Prints how many opens read the host's secret and how many files it created. */
+ * Prints how many opens or stats saw the host's secret and how many files it created. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -51,6 +51,10 @@ int main(int argc, char **argv)
                 leaked++;
             close(fd);
         }
+        struct stat st;
+        if (stat("real/secret", &st) == 0 && st.st_size != 5)
+            leaked++;
+        chmod("real/secret", 0600);
         snprintf(name, sizeof name, "real/made-%ld", tries);
         fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0644);
         if (fd >= 0) {
