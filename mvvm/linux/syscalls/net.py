@@ -95,7 +95,10 @@ def _address(k: Kernel, addr: int, length: int, *, binding: bool = False) -> byt
     if not k.files.paths.confined:
         return data
     path = data[2:].split(b"\0")[0]
-    host = k.files.resolve(AT_FDCWD, path, follow=not binding).full
+    where = k.files.resolve(AT_FDCWD, path, follow=not binding)
+    # Through the magic link of the directory the kernel opened beneath the tree: a
+    # symlink a guest thread swaps in meanwhile cannot take the socket's path outside.
+    host = b"/proc/self/fd/%d/%s" % (where.dir_fd, where.path)
     if len(host) >= SUN_PATH_MAX:
         raise SyscallError(errno.ENAMETOOLONG)
     return data[:2] + host + b"\0"
