@@ -1,7 +1,8 @@
 """The `mvvm` command line: `mvvm run PROG [ARGS]`, a drop-in for `qemu-riscv64 PROG [ARGS]`.
 
-qemu-user's spellings of the options are accepted too (-strace, -E, -U, -L,
--d in_asm, -D), so scripts written for qemu keep working.
+qemu-user's spellings of the options are accepted too (-strace, -E, -U, -L, -d, -D,
+-cpu, -one-insn-per-tb, -version), and so are the QEMU_* environment variables that
+stand for them, so scripts written for qemu keep working.
 """
 
 from __future__ import annotations
@@ -29,20 +30,42 @@ CORE_SIGNALS = frozenset({signal.SIGQUIT, signal.SIGILL, signal.SIGTRAP, signal.
                           signal.SIGXFSZ, signal.SIGSYS})
 
 
+# -d items: what each logs.
+LOG_ITEMS = {"in_asm": "show target assembly code for each translated block",
+             "strace": "log each system call, as -strace does"}
+# -cpu models (all the same CPU: what MVVM implements), and the extensions a model string
+# may name (rv64,zbkb=true...), each of which is always on.
+CPU_MODELS = {"rv64": "RV64GC and the extensions riscv_hwprobe reports",
+              "any": "the same", "max": "the same"}
+CPU_EXTENSIONS = frozenset({"i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zba", "zbb",
+                            "zbc", "zbs", "zbkb", "zbkx", "zicond", "zcb", "zcmop", "zimop",
+                            "zawrs", "zicbom", "zicboz", "zihintpause", "zihintntl"})
+VERSION = "0.1.0"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mvvm", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", "-version", action="version",
+                        version=f"mvvm {VERSION} (runs riscv64 programs as qemu-riscv64 7.2)")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a riscv64 Linux program")
     run.add_argument("--strace", "-strace", action="store_true",
+                     default=bool(os.environ.get("QEMU_STRACE")),
                      help="print each syscall and its result on stderr, like qemu -strace")
     run.add_argument("-E", "--env", action="append", default=[], metavar="VAR=VALUE",
                      help="set a variable in the guest's environment")
     run.add_argument("-U", "--unset", action="append", default=[], metavar="VAR",
                      help="remove a variable from the guest's environment")
     run.add_argument("-0", "--argv0", help="argv[0] for the guest (default: PROG)")
-    run.add_argument("-d", "--log", default="", metavar="ITEMS",
-                     help="comma-separated log items; in_asm logs each translated block")
-    run.add_argument("-D", "--log-file", help="write the log here instead of stderr")
+    run.add_argument("-d", "--log", default=os.environ.get("QEMU_LOG", ""), metavar="ITEMS",
+                     help="comma-separated log items (-d help lists them)")
+    run.add_argument("-cpu", "--cpu", default=os.environ.get("QEMU_CPU", "rv64"),
+                     metavar="MODEL", help="the CPU model, as qemu's -cpu (-cpu help lists "
+                     "them; all are the one CPU MVVM implements)")
+    run.add_argument("-one-insn-per-tb", "-singlestep", dest="tier", action="store_const",
+                     const="0", help="run one instruction at a time: as --tier 0")
+    run.add_argument("-D", "--log-file", default=os.environ.get("QEMU_LOG_FILENAME"),
+                     help="write the log here instead of stderr")
     run.add_argument("--no-cache", action="store_true",
                      help="neither use nor fill the on-disk code cache")
     run.add_argument("-L", "--sysroot", metavar="DIR",
@@ -59,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
                           "under qemu-user (default: yes, but not under --root or --map)")
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="kill the guest with SIGXCPU after this much wall time")
-    run.add_argument("--tier", choices=("0", "1", "tiered"), default="tiered",
+    run.add_argument("--tier", choices=("0", "1", "tiered"),
+                     default="0" if os.environ.get("QEMU_SINGLESTEP") else "tiered",
                      help="0: interpret only; 1: compile all code when first reached; "
                      "tiered (default): interpret, and compile hot code in the background")
     run.add_argument("--perfmap", "-perfmap", dest="profiler", action="store_const",
@@ -77,11 +101,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _environment(options: argparse.Namespace) -> list[str]:
+    """The host's environment, changed by QEMU_SET_ENV/QEMU_UNSET_ENV (comma-separated, as
+    qemu reads them), then by -E and -U."""
     env = dict(os.environ)
-    for item in options.env:
+    sets = [s for s in os.environ.get("QEMU_SET_ENV", "").split(",") if s]
+    unsets = [u for u in os.environ.get("QEMU_UNSET_ENV", "").split(",") if u]
+    for item in [*sets, *options.env]:
         name, _, value = item.partition("=")
         env[name] = value
-    for name in options.unset:
+    for name in [*unsets, *options.unset]:
         env.pop(name, None)
     return [f"{k}={v}" for k, v in env.items()]
 
@@ -104,9 +132,34 @@ def _time_limit(process: Process, seconds: float) -> None:
     timer.start()
 
 
+def _listed(options: argparse.Namespace) -> int | None:
+    """-d help and -cpu help print what there is (status 0); an unknown item or model is
+    an error (status 1), as under qemu. None: go on and run."""
+    items = [item for item in options.log.split(",") if item]
+    if "help" in items or options.cpu == "help":
+        table = LOG_ITEMS if "help" in items else CPU_MODELS
+        print("\n".join(f"{name:<15} {what}" for name, what in table.items()))
+        return 0
+    unknown = [item for item in items if item not in LOG_ITEMS]
+    if unknown:
+        print(f"mvvm: unknown log item '{unknown[0]}' (-d help lists them)", file=sys.stderr)
+        return 1
+    model, *extensions = options.cpu.split(",")
+    wrong = [e for e in extensions if e.partition("=")[0].lower() not in CPU_EXTENSIONS
+             or e.partition("=")[2].lower() not in ("true", "on", "")]
+    if model not in CPU_MODELS or wrong:
+        print(f"mvvm: unable to find CPU model '{options.cpu}' (-cpu help lists them; "
+              "extensions may only be turned on)", file=sys.stderr)
+        return 1
+    return None
+
+
 def run(options: argparse.Namespace) -> int:
     from mvvm.linux.process import FileSystemOptions, start_process
 
+    listed = _listed(options)
+    if listed is not None:
+        return listed
     _ensure_standard_fds()
     # ^C is the guest's, as under qemu: killed by SIGINT unless it catches it (or MVVM
     # was started with it ignored). Python's own handler would only run between bytecodes
@@ -115,13 +168,15 @@ def run(options: argparse.Namespace) -> int:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     log = open(options.log_file, "w") if options.log_file else sys.stderr  # noqa: SIM115
-    in_asm = log if "in_asm" in options.log.split(",") else None
+    items = options.log.split(",")
+    in_asm = log if "in_asm" in items else None
+    strace = log if "strace" in items else sys.stderr if options.strace else None
     argv = [options.argv0 or options.program, *options.args]
     process = None
     try:
         files = FileSystemOptions(options.sysroot, options.root, options.map)
         process = start_process(options.program, argv, _environment(options), in_asm=in_asm,
-                                strace=sys.stderr if options.strace else None, files=files,
+                                strace=strace, files=files,
                                 network=not options.no_network,
                                 host_exec=_host_exec(options),
                                 tier=options.tier, profiler=options.profiler)

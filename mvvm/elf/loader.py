@@ -38,6 +38,11 @@ class ElfError(Exception):
     """The file is not a riscv64 ELF program we can load; the message is for the user."""
 
 
+class LoaderMissing(ElfError):
+    """The program's dynamic loader (PT_INTERP) cannot be read; the caller says where it
+    looked."""
+
+
 @dataclass(frozen=True)
 class Segment:
     vaddr: int
@@ -190,7 +195,10 @@ def load_program(path: str, argv: list[str] | list[bytes], envp: list[str] | lis
     interp_base = 0
     if image.interpreter is not None:
         interp_path = resolve(image.interpreter)
-        interp = read_image(interp_path)
+        try:
+            interp = read_image(interp_path)
+        except ElfError as error:
+            raise LoaderMissing(f"its dynamic loader {image.interpreter}: {error}") from None
         interp_base = map_interpreter(interp, memory, space, image.interpreter)
         start = interp.entry + interp_base
     auxv = {

@@ -107,6 +107,12 @@ class HostPaths:
     def chdir(self, guest: bytes, host: HostPath) -> None:
         os.chdir(host.path)
 
+    def where(self) -> str:
+        """Where absolute paths are looked up, for messages."""
+        if self.sysroot is None:
+            return "on the host"
+        return f"in the sysroot {os.fsdecode(self.sysroot)}, then on the host"
+
     def release(self) -> None:
         """Nothing to close: host paths are used as they are."""
 
@@ -151,6 +157,10 @@ class ConfinedPaths:
         except OSError:
             self.cwd = b"/"
             os.chdir(self.host_of(b"/"))
+
+    def where(self) -> str:
+        """Where absolute paths are looked up, for messages."""
+        return f"in the guest's tree ({os.fsdecode(self.mounts[b'/'])} as /)"
 
     def guest_path(self, host: bytes) -> bytes:
         """The guest path of a host file inside one of the mounts (b"" if outside all)."""

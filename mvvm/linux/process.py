@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from mvvm.elf.loader import ElfError, load_program
+from mvvm.elf.loader import ElfError, LoaderMissing, load_program
 from mvvm.errors import GuestExit, GuestFault, GuestSignal, ThreadExit
 from mvvm.linux.abi import AT_FDCWD
 from mvvm.linux.errors import Restart, SyscallError
@@ -138,8 +138,11 @@ class Process:
         def resolve(guest: str) -> str:
             return os.fsdecode(files.resolve(AT_FDCWD, os.fsencode(guest)).full)
 
-        image = load_program(host_path, argv, envp, vm.memory, vm.space, resolve=resolve,
-                             execfn=os.fsdecode(execfn) if execfn is not None else None)
+        try:
+            image = load_program(host_path, argv, envp, vm.memory, vm.space, resolve=resolve,
+                                 execfn=os.fsdecode(execfn) if execfn is not None else None)
+        except LoaderMissing as missing:
+            raise ElfError(f"{missing} (looked {files.paths.where()})") from None
         self.bias = image.bias
         vm.x[SP] = image.sp
         vm.pc = image.entry
@@ -335,6 +338,8 @@ def start_process(path: str, argv: list[str], envp: list[str], *,
     if threading.current_thread() is threading.main_thread():    # where signal.signal works
         kernel.signals.host = HostSignals(kernel.signals)
         signal.signal(WAKE_MAIN, process._wake_main)
+    if os.path.isfile(host_path) and not os.access(host_path, os.X_OK):
+        raise ElfError("Permission denied")        # as execve, and qemu, refuse it
     try:
         vm = process.load(os.fsdecode(host_path), argv, envp, execfn=path)
     except SyscallError as error:
