@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-cpu", "--cpu", default=os.environ.get("QEMU_CPU", "rv64"),
                      metavar="MODEL", help="the CPU model, as qemu's -cpu (-cpu help lists "
                      "them; all are the one CPU MVVM implements)")
+    run.add_argument("-g", "--gdb", type=int, metavar="PORT",
+                     default=int(os.environ["QEMU_GDB"]) if os.environ.get("QEMU_GDB") else None,
+                     help="wait for gdb on localhost:PORT and run as it says (qemu: -g)")
     run.add_argument("-one-insn-per-tb", "-singlestep", dest="tier", action="store_const",
                      const="0", help="run one instruction at a time: as --tier 0")
     run.add_argument("-D", "--log-file", default=os.environ.get("QEMU_LOG_FILENAME"),
@@ -179,12 +182,18 @@ def run(options: argparse.Namespace) -> int:
                                 strace=strace, files=files,
                                 network=not options.no_network,
                                 host_exec=_host_exec(options),
-                                tier=options.tier, profiler=options.profiler)
+                                tier="0" if options.gdb else options.tier,
+                                profiler=options.profiler)
         if options.no_cache:
             process.cache_dir = None
         if options.timeout is not None:
             _time_limit(process, options.timeout)
-        process.run()
+        if options.gdb is not None:
+            from mvvm.gdbstub import GdbStub
+
+            GdbStub(process, options.gdb).serve()
+        else:
+            process.run()
     except ElfError as error:
         print(f"mvvm: {options.program}: {error}", file=sys.stderr)
         return 1
