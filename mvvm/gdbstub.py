@@ -10,8 +10,12 @@ run. Registers are x0-x31 and pc, described to gdb by the standard riscv64 featu
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import signal
 import socket
+import threading
 from collections.abc import Callable
 
 from mvvm.errors import BudgetSpent, GuestExit, GuestSignal
@@ -40,6 +44,44 @@ TARGET_XML = (
     + "".join(f'<reg name="{name}" bitsize="32" type="int" regnum="{n}"/>\n'
               for n, name in ((FFLAGS, "fflags"), (FRM, "frm"), (FCSR, "fcsr")))
     + "</feature>\n</target>\n")
+
+
+class _Interrupted(Exception):  # noqa: N818 - a control transfer, not an error
+    """gdb asked to stop the running guest."""
+
+
+class _Watch:
+    """While the guest runs, a thread reads what gdb sends: a 0x03 byte (Ctrl-C) calls
+    on_break; anything else is kept for the packet reader."""
+
+    def __init__(self, connection: socket.socket, on_break: Callable[[], None]) -> None:
+        self.connection = connection
+        self.on_break = on_break
+        self.kept = b""
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            ready, _, _ = select.select([self.connection, self._wake_read], [], [])
+            if self._wake_read in ready:
+                return
+            data = self.connection.recv(1)
+            if not data:
+                return
+            if data == b"\x03":
+                self.on_break()
+            else:
+                self.kept += data
+
+    def stop(self) -> bytes:
+        """End the thread; what it read that was no Ctrl-C."""
+        os.write(self._wake_write, b"!")
+        self._thread.join()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+        return self.kept
 
 
 class GdbStub:
@@ -92,11 +134,15 @@ class GdbStub:
 
     def _run(self, budget: int | None) -> str:
         """Run the guest (one instruction, or on) until it stops; the stop reply. Its end
-        is told to gdb, then raised."""
+        is told to gdb, then raised. Ctrl-C in gdb (a 0x03 byte) stops it with SIGINT."""
         vm = self.vm
         vm.set_budget(budget)
+        watch = _Watch(self.connection, lambda: vm.interrupt(_Interrupted()))
         try:
             self.process.run()
+        except _Interrupted:
+            vm.interrupt_reason = None
+            return "S02"
         except BudgetSpent:
             return "S05"
         except Fault as fault:
@@ -112,6 +158,7 @@ class GdbStub:
             raise
         finally:
             vm.set_budget(None)
+            self.buffer += watch.stop()
         return "S05"
 
     # -- registers and memory --------------------------------------------------------
@@ -226,9 +273,11 @@ class GdbStub:
             self.buffer += data
 
     def _send(self, payload: str) -> None:
+        """Send a packet; if gdb has gone, the next receive finds out."""
         body = payload.encode("latin-1")
         checksum = sum(body) & 0xFF
-        self.connection.sendall(b"$" + body + b"#" + f"{checksum:02x}".encode())
+        with contextlib.suppress(OSError):
+            self.connection.sendall(b"$" + body + b"#" + f"{checksum:02x}".encode())
 
 
 def _hex64(value: int) -> str:

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import toolchain
@@ -41,3 +42,38 @@ def test_gdb_breaks_reads_steps_and_continues(cross_tools, guest_env):
     assert "<add_one+" in gdb.stdout                            # pc after the stepi
     assert "exited normally" in gdb.stdout
     assert (guest.returncode, out) == (0, b"result 42\n")
+
+
+def _packet(payload: str) -> bytes:
+    return f"${payload}#{sum(payload.encode()) & 0xFF:02x}".encode()
+
+
+def test_ctrl_c_from_gdb_stops_a_running_guest(cross_tools, guest_env):
+    """What gdb sends on Ctrl-C (a 0x03 byte) while the guest spins: it stops with SIGINT
+    (stop reply S02), and the stub answers again."""
+    program = toolchain.build(PROGRAMS / "limits" / "spin.c", ("-O2", "-static"))
+    port = _free_port()
+    guest = subprocess.Popen([sys.executable, "-m", "mvvm", "run", "-g", str(port),
+                              str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=guest_env)
+    for _ in range(600):
+        try:
+            connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+            break
+        except ConnectionRefusedError:
+            time.sleep(0.05)
+    with connection:
+        connection.sendall(_packet("c"))
+        time.sleep(0.5)
+        connection.sendall(b"\x03")
+        replies = b""
+        while b"$S02#" not in replies:
+            data = connection.recv(4096)
+            assert data, replies
+            replies += data
+        connection.sendall(_packet("p20"))                  # the pc: the stub goes on
+        while replies.count(b"#") < 2:
+            replies += connection.recv(4096)
+        connection.sendall(_packet("k"))
+    out, err = guest.communicate(timeout=60)
+    assert (out, guest.returncode) == (b"spinning\n", 128 + 9), err     # killed by gdb's k
