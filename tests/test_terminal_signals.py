@@ -32,7 +32,11 @@ CASES += [(mode, where, signals) for mode, signals in JOB_CONTROL.items()
 
 
 def _no_core_files() -> None:
+    """A child as a terminal starts one: no core files here, and every signal at its
+    default (the test itself may run where ^C is ignored, a background job's children)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for signo in TERMINATING:
+        signal.signal(signo, signal.SIG_DFL)
 
 
 def _background_job() -> None:
