@@ -184,10 +184,12 @@ Resolver = Callable[[str], str]        # a guest path -> the host path to read i
 
 def load_program(path: str, argv: list[str] | list[bytes], envp: list[str] | list[bytes],
                  memory: GuestMemory, space: AddressSpace, *,
-                 resolve: Resolver = os.fspath, execfn: str | None = None) -> Process:
+                 resolve: Resolver = os.fspath, execfn: str | None = None,
+                 data: bytes | None = None) -> Process:
     """Load the program at host path (and its PT_INTERP, found by resolve) and build its
-    stack; execfn is the name the program was started by (AT_EXECFN), path by default."""
-    image = read_image(path)
+    stack; execfn is the name the program was started by (AT_EXECFN), path by default.
+    data: the program's bytes, if the caller read them already (from a descriptor)."""
+    image = ElfImage.parse(data) if data is not None else read_image(path)
     bias = load_bias(image)
     end = map_image(image, memory, space, bias, os.path.abspath(path))
     space.set_brk(end)

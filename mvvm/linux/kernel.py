@@ -29,7 +29,9 @@ Struct = TypeVar("Struct", ctypes.Structure, ctypes.Array)
 SIGPIPE = 13
 ARG_MAX = 2 << 20                 # bytes of execve arguments and environment, as on Linux
 # execve of a riscv64 program: (kernel, host path, argv, envp, execfn); raises Restart.
-ExecImage = Callable[["Kernel", bytes, list[bytes], list[bytes], bytes], None]
+# (The program's bytes come along, read from the descriptor execve opened: under a confined
+# tree, a path is never opened by name twice.)
+ExecImage = Callable[["Kernel", bytes, list[bytes], list[bytes], bytes, bytes], None]
 # clone of a thread: (kernel, its cpu, set-up before it runs) -> tid.
 StartThread = Callable[["Kernel", "Cpu", Callable[["Kernel"], None]], int]
 

@@ -127,9 +127,10 @@ class Process:
 
     def load(self, host_path: str, argv: list[str] | list[bytes],
              envp: list[str] | list[bytes], execfn: str | bytes | None = None,
-             image: Image | None = None) -> VM:
+             image: Image | None = None, data: bytes | None = None) -> VM:
         """A new VM holding the program, ready to run; the kernel is not switched to it.
-        image: the one to load it into (a new one by default)."""
+        image: the one to load it into (a new one by default); data: the program's bytes,
+        if read already (else read from host_path)."""
         vm = VM(in_asm=self.in_asm, image=image, tier=self.tier, profiler=self.profiler)
         if self._cache_dir is not True:
             vm.cache_dir = self._cache_dir
@@ -140,7 +141,8 @@ class Process:
 
         try:
             image = load_program(host_path, argv, envp, vm.memory, vm.space, resolve=resolve,
-                                 execfn=os.fsdecode(execfn) if execfn is not None else None)
+                                 execfn=os.fsdecode(execfn) if execfn is not None else None,
+                                 data=data)
         except LoaderMissing as missing:
             raise ElfError(f"{missing} (looked {files.paths.where()})") from None
         self.bias = image.bias
@@ -250,7 +252,7 @@ class Process:
         return self.ended or leader
 
     def exec_image(self, k: Kernel, host_path: bytes, argv: list[bytes], envp: list[bytes],
-                   execfn: bytes) -> NoReturn:
+                   execfn: bytes, data: bytes) -> NoReturn:
         """execve of a riscv64 program: load it in a new VM; past that, nothing can fail, and
         the old image is dropped when the run loop restarts in the new one."""
         try:

@@ -33,6 +33,7 @@ from ..abi import (
     CSIGNAL,
 )
 from ..errors import Restart, SyscallError
+from ..paths import HostPath
 from ..structs import Rusage, SigInfo
 from ..table import (
     AT_FLAGS,
@@ -175,20 +176,33 @@ def _exec(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes], depth: i
     if k.embedded:
         raise SyscallError(errno.ENOSYS)
     where = k.files.resolve(AT_FDCWD, path)
-    if not stat.S_ISREG(os.stat(where.full).st_mode) or not os.access(where.full, os.X_OK):
-        raise SyscallError(errno.EACCES)        # a directory, FIFO or device: never run
-    with open(where.full, "rb") as f:
-        head = f.read(BINPRM_BUF_SIZE)
+    data = _program(k, where)
+    head = data[:BINPRM_BUF_SIZE]
     if head.startswith(b"#!"):
         if depth >= MAX_INTERPRETERS:
             raise SyscallError(errno.ELOOP)
         interpreter, *arg = head[2:].split(b"\n")[0].strip().split(None, 1)
         return _exec(k, interpreter, [interpreter, *arg, path, *argv[1:]], envp, depth + 1)
     if head.startswith(ELF_MAGIC) and int.from_bytes(head[18:20], "little") == EM_RISCV:
-        k.exec_image(k, where.full, argv, envp, path)
+        k.exec_image(k, where.full, argv, envp, path, data)
     if not k.host_exec:
         raise SyscallError(errno.ENOEXEC)
     _exec_host(k, where.full, argv, envp)
+
+
+def _program(k: Kernel, where: HostPath) -> bytes:
+    """The bytes of the file execve names, from one descriptor (under a confined tree the
+    kernel opens it beneath the tree, so a racing guest cannot swap in a file outside):
+    EACCES unless it is a regular file with the execute right, as execve says."""
+    fd = k.files.open(where, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, 0)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or \
+                not os.access(f"/proc/self/fd/{fd}", os.X_OK):
+            raise SyscallError(errno.EACCES)    # a directory, FIFO or device: never run
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def _exec_host(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes]) -> NoReturn:
