@@ -34,9 +34,12 @@ def test_gdb_breaks_reads_steps_and_continues(cross_tools, guest_env):
     commands = ["set tcp connect-timeout 60", f"target remote :{port}", "break add_one",
                 "continue", "print v", "next", "print local", "stepi", "info registers pc",
                 "print $sp == $x2", "continue"]
-    gdb = subprocess.run([GDB, "-nx", "-batch", *(a for c in commands for a in ("-ex", c)),
-                          str(program)], capture_output=True, text=True, timeout=120)
-    out, err = guest.communicate(timeout=60)
+    try:
+        gdb = subprocess.run([GDB, "-nx", "-batch", *(a for c in commands for a in ("-ex", c)),
+                              str(program)], capture_output=True, text=True, timeout=120)
+        out, err = guest.communicate(timeout=60)
+    finally:
+        guest.kill()                        # never left waiting for a gdb after the test
     assert "Breakpoint 1, add_one (v=41)" in gdb.stdout, gdb.stdout + gdb.stderr
     assert "$1 = 41" in gdb.stdout and "$2 = 42" in gdb.stdout and "$3 = 1" in gdb.stdout
     assert "<add_one+" in gdb.stdout                            # pc after the stepi
@@ -56,6 +59,16 @@ def test_ctrl_c_from_gdb_stops_a_running_guest(cross_tools, guest_env):
     guest = subprocess.Popen([sys.executable, "-m", "mvvm", "run", "-g", str(port),
                               str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=guest_env)
+    try:
+        _interrupt_and_kill(port)
+        out, err = guest.communicate(timeout=60)
+    finally:
+        guest.kill()                        # never left spinning after the test
+    assert (out, guest.returncode) == (b"spinning\n", 128 + 9), err     # killed by gdb's k
+
+
+def _interrupt_and_kill(port: int) -> None:
+    """Continue, Ctrl-C (the S02 reply), read the pc, kill: as gdb would send them."""
     for _ in range(600):
         try:
             connection = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -75,5 +88,3 @@ def test_ctrl_c_from_gdb_stops_a_running_guest(cross_tools, guest_env):
         while replies.count(b"#") < 2:
             replies += connection.recv(4096)
         connection.sendall(_packet("k"))
-    out, err = guest.communicate(timeout=60)
-    assert (out, guest.returncode) == (b"spinning\n", 128 + 9), err     # killed by gdb's k

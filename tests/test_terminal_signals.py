@@ -56,7 +56,12 @@ def _outcome(argv: list[str], signals: tuple[int, ...], pause: float,
     for signo in signals:
         process.send_signal(signo)
         time.sleep(0.05)
-    out, err = process.communicate(timeout=60)
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()                      # not left spinning after the test
+        process.communicate()
+        raise
     status = 128 - process.returncode if process.returncode < 0 else process.returncode
     return Outcome(ready + out, err, status)
 
