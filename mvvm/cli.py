@@ -86,7 +86,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="kill the guest with SIGXCPU after this much wall time")
     run.add_argument("--tier", choices=("0", "1", "tiered"),
-                     default="0" if os.environ.get("QEMU_SINGLESTEP") else "tiered",
                      help="0: interpret only; 1: compile all code when first reached; "
                      "tiered (default): interpret, and compile hot code in the background")
     run.add_argument("--perfmap", "-perfmap", dest="profiler", action="store_const",
@@ -100,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
                           "as JSON to FILE ('-' for stderr) when the guest ends")
     run.add_argument("program")
     run.add_argument("args", nargs=argparse.REMAINDER)
+    # One default for the two options that set the tier (-one-insn-per-tb is the other):
+    # an option's own default would be overridden by whichever was added first.
+    run.set_defaults(tier="0" if os.environ.get("QEMU_SINGLESTEP") else "tiered")
     return parser
 
 

@@ -4,6 +4,7 @@ bit, and the sysroot named when the dynamic loader is missing."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -41,6 +42,16 @@ def test_cpu_models_and_extensions(cross_tools, guest_env):
         assert run_mvvm(MANDELBROT, ["20"], ["-cpu", model], env=guest_env) == expected
     off = run_mvvm(MANDELBROT, ["20"], ["-cpu", "rv64,zba=false"], env=guest_env)
     assert off.status == 1 and b"CPU model" in off.stderr
+
+
+def test_by_default_hot_code_is_compiled(cross_tools, guest_env, tmp_path):
+    """The default tier mode stays tiered whatever other options set the tier (an option
+    added for qemu once made every run interpret only: right, and 30 times slower)."""
+    stats = tmp_path / "stats"
+    outcome = run_mvvm(MANDELBROT, ["600"], ["--no-cache", "--stats", str(stats)],
+                       env=guest_env)
+    assert outcome.status == 0
+    assert json.loads(stats.read_text())["regions"] > 0
 
 
 def test_one_insn_per_tb_interprets(cross_tools, guest_env, tmp_path):
