@@ -585,12 +585,10 @@ def _result(vm: VM, restype: Restype) -> Any:
         return value - (1 << 64) if value >> 63 else value
     if restype is None:
         return None
-    if restype is float:
+    if restype is float or restype is ctypes.c_double:
         return struct.unpack("<d", vm.f[A0].to_bytes(8, "little"))[0]
     if restype is ctypes.c_float:
         return struct.unpack("<f", (vm.f[A0] & 0xFFFFFFFF).to_bytes(4, "little"))[0]
-    if restype is ctypes.c_double:
-        return struct.unpack("<d", vm.f[A0].to_bytes(8, "little"))[0]
     if restype is bool or restype is ctypes.c_bool:
         return bool(vm.x[A0] & 0xFF)
     return restype(vm.x[A0]).value

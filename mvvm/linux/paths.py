@@ -15,8 +15,8 @@ between the resolution and the host call. So the host never walks the resolved p
 by name: `resolve` has the kernel open its parent directory beneath the mount's
 directory (openat2 with RESOLVE_IN_ROOT, where no symlink can lead out), and the host
 call takes the last component relative to that descriptor, without following it
-(MVVM already did). `open` has the kernel walk the whole path that way. Only calls that
-need a whole host path (chdir, statfs, execve, AF_UNIX addresses) still take one.
+(MVVM already did). `open` has the kernel walk the whole path that way. Only chdir still
+takes a whole host path, and it moves only the host's cwd, which no resolution uses.
 """
 
 from __future__ import annotations
@@ -54,6 +54,16 @@ def openat2(dir_fd: int, path: bytes, flags: int, mode: int, resolve: int) -> in
         error = ctypes.get_errno()
         raise OSError(error, os.strerror(error))
     return fd
+
+
+def _beneath(top: bytes, path: bytes, flags: int, mode: int) -> int:
+    """Open path (b"": top itself) with the kernel walking it beneath the directory top,
+    which no symlink or `..` can leave."""
+    root = os.open(top, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return openat2(root, path or b".", flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+    finally:
+        os.close(root)
 
 
 class HostPath(NamedTuple):
@@ -199,12 +209,7 @@ class ConfinedPaths:
         """A descriptor (O_PATH) of the directory at path beneath the mount directory top,
         opened by the kernel within it; held until the syscall ends (`release`)."""
         try:
-            mount = os.open(top, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                fd = openat2(mount, path or b".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0,
-                             RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-            finally:
-                os.close(mount)
+            fd = _beneath(top, path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0)
         except OSError as error:
             raise SyscallError(error.errno or errno.ENOENT) from None
         held = self._held.__dict__.setdefault("fds", [])
@@ -267,9 +272,4 @@ class ConfinedPaths:
     def open(self, guest: bytes, flags: int, mode: int) -> int:
         """Open a canonical guest path with host open flags, the kernel resolving it again
         beneath its mount's directory, so that a symlink swapped in since stays inside."""
-        top, rest = self._mount_of(guest)
-        root = os.open(top, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            return openat2(root, rest or b".", flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-        finally:
-            os.close(root)
+        return _beneath(*self._mount_of(guest), flags, mode)
