@@ -1,4 +1,5 @@
-"""The `mvvm` command line: `mvvm run PROG [ARGS]`, a drop-in for `qemu-riscv64 PROG [ARGS]`.
+"""The `mvvm` command line: `mvvm run PROG [ARGS]`, a drop-in for `qemu-riscv64 PROG [ARGS]`,
+and `mvvm wasm PROG -o PROG.wasm`, the program as a WASI module.
 
 qemu-user's spellings of the options are accepted too (-strace, -E, -U, -L, -d, -D,
 -cpu, -one-insn-per-tb, -version), and so are the QEMU_* environment variables that
@@ -102,6 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     # One default for the two options that set the tier (-one-insn-per-tb is the other):
     # an option's own default would be overridden by whichever was added first.
     run.set_defaults(tier="0" if os.environ.get("QEMU_SINGLESTEP") else "tiered")
+    wasm = commands.add_parser("wasm", help="translate a static riscv64 Linux program into "
+                               "a WebAssembly (WASI preview1) module")
+    wasm.add_argument("program")
+    wasm.add_argument("-o", "--output", metavar="OUT.wasm",
+                      help="where to write the module (default: PROG.wasm)")
+    wasm.add_argument("--html", metavar="OUT.html",
+                      help="also write a page that runs the module in a browser")
+    wasm.add_argument("--args", default="", metavar="ARGS",
+                      help="the page's initial arguments (its URL's ?args= overrides them)")
+    wasm.add_argument("--strace", action="store_true",
+                      help="make the module print each syscall on stderr as it runs")
     return parser
 
 
@@ -157,6 +169,23 @@ def _listed(options: argparse.Namespace) -> int | None:
               "extensions may only be turned on)", file=sys.stderr)
         return 1
     return None
+
+
+def wasm(options: argparse.Namespace) -> int:
+    from mvvm.wasi.page import page
+    from mvvm.wasi.program import build
+
+    try:
+        output = build(options.program, strace=options.strace)
+    except ElfError as error:
+        print(f"mvvm: {options.program}: {error}", file=sys.stderr)
+        return 1
+    with open(options.output or options.program + ".wasm", "wb") as out:
+        out.write(output.wasm)
+    if options.html:
+        with open(options.html, "w") as out:
+            out.write(page(output.wasm, os.path.basename(options.program), options.args))
+    return 0
 
 
 def run(options: argparse.Namespace) -> int:
@@ -244,7 +273,7 @@ INTERNAL_ERROR = 70          # EX_SOFTWARE: MVVM itself failed, not the guest
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     try:
-        return run(options)
+        return wasm(options) if options.command == "wasm" else run(options)
     except KeyboardInterrupt:           # ^C before run() gave SIGINT back to the guest
         return 128 + signal.SIGINT
     except Exception as error:      # noqa: BLE001 - one line, never a traceback

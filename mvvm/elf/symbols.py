@@ -37,6 +37,9 @@ class Symbols:
             pass
         return cls(addresses, functions)
 
+    def function_starts(self) -> list[int]:
+        return list(self._starts)
+
     def describe(self, addr: int) -> str:
         """`name+0xoff` for an address inside a known function, else the address."""
         i = bisect_right(self._starts, addr) - 1

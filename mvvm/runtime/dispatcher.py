@@ -13,6 +13,8 @@ translate-everything mode). Only a region or interpreter that returns
 from __future__ import annotations
 
 import ctypes
+import struct
+from collections.abc import Callable
 
 import wasmtime as wt
 
@@ -81,6 +83,25 @@ def _run_code(region_type: int, lookup: int, interpret: int | None) -> w.Code:
     c.op(w.END)
     c.get(pc)
     return c
+
+
+def hash_table(slots: dict[int, int], entries: int) -> bytes:
+    """The hash table `lookup` probes (layout.VM_HASH, entries a power of two), holding
+    the slots of the regions at these entry pcs: for code compiled ahead of time."""
+    table = bytearray(entries * layout.HASH_ENTRY)
+    for pc, slot in slots.items():
+        at = _free_entry(pc, entries - 1, lambda index: int.from_bytes(
+            table[index * layout.HASH_ENTRY:][:8], "little"))
+        struct.pack_into("<QI", table, at * layout.HASH_ENTRY, pc, slot)
+    return bytes(table)
+
+
+def _free_entry(pc: int, mask: int, key_at: Callable[[int], int]) -> int:
+    """Where pc goes in the hash table: linear probing from its hash, as `lookup` does."""
+    index = (pc >> 1) & mask
+    while key_at(index):
+        index = (index + 1) & mask
+    return index
 
 
 def _leave_if(c: w.Code, pc: int, reason: int) -> None:
@@ -187,10 +208,9 @@ class CodeCache:
         ctypes.memset(self._base(), 0, self.entries * layout.HASH_ENTRY)
 
     def _insert(self, pc: int, slot: int) -> None:
-        base, mask = self._base(), self.entries - 1
-        index = (pc >> 1) & mask
-        while ctypes.c_uint64.from_address(base + index * layout.HASH_ENTRY).value:
-            index = (index + 1) & mask
+        base = self._base()
+        index = _free_entry(pc, self.entries - 1, lambda i: ctypes.c_uint64.from_address(
+            base + i * layout.HASH_ENTRY).value)
         at = base + index * layout.HASH_ENTRY
         ctypes.c_uint64.from_address(at).value = pc
         ctypes.c_uint32.from_address(at + 8).value = slot

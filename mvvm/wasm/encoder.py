@@ -16,7 +16,7 @@ I64 = 0x7E
 F32 = 0x7D
 F64 = 0x7C
 FUNCREF = 0x70
-EXPORT_FUNC, EXPORT_MEMORY = 0x00, 0x02         # export kinds
+EXPORT_FUNC, EXPORT_TABLE, EXPORT_MEMORY = 0x00, 0x01, 0x02   # export kinds
 VOID = 0x40
 
 # Opcodes (single byte). Named as in the spec with "." -> "_".
@@ -76,7 +76,8 @@ PREFIX_FC = 0xFC
 # 0xFC-prefixed: saturating truncations, memory.fill, and the wide-arithmetic proposal.
 I32_TRUNC_SAT_F32_S, I32_TRUNC_SAT_F32_U, I32_TRUNC_SAT_F64_S, I32_TRUNC_SAT_F64_U = 0, 1, 2, 3
 I64_TRUNC_SAT_F32_S, I64_TRUNC_SAT_F32_U, I64_TRUNC_SAT_F64_S, I64_TRUNC_SAT_F64_U = 4, 5, 6, 7
-MEMORY_FILL = 11                # its immediate: the memory index
+MEMORY_COPY, MEMORY_FILL = 10, 11   # 0xFC; immediates: the memory indices (to, from)
+MEMORY_SIZE, MEMORY_GROW = 0x3F, 0x40
 I64_MUL_WIDE_S, I64_MUL_WIDE_U = 21, 22
 PREFIX_FD = 0xFD
 # 0xFD-prefixed: the SIMD and relaxed-SIMD proposals' few operations MVVM uses (a scalar
@@ -147,11 +148,11 @@ def sleb(value: int) -> bytes:
             return bytes(out)
 
 
-def _vector(items: list[bytes]) -> bytes:
+def vector(items: list[bytes]) -> bytes:
     return uleb(len(items)) + b"".join(items)
 
 
-def _name(text: str) -> bytes:
+def encode_name(text: str) -> bytes:
     raw = text.encode()
     return uleb(len(raw)) + raw
 
@@ -280,7 +281,7 @@ class Function:
                 j += 1
             runs.append(uleb(j - i) + bytes([self.locals[i]]))
             i = j
-        header = _vector(runs)
+        header = vector(runs)
         inner = header + bytes(self.body) + bytes([END])
         size = uleb(len(inner))
         return size + inner, len(size) + len(header)
@@ -294,33 +295,38 @@ class Module:
     types: list[bytes] = field(default_factory=list)
     imports: list[bytes] = field(default_factory=list)
     functions: list[Function] = field(default_factory=list)
+    tables: list[bytes] = field(default_factory=list)
     memories: list[bytes] = field(default_factory=list)
     exports: list[bytes] = field(default_factory=list)
     imported_funcs: int = 0
     code_offsets: list[int] = field(default_factory=list)
 
     def type(self, params: tuple[int, ...], results: tuple[int, ...]) -> int:
-        encoded = b"\x60" + _vector([bytes([p]) for p in params]) + _vector(
+        encoded = b"\x60" + vector([bytes([p]) for p in params]) + vector(
             [bytes([r]) for r in results])
         if encoded not in self.types:
             self.types.append(encoded)
         return self.types.index(encoded)
 
     def import_func(self, module: str, name: str, type_index: int) -> int:
-        self.imports.append(_name(module) + _name(name) + b"\x00" + uleb(type_index))
+        self.imports.append(encode_name(module) + encode_name(name) + b"\x00" + uleb(type_index))
         self.imported_funcs += 1
         return self.imported_funcs - 1
 
     def import_memory(self, module: str, name: str, minimum: int,
                       maximum: int | None = None) -> None:
-        self.imports.append(_name(module) + _name(name) + b"\x02" + _limits(minimum, maximum))
+        self.imports.append(encode_name(module) + encode_name(name) + b"\x02"
+                            + limits(minimum, maximum))
 
     def import_table(self, module: str, name: str, minimum: int) -> None:
-        self.imports.append(_name(module) + _name(name) + b"\x01" + bytes([FUNCREF])
-                            + _limits(minimum, None))
+        self.imports.append(encode_name(module) + encode_name(name) + b"\x01" + bytes([FUNCREF])
+                            + limits(minimum, None))
 
     def memory(self, minimum: int, maximum: int | None = None) -> None:
-        self.memories.append(_limits(minimum, maximum))
+        self.memories.append(limits(minimum, maximum))
+
+    def table(self, minimum: int) -> None:
+        self.tables.append(bytes([FUNCREF]) + limits(minimum, None))
 
     def function(self, type_index: int, locals_: list[int], body: Code, name: str = "",
                  export: str | None = None) -> int:
@@ -331,17 +337,18 @@ class Module:
         return index
 
     def export(self, name: str, kind: int, index: int) -> None:
-        self.exports.append(_name(name) + bytes([kind]) + uleb(index))
+        self.exports.append(encode_name(name) + bytes([kind]) + uleb(index))
 
     def encode(self) -> bytes:
         """The module's bytes; fills `code_offsets` with each body's first-instruction offset
         in the module, which is what wasmtime reports as a trap frame's module offset."""
         out = bytearray(b"\x00asm\x01\x00\x00\x00")
-        _section(out, 1, _vector(self.types))
-        _section(out, 2, _vector(self.imports))
-        _section(out, 3, _vector([uleb(f.type_index) for f in self.functions]))
-        _section(out, 5, _vector(self.memories))
-        _section(out, 7, _vector(self.exports))
+        section(out, 1, vector(self.types))
+        section(out, 2, vector(self.imports))
+        section(out, 3, vector([uleb(f.type_index) for f in self.functions]))
+        section(out, 4, vector(self.tables))
+        section(out, 5, vector(self.memories))
+        section(out, 7, vector(self.exports))
         bodies = [f.encode() for f in self.functions]
         payload = uleb(len(bodies))
         start = len(out) + 1 + len(uleb(len(payload) + sum(len(b) for b, _ in bodies)))
@@ -350,33 +357,33 @@ class Module:
         for body, first in bodies:
             self.code_offsets.append(position + first)
             position += len(body)
-        _section(out, 10, payload + b"".join(b for b, _ in bodies))
-        _section(out, 0, _name("name") + self._names())
+        section(out, 10, payload + b"".join(b for b, _ in bodies))
+        section(out, 0, encode_name("name") + self._names())
         return bytes(out)
 
     def _names(self) -> bytes:
         sub = b""
         if self.name:
-            sub += b"\x00" + _sized(_name(self.name))
-        named = [uleb(self.imported_funcs + i) + _name(f.name)
+            sub += b"\x00" + sized(encode_name(self.name))
+        named = [uleb(self.imported_funcs + i) + encode_name(f.name)
                  for i, f in enumerate(self.functions) if f.name]
         if named:
-            sub += b"\x01" + _sized(_vector(named))
+            sub += b"\x01" + sized(vector(named))
         return sub
 
 
-def _limits(minimum: int, maximum: int | None) -> bytes:
+def limits(minimum: int, maximum: int | None) -> bytes:
     if maximum is None:
         return b"\x00" + uleb(minimum)
     return b"\x01" + uleb(minimum) + uleb(maximum)
 
 
-def _sized(payload: bytes) -> bytes:
+def sized(payload: bytes) -> bytes:
     return uleb(len(payload)) + payload
 
 
-def _section(out: bytearray, section_id: int, payload: bytes) -> None:
+def section(out: bytearray, section_id: int, payload: bytes) -> None:
     if section_id != 0 and payload in (b"\x00", b""):
         return
     out.append(section_id)
-    out.extend(_sized(payload))
+    out.extend(sized(payload))

@@ -1,0 +1,89 @@
+"""Build the shim (mvvm/wasi/shim/*.c) into mvvm/wasi/shim.wasm: `python3 -m mvvm.wasi.shim_build`.
+
+The shim is C compiled for wasm32 with no libc (clang-16 and wasm-ld-16 from Debian's
+clang-16 and lld-16, and compiler-rt's wasm32 builtins for 128-bit arithmetic from
+libclang-rt-16-dev-wasm32). The built module ships in the package, so `mvvm wasm` needs no
+compiler; the tests build it again and check that it is the same.
+
+What the C needs of MVVM's tables it gets from headers written here: the VM state's
+layout and exit reasons (mvvm.runtime.layout), the FP slow path's operation numbers
+(mvvm.runtime.fp_soft.SLOW_OPS), the syscall names for the trace (mvvm.linux.syscalls),
+and the config keys (mvvm.wasi.glue.Config): nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from mvvm.runtime import fp_soft, layout
+from mvvm.wasi.glue import Config
+
+HERE = Path(__file__).parent
+SOURCES = HERE / "shim"
+OUTPUT = HERE / "shim.wasm"
+CLANG = "clang-16"
+BUILTINS = "/usr/lib/llvm-16/lib/clang/16/lib/wasi/libclang_rt.builtins-wasm32.a"
+FLAGS = ["--target=wasm32", "-O2", "-nostdlib", "-mbulk-memory", "-msign-ext",
+         "-fno-builtin", "-ffreestanding", "-Wall", "-Wextra", "-Werror",
+         "-Wno-unused-parameter", "-Wl,--no-entry", "-Wl,--strip-debug",
+         "-Wl,-z,stack-size=65536"]
+FP_NAMES = {"fadd": "ADD", "fsub": "SUB", "fmul": "MUL", "fdiv": "DIV", "fsqrt": "SQRT",
+            "fmadd": "MADD", "fmsub": "MSUB", "fnmsub": "NMSUB", "fnmadd": "NMADD",
+            "fmin": "MIN", "fmax": "MAX", "feq": "EQ", "flt": "LT", "fle": "LE"}
+
+
+def layout_header() -> str:
+    names = [name for name in dir(layout) if name.startswith(("VM_", "REASON_"))]
+    lines = [f"#define {name} {getattr(layout, name):#x}" for name in names]
+    lines.append(f"#define BIAS {layout.BIAS:#x}ull")
+    lines += [f"#define CONFIG_{key.name} {key.value}" for key in Config]
+    return "\n".join(["#pragma once", *lines, ""])
+
+
+def fp_ops_header() -> str:
+    """fp.c's operation numbers: SLOW_OPS lists each format's operations, single then
+    double, then the two conversions between them."""
+    ops = list(fp_soft.SLOW_OPS)
+    per_format = ops.index("fadd.d")
+    lines = ["#pragma once", f"#define FP_PER_FORMAT {per_format}",
+             f"#define FP_CVT_S_D {ops.index('fcvt.s.d')}",
+             f"#define FP_CVT_D_S {ops.index('fcvt.d.s')}",
+             f"#define FP_CVT_FIRST {ops.index('fcvt.w.s')}"]
+    lines += [f"#define FP_{FP_NAMES[name.split('.')[0]]} {ops.index(name)}"
+              for name in ops[:per_format] if name.split(".")[0] in FP_NAMES]
+    conversions = ops[ops.index("fcvt.w.s"):per_format]
+    expected = [f"fcvt.{kind}.s" if to else f"fcvt.s.{kind}"
+                for kind in ("w", "wu", "l", "lu") for to in (True, False)]
+    doubles = [name.replace(".s", ".d") for name in ops[:per_format]]
+    if conversions != expected or ops[per_format:2 * per_format] != doubles:
+        raise SystemExit(f"fp.c expects SLOW_OPS as {ops[:per_format]}, then for .d")
+    return "\n".join([*lines, ""])
+
+
+def syscall_names_header() -> str:
+    from mvvm.linux.syscalls import TABLE
+
+    count = max(TABLE) + 1
+    names = ", ".join(f'"{TABLE[n].name}"' if n in TABLE else "0" for n in range(count))
+    return (f"#pragma once\n#define SYSCALL_NAMES {count}\n"
+            f"static const char *const syscall_names[SYSCALL_NAMES] = {{{names}}};\n")
+
+
+def build(output: Path = OUTPUT) -> Path:
+    """Compile the shim to output (the package's shim.wasm by default)."""
+    with tempfile.TemporaryDirectory() as generated:
+        include = Path(generated)
+        (include / "layout.h").write_text(layout_header())
+        (include / "fp_ops.h").write_text(fp_ops_header())
+        (include / "syscall_names.h").write_text(syscall_names_header())
+        sources = sorted(str(p) for p in SOURCES.glob("*.c"))
+        subprocess.run([CLANG, *FLAGS, f"-I{include}", "-o", str(output), *sources,
+                        BUILTINS], check=True)
+    return output
+
+
+if __name__ == "__main__":
+    print(build(Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT))
