@@ -180,6 +180,8 @@ def wasm(options: argparse.Namespace) -> int:
     except ElfError as error:
         print(f"mvvm: {options.program}: {error}", file=sys.stderr)
         return 1
+    for warning in output.warnings:
+        print(f"mvvm: warning: {warning}", file=sys.stderr)
     with open(options.output or options.program + ".wasm", "wb") as out:
         out.write(output.wasm)
     if options.html:

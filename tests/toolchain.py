@@ -54,8 +54,9 @@ def _status(returncode: int) -> int:
 
 
 def run(argv: list[str], stdin: bytes = b"", env: dict[str, str] | None = None,
-        timeout: float = 120) -> Outcome:
-    p = subprocess.run(argv, input=stdin, capture_output=True, env=env, timeout=timeout)
+        timeout: float = 120, cwd: Path | None = None) -> Outcome:
+    p = subprocess.run(argv, input=stdin, capture_output=True, env=env, timeout=timeout,
+                       cwd=cwd)
     return Outcome(p.stdout, p.stderr, _status(p.returncode))
 
 

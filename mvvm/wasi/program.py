@@ -39,6 +39,10 @@ PIE_BIAS = 0x100000             # where a static-pie program is put
 STACK_SIZE = layout.STACK_SIZE
 BRK_SIZE = 64 << 20             # beyond it malloc falls back to mmap, as when brk fails
 ZERO_RUN = 64                   # zero runs at least this long are left out of data segments
+# Functions whose presence says the program may start processes or threads, which a
+# module cannot (they get ENOSYS when called): the build warns.
+UNAVAILABLE = {"fork": "fork", "vfork": "fork", "execve": "execve", "posix_spawn": "posix_spawn",
+               "pthread_create": "threads"}
 # Translated code computes mulh with the wide-arithmetic proposal's multiplies (0xFC 21 and
 # 22); the output calls the glue's instead, since browsers do not have them.
 LOWERED = {(0xFC, 21): ("glue", "mul_wide_s"), (0xFC, 22): ("glue", "mul_wide_u")}
@@ -52,6 +56,7 @@ class Output:
     regions: int
     instructions: int           # guest instructions translated into regions
     seconds: float
+    warnings: list[str]         # what the program may do that the module cannot
 
 
 class Program:
@@ -73,6 +78,13 @@ class Program:
                 return int.from_bytes(data[pc - start:pc - start + 4].ljust(4, b"\0"),
                                       "little")
         return None
+
+    def unavailable(self) -> list[str]:
+        """What the program links in that a module cannot do, one warning each."""
+        defined = Symbols.read(self.elf.data).addresses
+        what = sorted({UNAVAILABLE[name] for name in UNAVAILABLE if name in defined})
+        return [f"the program contains {w}, which a WebAssembly module cannot do (ENOSYS)"
+                for w in what]
 
     def entries(self) -> list[int]:
         """Where regions start: the entry, every function symbol, and each 8-byte word in
@@ -101,7 +113,7 @@ def build(path: str, *, strace: bool = False) -> Output:
              for pc in entries]
     wasm = assemble(program, codes, strace)
     return Output(wasm, len(codes), sum(c.region.instructions() for c in codes),
-                  time.perf_counter() - started)
+                  time.perf_counter() - started, program.unavailable())
 
 
 def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
@@ -125,7 +137,9 @@ def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
              for offset, payload in _vm_state(program, slots, entries)]
     return link({"glue": glue, "core": core_module(tiered=True), "regions": regions,
                  "shim": SHIM.read_bytes()},
-                exports={"memory": ("shim", "memory"), "_start": ("shim", "_start")},
+                exports={"memory": ("shim", "memory"), "_start": ("shim", "_start"),
+                         "exit_status": ("shim", "exit_status"),
+                         "guest": ("glue", "guest"), "vm": ("glue", "vm")},
                 elements=[Element(("glue", "regions"), 1, [
                     ("regions", f"r{index}") for index in range(len(codes))])],
                 data=data, lowered=LOWERED, name="mvvm")

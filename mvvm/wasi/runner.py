@@ -55,13 +55,17 @@ def run(path: str, argv: list[str], *, dirs: list[str] = (), env: dict[str, str]
     linker = wt.Linker(eng)
     linker.define_wasi()
     instance = linker.instantiate(store, module)
+    exports = instance.exports(store)
     try:
-        instance.exports(store)["_start"](store)
+        exports["_start"](store)
     except wt.ExitTrap as exit_:
         return exit_.code
-    except wt.Trap as trap:
-        print(f"mvvm: guest killed by SIGSEGV: {trap.message.splitlines()[0]}",
-              file=sys.stderr)
+    except (wt.Trap, wt.WasmtimeError) as trap:
+        status = exports["exit_status"](store)
+        if status >= 0:                 # an exit with a status wasmtime does not take
+            return status
+        cause = trap.message.strip().splitlines()[-1].strip().partition(": ")[2]
+        print(f"mvvm: guest killed by SIGSEGV: {cause}", file=sys.stderr)
         return SIGSEGV_STATUS
     return 0
 
@@ -71,10 +75,12 @@ def main() -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--dir", action="append", default=[],
                         help="a host directory the guest may use (repeatable)")
+    parser.add_argument("--argv0", help="the program's name for the guest (default: MODULE)")
     parser.add_argument("module")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args()
-    return run(options.module, [options.module, *options.args], dirs=options.dir)
+    return run(options.module, [options.argv0 or options.module, *options.args],
+               dirs=options.dir)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ and the config keys (mvvm.wasi.glue.Config): nothing is written twice.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -80,8 +81,10 @@ def build(output: Path = OUTPUT) -> Path:
         (include / "fp_ops.h").write_text(fp_ops_header())
         (include / "syscall_names.h").write_text(syscall_names_header())
         sources = sorted(str(p) for p in SOURCES.glob("*.c"))
-        subprocess.run([CLANG, *FLAGS, f"-I{include}", "-o", str(output), *sources,
-                        BUILTINS], check=True)
+        built = include / "shim.wasm"
+        subprocess.run([CLANG, *FLAGS, f"-I{include}", "-o", str(built), *sources, BUILTINS],
+                       check=True)
+        shutil.copyfile(built, output)
     return output
 
 

@@ -35,6 +35,7 @@ WASI("fd_pwrite") int fd_pwrite(int fd, const Iovec *iovs, int count, uint64_t a
 WASI("fd_seek") int fd_seek(int fd, int64_t offset, int whence, uint64_t *position);
 WASI("fd_close") int fd_close(int fd);
 WASI("fd_filestat_get") int fd_filestat_get(int fd, void *stat);
+WASI("fd_fdstat_get") int fd_fdstat_get(int fd, uint64_t fdstat[3]);
 WASI("fd_readdir") int fd_readdir(int fd, void *buf, uint32_t length, uint64_t cookie,
                                   uint32_t *used);
 WASI("fd_prestat_get") int fd_prestat_get(int fd, uint32_t prestat[2]);
@@ -115,7 +116,17 @@ void say_hex(uint64_t value) {
     say(p);
 }
 
-_Noreturn void terminate(int status) { proc_exit((uint32_t)status & 0xff); }
+static int32_t final_status = -1;
+
+/* The status the program ended with, for a runner to read after proc_exit: wasmtime
+ * refuses statuses of 126 and above (a death by a signal is 128 + its number) with a trap
+ * instead of exiting; the instance is still there to ask. */
+EXPORT("exit_status") int32_t exit_status(void) { return final_status; }
+
+_Noreturn void terminate(int status) {
+    final_status = status & 0xff;
+    proc_exit((uint32_t)final_status);
+}
 
 /* The guest memory offset of [address, address + length), or -1 when not all of it is
  * backed: the syscall then fails with EFAULT, as Linux's would. */
@@ -267,25 +278,36 @@ static int guest_path(int64_t dirfd, uint64_t address, char *into, Where *where)
 
 /* -- files ---------------------------------------------------------------------------------- */
 
-static const uint64_t ALL_RIGHTS = 0x1fffffff;
 enum { O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000,
        O_APPEND = 02000, O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000 };
+/* WASI rights that reading or writing needs (fd_read, fd_readdir; fd_datasync, fd_write,
+ * fd_allocate, fd_filestat_set_size); a descriptor gets every other right its directory
+ * passes on, as wasi-libc's open does (runtimes such as Node's refuse more). */
+static const uint64_t READ_RIGHTS = 1 << 1 | 1 << 14;
+static const uint64_t WRITE_RIGHTS = 1 << 0 | 1 << 6 | 1 << 8 | 1 << 22;
 
 static int64_t sys_openat(int64_t dirfd, uint64_t address, int64_t flags) {
     Where where;
+    uint64_t fdstat[3];
     int error = guest_path(dirfd, address, path_a, &where), fd;
     if (error)
         return error;
+    if ((error = fd_fdstat_get(where.fd, fdstat)))
+        return from_wasi(error);
+    uint64_t inheriting = fdstat[2], rights = ~(READ_RIGHTS | WRITE_RIGHTS);
+    if ((flags & 3) != O_WRONLY)
+        rights |= READ_RIGHTS;
+    if (flags & (O_WRONLY | O_RDWR))
+        rights |= WRITE_RIGHTS;
     uint32_t oflags = (flags & O_CREAT ? 1 : 0) | (flags & O_DIRECTORY ? 2 : 0)
                       | (flags & O_EXCL ? 4 : 0) | (flags & O_TRUNC ? 8 : 0);
     uint32_t fdflags = (flags & O_APPEND ? 1 : 0) | (flags & O_NONBLOCK ? 4 : 0);
-    uint64_t rights = ALL_RIGHTS;
-    if (!(flags & (O_WRONLY | O_RDWR)))
-        rights &= ~(uint64_t)(1 << 6 | 1 << 3 | 1 << 22);   /* fd_write, fd_datasync, ... */
     error = path_open(where.fd, flags & O_NOFOLLOW ? 0 : 1, where.path, length_of(where.path),
-                      oflags, rights, ALL_RIGHTS, fdflags, &fd);
+                      oflags, rights & inheriting, inheriting, fdflags, &fd);
     return error ? from_wasi(error) : fd;
 }
+
+static int64_t broken_pipe(void);
 
 /* Move guest data through the bounce buffer, one chunk per WASI call. A short transfer
  * ends the syscall, as it would on Linux. */
@@ -305,6 +327,10 @@ static int64_t transfer(int fd, uint64_t address, uint64_t length, int writing, 
         else
             error = writing ? fd_pwrite(fd, &iov, 1, (uint64_t)at + total, &done)
                             : fd_pread(fd, &iov, 1, (uint64_t)at + total, &done);
+        if (error == 76)                        /* notcapable: not open for this */
+            return total ? (int64_t)total : -EBADF;
+        if (error == 64 && writing)             /* a pipe nobody reads */
+            return total ? (int64_t)total : broken_pipe();
         if (error)
             return total ? (int64_t)total : from_wasi(error);
         if (!writing)
@@ -409,6 +435,8 @@ static int64_t sys_getdents64(int64_t fd, uint64_t address, uint64_t length) {
                 return written ? (int64_t)written : -EINVAL;
             char head[19];
             uint64_t offset = next;
+            if (inode == 0)
+                inode = next;                   /* some runtimes give none; 0 is skipped */
             uint16_t reclen = (uint16_t)record;
             __builtin_memcpy(head, &inode, 8);
             __builtin_memcpy(head + 8, &offset, 8);
@@ -721,6 +749,26 @@ static int64_t raise_signal(int64_t signal) {
     terminate(128 + (int)signal);
 }
 
+/* A write to a pipe with no reader: SIGPIPE, whose default action ends the program
+ * silently (status 141); ignored, the write fails with EPIPE. */
+static int64_t broken_pipe(void) {
+    if (actions[13][0] == 1)                    /* SIG_IGN */
+        return -32;
+    return raise_signal(13);
+}
+
+/* What a WASI module cannot do: a new process or thread. ENOSYS, and a line on stderr
+ * (the first time), since a program seldom says why it failed. */
+static int64_t unavailable(const char *what) {
+    static int said;
+    if (!said++) {
+        say("mvvm: ");
+        say(what);
+        say(" is not available in a WebAssembly module: ENOSYS\n");
+    }
+    return -ENOSYS;
+}
+
 static int64_t sys_prlimit64(int64_t pid, int64_t resource, uint64_t limit, uint64_t old) {
     if (pid != 0 && pid != 1)
         return -ESRCH;
@@ -736,13 +784,19 @@ static int64_t sys_prlimit64(int64_t pid, int64_t resource, uint64_t limit, uint
     return limit ? -EPERM : 0;
 }
 
+/* F_GETFL from what WASI says of the descriptor: its rights and flags. */
 static int64_t sys_fcntl(int64_t fd, int64_t command) {
-    uint64_t f[8];
-    if (fd_filestat_get((int)fd, f) == 8)       /* WASI EBADF */
-        return -EBADF;
+    uint64_t fdstat[3];
+    int error = fd_fdstat_get((int)fd, fdstat);
+    if (error)
+        return from_wasi(error);
+    uint64_t rights = fdstat[1], flags = fdstat[0] >> 16 & 0xffff;
+    int readable = (rights & 1 << 1) != 0, writable = (rights & 1 << 6) != 0;
     switch (command) {
     case 1: case 2: return 0;                   /* F_GETFD, F_SETFD */
-    case 3: return fd <= 2 ? 2 : 0;             /* F_GETFL: stdio read-write */
+    case 3:                                     /* F_GETFL */
+        return (readable && writable ? O_RDWR : writable ? O_WRONLY : 0)
+               | (flags & 1 ? O_APPEND : 0) | (flags & 4 ? O_NONBLOCK : 0);
     case 4: return 0;                           /* F_SETFL */
     default: return -EINVAL;
     }
@@ -768,6 +822,30 @@ static int64_t sys_getrandom(uint64_t address, uint64_t length) {
     return (int64_t)done;
 }
 
+/* --strace: "1 name(a0,a1,a2) = result" after the call (qemu's -strace lines start with
+ * the pid too); a call that never returns (exit) shows before, with no result. */
+static void trace_call(int64_t number, const uint64_t a[6]) {
+    const char *name = number >= 0 && number < SYSCALL_NAMES ? syscall_names[number] : 0;
+    say("1 ");
+    if (name) {
+        say(name);
+    } else {
+        say("syscall ");
+        say_number(number);
+    }
+    say("(");
+    for (int i = 0; i < 3; i++) {
+        say_number((int64_t)a[i]);
+        say(i < 2 ? "," : ")");
+    }
+}
+
+static void trace_result(int64_t result) {
+    say(" = ");
+    say_number(result);
+    say("\n");
+}
+
 /* -- the table ------------------------------------------------------------------------------ */
 
 int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
@@ -779,6 +857,7 @@ int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     case 34: return sys_path(34, fd, a[1], 0);
     case 35: return sys_path(35, fd, a[1], (int32_t)a[2]);
     case 38: return sys_renameat(fd, a[1], (int32_t)a[2], a[3]);
+    case 276: return a[4] ? -EINVAL : sys_renameat(fd, a[1], (int32_t)a[2], a[3]);
     case 48: return sys_faccessat(fd, a[1]);
     case 49: return sys_chdir(a[0]);
     case 56: return sys_openat(fd, a[1], (int32_t)a[2]);
@@ -797,7 +876,12 @@ int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     case 78: return -EINVAL;                    /* readlinkat: WASI links are not read */
     case 79: return sys_newfstatat(fd, a[1], a[2], (int32_t)a[3]);
     case 80: return sys_fstat(fd, a[1]);
-    case 93: case 94: terminate((int)a[0]);
+    case 93: case 94:
+        if (config(CONFIG_STRACE)) {
+            trace_call(n, a);
+            say("\n");
+        }
+        terminate((int)a[0]);
     case 96: return 1;                          /* set_tid_address: the one thread's tid */
     case 98: return 0;                          /* futex: one thread never waits */
     case 99: return 0;                          /* set_robust_list */
@@ -819,6 +903,8 @@ int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     case 173: return 0;                         /* getppid */
     case 174: case 175: case 176: case 177: return 0;   /* uid, euid, gid, egid: root */
     case 214: return sys_brk(a[0]);
+    case 220: case 435: return unavailable("a new process or thread (clone)");
+    case 221: case 281: return unavailable("running another program (execve)");
     case 215: return sys_munmap(a[0], a[1]);
     case 222: return sys_mmap(a[0], a[1], (int32_t)a[2], (int32_t)a[3], (int32_t)a[4], a[5]);
     case 226: return sys_mprotect(a[0], a[1], (int32_t)a[2]);
@@ -830,25 +916,6 @@ int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     }
 }
 
-static void trace(int64_t number, const uint64_t a[6], int64_t result) {
-    const char *name = number >= 0 && number < SYSCALL_NAMES ? syscall_names[number] : 0;
-    say("1 ");
-    if (name) {
-        say(name);
-    } else {
-        say("syscall ");
-        say_number(number);
-    }
-    say("(");
-    for (int i = 0; i < 3; i++) {
-        say_number((int64_t)a[i]);
-        say(i < 2 ? "," : ")");
-    }
-    say(" = ");
-    say_number(result);
-    say("\n");
-}
-
 /* The host call of translated code and of the interpreter: the syscall in the VM state.
  * A non-zero result would make the dispatcher come back to _start; nothing needs that. */
 EXPORT("syscall") int32_t syscall(void) {
@@ -857,8 +924,10 @@ EXPORT("syscall") int32_t syscall(void) {
         a[i] = vm_get(VM_X + 8 * (10 + i));
     int64_t number = (int64_t)vm_get(VM_X + 8 * 17);
     int64_t result = linux_syscall(number, a);
-    if (config(CONFIG_STRACE))
-        trace(number, a, result);
+    if (config(CONFIG_STRACE)) {
+        trace_call(number, a);
+        trace_result(result);
+    }
     if (number == 259 || (number == 226 && (a[2] & PROT_EXEC)))
         vm_set32(VM_TIER0_ONLY, 1);             /* code may have changed: interpret it */
     vm_set(VM_X + 8 * 10, (uint64_t)result);

@@ -1,0 +1,286 @@
+"""`mvvm wasm`: the project's programs as WASI modules, run under wasmtime-py, Node and a
+browser, against qemu-riscv64 on the same binaries.
+
+Each module is built once per session with the command line (`python3 -m mvvm wasm`), and
+run with its runtime's runner (mvvm/wasi/runner.py, mvvm/wasi/run.mjs) as a user would.
+Stdout, stderr and exit status must equal qemu's. Node is the one scripts/setup installs
+(22: Node 20's V8 runs one memory per module); the browser is Debian's chromium, headless.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import toolchain
+import wasmtime as wt
+from test_faults import SIGNALLED, assert_death_report, fault_source
+from test_programs import SPECS, source_of
+from toolchain import PROGRAMS, ROOT, Outcome
+
+from mvvm.runtime import fp_soft
+from mvvm.wasi import shim_build
+
+NODE = ROOT / "tests" / ".node" / "node_modules" / ".bin" / "node"
+RUN_MJS = ROOT / "mvvm" / "wasi" / "run.mjs"
+ARTIFACTS = ROOT / "tests" / ".artifacts"
+WASI_PROGRAMS = PROGRAMS / "wasi"
+RUNTIMES = ("wasmtime", "node")
+# The programs of test_programs.py that fit a WASI module (all but none), at -O2, and two
+# as static PIEs.
+PROGRAM_CASES = [(name, "O2") for name in SPECS] + [("control", "pie"), ("float", "pie")]
+
+
+@pytest.fixture(scope="session")
+def module_of(tmp_path_factory):
+    """module_of(binary, *options) -> the .wasm `mvvm wasm` makes of it (once a session)."""
+    built: dict[tuple[Path, tuple[str, ...]], Path] = {}
+    directory = tmp_path_factory.mktemp("wasm")
+
+    def build(binary: Path, *options: str) -> Path:
+        key = (binary, options)
+        if key not in built:
+            out = directory / f"{binary.name}-{len(built)}.wasm"
+            done = subprocess.run([sys.executable, "-m", "mvvm", "wasm", *options, str(binary),
+                                   "-o", str(out)], capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+            built[key] = out
+        return built[key]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def node() -> Path:
+    if not NODE.exists():
+        pytest.fail(f"{NODE} is missing: scripts/setup installs Node 22 there with npm",
+                    pytrace=False)
+    return NODE
+
+
+def run_module(runtime: str, module: Path, args: list[str], *, argv0: str,
+               dirs: tuple[str, ...] = (), **kw) -> Outcome:
+    """Run a module with a runtime's runner; kw as toolchain.run's (stdin, env, cwd)."""
+    options = ["--argv0", argv0]
+    for directory in dirs:
+        options += ["--dir", directory]
+    if runtime == "wasmtime":
+        command = [sys.executable, "-m", "mvvm.wasi.runner", *options]
+    else:
+        command = [str(NODE), "--no-warnings", str(RUN_MJS), *options]
+    return toolchain.run([*command, str(module), *args], timeout=300, **kw)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize(("name", "flavour"), PROGRAM_CASES,
+                         ids=[f"{n}-{f}" for n, f in PROGRAM_CASES])
+def test_program(name, flavour, runtime, build_program, module_of, guest_env,
+                 assert_same_as_qemu, request):
+    if runtime == "node":
+        request.getfixturevalue("node")
+    spec = SPECS[name]
+    binary = build_program(source_of(name), flavour)
+    run = {"stdin": spec.stdin, "env": guest_env}
+    qemu = toolchain.run_qemu(binary, list(spec.args), **run)
+    assert qemu.status == spec.status, qemu
+    wasm = run_module(runtime, module_of(binary), list(spec.args), argv0=str(binary),
+                      dirs=("/tmp",), **run)
+    assert_same_as_qemu(qemu, wasm)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_files_in_a_preopened_directory(runtime, tmp_path, build_program, module_of,
+                                        guest_env, assert_same_as_qemu, request):
+    """Files and directories under the preopen "." (wasmtime's --dir .), as the program
+    finds them in its current directory under qemu."""
+    if runtime == "node":
+        request.getfixturevalue("node")
+    binary = build_program(WASI_PROGRAMS / "files.c", "O2")
+    (tmp_path / "qemu").mkdir()
+    (tmp_path / "wasm").mkdir()
+    qemu = toolchain.run([toolchain.QEMU, str(binary), "scratch"], env=guest_env,
+                         cwd=tmp_path / "qemu")
+    assert qemu.status == 0, qemu
+    wasm = run_module(runtime, module_of(binary), ["scratch"], argv0=str(binary),
+                      dirs=(".",), cwd=tmp_path / "wasm", env=guest_env)
+    assert_same_as_qemu(qemu, wasm)
+    assert not list((tmp_path / "wasm").iterdir()), "the program removes what it made"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_cxx_exceptions(runtime, module_of, guest_env, assert_same_as_qemu, request,
+                        cross_tools):
+    """C++, statically linked: exceptions thrown through frames, RTTI, iostreams."""
+    if runtime == "node":
+        request.getfixturevalue("node")
+    binary = toolchain.build(PROGRAMS / "linux" / "cxx.cc", ("-O2", "-static"),
+                             cc="riscv64-linux-gnu-g++")
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    assert qemu.status == 0 and b"caught" in qemu.stdout, qemu
+    wasm = run_module(runtime, module_of(binary), [], argv0=str(binary), env=guest_env)
+    assert_same_as_qemu(qemu, wasm)
+
+
+# broken_pipe needs pipe2, which WASI does not have.
+FAULT_CASES = sorted(set(SIGNALLED) - {"broken_pipe"})
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("name", FAULT_CASES)
+def test_fatal_signal(name, runtime, build_program, module_of, guest_env, request):
+    """A fault ends the module with the status of the signal, after the output before it,
+    and one line on stderr: a null access traps in the runtime (SIGSEGV), a jump outside
+    the code is the dispatcher's SIGSEGV, an illegal instruction SIGILL, ebreak SIGTRAP."""
+    if runtime == "node":
+        request.getfixturevalue("node")
+    binary = build_program(fault_source(name), "O2")
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    wasm = run_module(runtime, module_of(binary), [], argv0=str(binary), env=guest_env)
+    assert (wasm.status, wasm.stdout) == (qemu.status, qemu.stdout), wasm
+    assert_death_report(wasm.stderr, wasm.status)
+
+
+def test_unsupported_syscalls_are_enosys_and_traced(build_program, module_of, guest_env):
+    """A syscall the module does not implement is -ENOSYS, and a module built with
+    --strace shows each syscall; fork says on stderr why it failed."""
+    binary = build_program(WASI_PROGRAMS / "unsupported.c", "O2")
+    plain = run_module("wasmtime", module_of(binary), [], argv0="unsupported", env=guest_env)
+    assert plain.status == 0, plain
+    assert plain.stdout == b"socket: -1 ENOSYS\nfork: -1 ENOSYS\n", plain
+    assert plain.stderr == (b"mvvm: a new process or thread (clone) is not available in a "
+                            b"WebAssembly module: ENOSYS\n")
+    traced = run_module("wasmtime", module_of(binary, "--strace"), [], argv0="unsupported",
+                        env=guest_env)
+    assert traced.stdout == plain.stdout
+    log = traced.stderr.decode()
+    assert re.search(r"^1 socket\(2,1,0\) = -38$", log, re.M), log
+    assert re.search(r"^1 clone\(\d+,0,0\) = -38$", log, re.M), log
+    assert re.search(r"^1 exit_group\(0,", log, re.M), log
+
+
+def test_build_warns_of_processes_and_threads(build_program, tmp_path):
+    binary = build_program(WASI_PROGRAMS / "unsupported.c", "O2")
+    done = subprocess.run([sys.executable, "-m", "mvvm", "wasm", str(binary), "-o",
+                           str(tmp_path / "out.wasm")], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert done.stderr == ("mvvm: warning: the program contains fork, which a WebAssembly "
+                           "module cannot do (ENOSYS)\n")
+
+
+def test_dynamic_programs_are_refused(cross_tools, tmp_path):
+    binary = toolchain.build(PROGRAMS / "float.c", ("-O2",))
+    done = subprocess.run([sys.executable, "-m", "mvvm", "wasm", str(binary), "-o",
+                           str(tmp_path / "out.wasm")], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "dynamically linked" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert not (tmp_path / "out.wasm").exists()
+
+
+def test_browser_page(cross_tools, tmp_path):
+    """The mandelbrot example in headless chromium: the page's output is qemu's stdout;
+    a screenshot of it is kept in tests/.artifacts."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is missing: scripts/setup installs it", pytrace=False)
+    program = ROOT / "examples" / "mandelbrot"
+    page = tmp_path / "mandelbrot.html"
+    subprocess.run([sys.executable, "-m", "mvvm", "wasm", str(program), "-o",
+                    str(tmp_path / "mandelbrot.wasm"), "--html", str(page), "--args", "30"],
+                   check=True)
+    qemu = toolchain.run_qemu(program, ["48"])
+    browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+               "--virtual-time-budget=60000"]
+    url = f"{page.as_uri()}?args=48"
+    dom = subprocess.run([*browser, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=300).stdout
+    output = re.search(r'<pre id="output">(.*?)</pre>', dom, re.S)
+    assert output is not None, dom[-2000:]
+    assert html.unescape(output.group(1)) == qemu.stdout.decode()
+    assert f'data-status="{qemu.status}"' in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "mandelbrot-page.png"
+    subprocess.run([*browser, f"--screenshot={shot}", "--window-size=900,1100", url],
+                   capture_output=True, timeout=300, check=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_shim_is_built_from_source(tmp_path):
+    """The shim in the package is what its C sources and MVVM's tables make today."""
+    if shutil.which(shim_build.CLANG) is None:
+        pytest.fail(f"{shim_build.CLANG} is missing: scripts/setup installs it", pytrace=False)
+    fresh = shim_build.build(tmp_path / "shim.wasm")
+    assert fresh.read_bytes() == shim_build.OUTPUT.read_bytes(), (
+        "mvvm/wasi/shim.wasm is stale: python3 -m mvvm.wasi.shim_build")
+
+
+def _shim_fp() -> tuple[wt.Store, wt.Func, list[int]]:
+    """The shim's FP slow path alone, its VM accesses answered by one fcsr word."""
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    module = wt.Module.from_file(engine, shim_build.OUTPUT)
+    linker = wt.Linker(engine)
+    linker.define_wasi()
+    store.set_wasi(wt.WasiConfig())
+    fcsr = [0]
+
+    def stub(name: str, kind: wt.FuncType) -> wt.Func:
+        if name == "vm_get32":
+            return wt.Func(store, kind, lambda offset: fcsr[0])
+        if name == "vm_set32":
+            return wt.Func(store, kind, lambda offset, value: fcsr.__setitem__(0, value))
+        return wt.Func(store, kind, lambda *args: 0 if kind.results else None)
+
+    for i in module.imports:
+        if i.module == "mvvm":
+            linker.define(store, "mvvm", i.name, stub(i.name, i.type))
+    instance = linker.instantiate(store, module)
+    return store, instance.exports(store)["fp"], fcsr
+
+
+SPECIAL = {32: [0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7FA00000, 1,
+                0x807FFFFF, 0x00800000, 0x7F7FFFFF, 0x3F800000, 0x4F000000, 0xCF000000],
+           64: [0, 1 << 63, 0x7FF << 52, 0xFFF << 52, 0x7FF8 << 48, 0x7FF4 << 48, 1,
+                0x800FFFFFFFFFFFFF, 1 << 52, 0x7FEFFFFFFFFFFFFF, 0x3FF << 52, 0x43E << 52,
+                0xC3E << 52]}
+
+
+def _operand(width: int, rng: random.Random) -> int:
+    if rng.random() < 0.3:
+        return rng.choice(SPECIAL[width])
+    if rng.random() < 0.3:          # near 1.0, where sums cancel and products round
+        return (SPECIAL[width][10] ^ rng.getrandbits(width // 2)) | rng.getrandbits(1) << (
+            width - 1)
+    return rng.getrandbits(width)
+
+
+def test_fp_slow_path_equals_fp_soft():
+    """The C slow path against the Python one (mvvm.runtime.fp_soft, which `mvvm run`
+    uses and tests/test_fp.py checks against the spec): every operation, every rounding
+    mode, special and random operands, results and flags."""
+    store, fp, fcsr = _shim_fp()
+    rng = random.Random(14)
+    ops = list(fp_soft.SLOW_OPS.items())
+    for _ in range(30_000):
+        index = rng.randrange(len(ops))
+        name, op = ops[index]
+        rm = rng.randrange(5)
+        mnemonic, *formats = name.split(".")
+        source = formats[-1] if mnemonic == "fcvt" else formats[0]
+        if source in ("w", "wu", "l", "lu"):
+            a, b, c = _operand(64, rng), 0, 0
+        else:
+            width = 32 if source == "s" else 64
+            a, b, c = (_operand(width, rng) for _ in range(3))
+            if rng.random() < 0.2:
+                b = a ^ (1 << (width - 1))                    # exact cancellation
+        want = op(a, b, c, rm)
+        fcsr[0] = 0
+        signed = [x - (1 << 64) if x >> 63 else x for x in (a, b, c)]
+        got = fp(store, index * 8 + rm, *signed) & fp_soft.MASK64
+        assert (got, fcsr[0]) == want, f"{name} rm={rm} {a:#x} {b:#x} {c:#x}"
