@@ -50,6 +50,9 @@ EXEC_BYTES = GUEST_LIMIT >> 15
 VM_RVC = VM_EXEC + 0x11000              # tier 0: each 16-bit value -> its expansion's word
 VM_COUNTERS = VM_RVC + 4 * 0x10000      # tier 0's profile: u32 entry counts, by pc hash
 COUNTERS = 1 << 17
+# A count once its pc is asked for or has a region (-2**30): never hot again, and tier 0
+# looks for compiled code there.
+COUNTER_ASKED = 0xC0000000
 # Tier 0's profile of indirect jumps (not returns): by a hash of the jump's pc, that pc (u64)
 # and the targets it took (JUMP_TARGETS u64s, placed by linear probing from a hash of the
 # target; 0: none).

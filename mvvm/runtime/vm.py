@@ -48,9 +48,7 @@ from mvvm.translator.region import Profile
 
 MASK64 = (1 << 64) - 1
 HOT_THRESHOLD = 100             # tier 0 entries of a pc before tier 1 compiles it
-# A profile count once its pc is asked for or has a region (-2**30): never hot again, and
-# tier 0 looks for compiled code there.
-ASKED = 0xC0000000
+ASKED = layout.COUNTER_ASKED
 Syscall = Callable[[int, tuple[int, ...]], int]
 # Traps of a memory access: the signal, its si_code, and the message.
 ACCESS_TRAPS = {

@@ -160,11 +160,16 @@ def _vm_state(program: Program, slots: dict[int, int], entries: int
             pages[page >> 3] |= 1 << (page & 7)
         values.update(v for (v,) in struct.iter_unpack("<H", data[:len(data) & ~1])
                       if v & 3 != 3)
+    counters = bytearray(4 * layout.COUNTERS)      # tier 0 looks for regions at these
+    for pc in slots:
+        struct.pack_into("<I", counters, 4 * ((pc >> 1) & (layout.COUNTERS - 1)),
+                         layout.COUNTER_ASKED)
     rvc = bytearray(4 * 0x10000)
     for value in values:
         struct.pack_into("<I", rvc, 4 * value, expansion(value))
     runs = [(layout.VM_EXEC + at, run) for at, run in _nonzero_runs(0, bytes(pages))]
     runs += [(layout.VM_RVC + at, run) for at, run in _nonzero_runs(0, bytes(rvc))]
+    runs += [(layout.VM_COUNTERS + at, run) for at, run in _nonzero_runs(0, bytes(counters))]
     return fixed + runs
 
 
