@@ -1,6 +1,7 @@
-"""`python3 -m bench`: run the benchmark programs natively, under qemu-riscv64 and under
-MVVM, interleaved, and print one table: median wall times, MVVM's ratios to qemu and to
-native with their geometric means, and MVVM's own counters.
+"""`python3 -m bench`: run the benchmark programs natively, under qemu-riscv64, under
+MVVM, and as `mvvm wasm` modules under wasmtime, interleaved, and print one table: median
+wall times, MVVM's ratios to qemu and to native with their geometric means, MVVM's own
+counters, and the modules' sizes and build times.
 
 Exits 0 only when every run exited 0 and MVVM printed what qemu printed, so the quick mode
 (`--quick --no-native`) is the CI's correctness check of every benchmark.
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="small sizes, for a correctness check: the times mean nothing")
     parser.add_argument("--no-native", action="store_true", help="skip the native runs")
     parser.add_argument("--no-qemu", action="store_true", help="skip the qemu-riscv64 runs")
+    parser.add_argument("--no-wasm", action="store_true",
+                        help="skip the runs of the programs as WASI modules (mvvm wasm)")
     parser.add_argument("--cache", choices=("cold", "warm"), default="cold",
                         help="MVVM's code cache: empty for every run (cold, the default), or "
                              "filled by an untimed run first (warm)")
@@ -52,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _runners(options: argparse.Namespace) -> list[Runner]:
-    skip = {"native": options.no_native, "qemu": options.no_qemu}
+    skip = {"native": options.no_native, "qemu": options.no_qemu, "wasm": options.no_wasm}
     return [runner for runner in RUNNERS if not skip.get(runner.name)]
 
 

@@ -1,4 +1,5 @@
-"""Running the programs: each under native, qemu-riscv64 and MVVM, interleaved.
+"""Running the programs: each under native, qemu-riscv64, MVVM, and as the WASI module
+`mvvm wasm` makes of it under wasmtime (the `wasm` runner), interleaved.
 
 Interleaving (every repetition runs every program under every runner in turn) means a
 slow drift of the machine, a thermal throttle or a noisy neighbour, hits all three
@@ -40,6 +41,7 @@ class Runner:
     toolchain: Toolchain
     prefix: tuple[str, ...] = ()
     stats: bool = False
+    wasm: bool = False          # runs the executable's `mvvm wasm` module instead
 
     def missing(self) -> list[str]:
         """The tools this runner needs that are not installed."""
@@ -50,7 +52,8 @@ class Runner:
 NATIVE_RUNNER = Runner("native", NATIVE)
 QEMU_RUNNER = Runner("qemu", RISCV64, ("qemu-riscv64",))
 MVVM_RUNNER = Runner("mvvm", RISCV64, (sys.executable, "-m", "mvvm", "run"), stats=True)
-RUNNERS = (NATIVE_RUNNER, QEMU_RUNNER, MVVM_RUNNER)
+WASM_RUNNER = Runner("wasm", RISCV64, (sys.executable, "-m", "mvvm.wasi.runner"), wasm=True)
+RUNNERS = (NATIVE_RUNNER, QEMU_RUNNER, MVVM_RUNNER, WASM_RUNNER)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Results:
     """Every run of the suite: runs[program][runner] in the order they ran."""
 
     runs: dict[str, dict[str, list[Run]]] = field(default_factory=dict)
+    modules: dict[str, Module] = field(default_factory=dict)     # by program
 
     def add(self, program: str, runner: str, run: Run) -> None:
         self.runs.setdefault(program, {}).setdefault(runner, []).append(run)
@@ -103,12 +107,36 @@ class Settings:
     cache: Path | None = None
 
 
-def run_once(runner: Runner, exe: Path, args: list[str], settings: Settings) -> Run:
-    """One timed run; the stats file, when the runner writes one, is read afterwards."""
+@dataclass(frozen=True)
+class Module:
+    """A program's WASI module: where it is, its size and its ELF's, and how long
+    `mvvm wasm` took to make it."""
+
+    path: Path
+    size: int
+    elf_size: int
+    seconds: float
+
+
+def build_module(exe: Path, directory: Path) -> Module:
+    out = directory / f"{exe.name}.wasm"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mvvm", "wasm", str(exe), "-o", str(out)],
+                   check=True, cwd=ROOT, capture_output=True)
+    return Module(out, out.stat().st_size, exe.stat().st_size, time.perf_counter() - start)
+
+
+def run_once(runner: Runner, exe: Path, args: list[str], settings: Settings,
+             module: Module | None = None) -> Run:
+    """One timed run (of the module, for the wasm runner); the stats file, when the
+    runner writes one, is read afterwards."""
     with tempfile.TemporaryDirectory(prefix="mvvm-bench-") as scratch:
         stats_file = Path(scratch) / "stats.json"
         options = ["--stats", str(stats_file)] if runner.stats else []
-        command = [*runner.prefix, *options, str(exe), *args]
+        if module is not None:
+            command = [*runner.prefix, "--argv0", str(exe), str(module.path), *args]
+        else:
+            command = [*runner.prefix, *options, str(exe), *args]
         env = {**environment(), "XDG_CACHE_HOME": str(settings.cache or Path(scratch))}
         timeout = settings.timeout
         start = time.perf_counter()
@@ -142,30 +170,42 @@ Progress = Callable[[int, Program, dict[str, Run]], None]
 
 
 def _warm_up(programs: list[Program], runners: list[Runner], exes: dict[tuple[str, str], Path],
-             settings: Settings) -> None:
+             settings: Settings, modules: dict[str, Module]) -> None:
     """One untimed run of each program under each runner that has a cache to fill."""
     for program in programs:
         for runner in runners:
-            if runner.stats:
+            if runner.stats or runner.wasm:
                 exe = exes[program.name, runner.toolchain.name]
-                run_once(runner, exe, program.args(settings.quick), settings)
+                run_once(runner, exe, program.args(settings.quick), settings,
+                         modules.get(program.name) if runner.wasm else None)
 
 
 def run_suite(programs: list[Program], runners: list[Runner], settings: Settings,
               progress: Progress | None = None) -> Results:
     """`settings.repeat` rounds; in each, every program under every runner in turn."""
     exes = build_all(programs, runners)
-    if settings.cache is not None:
-        _warm_up(programs, runners, exes, settings)
     results = Results()
+    with tempfile.TemporaryDirectory(prefix="mvvm-bench-wasm-") as directory:
+        if any(runner.wasm for runner in runners):
+            results.modules = {p.name: build_module(exes[p.name, RISCV64.name], Path(directory))
+                               for p in programs}
+        if settings.cache is not None:
+            _warm_up(programs, runners, exes, settings, results.modules)
+        _rounds(programs, runners, settings, exes, results, progress)
+    return results
+
+
+def _rounds(programs: list[Program], runners: list[Runner], settings: Settings,
+            exes: dict[tuple[str, str], Path], results: Results,
+            progress: Progress | None) -> None:
     for rep in range(settings.repeat):
         for program in programs:
             this_round = {}
             for runner in runners:
                 exe = exes[program.name, runner.toolchain.name]
-                run = run_once(runner, exe, program.args(settings.quick), settings)
+                module = results.modules[program.name] if runner.wasm else None
+                run = run_once(runner, exe, program.args(settings.quick), settings, module)
                 results.add(program.name, runner.name, run)
                 this_round[runner.name] = run
             if progress:
                 progress(rep, program, this_round)
-    return results

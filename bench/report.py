@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bench.measure import Results, Run, Runner
+from bench.measure import Module, Results, Run, Runner
 from bench.profile import PARTS, Profile
 from bench.programs import Program
 
@@ -26,6 +26,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("mvvm", "mvvm s", "{:.3f}"),
     ("mvvm/qemu", "mvvm/qemu", "{:.2f}"),
     ("mvvm/native", "mvvm/native", "{:.2f}"),
+    ("wasm", "wasm s", "{:.3f}"),
+    ("wasm/qemu", "wasm/qemu", "{:.2f}"),
+    ("wasm/native", "wasm/native", "{:.2f}"),
+    ("module_mb", "module MB", "{:.2f}"),
+    ("module/elf", "module/ELF", "{:.1f}"),
+    ("wasm_build_seconds", "wasm build s", "{:.2f}"),
     ("tier0_instructions", "tier-0 insns", "{:,.0f}"),
     ("instructions", "translated insns", "{:,.0f}"),
     ("regions", "regions", "{:,.0f}"),
@@ -36,10 +42,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("background_seconds", "background s", "{:.3f}"),
     ("execute_seconds", "execute s", "{:.3f}"),
 )
-RATIOS = (("mvvm/qemu", "mvvm", "qemu"), ("mvvm/native", "mvvm", "native"))
+RATIOS = (("mvvm/qemu", "mvvm", "qemu"), ("mvvm/native", "mvvm", "native"),
+          ("wasm/qemu", "wasm", "qemu"), ("wasm/native", "wasm", "native"))
 COUNTERS = ("tier0_instructions", "instructions", "regions", "batches", "cached_regions",
             "translate_seconds", "compile_seconds", "background_seconds", "execute_seconds")
-TIMES = ("native", "qemu", "mvvm")
+TIMES = ("native", "qemu", "mvvm", "wasm")
 
 
 @dataclass
@@ -94,10 +101,15 @@ def _counters(runs: list[Run]) -> dict[str, float | None]:
     return {key: stats.get(key) for key in COUNTERS}
 
 
-def program_row(program: Program, runs: dict[str, list[Run]], runners: list[Runner]) -> Row:
+def program_row(program: Program, runs: dict[str, list[Run]], runners: list[Runner],
+                module: Module | None = None) -> Row:
     """The row of one program: medians of the good runners, ratios between them, MVVM's
-    counters from its median run, and every problem found."""
+    counters from its median run, its WASI module's size and build time, and every problem
+    found."""
     row = Row(program.name)
+    if module is not None:
+        row.values.update({"module_mb": module.size / 1e6, "module/elf": module.size
+                           / module.elf_size, "wasm_build_seconds": module.seconds})
     reference: dict[str, str] = {}
     for runner in runners:
         problems = _problems(runner, runs, reference)
@@ -151,7 +163,8 @@ class Table:
 
 
 def build_table(programs: list[Program], results: Results, runners: list[Runner]) -> Table:
-    rows = {p.name: program_row(p, results.runs[p.name], runners) for p in programs}
+    rows = {p.name: program_row(p, results.runs[p.name], runners, results.modules.get(p.name))
+            for p in programs}
     compute = [rows[p.name] for p in programs if p.compute_bound]
     startup = [rows[p.name] for p in programs if not p.compute_bound]
     return Table(compute, mean_row("geomean", compute, runners), startup)
