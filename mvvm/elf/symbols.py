@@ -1,5 +1,6 @@
 """A program's symbols, from the ELF symbol table (.symtab) and the dynamic one (.dynsym):
-names to addresses for an embedding's calls, and addresses to names for its backtraces."""
+names to addresses for an embedding's calls, and addresses to names for its backtraces;
+and where its instructions are (`code_sections`), for `mvvm wasm`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 SHT_SYMTAB, SHT_DYNSYM = 2, 11
 STT_OBJECT, STT_FUNC = 1, 2
 SHN_UNDEF = 0
+SHF_EXECINSTR = 0x4
 SECTION_HEADER = 64
 SYMBOL = 24
 
@@ -50,14 +52,29 @@ class Symbols:
         return f"{addr:#x}"
 
 
-def _symbols(data: bytes) -> Iterator[tuple[str, int, int, int]]:
-    """(name, type, value, size) of each defined function or object symbol."""
+def code_sections(data: bytes, bias: int = 0) -> list[tuple[int, int]]:
+    """The [start, end) of each section of instructions (SHF_EXECINSTR), at run-time
+    addresses: an executable segment also holds read-only data. None listed (no section
+    headers, or damaged ones): []."""
+    try:
+        return [(addr + bias, addr + bias + size) for _, _, flags, addr, _, size, *_
+                in _sections(data) if flags & SHF_EXECINSTR and size]
+    except (struct.error, IndexError):
+        return []
+
+
+def _sections(data: bytes) -> list[tuple[int, ...]]:
     shoff, = struct.unpack_from("<Q", data, 40)
     shentsize, shnum = struct.unpack_from("<HH", data, 58)
     if shentsize != SECTION_HEADER:
-        return
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * SECTION_HEADER)
-                for i in range(shnum)]
+        return []
+    return [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * SECTION_HEADER)
+            for i in range(shnum)]
+
+
+def _symbols(data: bytes) -> Iterator[tuple[str, int, int, int]]:
+    """(name, type, value, size) of each defined function or object symbol."""
+    sections = _sections(data)
     for _, kind, _, _, offset, size, link, _, _, entsize in sections:
         if kind not in (SHT_SYMTAB, SHT_DYNSYM) or entsize != SYMBOL:
             continue

@@ -22,27 +22,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mvvm.elf.loader import ET_DYN, HWCAP, PF_X, ElfError, ElfImage, read_image
-from mvvm.elf.symbols import Symbols
+from mvvm.elf.loader import HWCAP, ElfError, read_image
 from mvvm.interpreter.rvc import expansion
 from mvvm.runtime import layout
 from mvvm.runtime.dispatcher import core_module, hash_table
-from mvvm.translator.region import MAX_INSTRUCTIONS
+from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS, Profile
+from mvvm.translator.structure import analyse
 from mvvm.translator.translate import RegionCode, emit_region, pack
+from mvvm.wasi.discover import Program
 from mvvm.wasi.glue import Config, glue_module
 from mvvm.wasi.linker import Element, link
 
 SHIM = Path(__file__).parent / "shim.wasm"
 PAGE = 0x1000
 WASM_PAGE = 0x10000
-PIE_BIAS = 0x100000             # where a static-pie program is put
 STACK_SIZE = layout.STACK_SIZE
 BRK_SIZE = 64 << 20             # beyond it malloc falls back to mmap, as when brk fails
 ZERO_RUN = 64                   # zero runs at least this long are left out of data segments
-# Functions whose presence says the program may start processes or threads, which a
-# module cannot (they get ENOSYS when called): the build warns.
-UNAVAILABLE = {"fork": "fork", "vfork": "fork", "execve": "execve", "posix_spawn": "posix_spawn",
-               "pthread_create": "threads"}
 # Translated code computes mulh with the wide-arithmetic proposal's multiplies (0xFC 21 and
 # 22); the output calls the glue's instead, since browsers do not have them.
 LOWERED = {(0xFC, 21): ("glue", "mul_wide_s"), (0xFC, 22): ("glue", "mul_wide_u")}
@@ -59,46 +55,6 @@ class Output:
     warnings: list[str]         # what the program may do that the module cannot
 
 
-class Program:
-    """The ELF's loadable image at its run-time addresses, read-only."""
-
-    def __init__(self, elf: ElfImage) -> None:
-        self.elf = elf
-        self.bias = PIE_BIAS if elf.type == ET_DYN else 0
-        self.segments = [(s.vaddr + self.bias, elf.data[s.offset:s.offset + s.filesz],
-                          s.memsz, s.flags) for s in elf.segments]
-        self.code = [(start, start + len(data), data) for start, data, _, flags
-                     in self.segments if flags & PF_X]
-        self.end = max(start + memsz for start, _, memsz, _ in self.segments)
-
-    def fetch(self, pc: int) -> int | None:
-        """The translator's view of code: 32 bits at pc, or None outside the code."""
-        for start, end, data in self.code:
-            if start <= pc < end:
-                return int.from_bytes(data[pc - start:pc - start + 4].ljust(4, b"\0"),
-                                      "little")
-        return None
-
-    def unavailable(self) -> list[str]:
-        """What the program links in that a module cannot do, one warning each."""
-        defined = Symbols.read(self.elf.data).addresses
-        what = sorted({UNAVAILABLE[name] for name in UNAVAILABLE if name in defined})
-        return [f"the program contains {w}, which a WebAssembly module cannot do (ENOSYS)"
-                for w in what]
-
-    def entries(self) -> list[int]:
-        """Where regions start: the entry, every function symbol, and each 8-byte word in
-        the data that holds an address in the code (function pointers, vtables)."""
-        found = {self.elf.entry + self.bias}
-        found.update(Symbols.read(self.elf.data, self.bias).function_starts())
-        for _, data, _, flags in self.segments:
-            if flags & PF_X:
-                continue
-            for (word,) in struct.iter_unpack("<Q", data[:len(data) // 8 * 8]):
-                found.add(word)
-        return sorted(pc for pc in found if pc % 2 == 0 and self.fetch(pc) is not None)
-
-
 def build(path: str, *, strace: bool = False) -> Output:
     """The WASI module of the static riscv64 program at path."""
     started = time.perf_counter()
@@ -107,13 +63,49 @@ def build(path: str, *, strace: bool = False) -> Output:
         raise ElfError(f"'{path}' is dynamically linked: `mvvm wasm` takes static programs "
                        "(build with -static or -static-pie)")
     program = Program(elf)
-    entries = program.entries()
-    others = set(entries)
-    codes = [emit_region(pc, program.fetch, MAX_INSTRUCTIONS, others=others)
-             for pc in entries]
+    codes = translate(program)
     wasm = assemble(program, codes, strace)
     return Output(wasm, len(codes), sum(c.region.instructions() for c in codes),
                   time.perf_counter() - started, program.unavailable())
+
+
+def translate(program: Program) -> list[RegionCode]:
+    """A region at each entry (`Program.entries`), holding its jump tables' targets
+    (`Program.jump_tables`); and one at each pc a region leaves for by a direct jump or
+    branch (past its size limit, or the far side of an edge the structurer could not
+    keep: a second way into a loop), which is what the dispatcher can be asked for. A
+    region stops where another starts (an entry, or such a pc found so far), and is small
+    where another already holds the code, as in the JIT, so that code is not copied over
+    and over. Tier 0 runs the rest (a return into the middle of a function, when the call
+    went through the dispatcher) and leaves for compiled code at the next call, return or
+    backward jump to a region start, as in `mvvm run`."""
+    entries = program.entries()
+    tables = program.jump_tables()
+    # Every branch side may run; an indirect jump goes where its table says.
+    profile = Profile(ran=lambda pc: True, jumps=lambda pc: tables.get(pc, ()))
+    starts = set(entries)
+    covered: set[int] = set()
+    codes: list[RegionCode] = []
+    work = list(reversed(entries))
+    while work:
+        pc = work.pop()
+        budget = INNER_INSTRUCTIONS if pc in covered else MAX_INSTRUCTIONS
+        code = emit_region(pc, program.fetch, budget, others=starts - {pc}, profile=profile)
+        codes.append(code)
+        for start, end in code.code_ranges():
+            covered.update(range(start, end, 2))
+        for target in sorted(_exits(code) - starts):
+            if program.fetch(target) is not None:
+                starts.add(target)
+                work.append(target)
+    return codes
+
+
+def _exits(code: RegionCode) -> set[int]:
+    """Where the region's direct jumps and branches leave it for."""
+    edges = analyse(code.region).edges
+    return {succ for start, block in code.region.blocks.items() for succ in block.succs
+            if succ not in edges[start]}
 
 
 def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
@@ -154,19 +146,17 @@ def _vm_state(program: Program, slots: dict[int, int], entries: int
              (layout.VM_BUDGET, struct.pack("<q", layout.UNLIMITED)),
              (layout.VM_HASH, hash_table(slots, entries))]
     pages = bytearray(layout.EXEC_BYTES)
-    values: set[int] = set()
-    for start, end, data in program.code:
+    for start, end, _ in program.code:
         for page in range(start // PAGE, _align(end, PAGE) // PAGE):
             pages[page >> 3] |= 1 << (page & 7)
-        values.update(v for (v,) in struct.iter_unpack("<H", data[:len(data) & ~1])
-                      if v & 3 != 3)
     counters = bytearray(4 * layout.COUNTERS)      # tier 0 looks for regions at these
     for pc in slots:
         struct.pack_into("<I", counters, 4 * ((pc >> 1) & (layout.COUNTERS - 1)),
                          layout.COUNTER_ASKED)
-    rvc = bytearray(4 * 0x10000)
-    for value in values:
-        struct.pack_into("<I", rvc, 4 * value, expansion(value))
+    rvc = bytearray(4 * 0x10000)         # every value's: code written at run time too
+    for value in range(0x10000):
+        if value & 3 != 3:
+            struct.pack_into("<I", rvc, 4 * value, expansion(value))
     runs = [(layout.VM_EXEC + at, run) for at, run in _nonzero_runs(0, bytes(pages))]
     runs += [(layout.VM_RVC + at, run) for at, run in _nonzero_runs(0, bytes(rvc))]
     runs += [(layout.VM_COUNTERS + at, run) for at, run in _nonzero_runs(0, bytes(counters))]
