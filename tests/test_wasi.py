@@ -131,23 +131,23 @@ def test_cxx_exceptions(runtime, module_of, guest_env, assert_same_as_qemu, requ
 def test_code_written_at_run_time(runtime, build_program, module_of, guest_env,
                                   assert_same_as_qemu, request):
     """A function assembled into an executable mapping runs (in the module's interpreter),
-    and runs as rewritten after the program rewrites it."""
+    and runs as rewritten after the program rewrites it; a function of the program patched
+    in its own text runs patched (the module stops using its translations)."""
     if runtime == "node":
         request.getfixturevalue("node")
     binary = build_program(WASI_PROGRAMS / "jit.c", "O2")
     qemu = toolchain.run_qemu(binary, env=guest_env)
-    assert qemu.stdout == b"first: 43\nrewritten: 44\n", qemu
+    assert qemu.stdout == b"first: 43\nrewritten: 44\nown: 7\nown, patched: 9\n", qemu
     wasm = run_module(runtime, module_of(binary), [], argv0=str(binary), env=guest_env)
     assert_same_as_qemu(qemu, wasm)
 
 
-@pytest.mark.parametrize("name", ["compute", "phases"])
+@pytest.mark.parametrize("name", ["compute", "phases", "control"])
 def test_hot_code_runs_compiled(name, build_program, module_of):
     """The module's regions run the program, not its interpreter: tier 0 leaves for them
-    (their profile counts are marked), a loop entered by its second way and a switch's
-    jump table have regions of their own. (Tier 0's count is in the VM memory, which the
-    module exports.) Not so yet: the returns of a recursion deeper than wasm calls nest
-    (control.c), which go through the dispatcher into the middle of a function."""
+    (their profile counts are marked); a loop entered by its second way, a switch's jump
+    table and the returns of a recursion deeper than wasm calls nest (control.c) have
+    regions of their own. (Tier 0's count is in the VM memory, which the module exports.)"""
     binary = build_program(source_of(name), "O2")
     engine = runner.engine()
     store = wt.Store(engine)

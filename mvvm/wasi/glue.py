@@ -31,6 +31,8 @@ class Config(IntEnum):
     BRK_SIZE = 6
     HWCAP = 7
     STRACE = 8
+    CODE_START = 9              # the span of the program's executable segments
+    CODE_END = 10
 
 
 def glue_module(config: dict[Config, int], guest_pages: int, vm_pages: int,

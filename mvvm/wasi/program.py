@@ -24,9 +24,10 @@ from pathlib import Path
 
 from mvvm.elf.loader import HWCAP, ElfError, read_image
 from mvvm.interpreter.rvc import expansion
+from mvvm.isa import Flow
 from mvvm.runtime import layout
 from mvvm.runtime.dispatcher import core_module, hash_table
-from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS, Profile
+from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS, Profile, is_call
 from mvvm.translator.structure import analyse
 from mvvm.translator.translate import RegionCode, emit_region, pack
 from mvvm.wasi.discover import Program
@@ -71,34 +72,104 @@ def build(path: str, *, strace: bool = False) -> Output:
 
 def translate(program: Program) -> list[RegionCode]:
     """A region at each entry (`Program.entries`), holding its jump tables' targets
-    (`Program.jump_tables`); and one at each pc a region leaves for by a direct jump or
+    (`Program.jump_tables`); one at each pc a region leaves for by a direct jump or
     branch (past its size limit, or the far side of an edge the structurer could not
-    keep: a second way into a loop), which is what the dispatcher can be asked for. A
-    region stops where another starts (an entry, or such a pc found so far), and is small
-    where another already holds the code, as in the JIT, so that code is not copied over
-    and over. Tier 0 runs the rest (a return into the middle of a function, when the call
-    went through the dispatcher) and leaves for compiled code at the next call, return or
+    keep: a second way into a loop), which is what the dispatcher can be asked for; and
+    one after each call of a recursion (a deep one returns through the dispatcher, wasm
+    calls nesting only so deep). A region stops where another starts, and is small where
+    another already holds the code, as in the JIT, so that code is not copied over and
+    over. Tier 0 runs the rest and leaves for compiled code at the next call, return or
     backward jump to a region start, as in `mvvm run`."""
-    entries = program.entries()
     tables = program.jump_tables()
     # Every branch side may run; an indirect jump goes where its table says.
     profile = Profile(ran=lambda pc: True, jumps=lambda pc: tables.get(pc, ()))
-    starts = set(entries)
-    covered: set[int] = set()
-    codes: list[RegionCode] = []
-    work = list(reversed(entries))
-    while work:
-        pc = work.pop()
-        budget = INNER_INSTRUCTIONS if pc in covered else MAX_INSTRUCTIONS
-        code = emit_region(pc, program.fetch, budget, others=starts - {pc}, profile=profile)
-        codes.append(code)
-        for start, end in code.code_ranges():
-            covered.update(range(start, end, 2))
-        for target in sorted(_exits(code) - starts):
-            if program.fetch(target) is not None:
-                starts.add(target)
-                work.append(target)
-    return codes
+    regions = _Regions(program, profile, program.entries())
+    regions.add(_recursive_returns(regions.codes))
+    return regions.codes
+
+
+class _Regions:
+    """Regions translated from a set of start pcs, and from the pcs they leave for."""
+
+    def __init__(self, program: Program, profile: Profile, entries: list[int]) -> None:
+        self.program, self.profile = program, profile
+        self.starts: set[int] = set()
+        self.covered: set[int] = set()
+        self.codes: list[RegionCode] = []
+        self.add(entries)
+
+    def add(self, pcs: list[int]) -> None:
+        work = [pc for pc in reversed(pcs) if pc not in self.starts]
+        self.starts.update(work)
+        while work:
+            pc = work.pop()
+            budget = INNER_INSTRUCTIONS if pc in self.covered else MAX_INSTRUCTIONS
+            code = emit_region(pc, self.program.fetch, budget, others=self.starts - {pc},
+                               profile=self.profile)
+            self.codes.append(code)
+            for start, end in code.code_ranges():
+                self.covered.update(range(start, end, 2))
+            for target in sorted(_exits(code) - self.starts):
+                if self.program.fetch(target) is not None:
+                    self.starts.add(target)
+                    work.append(target)
+
+
+def _recursive_returns(codes: list[RegionCode]) -> list[int]:
+    """The return addresses of the direct calls between functions of one recursion (a
+    cycle of the call graph)."""
+    calls = {code.entry: [(pc + instr.length, pc + instr.imm)
+                          for block in code.region.blocks.values()
+                          for pc, instr in block.instrs
+                          if instr is not None and is_call(instr) and instr.spec.flow is Flow.JAL]
+             for code in codes}
+    cycle = _cycles({f: [callee for _, callee in sites] for f, sites in calls.items()})
+    return sorted(back for f, sites in calls.items() for back, callee in sites
+                  if f in cycle and cycle.get(callee) == cycle[f])
+
+
+def _cycles(graph: dict[int, list[int]]) -> dict[int, int]:
+    """The nodes on a cycle, each with a number for its strongly connected component
+    (Tarjan's algorithm, without recursion: call graphs are deep)."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    stack: list[int] = []
+    on_stack: set[int] = set()
+    found: dict[int, int] = {}
+    for root in graph:
+        if root in index:
+            continue
+        frames = [(root, iter(graph.get(root, ())))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while frames:
+            node, edges = frames[-1]
+            for succ in edges:
+                if succ not in index:
+                    index[succ] = low[succ] = len(index)
+                    stack.append(succ)
+                    on_stack.add(succ)
+                    frames.append((succ, iter(graph.get(succ, ()))))
+                    break
+                if succ in on_stack:
+                    low[node] = min(low[node], index[succ])
+            else:
+                frames.pop()
+                if frames:
+                    parent = frames[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    members = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        members.append(member)
+                        if member == node:
+                            break
+                    if len(members) > 1 or node in graph.get(node, ()):
+                        found.update(dict.fromkeys(members, node))
+    return found
 
 
 def _exits(code: RegionCode) -> set[int]:
@@ -109,6 +180,8 @@ def _exits(code: RegionCode) -> set[int]:
 
 
 def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
+    """The module of a program and its regions: the pieces linked, the table filled
+    (slot 0 is none, as `lookup` answers a miss), the memories' initial contents given."""
     stack_bottom = _align(program.end, WASM_PAGE) + WASM_PAGE
     stack_top = stack_bottom + STACK_SIZE
     brk = stack_top + WASM_PAGE
@@ -116,7 +189,9 @@ def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
               Config.PHDR: program.elf.phdr_vaddr() + program.bias,
               Config.PHNUM: program.elf.phnum, Config.STACK_TOP: stack_top,
               Config.STACK_SIZE: STACK_SIZE, Config.BRK: brk, Config.BRK_SIZE: BRK_SIZE,
-              Config.HWCAP: HWCAP, Config.STRACE: int(strace)}
+              Config.HWCAP: HWCAP, Config.STRACE: int(strace),
+              Config.CODE_START: min(start for start, _, _ in program.code),
+              Config.CODE_END: max(end for _, end, _ in program.code)}
     slots = {code.entry: 1 + index for index, code in enumerate(codes)}
     entries = 1 << max(10, (2 * len(slots)).bit_length())
     vm_size = layout.VM_HASH + entries * layout.HASH_ENTRY

@@ -916,6 +916,16 @@ int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     }
 }
 
+/* The guest says code in [start, end) may have changed (riscv_flush_icache, or mprotect
+ * making it executable): where that is the program's own code, which the module holds
+ * translated, only the interpreter runs from now on; code written elsewhere (a JIT's)
+ * the interpreter reads afresh anyway. (A range of 0, 0 is "all of it", as fence.i.) */
+static void code_changed(uint64_t start, uint64_t end) {
+    int all = start == 0 && end == 0;
+    if (all || (start < config(CONFIG_CODE_END) && end > config(CONFIG_CODE_START)))
+        vm_set32(VM_TIER0_ONLY, 1);
+}
+
 /* The host call of translated code and of the interpreter: the syscall in the VM state.
  * A non-zero result would make the dispatcher come back to _start; nothing needs that. */
 EXPORT("syscall") int32_t syscall(void) {
@@ -929,7 +939,7 @@ EXPORT("syscall") int32_t syscall(void) {
         trace_result(result);
     }
     if (number == 259 || (number == 226 && (a[2] & PROT_EXEC)))
-        vm_set32(VM_TIER0_ONLY, 1);             /* code may have changed: interpret it */
+        code_changed(a[0], number == 259 ? a[1] : a[0] + a[1]);
     vm_set(VM_X + 8 * 10, (uint64_t)result);
     return 0;
 }
@@ -1025,8 +1035,8 @@ EXPORT("_start") void start(void) {
         case REASON_MISS: fault(11, "SIGSEGV", "jump to non-executable address ", pc);
         case REASON_ILLEGAL: fault(4, "SIGILL", "illegal instruction at pc ", pc);
         case REASON_EBREAK: fault(5, "SIGTRAP", "breakpoint (ebreak) at pc ", pc);
-        case REASON_FENCE_I:                    /* code changed: interpret from now on */
-            vm_set32(VM_TIER0_ONLY, 1);
+        case REASON_FENCE_I:
+            code_changed(0, 0);
             break;
         default:
             break;
