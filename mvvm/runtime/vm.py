@@ -48,7 +48,6 @@ from mvvm.translator.region import Profile
 
 MASK64 = (1 << 64) - 1
 HOT_THRESHOLD = 100             # tier 0 entries of a pc before tier 1 compiles it
-ASKED = layout.COUNTER_ASKED
 Syscall = Callable[[int, tuple[int, ...]], int]
 # Traps of a memory access: the signal, its si_code, and the message.
 ACCESS_TRAPS = {
@@ -298,7 +297,7 @@ class VM:
                 compiled = translations.get(entry)
                 if compiled is not None and self.cache.compiled.get(entry) is not compiled:
                     self.cache.install(entry, compiled)
-                    self._counters[(entry >> 1) & (layout.COUNTERS - 1)] = ASKED
+                    self._counters[(entry >> 1) & (layout.COUNTERS - 1)] = layout.COUNTER_ASKED
             self.cache.installed = len(order)
             self.stats.compile_seconds += time.perf_counter() - started
         return flushed
@@ -395,7 +394,7 @@ class VM:
         whatever is ready (non-zero: something was, so tier 0 goes back to the
         dispatcher)."""
         pc = values[0].i64 & MASK64
-        self._counters[(pc >> 1) & (layout.COUNTERS - 1)] = ASKED
+        self._counters[(pc >> 1) & (layout.COUNTERS - 1)] = layout.COUNTER_ASKED
         try:
             image = self.image
             if image.translations.get(pc) is None and not image.load_cached(pc):

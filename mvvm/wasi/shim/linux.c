@@ -180,7 +180,6 @@ typedef struct {
 
 static Preopen preopens[16];
 static int preopen_count;
-static char cwd[512] = "/";
 
 static void find_preopens(void) {
     for (int fd = 3; preopen_count < 16; fd++) {
@@ -239,9 +238,10 @@ static int beneath_preopen(const char *path, Where *where) {
     return 0;
 }
 
-static char joined[1024];
+static char joined[4097];
 
-/* Where a guest path (dirfd, path) is for WASI. */
+/* Where a guest path (dirfd, path) is for WASI: a relative one is under the preopen "."
+ * (the program's current directory), else under "/". */
 static int locate(int64_t dirfd, const char *path, Where *where) {
     if (!path[0])
         return -ENOENT;
@@ -253,19 +253,13 @@ static int locate(int64_t dirfd, const char *path, Where *where) {
         return 0;
     }
     for (int i = 0; i < preopen_count; i++)
-        if (preopens[i].length == 1 && preopens[i].name[0] == '.' && cwd[1] == 0) {
+        if (preopens[i].length == 1 && preopens[i].name[0] == '.') {
             where->fd = preopens[i].fd;
             where->path = path;
             return 0;
         }
-    uint32_t n = length_of(cwd), m = length_of(path);
-    if (n + m + 2 > sizeof joined)
-        return -36;
-    for (uint32_t i = 0; i < n; i++)
-        joined[i] = cwd[i];
-    joined[n] = '/';
-    for (uint32_t i = 0; i <= m; i++)
-        joined[n + 1 + i] = path[i];
+    joined[0] = '/';
+    for (uint32_t i = 0; (joined[1 + i] = path[i]); i++) {}
     return beneath_preopen(joined, where);
 }
 
@@ -390,20 +384,26 @@ static int64_t sys_fstat(int64_t fd, uint64_t address) {
     return error ? from_wasi(error) : put_stat(address, f);
 }
 
-static int64_t sys_newfstatat(int64_t dirfd, uint64_t path, uint64_t address, int64_t flags) {
+/* WASI's filestat of a guest path into f (following a last symlink or not); the guest
+ * path is copied into `into`. 0 or -errno. */
+static int64_t path_stat(int64_t dirfd, uint64_t path, char *into, int follow, uint64_t f[8]) {
     Where where;
+    int error = guest_path(dirfd, path, into, &where);
+    if (error)
+        return error;
+    error = path_filestat_get(where.fd, follow ? 1 : 0, where.path, length_of(where.path), f);
+    return error ? from_wasi(error) : 0;
+}
+
+static int64_t sys_newfstatat(int64_t dirfd, uint64_t path, uint64_t address, int64_t flags) {
     uint64_t f[8];
     if (flags & 0x1000) {                       /* AT_EMPTY_PATH */
         char first;
         if (copy_in(&first, path, 1) == 0 && first == 0)
             return sys_fstat(dirfd, address);
     }
-    int error = guest_path(dirfd, path, path_a, &where);
-    if (error)
-        return error;
-    error = path_filestat_get(where.fd, flags & AT_SYMLINK_NOFOLLOW ? 0 : 1, where.path,
-                              length_of(where.path), f);
-    return error ? from_wasi(error) : put_stat(address, f);
+    int64_t error = path_stat(dirfd, path, path_a, !(flags & AT_SYMLINK_NOFOLLOW), f);
+    return error ? error : put_stat(address, f);
 }
 
 /* Directory reads go on from a cookie per descriptor (WASI has no directory offset). */
@@ -496,45 +496,8 @@ static int64_t sys_renameat(int64_t old_dir, uint64_t old, int64_t new_dir, uint
 }
 
 static int64_t sys_faccessat(int64_t dirfd, uint64_t path) {
-    Where where;
     uint64_t f[8];
-    int error = guest_path(dirfd, path, path_a, &where);
-    if (error)
-        return error;
-    error = path_filestat_get(where.fd, 1, where.path, length_of(where.path), f);
-    return error ? from_wasi(error) : 0;
-}
-
-static int64_t sys_getcwd(uint64_t address, uint64_t size) {
-    uint32_t n = length_of(cwd) + 1;
-    if (size < n)
-        return -34;                             /* ERANGE */
-    return copy_out(address, cwd, n) < 0 ? -EFAULT : n;
-}
-
-static int64_t sys_chdir(uint64_t address) {
-    Where where;
-    uint64_t f[8];
-    int error = guest_path(AT_FDCWD, address, path_b, &where);
-    if (error)
-        return error;
-    error = path_filestat_get(where.fd, 1, where.path, length_of(where.path), f);
-    if (error)
-        return from_wasi(error);
-    if ((uint8_t)f[2] != 3)
-        return -20;                             /* ENOTDIR */
-    if (path_b[0] == '/') {
-        for (uint32_t i = 0; (cwd[i] = path_b[i]); i++) {}
-    } else {
-        uint32_t n = length_of(cwd), m = length_of(path_b);
-        if (n + m + 2 > sizeof cwd)
-            return -36;
-        if (n > 1)
-            cwd[n++] = '/';
-        for (uint32_t i = 0; i <= m; i++)
-            cwd[n + i] = path_b[i];
-    }
-    return 0;
+    return path_stat(dirfd, path, path_a, 1, f);
 }
 
 /* -- memory --------------------------------------------------------------------------------- */
@@ -851,7 +814,6 @@ static void trace_result(int64_t result) {
 int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     int64_t fd = (int64_t)(int32_t)a[0];
     switch (n) {
-    case 17: return sys_getcwd(a[0], a[1]);
     case 25: return sys_fcntl(fd, (int32_t)a[1]);
     case 29: return sys_ioctl(fd, (uint32_t)a[1]);
     case 34: return sys_path(34, fd, a[1], 0);
@@ -859,7 +821,6 @@ int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     case 38: return sys_renameat(fd, a[1], (int32_t)a[2], a[3]);
     case 276: return a[4] ? -EINVAL : sys_renameat(fd, a[1], (int32_t)a[2], a[3]);
     case 48: return sys_faccessat(fd, a[1]);
-    case 49: return sys_chdir(a[0]);
     case 56: return sys_openat(fd, a[1], (int32_t)a[2]);
     case 57:
         if (fd >= 0 && fd < 256)
