@@ -1,5 +1,6 @@
 """The benchmark suite (bench/) in CI: every benchmark at its quick size must exit 0 under
-qemu-riscv64 and under MVVM and print the same result line under both.  Each benchmark
+qemu-riscv64, under MVVM and as its `mvvm wasm` module, and print the same result line
+under all three.  Each benchmark
 checks its own answer, so this is a correctness test of MVVM on real workloads; no time
 is asserted, since CI machines are too noisy for that.
 
@@ -28,16 +29,17 @@ SOURCES = sorted(path.stem for path in programs.SOURCES.glob("*.c"))
 
 
 @pytest.mark.parametrize("name", SOURCES)
-def test_quick_run_is_correct_under_mvvm_and_qemu(name: str, tmp_path: Path) -> None:
+def test_quick_run_is_correct_under_mvvm_its_module_and_qemu(name: str, tmp_path: Path) -> None:
     report = tmp_path / "bench.json"
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--no-native",
                            "--programs", name, "--json", str(report)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     (result,) = json.loads(report.read_text())["programs"]
-    qemu, mvvm = result["runs"]["qemu"][0], result["runs"]["mvvm"][0]
-    assert (qemu["status"], mvvm["status"]) == (0, 0)
-    assert mvvm["stdout"] == qemu["stdout"] != ""
+    qemu, mvvm, wasm = (result["runs"][runner][0] for runner in ("qemu", "mvvm", "wasm"))
+    assert (qemu["status"], mvvm["status"], wasm["status"]) == (0, 0, 0)
+    assert mvvm["stdout"] == wasm["stdout"] == qemu["stdout"] != ""
+    assert result["module/elf"] > 1
 
 
 def test_registry_matches_sources() -> None:
