@@ -85,15 +85,16 @@ static int same(const char *a, const char *b, uint32_t n) {
     return 1;
 }
 
-static void write_all(int fd, const char *text, uint32_t length) {
+static void write_text(int fd, const char *text, uint32_t length) {
     Iovec iov = {(uint32_t)text, length};
     uint32_t done;
     fd_write(fd, &iov, 1, &done);
 }
 
-void say(const char *text) { write_all(2, text, length_of(text)); }
+/* Text on the host's stderr: the module's own messages. */
+static void say(const char *text) { write_text(2, text, length_of(text)); }
 
-void say_number(int64_t value) {
+static void say_number(int64_t value) {
     char digits[24], *p = digits + sizeof digits;
     uint64_t magnitude = value < 0 ? -(uint64_t)value : (uint64_t)value;
     *--p = 0;
@@ -105,7 +106,7 @@ void say_number(int64_t value) {
     say(p);
 }
 
-void say_hex(uint64_t value) {
+static void say_hex(uint64_t value) {
     char digits[20], *p = digits + sizeof digits;
     *--p = 0;
     do
@@ -123,7 +124,7 @@ static int32_t final_status = -1;
  * instead of exiting; the instance is still there to ask. */
 EXPORT("exit_status") int32_t exit_status(void) { return final_status; }
 
-_Noreturn void terminate(int status) {
+static _Noreturn void terminate(int status) {
     final_status = status & 0xff;
     proc_exit((uint32_t)final_status);
 }
@@ -811,7 +812,8 @@ static void trace_result(int64_t result) {
 
 /* -- the table ------------------------------------------------------------------------------ */
 
-int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
+/* The Linux syscall n with arguments a0..a5: its result, or -errno. */
+static int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     int64_t fd = (int64_t)(int32_t)a[0];
     switch (n) {
     case 25: return sys_fcntl(fd, (int32_t)a[1]);

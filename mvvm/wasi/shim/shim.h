@@ -28,12 +28,3 @@ IMPORT("guest_grow") int32_t guest_grow(uint32_t pages);
 IMPORT("config") uint64_t config(uint32_t key);
 /* The dispatcher: runs guest code from VM_PC until it must come back (pc | 1). */
 IMPORT("run") uint64_t run(void);
-
-/* The Linux syscall the guest asked for (a7, a0..a5 in the VM state). */
-int64_t linux_syscall(int64_t number, const uint64_t args[6]);
-/* The end of the program with a status, after flushing nothing (the guest flushed). */
-_Noreturn void terminate(int status);
-/* Text on the host's stderr (messages of the module itself). */
-void say(const char *text);
-void say_number(int64_t value);
-void say_hex(uint64_t value);
