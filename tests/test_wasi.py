@@ -98,6 +98,37 @@ def test_program(name, flavour, runtime, build_program, module_of, guest_env,
     assert_same_as_qemu(qemu, wasm)
 
 
+# musl instead of glibc: Zig's C compiler (PyPI's ziglang) builds riscv64 musl programs.
+MUSL = (sys.executable, "-m", "ziglang", "cc", "-target", "riscv64-linux-musl", "-O2",
+        "-static")
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("name", ["intcorners", "control", "memory", "stdio", "float"])
+def test_musl_program(name, runtime, module_of, guest_env, assert_same_as_qemu, request,
+                      cross_tools):
+    if runtime == "node":
+        request.getfixturevalue("node")
+    spec = SPECS[name]
+    binary = toolchain.build(source_of(name), MUSL[1:], cc=MUSL[0])
+    run = {"stdin": spec.stdin, "env": guest_env}
+    qemu = toolchain.run_qemu(binary, list(spec.args), **run)
+    assert qemu.status == spec.status, qemu
+    wasm = run_module(runtime, module_of(binary), list(spec.args), argv0=str(binary),
+                      dirs=("/tmp",), **run)
+    assert_same_as_qemu(qemu, wasm)
+
+
+@pytest.mark.parametrize("name", ["stdio", "float"])
+def test_musl_program_under_mvvm_run(name, guest_env, assert_same_as_qemu, cross_tools):
+    """The same musl programs under `mvvm run` (the rest of the suite is glibc's)."""
+    spec = SPECS[name]
+    binary = toolchain.build(source_of(name), MUSL[1:], cc=MUSL[0])
+    run = {"stdin": spec.stdin, "env": guest_env}
+    assert_same_as_qemu(toolchain.run_qemu(binary, list(spec.args), **run),
+                        toolchain.run_mvvm(binary, list(spec.args), **run))
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_files_in_a_preopened_directory(runtime, tmp_path, build_program, module_of,
                                         guest_env, assert_same_as_qemu, request):
