@@ -182,11 +182,17 @@ def wasm(options: argparse.Namespace) -> int:
         return 1
     for warning in output.warnings:
         print(f"mvvm: warning: {warning}", file=sys.stderr)
-    with open(options.output or options.program + ".wasm", "wb") as out:
-        out.write(output.wasm)
-    if options.html:
-        with open(options.html, "w") as out:
-            out.write(page(output.wasm, os.path.basename(options.program), options.args))
+    target = options.output or options.program + ".wasm"
+    try:
+        with open(target, "wb") as out:
+            out.write(output.wasm)
+        if options.html:
+            target = options.html
+            with open(target, "w") as out:
+                out.write(page(output.wasm, os.path.basename(options.program), options.args))
+    except OSError as error:
+        print(f"mvvm: cannot write {target}: {error.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import toolchain
 import wasmtime as wt
-from test_faults import SIGNALLED, assert_death_report, fault_source
+from test_faults import BAD_FILES, SIGNALLED, assert_death_report, assert_one_line, fault_source
 from test_programs import SPECS, source_of
 from toolchain import PROGRAMS, ROOT, Outcome
 
@@ -245,6 +245,22 @@ def test_build_warns_of_processes_and_threads(build_program, tmp_path):
     assert done.returncode == 0
     assert done.stderr == ("mvvm: warning: the program links fork (a new process), which fails "
                            "with ENOSYS in a WebAssembly module\n")
+
+
+@pytest.mark.parametrize("case", [*BAD_FILES, "unwritable_output"])
+def test_bad_input_is_one_line(case, tmp_path, build_program, cross_tools):
+    """What `mvvm run` refuses, `mvvm wasm` refuses alike: one line, status 1, no module;
+    and so for an output it cannot write."""
+    out = tmp_path / "out.wasm"
+    if case == "unwritable_output":
+        path, out = build_program(PROGRAMS / "hello.S", "O2"), tmp_path / "no-dir" / "out.wasm"
+    else:
+        path = BAD_FILES[case](tmp_path, build_program)
+    done = subprocess.run([sys.executable, "-m", "mvvm", "wasm", str(path), "-o", str(out)],
+                          capture_output=True)
+    assert done.returncode == 1, done
+    assert_one_line(done.stderr)
+    assert not out.exists()
 
 
 def test_dynamic_programs_are_refused(cross_tools, tmp_path):
