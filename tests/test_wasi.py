@@ -88,14 +88,19 @@ def test_program(name, flavour, runtime, build_program, module_of, guest_env,
                  assert_same_as_qemu, request):
     if runtime == "node":
         request.getfixturevalue("node")
-    spec = SPECS[name]
     binary = build_program(source_of(name), flavour)
-    run = {"stdin": spec.stdin, "env": guest_env}
+    assert_same_as_qemu(*_runs(runtime, name, binary, module_of, guest_env))
+
+
+def _runs(runtime: str, name: str, binary: Path, module_of, env: dict[str, str]
+          ) -> tuple[Outcome, Outcome]:
+    """A test program under qemu (which must end as it is meant to) and as a module."""
+    spec = SPECS[name]
+    run = {"stdin": spec.stdin, "env": env}
     qemu = toolchain.run_qemu(binary, list(spec.args), **run)
     assert qemu.status == spec.status, qemu
-    wasm = run_module(runtime, module_of(binary), list(spec.args), argv0=str(binary),
-                      dirs=("/tmp",), **run)
-    assert_same_as_qemu(qemu, wasm)
+    return qemu, run_module(runtime, module_of(binary), list(spec.args), argv0=str(binary),
+                            dirs=("/tmp",), **run)
 
 
 # musl instead of glibc: Zig's C compiler (PyPI's ziglang) builds riscv64 musl programs.
@@ -109,14 +114,8 @@ def test_musl_program(name, runtime, module_of, guest_env, assert_same_as_qemu, 
                       cross_tools):
     if runtime == "node":
         request.getfixturevalue("node")
-    spec = SPECS[name]
     binary = toolchain.build(source_of(name), MUSL[1:], cc=MUSL[0])
-    run = {"stdin": spec.stdin, "env": guest_env}
-    qemu = toolchain.run_qemu(binary, list(spec.args), **run)
-    assert qemu.status == spec.status, qemu
-    wasm = run_module(runtime, module_of(binary), list(spec.args), argv0=str(binary),
-                      dirs=("/tmp",), **run)
-    assert_same_as_qemu(qemu, wasm)
+    assert_same_as_qemu(*_runs(runtime, name, binary, module_of, guest_env))
 
 
 @pytest.mark.parametrize("name", ["stdio", "float"])
