@@ -39,7 +39,7 @@ LOG_ITEMS = {"in_asm": "show target assembly code for each translated block",
 CPU_MODELS = {"rv64": "RV64GC and the extensions riscv_hwprobe reports",
               "any": "the same", "max": "the same"}
 CPU_EXTENSIONS = frozenset({"i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zba", "zbb",
-                            "zbc", "zbs", "zbkb", "zbkx", "zicond", "zcb", "zcmop", "zimop",
+                            "zbc", "zbs", "zbkb", "zbkc", "zbkx", "zicond", "zcb", "zcmop", "zimop",
                             "zawrs", "zicbom", "zicboz", "zihintpause", "zihintntl"})
 VERSION = "0.1.0"
 

@@ -402,15 +402,18 @@ def _prctl_value(k: Kernel, option: int, arg2: int) -> int:
 # those of the instruction table's rows and compressed forms (RV64IMAFDC, where C with D is
 # Zca and Zcd, and the Z extensions; no V), plus the HINTs that run as the base
 # instructions they are encoded as (Zihintpause's pause is a fence, Zihintntl's are adds
-# to x0), by the bits of Linux's asm/hwprobe.h.
+# to x0), plus Zbkc, which is two of Zbc's rows (clmul, clmulh), by the bits of Linux's
+# asm/hwprobe.h.
 
 HWPROBE_IMA_FD, HWPROBE_IMA_C = 1 << 0, 1 << 1
 HWPROBE_EXTENSIONS = {"Zba": 3, "Zbb": 4, "Zbs": 5, "Zicboz": 6, "Zbc": 7, "Zbkb": 8,
-                      "Zbkx": 10, "Zihintntl": 29, "Zicond": 35, "Zihintpause": 36,
+                      "Zbkc": 9, "Zbkx": 10, "Zihintntl": 29, "Zicond": 35, "Zihintpause": 36,
                       "Zimop": 42, "Zca": 43, "Zcb": 44, "Zcd": 45, "Zcmop": 47, "Zawrs": 48,
                       "Zicbom": 55}
+ZBKC = {"clmul", "clmulh"}
 IMPLEMENTED = ({spec.ext for spec in TABLE} | {form.ext for form in FORMS}
-               | {"Zca", "Zcd", "Zihintntl", "Zihintpause"})
+               | {"Zca", "Zcd", "Zihintntl", "Zihintpause"}
+               | ({"Zbkc"} if {spec.name for spec in TABLE} >= ZBKC else set()))
 MISALIGNED_FAST = 3                    # wasm loads and stores at any alignment
 MISALIGNED_UNSUPPORTED = 4
 HWPROBE = {
