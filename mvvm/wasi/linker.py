@@ -343,7 +343,7 @@ def _bulk(sub: int, r: Reader, out: bytearray, maps: Maps) -> None:
         out += w.uleb(maps.memories[r.uleb()]) + w.uleb(maps.memories[r.uleb()])
     elif sub == 11:                             # memory.fill
         out += w.uleb(maps.memories[r.uleb()])
-    elif sub in (14,):                          # table.copy
+    elif sub == 14:                             # table.copy
         out += w.uleb(maps.tables[r.uleb()]) + w.uleb(maps.tables[r.uleb()])
     elif sub in (15, 16, 17):                   # table.grow, .size, .fill
         out += w.uleb(maps.tables[r.uleb()])

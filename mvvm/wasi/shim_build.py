@@ -7,8 +7,9 @@ compiler; the tests build it again and check that it is the same.
 
 What the C needs of MVVM's tables it gets from headers written here: the VM state's
 layout and exit reasons (mvvm.runtime.layout), the FP slow path's operation numbers
-(mvvm.runtime.fp_soft.SLOW_OPS), the syscall names for the trace (mvvm.linux.syscalls),
-and the config keys (mvvm.wasi.glue.Config): nothing is written twice.
+(mvvm.runtime.fp_soft.SLOW_OPS), the syscalls (mvvm.linux.syscalls:
+(SYS_<name> numbers and the names, for the trace), and the config keys
+(mvvm.wasi.glue.Config): nothing is written twice.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def syscall_names_header() -> str:
 
     count = max(TABLE) + 1
     names = ", ".join(f'"{TABLE[n].name}"' if n in TABLE else "0" for n in range(count))
-    return (f"#pragma once\n#define SYSCALL_NAMES {count}\n"
+    numbers = "".join(f"#define SYS_{TABLE[n].name} {n}\n" for n in sorted(TABLE))
+    return (f"#pragma once\n{numbers}#define SYSCALL_NAMES {count}\n"
             f"static const char *const syscall_names[SYSCALL_NAMES] = {{{names}}};\n")
 
 

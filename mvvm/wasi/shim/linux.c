@@ -475,7 +475,7 @@ static int64_t sys_path(int number, int64_t dirfd, uint64_t path, int64_t flags)
     if (error)
         return error;
     uint32_t n = length_of(where.path);
-    if (number == 34)
+    if (number == SYS_mkdirat)
         error = path_create_directory(where.fd, where.path, n);
     else if (flags & AT_REMOVEDIR)
         error = path_remove_directory(where.fd, where.path, n);
@@ -816,65 +816,66 @@ static void trace_result(int64_t result) {
 static int64_t linux_syscall(int64_t n, const uint64_t a[6]) {
     int64_t fd = (int64_t)(int32_t)a[0];
     switch (n) {
-    case 25: return sys_fcntl(fd, (int32_t)a[1]);
-    case 29: return sys_ioctl(fd, (uint32_t)a[1]);
-    case 34: return sys_path(34, fd, a[1], 0);
-    case 35: return sys_path(35, fd, a[1], (int32_t)a[2]);
-    case 38: return sys_renameat(fd, a[1], (int32_t)a[2], a[3]);
-    case 276: return a[4] ? -EINVAL : sys_renameat(fd, a[1], (int32_t)a[2], a[3]);
-    case 48: return sys_faccessat(fd, a[1]);
-    case 56: return sys_openat(fd, a[1], (int32_t)a[2]);
-    case 57:
+    case SYS_fcntl: return sys_fcntl(fd, (int32_t)a[1]);
+    case SYS_ioctl: return sys_ioctl(fd, (uint32_t)a[1]);
+    case SYS_mkdirat: return sys_path(SYS_mkdirat, fd, a[1], 0);
+    case SYS_unlinkat: return sys_path(SYS_unlinkat, fd, a[1], (int32_t)a[2]);
+    case SYS_renameat2: return a[4] ? -EINVAL : sys_renameat(fd, a[1], (int32_t)a[2], a[3]);
+    case SYS_faccessat: return sys_faccessat(fd, a[1]);
+    case SYS_openat: return sys_openat(fd, a[1], (int32_t)a[2]);
+    case SYS_close:
         if (fd >= 0 && fd < 256)
             cookies[fd] = 0;
         return fd_close((int)fd) ? -EBADF : 0;
-    case 61: return sys_getdents64(fd, a[1], a[2]);
-    case 62: return sys_lseek(fd, (int64_t)a[1], (int32_t)a[2]);
-    case 63: return transfer((int)fd, a[1], a[2], 0, -1);
-    case 64: return transfer((int)fd, a[1], a[2], 1, -1);
-    case 65: return vectored((int)fd, a[1], (int64_t)a[2], 0, -1);
-    case 66: return vectored((int)fd, a[1], (int64_t)a[2], 1, -1);
-    case 67: return (int64_t)a[3] < 0 ? -EINVAL : transfer((int)fd, a[1], a[2], 0, a[3]);
-    case 68: return (int64_t)a[3] < 0 ? -EINVAL : transfer((int)fd, a[1], a[2], 1, a[3]);
-    case 78: return -EINVAL;                    /* readlinkat: WASI links are not read */
-    case 79: return sys_newfstatat(fd, a[1], a[2], (int32_t)a[3]);
-    case 80: return sys_fstat(fd, a[1]);
-    case 93: case 94:
+    case SYS_getdents64: return sys_getdents64(fd, a[1], a[2]);
+    case SYS_lseek: return sys_lseek(fd, (int64_t)a[1], (int32_t)a[2]);
+    case SYS_read: return transfer((int)fd, a[1], a[2], 0, -1);
+    case SYS_write: return transfer((int)fd, a[1], a[2], 1, -1);
+    case SYS_readv: return vectored((int)fd, a[1], (int64_t)a[2], 0, -1);
+    case SYS_writev: return vectored((int)fd, a[1], (int64_t)a[2], 1, -1);
+    case SYS_pread64: return (int64_t)a[3] < 0 ? -EINVAL : transfer((int)fd, a[1], a[2], 0, a[3]);
+    case SYS_pwrite64: return (int64_t)a[3] < 0 ? -EINVAL : transfer((int)fd, a[1], a[2], 1, a[3]);
+    case SYS_readlinkat: return -EINVAL;        /* WASI links are not read */
+    case SYS_newfstatat: return sys_newfstatat(fd, a[1], a[2], (int32_t)a[3]);
+    case SYS_fstat: return sys_fstat(fd, a[1]);
+    case SYS_exit: case SYS_exit_group:
         if (config(CONFIG_STRACE)) {
             trace_call(n, a);
             say("\n");
         }
         terminate((int)a[0]);
-    case 96: return 1;                          /* set_tid_address: the one thread's tid */
-    case 98: return 0;                          /* futex: one thread never waits */
-    case 99: return 0;                          /* set_robust_list */
-    case 101: return sleep_for(a[0]);
-    case 113: return sys_clock_gettime((int32_t)a[0], a[1]);
-    case 114: return sys_clock_getres((int32_t)a[0], a[1]);
-    case 115: return a[1] & 1 ? -EINVAL : sleep_for(a[2]);   /* clock_nanosleep, relative */
-    case 124: return sched_yield() ? -EINVAL : 0;
-    case 129: case 131:                         /* kill(pid, sig), tgkill(pid, tid, sig) */
+    case SYS_set_tid_address: return 1;         /* the one thread's tid */
+    case SYS_futex: return 0;                   /* one thread never waits */
+    case SYS_set_robust_list: return 0;
+    case SYS_nanosleep: return sleep_for(a[0]);
+    case SYS_clock_gettime: return sys_clock_gettime((int32_t)a[0], a[1]);
+    case SYS_clock_getres: return sys_clock_getres((int32_t)a[0], a[1]);
+    case SYS_clock_nanosleep:                   /* relative sleeps only */
+        return a[1] & 1 ? -EINVAL : sleep_for(a[2]);
+    case SYS_sched_yield: return sched_yield() ? -EINVAL : 0;
+    case SYS_kill: case SYS_tgkill:             /* (pid, sig), (pid, tid, sig) */
         if ((int64_t)a[0] != 1 && (int64_t)a[0] != 0)
             return -ESRCH;
-        return raise_signal((int32_t)a[n == 129 ? 1 : 2]);
-    case 130: return raise_signal((int32_t)a[1]);     /* tkill */
-    case 134: return sys_rt_sigaction((int32_t)a[0], a[1], a[2]);
-    case 135: return sys_rt_sigprocmask((int32_t)a[0], a[1], a[2]);
-    case 160: return sys_uname(a[0]);
-    case 169: return sys_gettimeofday(a[0]);
-    case 172: case 178: return 1;               /* getpid, gettid */
-    case 173: return 0;                         /* getppid */
-    case 174: case 175: case 176: case 177: return 0;   /* uid, euid, gid, egid: root */
-    case 214: return sys_brk(a[0]);
-    case 220: case 435: return unavailable("a new process or thread (clone)");
-    case 221: case 281: return unavailable("running another program (execve)");
-    case 215: return sys_munmap(a[0], a[1]);
-    case 222: return sys_mmap(a[0], a[1], (int32_t)a[2], (int32_t)a[3], (int32_t)a[4], a[5]);
-    case 226: return sys_mprotect(a[0], a[1], (int32_t)a[2]);
-    case 233: return 0;                         /* madvise: advice taken */
-    case 259: return 0;                         /* riscv_flush_icache: see syscall() */
-    case 261: return sys_prlimit64((int32_t)a[0], (int32_t)a[1], a[2], a[3]);
-    case 278: return sys_getrandom(a[0], a[1]);
+        return raise_signal((int32_t)a[n == SYS_kill ? 1 : 2]);
+    case SYS_tkill: return raise_signal((int32_t)a[1]);
+    case SYS_rt_sigaction: return sys_rt_sigaction((int32_t)a[0], a[1], a[2]);
+    case SYS_rt_sigprocmask: return sys_rt_sigprocmask((int32_t)a[0], a[1], a[2]);
+    case SYS_uname: return sys_uname(a[0]);
+    case SYS_gettimeofday: return sys_gettimeofday(a[0]);
+    case SYS_getpid: case SYS_gettid: return 1;
+    case SYS_getppid: return 0;
+    case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid:
+        return 0;                               /* root */
+    case SYS_brk: return sys_brk(a[0]);
+    case SYS_clone: case SYS_clone3: return unavailable("a new process or thread (clone)");
+    case SYS_execve: case SYS_execveat: return unavailable("running another program (execve)");
+    case SYS_munmap: return sys_munmap(a[0], a[1]);
+    case SYS_mmap: return sys_mmap(a[0], a[1], (int32_t)a[2], (int32_t)a[3], (int32_t)a[4], a[5]);
+    case SYS_mprotect: return sys_mprotect(a[0], a[1], (int32_t)a[2]);
+    case SYS_madvise: return 0;                 /* advice taken */
+    case SYS_riscv_flush_icache: return 0;      /* see syscall() */
+    case SYS_prlimit64: return sys_prlimit64((int32_t)a[0], (int32_t)a[1], a[2], a[3]);
+    case SYS_getrandom: return sys_getrandom(a[0], a[1]);
     default: return -ENOSYS;
     }
 }
@@ -901,8 +902,8 @@ EXPORT("syscall") int32_t syscall(void) {
         trace_call(number, a);
         trace_result(result);
     }
-    if (number == 259 || (number == 226 && (a[2] & PROT_EXEC)))
-        code_changed(a[0], number == 259 ? a[1] : a[0] + a[1]);
+    if (number == SYS_riscv_flush_icache || (number == SYS_mprotect && (a[2] & PROT_EXEC)))
+        code_changed(a[0], number == SYS_riscv_flush_icache ? a[1] : a[0] + a[1]);
     vm_set(VM_X + 8 * 10, (uint64_t)result);
     return 0;
 }
