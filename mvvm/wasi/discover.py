@@ -10,6 +10,7 @@ a table of offsets from the table's own address; a linear sweep of the code find
 
 from __future__ import annotations
 
+import functools
 import struct
 
 from mvvm.elf.loader import ET_DYN, PF_X, ElfImage
@@ -38,6 +39,10 @@ class Program:
                      in self.segments if flags & PF_X]
         self.end = max(start + memsz for start, _, memsz, _ in self.segments)
 
+    @functools.cached_property
+    def symbols(self) -> Symbols:
+        return Symbols.read(self.elf.data, self.bias)
+
     def fetch(self, pc: int) -> int | None:
         """The translator's view of code: 32 bits at pc, or None outside the code."""
         for start, end, data in self.code:
@@ -48,7 +53,7 @@ class Program:
 
     def unavailable(self) -> list[str]:
         """What the program links in that a module cannot do, one warning each."""
-        defined = Symbols.read(self.elf.data).addresses
+        defined = self.symbols.addresses
         return [f"the program links {name} ({what}), which fails with ENOSYS in a "
                 "WebAssembly module" for name, what in UNAVAILABLE.items() if name in defined]
 
@@ -57,8 +62,8 @@ class Program:
         the data that holds an address of an instruction section (function pointers,
         vtables; the read-only data beside them in the segment is no code)."""
         found = {self.elf.entry + self.bias}
-        found.update(Symbols.read(self.elf.data, self.bias).function_starts())
-        text = code_sections(self.elf.data, self.bias) or [(s, e) for s, e, _ in self.code]
+        found.update(self.symbols.function_starts())
+        text = self.text()
         for _, data, _, flags in self.segments:
             if flags & PF_X:
                 continue
