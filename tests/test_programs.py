@@ -42,6 +42,7 @@ SPECS: dict[str, Program] = {
     "hello": Program(status=42, flavours=("O2", "pie")),  # no libc: write, exit_group
     "startup": Program(args=AUXV_ARGS, status=1 + len(AUXV_ARGS), flavours=("O2", "pie")),
     "irreducible": Program(status=204, flavours=("O2",)),  # a two-entry loop, indirect call
+    "strings": Program(flavours=("O2", "pie")),  # strcmp/strlen scans tier 1 fast-forwards
 }
 
 

@@ -70,7 +70,8 @@ class Emitter:
         self.chains = False                     # some exit chains (the tail needs its code)
         self.self_calls: list[int] = []         # offsets of calls to this very function
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
-        self._temps: dict[int, list[int]] = {w.I32: [], w.I64: [], w.F32: [], w.F64: []}
+        self._temps: dict[int, list[int]] = {w.I32: [], w.I64: [], w.F32: [], w.F64: [],
+                                             w.V128: []}
 
     # -- locals --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from mvvm.isa import Flow, Instr
 from mvvm.runtime import layout
 from mvvm.runtime.precise import may_trap
+from mvvm.translator import idioms
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
@@ -58,6 +59,7 @@ class RegionCode:
     code: w.Code
     marks: list[tuple[int, int]]     # (body offset, guest pc)
     self_calls: list[int]            # body offsets of recursive calls, patched by `pack`
+    idioms: tuple[str, ...] = ()     # the loops it fast-forwards (mvvm.translator.idioms)
 
     def code_ranges(self) -> list[tuple[int, int]]:
         """The guest bytes this translation depends on, as merged [start, end) ranges."""
@@ -84,9 +86,11 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter()
     emitter.entry_live = flow.entry_live
-    _Structurer(region, shape, flow, emitter, precise, counting).node(region.entry)
+    loops = {} if counting else idioms.find(region, shape, flow.dirty_out)
+    _Structurer(region, shape, flow, emitter, precise, counting, loops).node(region.entry)
     code, marks, self_calls = emitter.finish()
-    return RegionCode(entry, region, emitter.locals, code, marks, self_calls)
+    return RegionCode(entry, region, emitter.locals, code, marks, self_calls,
+                      tuple(match.idiom.name for match in loops.values()))
 
 
 def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
@@ -121,13 +125,15 @@ class _Structurer:
     """Emits the region in dominator-tree order with block/loop/if nesting."""
 
     def __init__(self, region: Region, shape: Shape, flow: Dataflow, emitter: Emitter,
-                 precise: bool, counting: bool) -> None:
+                 precise: bool, counting: bool,
+                 loops: dict[tuple[int, int], idioms.Match]) -> None:
         self.region = region
         self.shape = shape
         self.flow = flow
         self.e = emitter
         self.precise = precise
         self.counting = counting
+        self.idioms = loops     # fast-forwarded loops, by their back edge
         self.context: list[tuple[str, int | None]] = []
 
     def _push(self, kind: str, label: int | None, opcode: int) -> None:
@@ -176,6 +182,9 @@ class _Structurer:
                 self._count_pruned(target)
             self.e.exit_to(target, chain=True)
         elif self.shape.is_backward(source, target):
+            if (source, target) in self.idioms:
+                match = self.idioms[source, target]
+                match.idiom.fast_path(self.e, match.binding)
             self.e.code.br(w.BR, self._depth_of("loop", target))
         elif target in self.shape.merge_nodes:
             self.e.code.br(w.BR, self._depth_of("block", target))

@@ -15,6 +15,7 @@ I32 = 0x7F
 I64 = 0x7E
 F32 = 0x7D
 F64 = 0x7C
+V128 = 0x7B
 FUNCREF = 0x70
 EXPORT_FUNC, EXPORT_TABLE, EXPORT_MEMORY = 0x00, 0x01, 0x02   # export kinds
 VOID = 0x40
@@ -84,6 +85,8 @@ PREFIX_FD = 0xFD
 # fused multiply-add is a relaxed_madd on splats, extracting lane 0).
 F32X4_SPLAT, F64X2_SPLAT, F32X4_EXTRACT_LANE, F64X2_EXTRACT_LANE = 0x13, 0x14, 0x1F, 0x21
 F32X4_RELAXED_MADD, F64X2_RELAXED_MADD = 0x105, 0x107
+V128_LOAD = 0x00                # its memarg as a scalar load's (Code.simd_mem)
+I8X16_EQ, I8X16_ALL_TRUE, I8X16_MIN_U = 0x23, 0x63, 0x77
 PREFIX_FE = 0xFE
 # 0xFE-prefixed: the threads proposal's atomics (`Code.atomic` writes the memarg, whose
 # alignment must be the natural one), and atomic.fence (`Code.atomic_fence`).
@@ -175,6 +178,12 @@ class Code(bytearray):
         self.extend(uleb(sub))
         self.extend(lane)
         return self
+
+    def simd_mem(self, sub: int, memory: int = 0, offset: int = 0) -> Code:
+        """A 0xFD-prefixed load or store (v128.load) with its memarg."""
+        self.append(PREFIX_FD)
+        self.extend(uleb(sub))
+        return self._memarg(memory, offset, 0)
 
     def i32_const(self, value: int) -> Code:
         value &= 0xFFFFFFFF
