@@ -61,7 +61,7 @@ class Idiom:
     name: str
     path: tuple[Step, ...]
     writes: tuple[str, ...]                     # the variables the path writes
-    fast_path: Callable[[Emitter, Binding], None]
+    fast_path: Callable[[Emitter, Binding, int], None]     # (.., the retry local)
 
 
 @dataclass(frozen=True)
@@ -124,18 +124,68 @@ def _operands(instr: Instr, op: Op, binding: Binding) -> bool:
 
 # -- what the fast paths share -------------------------------------------------------------
 
-def _in_page(e: Emitter, *regs: int) -> None:
-    """Push whether, for each reg, guest bytes x[reg] - 1 to x[reg] + CHUNK - 1 are in one
-    page: whether the addresses of the first and last differ only below the page bits."""
+@dataclass(frozen=True)
+class Scan:
+    """A fast path: advance each pointer register by CHUNK bytes while `chunk` (an i32,
+    with the next CHUNK bytes of each readable) says the loop would go on through all of
+    them; `guard` (an i32, or None) is tested once before, and `settle` sets the
+    temporaries after, as the last iteration (run or skipped) leaves them."""
+
+    pointers: tuple[int, ...]
+    chunk: Callable[[], None]
+    settle: Callable[[], None]
+    guard: Callable[[], None] | None = None
+
+
+def _scan(e: Emitter, scan: Scan, retry: int) -> None:
+    """When pointer 0 has reached the i64 local retry (0 on entering the loop):
+
+        left = the bytes from each pointer to the end of the page of its last byte read
+               (so that no load can fault where the loop's own would not), the fewest
+        loop: if left >= CHUNK:
+                  if chunk: advance, left -= CHUNK, continue
+                  retry = pointer 0 + CHUNK       (the loop ends within the chunk)
+              else: retry = pointer 0 + left + 1  (a chunk fits once in the next page)
+        settle
+
+    so that the iterations after a failed test do not each test again."""
+    c, left, rest = e.code, e.temp(), e.temp()
+    first = scan.pointers[0]
+    e.x(first)
+    c.get(retry).op(w.I64_GE_U).block(w.IF)
+    if scan.guard is not None:
+        scan.guard()
+        c.op(w.I32_EQZ).block(w.IF).i64_const(-1).set(retry).op(w.ELSE)
+    for k, reg in enumerate(scan.pointers):
+        _page_rest(e, reg)
+        if k:           # the smaller
+            c.tee(rest).get(left).get(rest).get(left).op(w.I64_LT_U, w.SELECT)
+        c.set(left)
+    c.block(w.LOOP).get(left).i64_const(CHUNK).op(w.I64_GE_U).block(w.IF)
+    scan.chunk()
+    c.block(w.IF)
+    for reg in scan.pointers:
+        _advance(e, reg, CHUNK)
+    c.get(left).i64_const(CHUNK).op(w.I64_SUB).set(left).br(w.BR, 2).op(w.END)
+    e.x(first)
+    c.i64_const(CHUNK).op(w.I64_ADD).set(retry).op(w.ELSE)
+    e.x(first)
+    c.get(left).op(w.I64_ADD).i64_const(1).op(w.I64_ADD).set(retry).op(w.END, w.END)
+    scan.settle()
+    if scan.guard is not None:
+        c.op(w.END)
+    c.op(w.END)
+    e.release((w.I64, left), (w.I64, rest))
+
+
+def _page_rest(e: Emitter, reg: int) -> None:
+    """Push the bytes from x[reg] to the end of the page of x[reg] - 1."""
     c = e.code
-    for k, reg in enumerate(regs):
-        e.x(reg)
-        c.i64_const(-1).op(w.I64_ADD)
-        e.x(reg)
-        c.i64_const(CHUNK - 1).op(w.I64_ADD, w.I64_XOR)
-        if k:
-            c.op(w.I64_OR)
-    c.i64_const(PAGE).op(w.I64_LT_U)
+    e.x(reg)
+    c.i64_const(-1).op(w.I64_ADD).i64_const(PAGE - 1).op(w.I64_OR).i64_const(1)
+    c.op(w.I64_ADD)
+    e.x(reg)
+    c.op(w.I64_SUB)
 
 
 def _vector(e: Emitter, reg: int, k: int) -> None:
@@ -150,17 +200,6 @@ def _advance(e: Emitter, reg: int, by: int) -> None:
     e.set_x(reg)
 
 
-def _skip_while(e: Emitter, test: Callable[[], None], skip: Callable[[], None]) -> None:
-    """loop { if test() { skip(); continue } }: at most a page's worth of chunks, since
-    each test needs its chunk in the page of the byte before it."""
-    c = e.code
-    c.block(w.LOOP)
-    test()
-    c.block(w.IF)
-    skip()
-    c.br(w.BR, 1).op(w.END, w.END)
-
-
 def _load(e: Emitter, reg: int, offset: int, opcode: int, into: int) -> None:
     e.address(reg, offset)
     e.code.mem(opcode, GUEST_MEMORY)
@@ -169,15 +208,13 @@ def _load(e: Emitter, reg: int, offset: int, opcode: int, into: int) -> None:
 
 # -- strcmp: byte by byte, until a difference or the end of the first string ---------------
 
-def _compare_bytes(e: Emitter, r: Binding) -> None:
-    """While the next CHUNK bytes of both strings are equal and none is 0, skip CHUNK
-    iterations; a and b hold the last one's bytes."""
+def _compare_bytes(e: Emitter, r: Binding, retry: int) -> None:
+    """Skip CHUNK iterations while the next CHUNK bytes of both strings are equal and none
+    is 0; a and b hold the last iteration's bytes."""
     c = e.code
     p, q = r["p"], r["q"]
 
-    def test() -> None:
-        _in_page(e, p, q)
-        c.block(w.IF, w.I32)
+    def chunk() -> None:
         left = e.temp(w.V128)
         for k in range(CHUNK // VECTOR):
             _vector(e, p, k)
@@ -187,15 +224,13 @@ def _compare_bytes(e: Emitter, r: Binding) -> None:
             if k:
                 c.simd(w.I8X16_MIN_U)
         e.release((w.V128, left))
-        c.simd(w.I8X16_ALL_TRUE).op(w.ELSE).i32_const(0).op(w.END)
+        c.simd(w.I8X16_ALL_TRUE)
 
-    def skip() -> None:
-        _advance(e, p, CHUNK)
-        _advance(e, q, CHUNK)
+    def settle() -> None:
         _load(e, p, -1, w.I64_LOAD8_U, r["a"])
         _load(e, q, -1, w.I64_LOAD8_U, r["b"])
 
-    _skip_while(e, test, skip)
+    _scan(e, Scan((p, q), chunk, settle), retry)
 
 
 STRCMP = Idiom(
@@ -212,28 +247,27 @@ ONES = 0x0101010101010101
 HIGHS = 0x8080808080808080
 
 
-def _find_zero_word(e: Emitter, r: Binding) -> None:
+def _find_zero_word(e: Emitter, r: Binding, retry: int) -> None:
     """The test (w - 0x01..01) & ~w & 0x80..80 is non-zero exactly when the word w has a
-    zero byte, when minus and highs hold those constants. While the next CHUNK bytes have
-    none, skip CHUNK / 8 iterations, which leave next = p, word = ~(the last word), t = 0."""
+    zero byte, when minus and highs hold those constants. Skip CHUNK / 8 iterations while
+    the next CHUNK bytes have none; they leave next = p, word = ~(the last word), t = 0."""
     c = e.code
     p = r["p"]
 
-    def test() -> None:
+    def guard() -> None:
         e.x(r["minus"])
         c.i64_const(-ONES).op(w.I64_EQ)
         e.x(r["highs"])
         c.i64_const(HIGHS).op(w.I64_EQ, w.I32_AND)
-        _in_page(e, p)
-        c.op(w.I32_AND).block(w.IF, w.I32)
+
+    def chunk() -> None:
         for k in range(CHUNK // VECTOR):
             _vector(e, p, k)
             if k:
                 c.simd(w.I8X16_MIN_U)
-        c.simd(w.I8X16_ALL_TRUE).op(w.ELSE).i32_const(0).op(w.END)
+        c.simd(w.I8X16_ALL_TRUE)
 
-    def skip() -> None:
-        _advance(e, p, CHUNK)
+    def settle() -> None:
         e.x(p)
         e.set_x(r["next"])
         _load(e, p, -8, w.I64_LOAD, r["word"])
@@ -243,7 +277,7 @@ def _find_zero_word(e: Emitter, r: Binding) -> None:
         c.i64_const(0)
         e.set_x(r["t"])
 
-    _skip_while(e, test, skip)
+    _scan(e, Scan((p,), chunk, settle, guard), retry)
 
 
 STRLEN = Idiom(

@@ -134,6 +134,8 @@ class _Structurer:
         self.precise = precise
         self.counting = counting
         self.idioms = loops     # fast-forwarded loops, by their back edge
+        # each one's local: where its fast path tries again (mvvm.translator.idioms)
+        self.retries = {header: emitter.local(w.I64) for _, header in loops}
         self.context: list[tuple[str, int | None]] = []
 
     def _push(self, kind: str, label: int | None, opcode: int) -> None:
@@ -157,6 +159,8 @@ class _Structurer:
         merges = self.shape.merge_children(start)
         if start in self.shape.loop_headers:
             self.e.store(self.flow.before_loop[start])     # what the loop leaves alone
+            if start in self.retries:
+                self.e.code.i64_const(0).set(self.retries[start])
             self._push("loop", start, w.LOOP)
             self._interrupt_check(start)
             self._within(start, merges)
@@ -184,7 +188,7 @@ class _Structurer:
         elif self.shape.is_backward(source, target):
             if (source, target) in self.idioms:
                 match = self.idioms[source, target]
-                match.idiom.fast_path(self.e, match.binding)
+                match.idiom.fast_path(self.e, match.binding, self.retries[target])
             self.e.code.br(w.BR, self._depth_of("loop", target))
         elif target in self.shape.merge_nodes:
             self.e.code.br(w.BR, self._depth_of("block", target))
