@@ -2,7 +2,7 @@
 and `mvvm wasm PROG -o PROG.wasm`, the program as a WASI module.
 
 qemu-user's spellings of the options are accepted too (-strace, -E, -U, -L, -d, -D,
--cpu, -one-insn-per-tb, -version), and so are the QEMU_* environment variables that
+-cpu, -s, -one-insn-per-tb, -version), and so are the QEMU_* environment variables that
 stand for them, so scripts written for qemu keep working.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from mvvm.elf.loader import ElfError
 from mvvm.errors import GuestExit, GuestSignal, signal_name
+from mvvm.runtime.layout import STACK_SIZE
 
 if TYPE_CHECKING:
     from mvvm.linux.process import Process
@@ -66,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-g", "--gdb", type=int, metavar="PORT",
                      default=int(os.environ["QEMU_GDB"]) if os.environ.get("QEMU_GDB") else None,
                      help="wait for gdb on localhost:PORT and run as it says (qemu: -g)")
+    run.add_argument("-s", "--stack-size", default=os.environ.get("QEMU_STACK_SIZE"),
+                     metavar="SIZE", help="the guest's stack in bytes, with a k or M suffix "
+                     "for KiB or MiB, as qemu -s (at least 128 KiB; default 8 MiB)")
     run.add_argument("-one-insn-per-tb", "-singlestep", dest="tier", action="store_const",
                      const="0", help="run one instruction at a time: as --tier 0")
     run.add_argument("-D", "--log-file", default=os.environ.get("QEMU_LOG_FILENAME"),
@@ -149,6 +154,20 @@ def _time_limit(process: Process, seconds: float) -> None:
     timer.start()
 
 
+def _stack_size(text: str | None) -> int | None:
+    """qemu's -s: a C integer (0x.. hex, 0.. octal) whose next character may be M (MiB) or
+    k/K (KiB), anything after it ignored; None for a size that is not one, or zero."""
+    if text is None:
+        return STACK_SIZE
+    number = re.match(r"\s*(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(.?)", text)
+    if number is None:
+        return None
+    digits = number[1]
+    base = 16 if digits[:2].lower() == "0x" else 8 if digits[0] == "0" else 10
+    size = int(digits, base) * {"M": 1 << 20, "k": 1 << 10, "K": 1 << 10}.get(number[2], 1)
+    return size or None
+
+
 def _listed(options: argparse.Namespace) -> int | None:
     """-d help and -cpu help print what there is (status 0); an unknown item or model is
     an error (status 1), as under qemu. None: go on and run."""
@@ -202,6 +221,10 @@ def run(options: argparse.Namespace) -> int:
     listed = _listed(options)
     if listed is not None:
         return listed
+    stack_size = _stack_size(options.stack_size)
+    if stack_size is None:
+        print(f"mvvm: invalid stack size '{options.stack_size}'", file=sys.stderr)
+        return 1
     _ensure_standard_fds()
     # ^C is the guest's, as under qemu: killed by SIGINT unless it catches it (or MVVM
     # was started with it ignored). Python's own handler would only run between bytecodes
@@ -222,7 +245,7 @@ def run(options: argparse.Namespace) -> int:
                                 network=not options.no_network,
                                 host_exec=_host_exec(options),
                                 tier="0" if options.gdb else options.tier,
-                                profiler=options.profiler)
+                                profiler=options.profiler, stack_size=stack_size)
         if options.no_cache:
             process.cache_dir = None
         if options.timeout is not None:

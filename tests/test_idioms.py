@@ -31,7 +31,7 @@ def test_glibc_string_scans_are_fast_forwarded(build_program):
     assert counting.idioms == ()            # budgets count every iteration
 
 
-def test_a_loop_that_only_looks_alike_is_left_alone():
+def test_a_hand_written_loop_is_recognised_only_as_written():
     """strcmp's loop as a hand-written region is recognised; with lhu for lbu, or one
     register for both bytes, it is not."""
     base = [asm("lbu", rd=15, rs1=10, imm=0), asm("addi", rd=11, rs1=11, imm=1),

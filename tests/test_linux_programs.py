@@ -22,7 +22,7 @@ SYSROOT = "/usr/riscv64-linux-gnu"
 CXX = "riscv64-linux-gnu-g++"
 
 # Programs whose output and status must be the same as under qemu-riscv64 (all end with 0).
-COMPARED = ("files", "mmap", "system", "net", "cxx", "lazy")
+COMPARED = ("files", "mmap", "system", "net", "cxx", "lazy", "stack")
 # Programs run under MVVM only (qemu-user cannot execve a riscv64 program, nor confine).
 MVVM_ONLY = ("fork", "exec", "escape", "syscall_loop", "race")
 
@@ -69,6 +69,22 @@ def test_same_as_qemu(name, build, env, tmp_path, assert_same_as_qemu):
     qemu = toolchain.run_qemu(binary, args("qemu"), env=env)
     assert qemu.status == 0, qemu
     assert_same_as_qemu(qemu, run_mvvm(binary, args("mvvm"), env=env))
+
+
+def test_stack_size_option(build, env):
+    """-s and QEMU_STACK_SIZE size the stack as qemu's do (suffixes k, K and M, at least 128
+    KiB, rounded up to pages), and the stack they give holds a 20 MiB recursion; a size
+    that is not one is an error."""
+    binary = build("stack")
+    for options, variables in ((["-s", "32M"], {}), (["-s", "200000"], {}),
+                               (["-s", "1500k"], {}), ([], {"QEMU_STACK_SIZE": "0x300000"})):
+        args = ["20"] if options[1:] == ["32M"] else []
+        qemu = toolchain.run([toolchain.QEMU, *toolchain.QEMU_CPU, *options, str(binary), *args],
+                             env={**env, **variables})
+        assert qemu.status == 0 and b"stack " in qemu.stdout, qemu
+        assert run_mvvm(binary, args, options, env={**env, **variables}) == qemu
+    wrong = run_mvvm(binary, options=["-s", "lots"], env=env)
+    assert (wrong.status, wrong.stdout, wrong.stderr.count(b"\n")) == (1, b"", 1)
 
 
 def test_fork_pipes_wait_and_exec(build, env):

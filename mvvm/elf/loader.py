@@ -185,13 +185,18 @@ Resolver = Callable[[str], str]        # a guest path -> the host path to read i
 def load_program(path: str, argv: list[str] | list[bytes], envp: list[str] | list[bytes],
                  memory: GuestMemory, space: AddressSpace, *,
                  resolve: Resolver = os.fspath, execfn: str | None = None,
-                 data: bytes | None = None) -> Process:
+                 data: bytes | None = None, stack_size: int = layout.STACK_SIZE) -> Process:
     """Load the program at host path (and its PT_INTERP, found by resolve) and build its
-    stack; execfn is the name the program was started by (AT_EXECFN), path by default.
+    stack of stack_size bytes (rounded up to pages, at least layout.STACK_LEAST, as qemu's
+    -s); execfn is the name the program was started by (AT_EXECFN), path by default.
     data: the program's bytes, if the caller read them already (from a descriptor)."""
     image = ElfImage.parse(data) if data is not None else read_image(path)
     bias = load_bias(image)
+    stack_bottom = layout.STACK_TOP - max(-(-stack_size // PAGE) * PAGE, layout.STACK_LEAST)
+    space.mmap_top = min(space.mmap_top, stack_bottom - layout.STACK_GAP)  # ld.so goes below
     end = map_image(image, memory, space, bias, os.path.abspath(path))
+    if end > space.mmap_top:
+        raise ElfError(f"a stack of {stack_size} bytes does not fit above the program")
     space.set_brk(end)
     entry = start = image.entry + bias
     interp_base = 0
@@ -209,14 +214,16 @@ def load_program(path: str, argv: list[str] | list[bytes], envp: list[str] | lis
         "EUID": os.geteuid(), "GID": os.getgid(), "EGID": os.getegid(), "SECURE": 0,
         "HWCAP": HWCAP, "CLKTCK": 100,
     }
-    sp = build_stack(memory, space, argv, envp, auxv, execfn=execfn or path)
+    sp = build_stack(memory, space, argv, envp, auxv, execfn=execfn or path,
+                     bottom=stack_bottom)
     return Process(start, sp, end, bias)
 
 
 def build_stack(memory: GuestMemory, space: AddressSpace, argv: list[str] | list[bytes],
-                envp: list[str] | list[bytes], auxv: dict[str, int], execfn: str) -> int:
-    bottom = layout.STACK_TOP - layout.STACK_SIZE
-    space.map(bottom, layout.STACK_SIZE, PROT_READ | PROT_WRITE, fixed=True, name="[stack]")
+                envp: list[str] | list[bytes], auxv: dict[str, int], execfn: str,
+                bottom: int) -> int:
+    space.map(bottom, layout.STACK_TOP - bottom, PROT_READ | PROT_WRITE, fixed=True,
+              name="[stack]")
     top = layout.STACK_TOP
 
     def push_bytes(data: bytes) -> int:

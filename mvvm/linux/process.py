@@ -37,6 +37,7 @@ from mvvm.linux.kernel import Kernel
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
 from mvvm.runtime.image import TIERED, Image, Stats
+from mvvm.runtime.layout import STACK_SIZE
 from mvvm.runtime.vm import VM
 
 SP = 2
@@ -90,11 +91,12 @@ class Process:
     """One guest process: the kernel, and the VM running its current image."""
 
     def __init__(self, kernel: Kernel, in_asm: TextIO | None, tier: str = TIERED,
-                 profiler: str | None = None) -> None:
+                 profiler: str | None = None, stack_size: int = STACK_SIZE) -> None:
         self.kernel = kernel
         self.in_asm = in_asm
         self.tier = tier
         self.profiler = profiler
+        self.stack_size = stack_size                # each image's, execve's too (qemu -s)
         self.vm: VM | None = None
         self._cache_dir: Path | None | bool = True          # True: each VM's default
         self.ended: BaseException | None = None     # a thread's outcome for the main one
@@ -142,7 +144,7 @@ class Process:
         try:
             image = load_program(host_path, argv, envp, vm.memory, vm.space, resolve=resolve,
                                  execfn=os.fsdecode(execfn) if execfn is not None else None,
-                                 data=data)
+                                 data=data, stack_size=self.stack_size)
         except LoaderMissing as missing:
             raise ElfError(f"{missing} (looked {files.paths.where()})") from None
         self.bias = image.bias
@@ -323,18 +325,19 @@ def start_process(path: str, argv: list[str], envp: list[str], *,
                   in_asm: TextIO | None = None, strace: TextIO | None = None,
                   files: FileSystemOptions | None = None, network: bool = True,
                   host_exec: bool = False, tier: str = TIERED,
-                  profiler: str | None = None) -> Process:
+                  profiler: str | None = None, stack_size: int = STACK_SIZE) -> Process:
     """A process ready to `run()` the program at path, as execve would leave it.
 
     Under a confined tree (--root/--map) path is a guest path, as for chroot. tier: how
     code runs (mvvm.runtime.image); profiler: tell `perf` about compiled code
-    (mvvm.runtime.engine.make_engine).
+    (mvvm.runtime.engine.make_engine); stack_size: the bytes mapped for the stack, as
+    qemu's -s (mvvm.elf.loader.build_stack).
     """
     paths = (files or FileSystemOptions()).paths()
     host_path = paths.resolve(os.fsencode(path)).full if paths.confined else path
     kernel = Kernel(None, None, exe=os.fsdecode(host_path), strace=strace, paths=paths,
                     network=network, host_exec=host_exec)
-    process = Process(kernel, in_asm, tier, profiler)
+    process = Process(kernel, in_asm, tier, profiler, stack_size)
     kernel.exec_image = process.exec_image
     kernel.start_thread = process.start_thread
     if threading.current_thread() is threading.main_thread():    # where signal.signal works

@@ -17,8 +17,10 @@ GUEST_LIMIT = GUEST_BASE + GUEST_PAGES * 0x10000   # one past the highest backed
 MAX_PAGES = 65535                       # keeps the wrapped null page out of bounds for ever
 
 STACK_TOP = GUEST_LIMIT - 0x1000        # a guard page above the initial stack
-STACK_SIZE = 8 << 20                    # RLIMIT_STACK, mapped up front
-MMAP_TOP = STACK_TOP - STACK_SIZE - 0x10000
+STACK_SIZE = 8 << 20                    # RLIMIT_STACK, mapped up front (unless -s says)
+STACK_LEAST = 32 * 0x1000               # the smallest stack -s gives, as under qemu
+STACK_GAP = 0x10000                     # between the stack and the top of the mmap area
+MMAP_TOP = STACK_TOP - STACK_SIZE - STACK_GAP
 PIE_BASE = 0x10000000                   # where ET_DYN images (static-pie, ld.so) are put
 
 # VM memory (wasm memory 1).

@@ -4,12 +4,11 @@ glibc's generic riscv64 strcmp compares one byte per iteration and its strlen on
 where the host's libc takes 32 bytes a step: however well each iteration is compiled, the
 loop stays 10-30 times slower than native. A loop whose path from its header round to the
 back edge is one of the idioms below gets, on that back edge, a test of the next CHUNK
-bytes. When it shows that the scalar loop would go round the path at least CHUNK / stride
-more times, the registers are set to what they would be after those iterations,
-temporaries included, and the test is made again. So every exit, trap and interrupt of
-the loop still sees the exact architectural state, and the guest's
-instructions keep their meaning, which stays in the semantics: an idiom only says when
-whole iterations may be skipped, and what they leave behind.
+bytes. When it shows that the scalar loop would go round the path through all of them,
+the registers are set to what they would be after those iterations, temporaries
+included, and the test is made again. So every exit, trap and interrupt of the loop still
+sees the exact architectural state. The instructions' meaning stays in the semantics: an
+idiom only says when whole iterations may be skipped, and what they leave behind.
 
 The test never faults where the loop would not: it reads only the page of the byte that
 the last iteration (run or skipped) read from the same pointer, and only when the CHUNK
