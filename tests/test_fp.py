@@ -62,6 +62,18 @@ def test_libm_and_formatting_match_qemu(flavour, build_program, guest_env, asser
     assert_same_as_qemu(qemu, toolchain.run_mvvm(binary, env=guest_env))
 
 
+@pytest.mark.parametrize("tier", ["1", "tiered"])
+def test_the_assumed_fp_state_ends_where_fcsr_changes(tier, build_program, guest_env,
+                                                      assert_same_as_qemu):
+    """Loops that set frm and clear fflags themselves, or call a function that does, as
+    compiled code that assumes RNE with NX set while fcsr says so."""
+    binary = build_program(PROGRAMS / "fp" / "steady.c", "O2")
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    assert qemu.status == 0
+    assert_same_as_qemu(qemu, toolchain.run_mvvm(binary, options=["--tier", tier],
+                                                 env=guest_env))
+
+
 ILLEGAL_CASES = [(case, frm) for case in range(13) for frm in ("0", "5", "7")]
 
 

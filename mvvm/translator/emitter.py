@@ -36,6 +36,9 @@ HOST_FP = 2             # (i32 op, i64 a, i64 b, i64 c) -> i64: the FP slow path
 HOST_LOOKUP = 3         # (pc: i64) -> i32: the table slot of the region at pc (0: none)
 HOST_HOT = 4            # (pc: i64) -> i32: tier 0's profile says pc is hot (tiers.py)
 
+FCSR_STEADY_MASK = 0xE1     # fcsr's frm field and NX flag ...
+FCSR_STEADY = 0x01          # ... when frm is RNE (0) and NX is set
+
 
 @dataclass(frozen=True, eq=False)
 class Field:
@@ -70,6 +73,8 @@ class Emitter:
         self.chains = False                     # some exit chains (the tail needs its code)
         self.self_calls: list[int] = []         # offsets of calls to this very function
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
+        self.steady: int | None = None          # see keep_fp_steady
+        self.assume_steady = False              # emitting the FP code for steady == 1
         self._temps: dict[int, list[int]] = {w.I32: [], w.I64: [], w.F32: [], w.F64: [],
                                              w.V128: []}
 
@@ -234,6 +239,25 @@ class Emitter:
         self.vm_load(layout.VM_PC)
         self.code.i64_const(1).op(w.I64_OR, w.RETURN, w.END)
 
+    # -- the FP state most code runs in -----------------------------------------------
+
+    def keep_fp_steady(self) -> None:
+        """Keep an i32 local that is 1 while fcsr's rounding mode is RNE and its NX flag is
+        set: the state nearly every FP loop runs in, where an instruction needs neither
+        frm nor the test of its result for inexactness (assume_steady). It is computed at
+        entry and again wherever fcsr may have changed other than by raising flags, which
+        cannot end the state (`refresh_fp_steady`)."""
+        self.steady = self.local(w.I32)
+
+    def refresh_fp_steady(self) -> None:
+        if self.steady is not None:
+            self.code.extend(self._fp_steady())
+
+    def _fp_steady(self) -> w.Code:
+        code = w.Code().i32_const(0).mem(w.I32_LOAD, VM_MEMORY, layout.VM_FCSR)
+        return code.i32_const(FCSR_STEADY_MASK).op(w.I32_AND).i32_const(FCSR_STEADY).op(
+            w.I32_EQ).set(self.steady)
+
     # -- assembling the function -------------------------------------------------------
 
     def call_self(self) -> None:
@@ -246,6 +270,8 @@ class Emitter:
         chain + `return next_pc`. Returns the function code, the (offset, guest pc) marks
         and the offsets of its calls to itself, now relative to it."""
         prologue = self._loads(self.entry_live)
+        if self.steady is not None:
+            prologue.extend(self._fp_steady())
         prologue.block(w.BLOCK).block(w.BLOCK)
         out = w.Code(prologue + self.code)
         out.op(w.END)

@@ -176,6 +176,7 @@ def raise_flags(e: Emitter) -> None:
     c.i32_const(0)
     e.vm_load(layout.VM_FCSR, w.I32_LOAD)
     c.get(new).op(w.I32_OR).mem(w.I32_STORE, 1, layout.VM_FCSR)
+    e.refresh_fp_steady()           # NX may be new
     c.op(w.END)
     e.release((w.I32, new))
 
@@ -191,6 +192,7 @@ def accrue_inexact(e: Emitter, push_inexact: Callable[[], None]) -> None:
     c.block(w.IF).i32_const(0)
     e.vm_load(layout.VM_FCSR, w.I32_LOAD)
     c.i32_const(NX).op(w.I32_OR).mem(w.I32_STORE, 1, layout.VM_FCSR)
+    e.refresh_fp_steady()
     c.op(w.END, w.END)
 
 
@@ -212,8 +214,8 @@ class Rounding:
 
     def __init__(self, e: Emitter, i: Instr, *, in_slow_path: bool = False) -> None:
         self.e = e
-        dynamic = isinstance(i.rm, Field) or i.rm == DYNAMIC
-        self.static: int | None = None if dynamic else i.rm
+        dynamic = isinstance(i.rm, Field) or (i.rm == DYNAMIC and not e.assume_steady)
+        self.static: int | None = None if dynamic else RNE if i.rm == DYNAMIC else i.rm
         self.local: int | None = None
         self.in_slow_path = in_slow_path
         if self.static is None:
@@ -354,7 +356,10 @@ def push_fused(e: Emitter, fmt: Fmt, a: int, b: int, c: int, negate_product: boo
 
 
 def push_nx_clear(e: Emitter) -> None:
-    """i32: NX is not yet set in fflags."""
+    """i32: NX is not yet set in fflags (known to be set when e.assume_steady)."""
+    if e.assume_steady:
+        e.code.i32_const(0)
+        return
     e.vm_load(layout.VM_FCSR, w.I32_LOAD)
     e.code.i32_const(NX).op(w.I32_AND, w.I32_EQZ)
 

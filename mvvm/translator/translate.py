@@ -86,6 +86,8 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter()
     emitter.entry_live = flow.entry_live
+    if any(_rounds(instr) for block in region.blocks.values() for _, instr in block.instrs):
+        emitter.keep_fp_steady()
     loops = {} if counting else idioms.find(region, shape, flow.dirty_out)
     _Structurer(region, shape, flow, emitter, precise, counting, loops).node(region.entry)
     code, marks, self_calls = emitter.finish()
@@ -119,6 +121,11 @@ def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
         offsets.extend(base + offset for offset, _ in region.marks)
         pcs.extend(pc for _, pc in region.marks)
     return wasm, TrapMap(tuple(offsets), tuple(pcs))
+
+
+def _rounds(instr: Instr | None) -> bool:
+    """An FP instruction with a rounding mode: it reads frm or accrues NX."""
+    return instr is not None and instr.spec.operands.endswith(",rm")
 
 
 class _Structurer:
@@ -296,11 +303,26 @@ class _Structurer:
 
     def _instruction(self, pc: int, instr: Instr) -> None:
         """Emit one instruction that does not branch (discovery made sure it is supported);
-        in precise mode, an instruction that may trap after a write-back."""
-        self.e.mark(pc)
+        in precise mode, an instruction that may trap after a write-back. An FP instruction
+        that rounds gets a second version for the steady FP state (Emitter.keep_fp_steady),
+        which a csr instruction or a syscall may end."""
+        e = self.e
+        e.mark(pc)
         if self.precise and may_trap(instr):
-            self.e.write_back()
-        SEMANTICS[instr.name](self.e, instr, pc)
+            e.write_back()
+        if e.steady is not None and _rounds(instr):
+            e.code.get(e.steady)
+            self._push("if", None, w.IF)
+            e.assume_steady = True
+            SEMANTICS[instr.name](e, instr, pc)
+            e.assume_steady = False
+            e.code.op(w.ELSE)
+            SEMANTICS[instr.name](e, instr, pc)
+            self._pop()
+        else:
+            SEMANTICS[instr.name](e, instr, pc)
+        if instr.name == "ecall" or instr.name.startswith("csr"):
+            e.refresh_fp_steady()
 
     def _illegal(self, pc: int, instr: Instr | None) -> None:
         self.e.mark(pc)
@@ -377,6 +399,7 @@ class _Structurer:
         c.get(result).op(w.RETURN, w.END)
         e.release((w.I64, result))
         e.reload(self.flow.reload.get(block.start, 0))
+        e.refresh_fp_steady()           # the callee may have changed fcsr
         self.branch(block.start, back)
 
     def _count_pruned(self, target: int) -> None:
