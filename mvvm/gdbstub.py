@@ -4,8 +4,11 @@ The guest waits before its first instruction for gdb to connect (`target remote 
 then runs only as gdb says. It runs in tier 0, where the register file is exact after
 every instruction: a single step is a run with an instruction budget of one
 (VM.set_budget), and a breakpoint is the `ebreak` gdb writes into guest memory (this stub
-offers no Z packets, so gdb inserts and removes them itself), whose SIGTRAP stops the
-run. Registers are x0-x31 and pc, described to gdb by the standard riscv64 feature.
+offers no Z0/Z1 packets, so gdb inserts and removes them itself), whose SIGTRAP stops the
+run. A write watchpoint (Z2, gdb's `watch`) makes `continue` a run of single steps that
+stops after the instruction that changed a watched byte, as a hardware watchpoint would;
+read and access watchpoints (Z3, Z4) are refused, which gdb reports. Registers are
+x0-x31 and pc, described to gdb by the standard riscv64 feature.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class GdbStub:
         self.connection: socket.socket | None = None
         self.buffer = b""
         self.acks = True
+        self.watches: dict[int, int] = {}       # write watchpoints: address -> length
 
     @property
     def vm(self):  # noqa: ANN201 - the process's current cpu (execve replaces it)
@@ -108,7 +112,8 @@ class GdbStub:
             "p": self._read_register, "P": self._write_register, "m": self._read_memory,
             "M": self._write_memory, "q": self._query, "Q": self._set, "H": lambda _: "OK",
             "T": lambda _: "OK", "v": lambda _: "", "c": self._continue, "s": self._step,
-            "C": self._continue,
+            "C": self._continue, "Z": self._insert_watchpoint,
+            "z": self._remove_watchpoint,
         }
         while True:
             packet = self._receive()
@@ -127,24 +132,31 @@ class GdbStub:
     # -- running ---------------------------------------------------------------------
 
     def _continue(self, _: str) -> str:
-        return self._run(None)
+        return self._run(None, self._watchpoint_hit() if self.watches else None)
 
     def _step(self, _: str) -> str:
         return self._run(1)
 
-    def _run(self, budget: int | None) -> str:
-        """Run the guest (one instruction, or on) until it stops; the stop reply. Its end
-        is told to gdb, then raised. Ctrl-C in gdb (a 0x03 byte) stops it with SIGINT."""
+    def _run(self, budget: int | None, stop: Callable[[], str | None] | None = None) -> str:
+        """Run the guest (one instruction, or on) until it stops; the stop reply. With
+        `stop`, one instruction at a time until it gives a reply. The guest's end is told
+        to gdb, then raised. Ctrl-C in gdb (a 0x03 byte) stops it with SIGINT."""
         vm = self.vm
-        vm.set_budget(budget)
         watch = _Watch(self.connection, lambda: vm.interrupt(_Interrupted()))
         try:
-            self.process.run()
+            while True:
+                vm = self.vm                    # execve replaces it
+                vm.set_budget(1 if stop else budget)
+                try:
+                    self.process.run()
+                    return "S05"
+                except BudgetSpent:
+                    reply = stop() if stop else "S05"
+                    if reply is not None:
+                        return reply
         except _Interrupted:
             vm.interrupt_reason = None
             return "S02"
-        except BudgetSpent:
-            return "S05"
         except Fault as fault:
             if fault.signo == signal.SIGTRAP:
                 return "S05"
@@ -159,7 +171,38 @@ class GdbStub:
         finally:
             vm.set_budget(None)
             self.buffer += watch.stop()
-        return "S05"
+
+    def _insert_watchpoint(self, data: str) -> str:
+        kind, address, length = data.split(",")[:3]
+        if kind != "2":
+            return ""                           # not supported: gdb says so
+        self.watches[int(address, 16)] = int(length, 16)
+        return "OK"
+
+    def _remove_watchpoint(self, data: str) -> str:
+        kind, address, _ = data.split(",")[:3]
+        if kind != "2":
+            return ""
+        self.watches.pop(int(address, 16), None)
+        return "OK"
+
+    def _watchpoint_hit(self) -> Callable[[], str | None]:
+        """After each instruction: the stop reply if a watched range changed, else None."""
+        def read(address: int, length: int) -> bytes | None:
+            try:
+                return self.vm.memory.read(address, length)
+            except Exception:  # noqa: BLE001 - unmapped now: compared as such
+                return None
+
+        before = {address: read(address, length) for address, length in self.watches.items()}
+
+        def changed() -> str | None:
+            for address, length in self.watches.items():
+                if read(address, length) != before[address]:
+                    return f"T05watch:{address:x};"
+            return None
+
+        return changed
 
     # -- registers and memory --------------------------------------------------------
 

@@ -23,7 +23,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_gdb_breaks_reads_steps_and_continues(cross_tools, guest_env):
+def _debug(guest_env, commands: list[str]) -> tuple[str, bytes, int]:
+    """gdb's output, the guest's stdout and its status, with the commands run in batch
+    mode against tests/programs/gdb/target.c under `mvvm run -g`."""
     if shutil.which(GDB) is None:
         pytest.fail(f"{GDB} is not installed: scripts/setup installs it", pytrace=False)
     program = toolchain.build(PROGRAMS / "gdb" / "target.c", ("-O0", "-g", "-static"))
@@ -31,20 +33,38 @@ def test_gdb_breaks_reads_steps_and_continues(cross_tools, guest_env):
     guest = subprocess.Popen([sys.executable, "-m", "mvvm", "run", "-g", str(port),
                               str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=guest_env)
-    commands = ["set tcp connect-timeout 60", f"target remote :{port}", "break add_one",
-                "continue", "print v", "next", "print local", "stepi", "info registers pc",
-                "print $sp == $x2", "continue"]
+    commands = ["set tcp connect-timeout 60", f"target remote :{port}", *commands]
     try:
         gdb = subprocess.run([GDB, "-nx", "-batch", *(a for c in commands for a in ("-ex", c)),
                               str(program)], capture_output=True, text=True, timeout=120)
-        out, err = guest.communicate(timeout=60)
+        out, _ = guest.communicate(timeout=60)
     finally:
         guest.kill()                        # never left waiting for a gdb after the test
-    assert "Breakpoint 1, add_one (v=41)" in gdb.stdout, gdb.stdout + gdb.stderr
-    assert "$1 = 41" in gdb.stdout and "$2 = 42" in gdb.stdout and "$3 = 1" in gdb.stdout
-    assert "<add_one+" in gdb.stdout                            # pc after the stepi
-    assert "exited normally" in gdb.stdout
-    assert (guest.returncode, out) == (0, b"result 42\n")
+    return gdb.stdout + gdb.stderr, out, guest.returncode
+
+
+def test_gdb_breaks_reads_steps_and_continues(cross_tools, guest_env):
+    said, out, status = _debug(guest_env, [
+        "break add_one", "continue", "print v", "next", "print local", "stepi",
+        "info registers pc", "print $sp == $x2", "continue"])
+    assert "Breakpoint 1, add_one (v=41)" in said, said
+    assert "$1 = 41" in said and "$2 = 42" in said and "$3 = 1" in said
+    assert "<add_one+" in said                                  # pc after the stepi
+    assert "exited normally" in said
+    assert (status, out) == (0, b"result 42\n")
+
+
+def test_gdb_watches_a_variable(cross_tools, guest_env):
+    """`watch` (a Z2 write watchpoint): each continue stops after the store that changed
+    the global, with its old and new value; `rwatch` (Z3) is refused."""
+    said, out, status = _debug(guest_env, [
+        "break count", "continue", "watch counter", "continue", "continue", "print i",
+        "rwatch counter", "continue", "delete", "continue"])
+    assert "Hardware watchpoint 2: counter" in said, said
+    assert "Old value = 0\nNew value = 10" in said and "Old value = 10\nNew value = 20" in said
+    assert "$1 = 1" in said                         # stopped in the loop's second round
+    assert "Could not insert hardware watchpoint 3" in said
+    assert "exited normally" in said and (status, out) == (0, b"result 42\n")
 
 
 def _packet(payload: str) -> bytes:
