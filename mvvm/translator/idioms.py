@@ -125,13 +125,13 @@ def _operands(instr: Instr, op: Op, binding: Binding) -> bool:
 
 @dataclass(frozen=True)
 class Scan:
-    """A fast path: advance each pointer register by CHUNK bytes while `chunk` (an i32,
-    with the next CHUNK bytes of each readable) says the loop would go on through all of
-    them; `guard` (an i32, or None) is tested once before, and `settle` sets the
-    temporaries after, as the last iteration (run or skipped) leaves them."""
+    """A fast path: advance each pointer register by the bytes of n vectors while
+    `chunk(n)` (an i32, with those bytes of each pointer readable) says the loop would go
+    on through all of them; `guard` (an i32, or None) is tested once before, and `settle`
+    sets the temporaries after, as the last iteration (run or skipped) leaves them."""
 
     pointers: tuple[int, ...]
-    chunk: Callable[[], None]
+    chunk: Callable[[int], None]
     settle: Callable[[], None]
     guard: Callable[[], None] | None = None
 
@@ -141,11 +141,12 @@ def _scan(e: Emitter, scan: Scan, retry: int) -> None:
 
         left = the bytes from each pointer to the end of the page of its last byte read
                (so that no load can fault where the loop's own would not), the fewest
-        loop: if left >= CHUNK:
-                  if chunk: advance, left -= CHUNK, continue
-                  retry = pointer 0 + CHUNK       (the loop ends within the chunk)
-              else: retry = pointer 0 + left + 1  (a chunk fits once in the next page)
-        settle
+        for size in CHUNK, then VECTOR (near the page's end):
+            loop: if left >= size:
+                      if chunk(size): advance, left -= size, continue
+                      retry = pointer 0 + size; done  (the loop ends within the chunk)
+        retry = pointer 0 + left + 1                  (a chunk fits once in the next page)
+        done: settle
 
     so that the iterations after a failed test do not each test again."""
     c, left, rest = e.code, e.temp(), e.temp()
@@ -160,16 +161,18 @@ def _scan(e: Emitter, scan: Scan, retry: int) -> None:
         if k:           # the smaller
             c.tee(rest).get(left).get(rest).get(left).op(w.I64_LT_U, w.SELECT)
         c.set(left)
-    c.block(w.LOOP).get(left).i64_const(CHUNK).op(w.I64_GE_U).block(w.IF)
-    scan.chunk()
-    c.block(w.IF)
-    for reg in scan.pointers:
-        _advance(e, reg, CHUNK)
-    c.get(left).i64_const(CHUNK).op(w.I64_SUB).set(left).br(w.BR, 2).op(w.END)
+    c.block(w.BLOCK)                                        # done
+    for size in (CHUNK, VECTOR):
+        c.block(w.LOOP).get(left).i64_const(size).op(w.I64_GE_U).block(w.IF)
+        scan.chunk(size // VECTOR)
+        c.block(w.IF)
+        for reg in scan.pointers:
+            _advance(e, reg, size)
+        c.get(left).i64_const(size).op(w.I64_SUB).set(left).br(w.BR, 2).op(w.END)
+        e.x(first)
+        c.i64_const(size).op(w.I64_ADD).set(retry).br(w.BR, 2).op(w.END, w.END)
     e.x(first)
-    c.i64_const(CHUNK).op(w.I64_ADD).set(retry).op(w.ELSE)
-    e.x(first)
-    c.get(left).op(w.I64_ADD).i64_const(1).op(w.I64_ADD).set(retry).op(w.END, w.END)
+    c.get(left).op(w.I64_ADD).i64_const(1).op(w.I64_ADD).set(retry).op(w.END)
     scan.settle()
     if scan.guard is not None:
         c.op(w.END)
@@ -208,14 +211,14 @@ def _load(e: Emitter, reg: int, offset: int, opcode: int, into: int) -> None:
 # -- strcmp: byte by byte, until a difference or the end of the first string ---------------
 
 def _compare_bytes(e: Emitter, r: Binding, retry: int) -> None:
-    """Skip CHUNK iterations while the next CHUNK bytes of both strings are equal and none
-    is 0; a and b hold the last iteration's bytes."""
+    """Skip as many iterations as bytes while the next bytes of both strings are equal and
+    none is 0; a and b hold the last iteration's bytes."""
     c = e.code
     p, q = r["p"], r["q"]
 
-    def chunk() -> None:
+    def chunk(vectors: int) -> None:
         left = e.temp(w.V128)
-        for k in range(CHUNK // VECTOR):
+        for k in range(vectors):
             _vector(e, p, k)
             c.tee(left).get(left)
             _vector(e, q, k)
@@ -248,8 +251,8 @@ HIGHS = 0x8080808080808080
 
 def _find_zero_word(e: Emitter, r: Binding, retry: int) -> None:
     """The test (w - 0x01..01) & ~w & 0x80..80 is non-zero exactly when the word w has a
-    zero byte, when minus and highs hold those constants. Skip CHUNK / 8 iterations while
-    the next CHUNK bytes have none; they leave next = p, word = ~(the last word), t = 0."""
+    zero byte, when minus and highs hold those constants. Skip an iteration per 8 bytes
+    while the next bytes have none; they leave next = p, word = ~(the last word), t = 0."""
     c = e.code
     p = r["p"]
 
@@ -259,8 +262,8 @@ def _find_zero_word(e: Emitter, r: Binding, retry: int) -> None:
         e.x(r["highs"])
         c.i64_const(HIGHS).op(w.I64_EQ, w.I32_AND)
 
-    def chunk() -> None:
-        for k in range(CHUNK // VECTOR):
+    def chunk(vectors: int) -> None:
+        for k in range(vectors):
             _vector(e, p, k)
             if k:
                 c.simd(w.I8X16_MIN_U)
