@@ -112,8 +112,8 @@ class GdbStub:
             "p": self._read_register, "P": self._write_register, "m": self._read_memory,
             "M": self._write_memory, "q": self._query, "Q": self._set, "H": lambda _: "OK",
             "T": lambda _: "OK", "v": lambda _: "", "c": self._continue, "s": self._step,
-            "C": self._continue, "Z": self._insert_watchpoint,
-            "z": self._remove_watchpoint,
+            "C": self._continue, "Z": lambda data: self._watchpoint(data, True),
+            "z": lambda data: self._watchpoint(data, False),
         }
         while True:
             packet = self._receive()
@@ -172,33 +172,26 @@ class GdbStub:
             vm.set_budget(None)
             self.buffer += watch.stop()
 
-    def _insert_watchpoint(self, data: str) -> str:
+    def _watchpoint(self, data: str, insert: bool) -> str:
+        """Z2/z2 (write watchpoints) set or clear one; other kinds are not supported, which
+        gdb reports (Z0/Z1 breakpoints it then writes itself, as ebreak)."""
         kind, address, length = data.split(",")[:3]
         if kind != "2":
-            return ""                           # not supported: gdb says so
-        self.watches[int(address, 16)] = int(length, 16)
-        return "OK"
-
-    def _remove_watchpoint(self, data: str) -> str:
-        kind, address, _ = data.split(",")[:3]
-        if kind != "2":
             return ""
-        self.watches.pop(int(address, 16), None)
+        if insert:
+            self.watches[int(address, 16)] = int(length, 16)
+        else:
+            self.watches.pop(int(address, 16), None)
         return "OK"
 
     def _watchpoint_hit(self) -> Callable[[], str | None]:
         """After each instruction: the stop reply if a watched range changed, else None."""
-        def read(address: int, length: int) -> bytes | None:
-            try:
-                return self.vm.memory.read(address, length)
-            except Exception:  # noqa: BLE001 - unmapped now: compared as such
-                return None
-
-        before = {address: read(address, length) for address, length in self.watches.items()}
+        before = {address: self._guest_bytes(address, length)
+                  for address, length in self.watches.items()}
 
         def changed() -> str | None:
             for address, length in self.watches.items():
-                if read(address, length) != before[address]:
+                if self._guest_bytes(address, length) != before[address]:
                     return f"T05watch:{address:x};"
             return None
 
@@ -252,13 +245,18 @@ class GdbStub:
         elif n:
             self.vm.x[n] = value
 
-    def _read_memory(self, data: str) -> str:
-        address, length = (int(field, 16) for field in data.split(","))
+    def _guest_bytes(self, address: int, length: int) -> bytes | None:
+        """The guest's bytes there, or None where it has no readable mapping."""
         try:
             self.vm.space.check(address, length, 0)
-            return self.vm.memory.read(address, length).hex()
-        except Exception:  # noqa: BLE001 - any bad address is gdb's E14
-            return "E14"
+            return self.vm.memory.read(address, length)
+        except Exception:  # noqa: BLE001 - any bad address
+            return None
+
+    def _read_memory(self, data: str) -> str:
+        address, length = (int(field, 16) for field in data.split(","))
+        content = self._guest_bytes(address, length)
+        return "E14" if content is None else content.hex()
 
     def _write_memory(self, data: str) -> str:
         where, _, payload = data.partition(":")

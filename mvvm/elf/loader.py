@@ -17,7 +17,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace
+from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, page_up
 from mvvm.runtime import layout
 from mvvm.runtime.memory import GuestMemory
 
@@ -192,7 +192,7 @@ def load_program(path: str, argv: list[str] | list[bytes], envp: list[str] | lis
     data: the program's bytes, if the caller read them already (from a descriptor)."""
     image = ElfImage.parse(data) if data is not None else read_image(path)
     bias = load_bias(image)
-    stack_bottom = layout.STACK_TOP - max(-(-stack_size // PAGE) * PAGE, layout.STACK_LEAST)
+    stack_bottom = layout.STACK_TOP - max(page_up(stack_size), layout.STACK_LEAST)
     space.mmap_top = min(space.mmap_top, stack_bottom - layout.STACK_GAP)  # ld.so goes below
     end = map_image(image, memory, space, bias, os.path.abspath(path))
     if end > space.mmap_top:

@@ -321,7 +321,7 @@ class _Structurer:
             self._pop()
         else:
             SEMANTICS[instr.name](e, instr, pc)
-        if instr.name == "ecall" or instr.name.startswith("csr"):
+        if instr.name == "ecall" or instr.spec.ext == "Zicsr":
             e.refresh_fp_steady()
 
     def _illegal(self, pc: int, instr: Instr | None) -> None:
