@@ -23,12 +23,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _debug(guest_env, commands: list[str]) -> tuple[str, bytes, int]:
+def _debug(guest_env, commands: list[str], source: str = "target.c",
+           *flags: str) -> tuple[str, bytes, int]:
     """gdb's output, the guest's stdout and its status, with the commands run in batch
-    mode against tests/programs/gdb/target.c under `mvvm run -g`."""
+    mode against tests/programs/gdb/<source> under `mvvm run -g`."""
     if shutil.which(GDB) is None:
         pytest.fail(f"{GDB} is not installed: scripts/setup installs it", pytrace=False)
-    program = toolchain.build(PROGRAMS / "gdb" / "target.c", ("-O0", "-g", "-static"))
+    program = toolchain.build(PROGRAMS / "gdb" / source, ("-O0", "-g", "-static", *flags))
     port = _free_port()
     guest = subprocess.Popen([sys.executable, "-m", "mvvm", "run", "-g", str(port),
                               str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -71,9 +72,28 @@ def _packet(payload: str) -> bytes:
     return f"${payload}#{sum(payload.encode()) & 0xFF:02x}".encode()
 
 
+def test_gdb_sees_each_thread(cross_tools, guest_env):
+    """A breakpoint that a second thread reaches while the main thread waits for it in
+    pthread_join: gdb is told which thread stopped, steps it, lists both (the main one in
+    the join), reads each one's frames, and the main thread stops there later in its
+    turn."""
+    said, out, status = _debug(guest_env, [
+        "break work", "continue", "next", "print doubled", "info threads", "print id",
+        "thread 1", "bt",
+        "continue", "print id", "info threads", "continue"], "threads.c", "-pthread")
+    assert "Thread 2 hit Breakpoint 1, work (id=1)" in said, said
+    threads = said.split("Id   Target Id", 2)
+    assert "* 2    Thread" in threads[1] and "  1    Thread" in threads[1], said
+    assert "$1 = 2" in said                         # a step of thread 2, by line
+    assert "$2 = 1" in said and "in main () at" in said     # thread 1's frames: the join
+    assert "Thread 1 hit Breakpoint 1, work (id=0)" in said and "$3 = 0" in said
+    assert "* 1    Thread" in threads[2] and "  2    Thread" not in threads[2]
+    assert "exited normally" in said and (status, out) == (0, b"results 1 3\n")
+
+
 def test_ctrl_c_from_gdb_stops_a_running_guest(cross_tools, guest_env):
     """What gdb sends on Ctrl-C (a 0x03 byte) while the guest spins: it stops with SIGINT
-    (stop reply S02), and the stub answers again."""
+    (stop reply T02, with the thread), and the stub answers again."""
     program = toolchain.build(PROGRAMS / "limits" / "spin.c", ("-O2", "-static"))
     port = _free_port()
     guest = subprocess.Popen([sys.executable, "-m", "mvvm", "run", "-g", str(port),
@@ -88,7 +108,7 @@ def test_ctrl_c_from_gdb_stops_a_running_guest(cross_tools, guest_env):
 
 
 def _interrupt_and_kill(port: int) -> None:
-    """Continue, Ctrl-C (the S02 reply), read the pc, kill: as gdb would send them."""
+    """Continue, Ctrl-C (the T02 reply), read the pc, kill: as gdb would send them."""
     for _ in range(600):
         try:
             connection = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -100,7 +120,7 @@ def _interrupt_and_kill(port: int) -> None:
         time.sleep(0.5)
         connection.sendall(b"\x03")
         replies = b""
-        while b"$S02#" not in replies:
+        while b"$T02thread:" not in replies:
             data = connection.recv(4096)
             assert data, replies
             replies += data

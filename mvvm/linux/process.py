@@ -104,6 +104,9 @@ class Process:
         self._in_syscall = False                    # the main thread is in a syscall
         self._main_cpu: VM | None = None            # the cpu the main thread runs
         self.bias = 0                               # the load bias of the last program loaded
+        # A debugger's hold on the threads (mvvm.gdbstub): runs a thread's kernel by the
+        # given callable, as it says; None: threads just run.
+        self.debugger: Callable[[Kernel, Callable[[], None]], None] | None = None
 
     @property
     def stats(self) -> Stats:
@@ -200,7 +203,10 @@ class Process:
         go.wait()
         k = handoff[0]
         try:
-            k.cpu.run(keep_code=False)
+            if self.debugger is not None:
+                self.debugger(k, partial(k.cpu.run, keep_code=False))
+            else:
+                k.cpu.run(keep_code=False)
         except (ThreadExit, Killed):
             pass
         except BaseException as outcome:    # noqa: BLE001 - exit_group, a signal, an error
