@@ -19,6 +19,7 @@ from .errors import SyscallError
 from .sync import synchronized
 
 PAGE = 4096
+PROT_NONE = 0
 PROT_READ = 1
 PROT_WRITE = 2
 PROT_EXEC = 4
@@ -36,6 +37,8 @@ class GuestMemory(Protocol):
     def write(self, addr: int, data: bytes | bytearray | memoryview) -> None: ...
 
     def fill(self, addr: int, size: int, value: int = 0) -> None: ...
+
+    def protect(self, addr: int, size: int, prot: int) -> None: ...
 
 
 class Mapping(NamedTuple):
@@ -76,6 +79,7 @@ class AddressSpace:
         self._brk_start = 0
         self._brk = 0
         self.limit: int | None = None           # bytes that may be mapped (None: no limit)
+        self._enforcing = False                 # see enforce_protection
 
     # Queries.
 
@@ -89,6 +93,17 @@ class AddressSpace:
         maps, self._brk_start, self._brk = saved
         self._maps = list(maps)
         self._hot = None
+        self._reprotect(self.mem.base, self.mem.limit)
+
+    @synchronized
+    def enforce_protection(self) -> None:
+        """From now on the host pages get the guest's rights (GuestMemory.protect): a store
+        to code or read-only data, and any access to a PROT_NONE or unmapped page, faults
+        (SIGSEGV) as on Linux, at no cost to the accesses that may happen. An embedding
+        does not ask for it: its zero-copy views of guest memory must never fault in the
+        host, whatever the guest unmaps."""
+        self._enforcing = True
+        self._reprotect(self.mem.base, self.mem.limit)
 
     @synchronized
     def mappings(self) -> list[Mapping]:
@@ -199,6 +214,7 @@ class AddressSpace:
         self._maps[i:j] = [m._replace(prot=prot) for m in self._maps[i:j]]
         self._hot = None
         self._merge(i, j)
+        self._reprotect(addr, end)
 
     @synchronized
     def remap(self, old: int, old_length: int, new_length: int, *, may_move: bool,
@@ -327,12 +343,29 @@ class AddressSpace:
                 self._code_changed(m)
         del self._maps[i:j]
         self._hot = None
+        self._reprotect(start, end)
 
     def _insert(self, mapping: Mapping) -> None:
         i = bisect_left(self._maps, mapping.start, key=_start)
         self._maps.insert(i, mapping)
         self._hot = None
         self._merge(i, i + 1)
+        self._reprotect(mapping.start, mapping.end)
+
+    def _reprotect(self, start: int, end: int) -> None:
+        """Enforcing, give the host pages of [start, end) the rights of the mappings there:
+        none in the gaps."""
+        if not self._enforcing:
+            return
+        i, j = self._overlapping(start, end)
+        for m in self._maps[i:j]:
+            if start < m.start:
+                self.mem.protect(start, m.start - start, PROT_NONE)
+            piece = min(m.end, end)
+            self.mem.protect(max(m.start, start), piece - max(m.start, start), m.prot)
+            start = piece
+        if start < end:
+            self.mem.protect(start, end - start, PROT_NONE)
 
     def _merge(self, i: int, j: int) -> None:
         """Join mappings in [i-1, j] with their equal neighbours, to keep the list short."""

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GuestFault, GuestSignal
+from ..runtime.precise import SEGV_ACCERR, SEGV_MAPERR
 from .abi import NSIG, SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
 from .errors import SyscallError
 from .sigframe import SigInfo, push_frame
@@ -696,10 +697,22 @@ def deliver_fault(k: Kernel, fault: Fault) -> None:
     if state.action(fault.signo).sa_handler in (SIG_DFL, SIG_IGN) or \
             state.is_blocked(fault.signo):
         raise fault
-    info = SigInfo(signo=fault.signo, code=fault.code)
+    info = SigInfo(signo=fault.signo, code=_fault_code(k, fault))
     info.addr = fault.addr
     state.post_thread(info)
     deliver_due(k)
+
+
+def _fault_code(k: Kernel, fault: Fault) -> int:
+    """A SIGSEGV at a mapped address is one of rights, SEGV_ACCERR: the trap only says
+    the access faulted."""
+    if fault.signo == SIGSEGV and fault.code == SEGV_MAPERR:
+        try:
+            k.space.check(fault.addr, 1, 0)
+        except GuestFault:
+            return SEGV_MAPERR
+        return SEGV_ACCERR
+    return fault.code
 
 
 def _default_action(k: Kernel, signo: int) -> None:

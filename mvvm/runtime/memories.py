@@ -52,6 +52,12 @@ def zero(address: int, size: int) -> None:
     ctypes.memset(end, 0, address + size - end)
 
 
+def protect(address: int, size: int, rights: int) -> None:
+    """mprotect host pages (PROT_NONE, PROT_READ or both with PROT_WRITE)."""
+    if _libc.mprotect(address, size, rights):
+        raise OSError(ctypes.get_errno(), f"mprotect of {size} bytes at {address:#x} failed")
+
+
 class Region:
     """A reservation of RESERVATION + GUARD bytes; the first `size` are read-write."""
 

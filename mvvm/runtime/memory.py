@@ -1,15 +1,29 @@
 """Guest memory as the Linux layer and the loader see it: byte access by guest address.
 
 Only the range backed by the wasm memory is checked here; whether a page is
-mapped is the address space's business (mvvm.linux.mm).
+mapped is the address space's business (mvvm.linux.mm), which may also give the
+host pages the guest's rights (`protect`): translated code then runs on them
+unchanged, and an access they forbid faults in hardware and traps (SIGSEGV).
+Accesses from here are the host's own (the loader, a syscall that has checked
+the guest's rights, a debugger): a page they need is opened for the moment,
+so that no access from Python can fault.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from mvvm.errors import GuestFault
 from mvvm.runtime import layout, memories
+
+PAGE = memories.HOST_PAGE
+NONE, READ, WRITE = 0, 1, 3             # host rights of a page: none, read, read and write
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+HOST_PROT = {NONE: memories.PROT_NONE, READ: memories.PROT_READ,
+             WRITE: memories.PROT_READ | memories.PROT_WRITE}
 
 
 class GuestMemory:
@@ -18,6 +32,9 @@ class GuestMemory:
 
     def __init__(self, host_address: int) -> None:
         self._origin = host_address - layout.BIAS     # host address of guest address 0
+        # the host rights of each page from base: as the region makes them, all WRITE
+        self._rights = bytearray([WRITE]) * ((self.limit - self.base) // PAGE)
+        self._lock = threading.Lock()
 
     def _at(self, addr: int, size: int) -> int:
         """The host address of [addr, addr + size). An empty range has no address to check,
@@ -26,19 +43,65 @@ class GuestMemory:
             raise GuestFault(addr)
         return self._origin + addr
 
+    def _pages(self, addr: int, size: int) -> tuple[int, int]:
+        return (addr - self.base) // PAGE, (addr + size - 1 - self.base) // PAGE + 1
+
+    def protect(self, addr: int, size: int, prot: int) -> None:
+        """Give the host pages of [addr, addr + size) (whole pages) what guest code may do
+        there under prot: write (with PROT_WRITE), read (PROT_READ or PROT_EXEC: tier 0
+        reads code as data), or nothing (PROT_NONE, or not mapped)."""
+        rights = WRITE if prot & PROT_WRITE else READ if prot & (PROT_READ | PROT_EXEC) else NONE
+        first, end = self._pages(addr, size)
+        with self._lock:
+            self._rights[first:end] = bytes([rights]) * (end - first)
+            memories.protect(self._at(addr, size), size, HOST_PROT[rights])
+
+    @contextmanager
+    def _open(self, addr: int, size: int, writing: bool) -> Iterator[int]:
+        """The host address of the range, its pages readable (and writable) meanwhile: most
+        are already, and the others are opened and closed again around the access."""
+        host = self._at(addr, size)
+        first, end = self._pages(addr, size) if size else (0, 0)
+        rights = self._rights
+        if rights.find(NONE, first, end) < 0 and not (writing and
+                                                      rights.find(READ, first, end) >= 0):
+            yield host
+            return
+        with self._lock:
+            start = self.base + first * PAGE
+            memories.protect(self._origin + start, (end - first) * PAGE, HOST_PROT[WRITE])
+            try:
+                yield host
+            finally:
+                self._restore(first, end)
+
+    def _restore(self, first: int, end: int) -> None:
+        """Set the host pages first..end back to their rights, a run of equal ones at a time."""
+        page = first
+        while page < end:
+            rights, run = self._rights[page], page + 1
+            while run < end and self._rights[run] == rights:
+                run += 1
+            start = self.base + page * PAGE
+            memories.protect(self._origin + start, (run - page) * PAGE, HOST_PROT[rights])
+            page = run
+
     def host_address(self, addr: int) -> int:
-        """Where guest address addr is in the host process (for zero-copy views)."""
+        """Where guest address addr is in the host process (for zero-copy views, which only
+        an embedding makes: its pages keep their host rights, see mvvm.linux.mm)."""
         return self._at(addr, 1)
 
     def read(self, addr: int, size: int) -> bytes:
-        return ctypes.string_at(self._at(addr, size), size)
+        with self._open(addr, size, False) as host:
+            return ctypes.string_at(host, size)
 
     def copy(self, addr: int, size: int) -> bytearray:
         """A copy of [addr, addr + size), made faster than `read` makes one for megabytes
         (no bytes object to build: a memmove into a fresh buffer)."""
         out = bytearray(size)
         if size:
-            ctypes.memmove((ctypes.c_char * size).from_buffer(out), self._at(addr, size), size)
+            with self._open(addr, size, False) as host:
+                ctypes.memmove((ctypes.c_char * size).from_buffer(out), host, size)
         return out
 
     def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
@@ -47,22 +110,31 @@ class GuestMemory:
             source: object = (ctypes.c_char * size).from_buffer(data)  # no copy of megabytes
         else:
             source = bytes(data)
-        ctypes.memmove(self._at(addr, size), source, size)
+        with self._open(addr, size, True) as host:
+            ctypes.memmove(host, source, size)
 
     def fill(self, addr: int, size: int, value: int = 0) -> None:
-        if value == 0:
-            memories.zero(self._at(addr, size), size)
-        else:
-            ctypes.memset(self._at(addr, size), value, size)
+        with self._open(addr, size, True) as host:
+            if value == 0:
+                memories.zero(host, size)
+            else:
+                ctypes.memset(host, value, size)
 
     def read_u32(self, addr: int) -> int:
-        return ctypes.c_uint32.from_address(self._at(addr, 4)).value
+        return int.from_bytes(self.read(addr, 4), "little")
 
     def read_cstring(self, addr: int, limit: int = 1 << 16) -> bytes:
-        """A NUL-terminated string, read up to the end of the backed range."""
-        size = min(limit, self.limit - addr) if addr >= self.base else 0
-        chunk = self.read(addr, size) if size > 0 else b""
-        end = chunk.find(b"\0")
-        if end < 0:
-            raise GuestFault(addr + len(chunk))
-        return chunk[:end]
+        """A NUL-terminated string, read a page at a time up to the end of the backed range
+        (whether the guest may read it is the caller's business)."""
+        out = b""
+        while len(out) < limit:
+            size = min(PAGE - addr % PAGE, limit - len(out), self.limit - addr)
+            if addr < self.base or size <= 0:
+                break
+            chunk = self.read(addr, size)
+            end = chunk.find(b"\0")
+            if end >= 0:
+                return out + chunk[:end]
+            out += chunk
+            addr += size
+        raise GuestFault(addr)
