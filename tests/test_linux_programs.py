@@ -130,8 +130,12 @@ def jail(tmp_path) -> tuple[Path, Path]:
 def test_confined_root_refuses_every_escape(build, env, jail):
     root, outside = jail
     shutil.copy(build("escape", static=True), root / "bin" / "escape")
-    result = run_mvvm("/bin/escape", [str(outside / "secret"), str(outside)],
-                      ["--root", str(root), "--no-network"], env=env)
+    host = subprocess.Popen(["sleep", "60"], start_new_session=True)   # a group of its own
+    try:
+        result = run_mvvm("/bin/escape", [str(outside / "secret"), str(outside), str(host.pid)],
+                          ["--root", str(root), "--no-network"], env=env)
+    finally:
+        host.kill()
     lines = result.stdout.decode().splitlines()
     assert result.status == 0 and "escapes: 0" in lines, result
     for attempt in ("absolute", "dotdot absolute", "dotdot relative", "symlink to /",
@@ -143,6 +147,18 @@ def test_confined_root_refuses_every_escape(build, env, jail):
     assert "/proc/self/exe: /bin/escape" in lines
     assert "execve outside: No such file or directory" in lines
     assert "inet socket: Permission denied" in lines
+    for attempt in ("kill host process", "getpgid of the host process",
+                    "kill the orphan's new parent"):
+        assert f"{attempt}: No such process" in lines, result
+    for attempt in ("F_SETOWN host process", "F_SETOWN host group",
+                    "setpgid into the host group"):
+        assert f"{attempt}: Operation not permitted" in lines, result
+    assert "F_SETOWN itself: set" in lines
+    assert "wait4 for any child: No child processes" in lines
+    assert "/proc/self/exe as a symlink: No such file or directory" in lines
+    assert "write /proc/self/exe: No such file or directory" in lines
+    assert "chmod /proc/self/exe: No such file or directory" in lines
+    assert (outside / "secret").read_text() == "SECRET\n"
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
     assert (outside / "secret").stat().st_mode & 0o777 == 0o644        # chmod stayed inside
     assert (root / "moved").is_dir() and (root / "sock").exists()    # stayed inside
@@ -160,7 +176,7 @@ def test_confined_dynamic_program_with_mapped_libraries(build, env, jail):
 def test_map_without_root_sees_only_the_maps(build, env, jail):
     root, _ = jail
     shutil.copy(build("escape", static=True), root / "bin" / "escape")
-    result = run_mvvm("/app/escape", ["/etc/passwd", "/tmp"],
+    result = run_mvvm("/app/escape", ["/etc/passwd", "/tmp", str(os.getpid())],
                       ["--map", f"{root / 'bin'}:/app"], env=env)
     assert b"absolute: No such file or directory" in result.stdout
     assert b"escapes: 0" in result.stdout

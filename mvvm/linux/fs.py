@@ -133,7 +133,7 @@ class Files:
         """A host descriptor for a resolved path: in a confined tree, opened beneath it by
         the kernel (ConfinedPaths.open), so that a race with the guest cannot leave it."""
         paths = self.paths
-        if paths.confined and where.guest is not None and where.full != self.exe:
+        if paths.confined and where.guest is not None:
             return paths.open(where.guest, flags, mode)
         return os.open(where.path, flags, mode, dir_fd=where.dir_fd)
 
@@ -141,10 +141,16 @@ class Files:
         """The host path for a guest path relative to dirfd; every path syscall comes here.
 
         follow=False leaves a symlink in the last component unresolved (lstat, unlink,
-        O_NOFOLLOW...). /proc/self/exe is the guest program, not the VM.
+        O_NOFOLLOW...). /proc/self/exe is the guest program, not the VM; in a confined tree,
+        by its guest path, resolved beneath the tree like any other: the guest may have
+        put a symlink to a host file in its place.
         """
         if follow and procfs.self_entry(path, self.pid) == b"exe":
-            return HostPath(self.exe, None, self.exe_name)
+            if not self.paths.confined:
+                return HostPath(self.exe, None, self.exe_name)
+            if not self.exe_name:
+                raise SyscallError(errno.ENOENT)
+            path = self.exe_name
         if path.startswith(b"/") or dirfd == AT_FDCWD:
             return self.paths.resolve(path, follow=follow)
         entry = self.get(dirfd)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Protocol, TextIO, TypeVar
 
 from ..errors import GuestExit, GuestFault, GuestSignal
+from .children import Children
 from .errors import Restart, SyscallError
 from .fs import Files
 from .futex import Futexes
@@ -91,7 +92,7 @@ class Kernel:
         self.vfork_done: int | None = None  # host fd a vfork parent waits on, until execve
         self.task_name = os.path.basename(os.fsencode(exe))[:15]     # prctl PR_SET_NAME
         self.prctl = {"pdeathsig": 0, "dumpable": 1, "no_new_privs": 0}
-        self.children: set[int] = set()     # host pids of the guest processes it forked
+        self.children = Children()          # the guest processes it forked
         self.parent_is_guest = False        # forked by a guest: dies of its signals for real
         self.futexes = Futexes()
         self.threads: dict[int, Kernel] = {self.tid: self}     # the process's, by tid
@@ -114,7 +115,7 @@ class Kernel:
         self.futexes = Futexes()
         if self.tracer:
             self.tracer.pid = self.pid
-        self.children.clear()
+        self.children.became_child()
         self.parent_is_guest = True
         self.signals.after_fork()
 

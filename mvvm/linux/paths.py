@@ -25,7 +25,6 @@ import ctypes
 import errno
 import os
 import posixpath
-import stat
 import threading
 from typing import NamedTuple
 
@@ -155,11 +154,15 @@ class ConfinedPaths:
         return self.cwd
 
     def chdir(self, guest: bytes, host: HostPath) -> None:
-        if not stat.S_ISDIR(os.stat(host.full).st_mode):
-            raise SyscallError(errno.ENOTDIR)
-        self.cwd = guest
-        if self.host_cwd:
-            os.chdir(host.full)
+        """The host cwd moves too, to the directory as the kernel finds it beneath the tree
+        (a symlink swapped in since stays inside)."""
+        fd = self.open(guest, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0)
+        try:
+            self.cwd = guest
+            if self.host_cwd:
+                os.fchdir(fd)
+        finally:
+            os.close(fd)
 
     def _enter(self, guest: bytes) -> None:
         try:

@@ -328,12 +328,24 @@ def _host_int(cmd: int) -> Callable[[Kernel, int, int], int]:
     return call
 
 
+def _setown(k: Kernel, fd: int, owner: int) -> int:
+    """Who gets SIGIO and SIGURG for the descriptor: the host kernel sends them, so only the
+    guest itself (its pid, a thread, its process group) or a child; any other host process
+    or group is out of its reach (EPERM)."""
+    owner = ctypes.c_int32(owner).value
+    if owner and owner not in (k.pid, -os.getpgid(0)) and owner not in k.threads \
+            and owner not in k.children:
+        raise SyscallError(errno.EPERM)
+    return fcntl.fcntl(k.files.host(fd), F_SETOWN, owner)
+
+
 _FCNTL: dict[int, Callable[[Kernel, int, int], int]] = {
     F_DUPFD: _dupfd, F_DUPFD_CLOEXEC: _dupfd_cloexec, F_GETFD: _getfd, F_SETFD: _setfd,
     F_GETFL: _getfl, F_SETFL: _setfl,
     **{cmd: _record_lock(cmd) for cmd in LOCK_CMDS},
-    **{cmd: _host_int(cmd) for cmd in (F_GETOWN, F_SETOWN, F_GETPIPE_SZ, F_SETPIPE_SZ,
-                                       F_ADD_SEALS, F_GET_SEALS)},
+    F_SETOWN: _setown,
+    **{cmd: _host_int(cmd) for cmd in (F_GETOWN, F_GETPIPE_SZ, F_SETPIPE_SZ, F_ADD_SEALS,
+                                       F_GET_SEALS)},
 }
 
 

@@ -323,22 +323,35 @@ def sys_setresgid(k: Kernel, rgid: int, egid: int, sgid: int) -> int:
 
 @syscalls(155, INT)
 def sys_getpgid(k: Kernel, pid: int) -> int:
-    return os.getpgid(pid if pid in k.children else 0) if pid else os.getpgid(0)
+    return os.getpgid(_own_or_child(k, pid))
 
 
 @syscalls(154, INT, INT)
 def sys_setpgid(k: Kernel, pid: int, pgid: int) -> int:
-    """Only for the guest itself or its children (a shell's job control)."""
+    """Only for the guest itself or its children (a shell's job control), and only into a
+    group of its own: a new one, or one its process or a child leads or is in (the
+    host's other groups hold processes the guest must not join, or signal as one)."""
     _not_embedded(k)
     if pid and pid != k.pid and pid not in k.children:
         raise SyscallError(errno.ESRCH)
+    if pgid and pgid not in (pid or k.pid, os.getpgid(0)) and not k.children.in_group(pgid):
+        raise SyscallError(errno.EPERM)
     os.setpgid(pid, pgid)
     return 0
 
 
 @syscalls(156, INT)
 def sys_getsid(k: Kernel, pid: int) -> int:
-    return os.getsid(pid if pid in k.children else 0)
+    return os.getsid(_own_or_child(k, pid))
+
+
+def _own_or_child(k: Kernel, pid: int) -> int:
+    """The host pid to ask about for a guest pid: a child's own; 0 (the guest's process)
+    for the guest, its threads or 0; ESRCH for any other host process."""
+    if pid in k.children:
+        return pid
+    own_process(k, pid)
+    return 0
 
 
 @syscalls(157)

@@ -200,13 +200,12 @@ def sys_sigaltstack(k: Kernel, ss: int, old: int) -> int:
 
 def _send_other(k: Kernel, pid: int, signo: int) -> int:
     """A signal to another guest process (a child it forked, or the guest that forked it):
-    a host signal to that host process. Other host processes are out of the guest's reach,
-    and so are process groups, which hold the processes around the VM too."""
-    if pid not in k.children and not (k.parent_is_guest and pid == os.getppid()):
-        raise SyscallError(errno.EPERM if pid <= 0 else errno.ESRCH)
+    a host signal to that host process, by its pidfd (mvvm.linux.children). Other host
+    processes are out of the guest's reach, and so are process groups, which hold the
+    processes around the VM too."""
     if signo:
         _check_signal(signo)
-    os.kill(pid, signo)
+    k.children.signal(pid, signo)
     return 0
 
 

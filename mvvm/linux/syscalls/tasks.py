@@ -17,7 +17,7 @@ import errno
 import os
 import stat
 from ctypes import LittleEndianStructure, c_int32, c_uint64, sizeof
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..abi import (
     AT_EMPTY_PATH,
@@ -235,9 +235,21 @@ def _reaped(k: Kernel, pid: int) -> int:
     return pid
 
 
+def _named(k: Kernel, pid: int) -> list[int]:
+    """The children a wait4 pid names: that one, any (-1), those in the caller's process
+    group (0) or in group -pid. Only children: the host process may have others."""
+    if pid > 0:
+        return [pid]
+    if pid == -1:
+        return list(k.children)
+    return k.children.in_group(os.getpgid(0) if pid == 0 else -pid)
+
+
 @syscalls(260, INT, PTR, WAIT_FLAGS, PTR)
 def sys_wait4(k: Kernel, pid: int, status: int, options: int, usage: int) -> int:
-    child, raw, used = os.wait4(pid, options)
+    news = k.children.first(_named(k, pid), options, k.signals,
+                            lambda child, flags: _news(os.wait4(child, flags)))
+    child, raw, used = news or (0, 0, None)
     if child and status:
         k.store_struct(status, c_int32(raw))
     if child and usage:
@@ -245,8 +257,12 @@ def sys_wait4(k: Kernel, pid: int, status: int, options: int, usage: int) -> int
     return _reaped(k, child) if child else 0
 
 
-P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
-HOST_IDTYPES = {P_ALL: os.P_ALL, P_PID: os.P_PID, P_PGID: os.P_PGID}
+P_ALL, P_PID, P_PGID = 0, 1, 2
+
+
+def _news(result: tuple[int, int, Any]) -> tuple[int, int, Any] | None:
+    """os.wait4's result if a child had news (its pid is not 0)."""
+    return result if result[0] else None
 
 
 def _siginfo(result: os.waitid_result) -> SigInfo:
@@ -259,9 +275,12 @@ def _siginfo(result: os.waitid_result) -> SigInfo:
 @syscalls(95, INT, INT, PTR, WAIT_FLAGS, PTR)
 def sys_waitid(k: Kernel, idtype: int, ident: int, info: int, options: int, usage: int) -> int:
     """The children's rusage is not known per child: usage gets zeros."""
-    if idtype not in HOST_IDTYPES:
+    if idtype not in (P_ALL, P_PID, P_PGID):
         raise SyscallError(errno.EINVAL)
-    result = os.waitid(HOST_IDTYPES[idtype], ident, options)
+    named = (_named(k, ident) if idtype == P_PID else list(k.children) if idtype == P_ALL
+             else k.children.in_group(ident or os.getpgid(0)))
+    result = k.children.first(named, options, k.signals,
+                              lambda child, flags: os.waitid(os.P_PID, child, flags))
     if info:
         k.store_struct(info, _siginfo(result) if result else SigInfo())
     if usage:

@@ -1,6 +1,7 @@
 /* Run confined (mvvm run --root DIR): every way out of the root must fail. argv[1] is the
-   host path of a file outside the root, argv[2] a host directory outside it. Prints one
-   line per attempt and exits with the number of escapes. */
+   host path of a file outside the root, argv[2] a host directory outside it, argv[3] the
+   pid of a host process that leads a process group of its own. Prints one line per
+   attempt and exits with the number of escapes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 static int escapes;
@@ -29,7 +32,7 @@ static void attempt(const char *what, const char *path) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    if (argc < 3) return 99;
+    if (argc < 4) return 99;
     const char *secret = argv[1], *outside = argv[2];
     char path[4096];
 
@@ -85,6 +88,55 @@ int main(int argc, char **argv) {
     printf("unix bind: %s\n", bind(s, (struct sockaddr *)&sun, sizeof sun) == 0 ? "bound" : strerror(errno));
     int inet = socket(AF_INET, SOCK_STREAM, 0);
     printf("inet socket: %s\n", inet >= 0 ? "allowed" : strerror(errno));
+
+    /* the host process and its group are out of reach */
+    pid_t host = atoi(argv[3]);
+    printf("kill host process: %s\n", kill(host, 0) == 0 ? "sent" : strerror(errno));
+    int pipe_ends[2];
+    pipe(pipe_ends);
+    printf("F_SETOWN host process: %s\n",
+           fcntl(pipe_ends[0], F_SETOWN, host) == 0 ? "set" : strerror(errno));
+    printf("F_SETOWN host group: %s\n",
+           fcntl(pipe_ends[0], F_SETOWN, -host) == 0 ? "set" : strerror(errno));
+    printf("F_SETOWN itself: %s\n",
+           fcntl(pipe_ends[0], F_SETOWN, getpid()) == 0 ? "set" : strerror(errno));
+    printf("setpgid into the host group: %s\n",
+           setpgid(0, host) == 0 ? "joined" : strerror(errno));
+    printf("getpgid of the host process: %s\n", getpgid(host) >= 0 ? "told" : strerror(errno));
+    printf("wait4 for any child: %s\n", wait4(-1, NULL, WNOHANG, NULL) >= 0 ? "waited"
+                                                                            : strerror(errno));
+
+    /* an orphan's new parent is no guest: a grandchild whose parent has ended */
+    int report[2];
+    pipe(report);
+    pid_t child = fork();
+    if (child == 0) {
+        pid_t parent = getpid();
+        if (fork() == 0) {
+            while (getppid() == parent)
+                usleep(1000);
+            char line[128];
+            int n = snprintf(line, sizeof line, "kill the orphan's new parent: %s\n",
+                             kill(getppid(), 0) == 0 ? "sent" : strerror(errno));
+            write(report[1], line, n);
+            _exit(0);
+        }
+        _exit(0);
+    }
+    close(report[1]);
+    waitpid(child, NULL, 0);
+    char line[128] = {0};
+    read(report[0], line, sizeof line - 1);
+    printf("%s", line);
+
+    /* /proc/self/exe is the program by its path in the root: a symlink put in its place
+       resolves inside the root too */
+    unlink(argv[0]);
+    symlink(secret, argv[0]);
+    attempt("/proc/self/exe as a symlink", "/proc/self/exe");
+    int w = open("/proc/self/exe", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    printf("write /proc/self/exe: %s\n", w >= 0 ? "opened" : strerror(errno));
+    printf("chmod /proc/self/exe: %s\n", chmod("/proc/self/exe", 0666) == 0 ? "done" : strerror(errno));
     printf("escapes: %d\n", escapes);
     return escapes;
 }

@@ -1,0 +1,101 @@
+"""The guest's child processes: host processes it forked, each held by a pidfd.
+
+A pid alone would name whatever process has it now: a child reaped behind the guest's
+back (SIGCHLD ignored reaps it at once) leaves its pid free for an unrelated host
+process, and the guest's parent, once it ends, is replaced by whatever adopts the
+guest. A signal through a pidfd reaches that one process or none, and a wait names
+only the children (a host wait for "any child" would also reap processes the host
+program started itself: an embedding's, or the shell's that exec'd MVVM).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from .errors import SyscallError
+from .signals import ERESTARTSYS, SignalState
+
+T = TypeVar("T")
+STOP_POLL_MS = 50       # how often a wait for a stop or a continue (no pidfd event) looks
+
+
+class Children:
+    def __init__(self) -> None:
+        self._fds: dict[int, int] = {}
+        self._parent: int | None = None     # the guest that forked this one
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._fds
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(list(self._fds))
+
+    def add(self, pid: int) -> None:
+        self._fds[pid] = os.pidfd_open(pid)
+
+    def discard(self, pid: int) -> None:
+        fd = self._fds.pop(pid, None)
+        if fd is not None:
+            os.close(fd)
+
+    def became_child(self) -> None:
+        """After fork, in the child: its parent's children are not its own; its parent is."""
+        for pid in list(self._fds):
+            self.discard(pid)
+        if self._parent is not None:
+            os.close(self._parent)
+        self._parent = os.pidfd_open(os.getppid())
+
+    def signal(self, pid: int, signo: int) -> None:
+        """signo (0: only the check) to a child, or to the guest parent by its pid."""
+        fd = self._fds.get(pid)
+        if fd is None and self._parent is not None and pid == os.getppid():
+            fd = self._parent
+        if fd is None:
+            raise SyscallError(errno.EPERM if pid <= 0 else errno.ESRCH)
+        try:
+            signal.pidfd_send_signal(fd, signo)
+        except ProcessLookupError:
+            raise SyscallError(errno.ESRCH) from None
+
+    def in_group(self, pgid: int) -> list[int]:
+        """The children in process group pgid."""
+        found = []
+        for pid in self:
+            try:
+                if os.getpgid(pid) == pgid:
+                    found.append(pid)
+            except ProcessLookupError:
+                pass
+        return found
+
+    def first(self, pids: list[int], options: int, signals: SignalState,
+              attempt: Callable[[int, int], T | None]) -> T | None:
+        """The first news of these children: attempt(pid, options | WNOHANG) for each in
+        turn until one has some; under WNOHANG None if none has, else wait for one to
+        end (its pidfd becomes readable; stops and continues are looked for every
+        STOP_POLL_MS), a due signal interrupting the wait. ECHILD if none is a child."""
+        while True:
+            pids = [pid for pid in pids if pid in self]
+            if not pids:
+                raise SyscallError(errno.ECHILD)
+            for pid in pids:
+                try:
+                    news = attempt(pid, options | os.WNOHANG)
+                except ChildProcessError:
+                    self.discard(pid)
+                    continue
+                if news is not None:
+                    return news
+            if options & os.WNOHANG:
+                return None
+            poller = select.poll()
+            for pid in pids:
+                poller.register(self._fds[pid], select.POLLIN)
+            stops = options & (os.WUNTRACED | os.WCONTINUED)
+            signals.poll(poller, STOP_POLL_MS if stops else None, ERESTARTSYS)
