@@ -182,6 +182,14 @@ def test_map_without_root_sees_only_the_maps(build, env, jail):
     assert b"escapes: 0" in result.stdout
 
 
+def test_the_host_proc_is_never_mapped_in(build, env, jail):
+    """/proc/self/mem of the host's /proc would be MVVM's own memory."""
+    root, _ = jail
+    for option in (["--map", "/proc:/proc"], ["--map", "/proc/self:/p"], ["--root", "/proc"]):
+        result = run_mvvm("/bin/escape", [], option, env=env)
+        assert result.status == 1 and b"/proc is MVVM's own process" in result.stderr, result
+
+
 def test_strace_decodes_arguments(build, env, tmp_path):
     result = run_mvvm(build("net"), [], ["--strace"], env=env)
     trace = result.stderr.decode()

@@ -67,6 +67,11 @@ class FileSystemOptions:
             if not sep or not guest.startswith("/"):
                 raise ElfError(f"--map {item}: expected HOST:GUEST with an absolute GUEST")
             mounts[os.fsencode(guest)] = os.fsencode(host)
+        for host in mounts.values():
+            real = os.path.realpath(host)
+            if real == b"/proc" or real.startswith(b"/proc/"):
+                raise ElfError(f"{os.fsdecode(host)}: the host's /proc is MVVM's own process "
+                               "(/proc/self/mem is its memory): not shown to a confined guest")
         return ConfinedPaths(mounts)
 
 
