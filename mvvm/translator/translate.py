@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mvvm.isa import Flow, Instr
 from mvvm.runtime import layout
 from mvvm.runtime.precise import may_trap
-from mvvm.translator import idioms
+from mvvm.translator import hammocks, idioms
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
@@ -60,6 +60,8 @@ class RegionCode:
     marks: list[tuple[int, int]]     # (body offset, guest pc)
     self_calls: list[int]            # body offsets of recursive calls, patched by `pack`
     idioms: tuple[str, ...] = ()     # the loops it fast-forwards (mvvm.translator.idioms)
+    # its branches emitted as selects, by block (mvvm.translator.hammocks)
+    hammocks: dict[int, hammocks.Hammock] = field(default_factory=dict)
 
     def code_ranges(self) -> list[tuple[int, int]]:
         """The guest bytes this translation depends on, as merged [start, end) ranges."""
@@ -89,10 +91,12 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     if any(_rounds(instr) for block in region.blocks.values() for _, instr in block.instrs):
         emitter.keep_fp_steady()
     loops = {} if counting else idioms.find(region, shape, flow.dirty_out)
-    _Structurer(region, shape, flow, emitter, precise, counting, loops).node(region.entry)
+    selects = {} if counting else hammocks.find(region, shape, flow.edge_reload)
+    _Structurer(region, shape, flow, emitter, precise, counting, loops, selects).node(
+        region.entry)
     code, marks, self_calls = emitter.finish()
     return RegionCode(entry, region, emitter.locals, code, marks, self_calls,
-                      tuple(match.idiom.name for match in loops.values()))
+                      tuple(match.idiom.name for match in loops.values()), selects)
 
 
 def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
@@ -133,7 +137,8 @@ class _Structurer:
 
     def __init__(self, region: Region, shape: Shape, flow: Dataflow, emitter: Emitter,
                  precise: bool, counting: bool,
-                 loops: dict[tuple[int, int], idioms.Match]) -> None:
+                 loops: dict[tuple[int, int], idioms.Match],
+                 selects: dict[int, hammocks.Hammock]) -> None:
         self.region = region
         self.shape = shape
         self.flow = flow
@@ -143,6 +148,7 @@ class _Structurer:
         self.idioms = loops     # fast-forwarded loops, by their back edge
         # each one's local: where its fast path tries again (mvvm.translator.idioms)
         self.retries = {header: emitter.local(w.I64) for _, header in loops}
+        self.hammocks = selects     # branches emitted as selects, by their block
         self.context: list[tuple[str, int | None]] = []
 
     def _push(self, kind: str, label: int | None, opcode: int) -> None:
@@ -217,6 +223,10 @@ class _Structurer:
             self._instruction(pc, instr)
             if block.succs:
                 self.branch(block.start, block.succs[0])
+        elif flow is Flow.BRANCH and block.start in self.hammocks:
+            e.mark(pc)
+            SEMANTICS[instr.name](e, instr, pc)
+            self._select(block, self.hammocks[block.start])
         elif flow is Flow.BRANCH:
             e.mark(pc)
             SEMANTICS[instr.name](e, instr, pc)
@@ -235,6 +245,31 @@ class _Structurer:
             self._indirect_jump(block, instr)
         else:
             self._illegal(pc, instr)
+
+    def _select(self, block: Block, hammock: hammocks.Hammock) -> None:
+        """A hammock (mvvm.translator.hammocks), the branch's condition on the stack: its
+        side's instructions run, then a select per register they wrote keeps the old value
+        unless the side would have run; and on to the join."""
+        e, c = self.e, self.e.code
+        runs = e.temp(w.I32)
+        if not hammock.when_taken:
+            c.op(w.I32_EQZ)
+        c.set(runs)
+        side = self.region.blocks[hammock.side]
+        body = [(pc, instr) for pc, instr in side.instrs
+                if instr is not None and instr.spec.flow is Flow.NEXT]
+        olds = {instr.rd: e.temp() for _, instr in body if instr.rd}
+        for reg, old in olds.items():
+            e.x(reg)
+            c.set(old)
+        for pc, instr in body:
+            self._instruction(pc, instr)
+        for reg, old in olds.items():
+            e.x(reg)
+            c.get(old).get(runs).op(w.SELECT)
+            e.set_x(reg)
+        e.release((w.I32, runs), *((w.I64, old) for old in olds.values()))
+        self.branch(side.start, hammock.join)
 
     def _indirect_jump(self, block: Block, instr: Instr) -> None:
         """Go to the target if it is one of the profiled ones the region holds; any other
