@@ -11,7 +11,8 @@ from __future__ import annotations
 import errno
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import NamedTuple, Protocol
 
 from ..errors import GuestFault
@@ -94,6 +95,12 @@ class AddressSpace:
         self._maps = list(maps)
         self._hot = None
         self._reprotect(self.mem.base, self.mem.limit)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """No change to the mappings meanwhile (around a fork)."""
+        with self._lock:
+            yield
 
     @synchronized
     def enforce_protection(self) -> None:

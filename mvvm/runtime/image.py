@@ -130,13 +130,17 @@ class Image:
 
     @contextmanager
     def forking(self) -> Iterator[None]:
-        """Around a fork(): no other thread of this process is inside the translations or
-        compiling (the child would inherit their locks held, by threads it does not
-        have); in the child, a new background compiler, whose thread starts on demand."""
+        """Around a fork(): no other thread of this process is inside the translations,
+        compiling, mapping or copying guest memory (the child would inherit their locks
+        held, by threads it does not have); in the child, a new background compiler, whose
+        thread starts on demand."""
         parent = os.getpid()
         compiler = self.compiler
-        # In this order: the compiler takes the translations' lock while busy.
-        with compiler.busy if compiler else nullcontext(), self.translations.lock:
+        # In this order: the compiler takes the translations' lock while busy, and the
+        # address space's (fetching) while it holds that; the address space changes rights
+        # (the memory's guard) while it holds its own.
+        with compiler.busy if compiler else nullcontext(), self.translations.lock, \
+                self.space.held(), self.memory.quiet():
             yield
         if os.getpid() != parent and compiler is not None:
             self.compiler = BackgroundCompiler(self)

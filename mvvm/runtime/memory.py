@@ -6,7 +6,9 @@ host pages the guest's rights (`protect`): translated code then runs on them
 unchanged, and an access they forbid faults in hardware and traps (SIGSEGV).
 Accesses from here are the host's own (the loader, a syscall that has checked
 the guest's rights, a debugger): a page they need is opened for the moment,
-so that no access from Python can fault.
+so that no access from Python can fault. Rights change only between such
+accesses (another guest thread's munmap waits for a read() into the range to
+finish), and a fork happens between them too (`quiet`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ class GuestMemory:
         self._origin = host_address - layout.BIAS     # host address of guest address 0
         # the host rights of each page from base: as the region makes them, all WRITE
         self._rights = bytearray([WRITE]) * ((self.limit - self.base) // PAGE)
-        self._lock = threading.Lock()
+        self._guard = threading.Condition()     # over _rights, _accesses and the host rights
+        self._accesses = 0                      # host accesses under way on the fast path
+        self._protected = False                 # protect was ever called
 
     def _at(self, addr: int, size: int) -> int:
         """The host address of [addr, addr + size). An empty range has no address to check,
@@ -52,28 +56,52 @@ class GuestMemory:
         reads code as data), or nothing (PROT_NONE, or not mapped)."""
         rights = WRITE if prot & PROT_WRITE else READ if prot & (PROT_READ | PROT_EXEC) else NONE
         first, end = self._pages(addr, size)
-        with self._lock:
+        with self._guard:
+            self._protected = True
+            self._guard.wait_for(lambda: not self._accesses)
             self._rights[first:end] = bytes([rights]) * (end - first)
             memories.protect(self._at(addr, size), size, HOST_PROT[rights])
 
     @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """No host access under way, nor begun, meanwhile (around a fork: the child would
+        inherit the guard held by a thread it does not have)."""
+        with self._guard:
+            self._guard.wait_for(lambda: not self._accesses)
+            yield
+
+    @contextmanager
     def _open(self, addr: int, size: int, writing: bool) -> Iterator[int]:
         """The host address of the range, its pages readable (and writable) meanwhile: most
-        are already, and the others are opened and closed again around the access."""
+        are already (the fast path, which only counts itself, so that rights wait), and the
+        others are opened and closed again around the access, under the guard."""
         host = self._at(addr, size)
-        first, end = self._pages(addr, size) if size else (0, 0)
-        rights = self._rights
-        if rights.find(NONE, first, end) < 0 and not (writing and
-                                                      rights.find(READ, first, end) >= 0):
+        if not self._protected:
             yield host
             return
-        with self._lock:
-            start = self.base + first * PAGE
-            memories.protect(self._origin + start, (end - first) * PAGE, HOST_PROT[WRITE])
-            try:
-                yield host
-            finally:
-                self._restore(first, end)
+        first, end = self._pages(addr, size) if size else (0, 0)
+        rights = self._rights
+        with self._guard:
+            fast = rights.find(NONE, first, end) < 0 and not (
+                writing and rights.find(READ, first, end) >= 0)
+            if fast:
+                self._accesses += 1
+            else:
+                start = self.base + first * PAGE
+                memories.protect(self._origin + start, (end - first) * PAGE, HOST_PROT[WRITE])
+                try:
+                    yield host
+                finally:
+                    self._restore(first, end)
+        if not fast:
+            return
+        try:
+            yield host
+        finally:
+            with self._guard:
+                self._accesses -= 1
+                if not self._accesses:
+                    self._guard.notify_all()
 
     def _restore(self, first: int, end: int) -> None:
         """Set the host pages first..end back to their rights, a run of equal ones at a time."""
