@@ -26,8 +26,10 @@ STOP_POLL_MS = 50       # how often a wait for a stop or a continue (no pidfd ev
 
 class Children:
     def __init__(self) -> None:
-        self._fds: dict[int, int] = {}
-        self._parent: int | None = None     # the guest that forked this one
+        # pid -> pidfd; None where the host had no descriptor left (EMFILE): that child is
+        # then signalled by pid and waited for by polling
+        self._fds: dict[int, int | None] = {}
+        self._parent: tuple[int, int] | None = None     # the guest that forked this one
 
     def __contains__(self, pid: object) -> bool:
         return pid in self._fds
@@ -36,7 +38,7 @@ class Children:
         return iter(list(self._fds))
 
     def add(self, pid: int) -> None:
-        self._fds[pid] = os.pidfd_open(pid)
+        self._fds[pid] = _pidfd(pid)
 
     def discard(self, pid: int) -> None:
         fd = self._fds.pop(pid, None)
@@ -47,19 +49,26 @@ class Children:
         """After fork, in the child: its parent's children are not its own; its parent is."""
         for pid in list(self._fds):
             self.discard(pid)
-        if self._parent is not None:
-            os.close(self._parent)
-        self._parent = os.pidfd_open(os.getppid())
+        if self._parent is not None and self._parent[1] is not None:
+            os.close(self._parent[1])
+        parent = os.getppid()
+        self._parent = (parent, _pidfd(parent))
 
     def signal(self, pid: int, signo: int) -> None:
-        """signo (0: only the check) to a child, or to the guest parent by its pid."""
-        fd = self._fds.get(pid)
-        if fd is None and self._parent is not None and pid == os.getppid():
-            fd = self._parent
-        if fd is None:
+        """signo (0: only the check) to a child, or to the guest parent by the pid it had:
+        once that process is gone (reaped), ESRCH, whoever has the pid or adopted the
+        guest since."""
+        if pid in self._fds:
+            fd = self._fds[pid]
+        elif self._parent is not None and pid == self._parent[0]:
+            fd = self._parent[1]
+        else:
             raise SyscallError(errno.EPERM if pid <= 0 else errno.ESRCH)
         try:
-            signal.pidfd_send_signal(fd, signo)
+            if fd is None:
+                os.kill(pid, signo)
+            else:
+                signal.pidfd_send_signal(fd, signo)
         except ProcessLookupError:
             raise SyscallError(errno.ESRCH) from None
 
@@ -81,21 +90,33 @@ class Children:
         end (its pidfd becomes readable; stops and continues are looked for every
         STOP_POLL_MS), a due signal interrupting the wait. ECHILD if none is a child."""
         while True:
-            pids = [pid for pid in pids if pid in self]
-            if not pids:
-                raise SyscallError(errno.ECHILD)
             for pid in pids:
                 try:
                     news = attempt(pid, options | os.WNOHANG)
-                except ChildProcessError:
+                except ChildProcessError:      # reaped by the host (SIGCHLD ignored)
                     self.discard(pid)
                     continue
                 if news is not None:
                     return news
+            pids = [pid for pid in pids if pid in self]
+            if not pids:
+                raise SyscallError(errno.ECHILD)
             if options & os.WNOHANG:
                 return None
             poller = select.poll()
-            for pid in pids:
-                poller.register(self._fds[pid], select.POLLIN)
-            stops = options & (os.WUNTRACED | os.WCONTINUED)
-            signals.poll(poller, STOP_POLL_MS if stops else None, ERESTARTSYS)
+            fds = [self._fds[pid] for pid in pids if pid in self._fds]
+            for fd in fds:
+                if fd is not None:
+                    poller.register(fd, select.POLLIN)
+            looks = options & (os.WUNTRACED | os.WCONTINUED) or None in fds
+            signals.poll(poller, STOP_POLL_MS if looks else None, ERESTARTSYS)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A pidfd for pid, or None when the host has no descriptor to spare."""
+    try:
+        return os.pidfd_open(pid)
+    except OSError as error:
+        if error.errno in (errno.EMFILE, errno.ENFILE):
+            return None
+        raise

@@ -376,10 +376,22 @@ PR_SET_VMA = 0x53564D41
 TASK_COMM_LEN = 16
 
 
+def _task_name(k: Kernel, addr: int) -> bytes:
+    """At most TASK_COMM_LEN - 1 bytes up to a NUL, as strncpy_from_user reads them: none
+    past those, so a name that ends at a page the guest may not read is fine."""
+    name = b""
+    while len(name) < TASK_COMM_LEN - 1:
+        byte = k.load(addr + len(name), 1)
+        if byte == b"\0":
+            break
+        name += byte
+    return name
+
+
 @syscalls(167, INT, HEX, HEX, HEX, HEX)
 def sys_prctl(k: Kernel, option: int, arg2: int, arg3: int, arg4: int, arg5: int) -> int:
     if option == PR_SET_NAME:
-        k.task_name = k.load_cstring(arg2, 1 << 12)[:TASK_COMM_LEN - 1]
+        k.task_name = _task_name(k, arg2)
         return 0
     if option == PR_GET_NAME:
         k.store(arg2, k.task_name.ljust(TASK_COMM_LEN, b"\0"))

@@ -229,9 +229,22 @@ def _send(k: Kernel, signo: int, code: int, thread: SignalState | None = None) -
 
 @syscalls(129, INT, SIGNAL)
 def sys_kill(k: Kernel, pid: int, signo: int) -> int:
-    if pid in (0, k.pid):
+    """A process group (0: the caller's, -pgid), or every process (-1), means the guest
+    processes in it: the caller and its children. The host processes around the VM
+    that share its group (the rest of a shell's pipeline) are not reached."""
+    if pid == k.pid:
         return _send(k, signo, SI_USER)
-    return _send_other(k, pid, signo)
+    if pid > 0:
+        return _send_other(k, pid, signo)
+    own = os.getpgid(0)
+    group = own if pid == 0 else None if pid == -1 else -pid
+    children = list(k.children) if group is None else k.children.in_group(group)
+    if not children and group != own:
+        raise SyscallError(errno.ESRCH)
+    for child in children:
+        with contextlib.suppress(SyscallError):     # ended meanwhile
+            _send_other(k, child, signo)
+    return _send(k, signo, SI_USER) if group == own else 0
 
 
 @syscalls(130, INT, SIGNAL)
@@ -246,12 +259,11 @@ def sys_tgkill(k: Kernel, tgid: int, tid: int, signo: int) -> int:
 
 
 def _queue(k: Kernel, signo: int, uinfo: int, thread: SignalState | None = None) -> int:
-    """sigqueue to the guest itself, with the caller's siginfo (which may not pretend to
-    come from the kernel or kill)."""
+    """sigqueue to the guest itself, with the caller's siginfo as it is: Linux refuses one
+    that pretends to come from the kernel or kill (si_code >= 0, SI_TKILL) only when it
+    goes to another process."""
     _check_signal(signo)
     info = k.load_struct(SigInfo, uinfo)
-    if info.code >= 0 or info.code == SI_TKILL:
-        raise SyscallError(errno.EPERM)
     info.signo = signo
     send(k, info, thread)
     return 0

@@ -230,8 +230,10 @@ def sys_execveat(k: Kernel, dirfd: int, path: bytes, argv: list[bytes], envp: li
 # Waiting. Children are host processes and their statuses the host's, which Linux encodes
 # the same way everywhere.
 
-def _reaped(k: Kernel, pid: int) -> int:
-    k.children.discard(pid)
+def _reaped(k: Kernel, pid: int, ended: bool) -> int:
+    """A wait's report of pid: if it ended (not a stop or a continue), it is no child now."""
+    if ended:
+        k.children.discard(pid)
     return pid
 
 
@@ -254,10 +256,11 @@ def sys_wait4(k: Kernel, pid: int, status: int, options: int, usage: int) -> int
         k.store_struct(status, c_int32(raw))
     if child and usage:
         k.store_struct(usage, rusage(used))
-    return _reaped(k, child) if child else 0
+    return _reaped(k, child, os.WIFEXITED(raw) or os.WIFSIGNALED(raw)) if child else 0
 
 
 P_ALL, P_PID, P_PGID = 0, 1, 2
+CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
 
 
 def _news(result: tuple[int, int, Any]) -> tuple[int, int, Any] | None:
@@ -286,5 +289,5 @@ def sys_waitid(k: Kernel, idtype: int, ident: int, info: int, options: int, usag
     if usage:
         k.store_struct(usage, Rusage())
     if result and not options & os.WNOWAIT:
-        _reaped(k, result.si_pid)
+        _reaped(k, result.si_pid, result.si_code in (CLD_EXITED, CLD_KILLED, CLD_DUMPED))
     return 0
