@@ -402,7 +402,7 @@ class GdbStub:
         if data == "C":
             return f"QC{self.selected:x}"
         if data == "fThreadInfo":
-            return "m" + ",".join(f"{tid:x}" for tid in self.process.kernel.threads)
+            return "m" + ",".join(f"{tid:x}" for tid in list(self.process.kernel.threads))
         if data == "sThreadInfo":
             return "l"
         return ""
