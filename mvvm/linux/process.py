@@ -144,7 +144,8 @@ class Process:
         vm = VM(in_asm=self.in_asm, image=image, tier=self.tier, profiler=self.profiler)
         if self._cache_dir is not True:
             vm.cache_dir = self._cache_dir
-        vm.space.enforce_protection()
+        if not self.kernel.embedded:            # see AddressSpace.enforce_protection
+            vm.space.enforce_protection()
         files = self.kernel.files
 
         def resolve(guest: str) -> str:
