@@ -385,6 +385,18 @@ def test_memory_reads_writes_and_views(machine: mvvm.Machine) -> None:
         machine.memory.read(8, 4)
 
 
+def test_a_view_outlives_what_the_guest_unmaps(machine: mvvm.Machine) -> None:
+    """A Machine does not give host pages the guest's rights (mvvm run does): a view the
+    host kept of memory the guest has unmapped since reads stale bytes, and never faults
+    in the host process."""
+    pointer = machine.alloc(1 << 20)            # this much, glibc's malloc maps
+    view = machine.memory.view(pointer, 4096)
+    machine.free(pointer)                       # and unmaps again
+    with pytest.raises(mvvm.AddressError):
+        machine.memory.read(pointer, 1)
+    assert len(bytes(view)) == 4096
+
+
 def test_alloc_and_free_use_the_guests_malloc(machine: mvvm.Machine) -> None:
     pointer = machine.alloc(100)
     machine.memory.write(pointer, b"twelve chars\0")
