@@ -385,6 +385,29 @@ def test_memory_reads_writes_and_views(machine: mvvm.Machine) -> None:
         machine.memory.read(8, 4)
 
 
+def test_int_calls_take_the_c_fast_path(machine: mvvm.Machine, monkeypatch) -> None:
+    """A call with int arguments and an int result is made in C (mvvm/embed/fastcall.c),
+    built with the host's compiler, which the test machine has: Python's way of entering
+    the call is not taken. What the fast path does not take (a float, a budget) is; and a
+    fast call that leaves for Python on the way (a host function) is finished there."""
+    from mvvm.embed import fastcall
+    assert fastcall.extension() is not None, "no C compiler or no Python headers"
+    add, calls = machine.function("add"), []
+    real_enter = mvvm.Machine._enter
+    monkeypatch.setattr(mvvm.Machine, "_enter",
+                        lambda m, *a: calls.append(a) or real_enter(m, *a))
+    assert add(2, -5) == -3 and add(1 << 63, 1 << 63) == 0 and calls == []
+
+    @machine.host_function(7)
+    def add_host(m: mvvm.Machine, a: int, b: int) -> int:
+        return a + b
+
+    assert machine.function("call_numbered")(20, 22) == 42 and calls == []
+    assert machine.function("mixed", restype=float)(2, 1.5, 3, 0.5) == 4.5
+    assert add(2, 3, max_instructions=1000) == 5
+    assert len(calls) == 2
+
+
 def test_a_view_outlives_what_the_guest_unmaps(machine: mvvm.Machine) -> None:
     """A Machine does not give host pages the guest's rights (mvvm run does): a view the
     host kept of memory the guest has unmapped since reads stale bytes, and never faults

@@ -42,10 +42,12 @@ from mvvm.linux.mm import PROT_EXEC
 from mvvm.linux.mm import Mapping as Pages
 from mvvm.linux.paths import ConfinedPaths
 from mvvm.linux.process import Process, find_sysroot
+from mvvm.runtime import layout
 from mvvm.runtime.image import Image
 from mvvm.runtime.precise import Fault
 from mvvm.runtime.vm import VM
 
+from . import fastcall
 from .errors import BudgetExceeded, Exited, GuestFault, MachineError, Timeout
 from .memory import MachineMemory
 
@@ -125,10 +127,16 @@ class GuestFunction:
         self.address = address
         self.restype = restype
         self.argtypes = argtypes
+        self._fast = machine._fast_call_for(address) if restype is int and argtypes is None \
+            else None
 
     def __call__(self, *args: Any, max_instructions: int | None = None,
                  timeout: float | None = None) -> Any:
         machine = self.machine
+        if self._fast is not None and max_instructions is None and timeout is None:
+            result = machine._fast_call(self._fast, args)
+            if result is not NotImplemented:
+                return result
         machine._enter(self.address, args, self.argtypes)
         return machine._finish(self.restype, max_instructions, timeout)
 
@@ -212,7 +220,8 @@ class Machine:
         self.memory = MachineMemory(self.vm.memory, self.vm.space, self)
         self.exit_status: int | None = None
         self._x = self.vm.x
-        self._call_registers = (0, 0, 0)            # sp, gp, tp: see _set_main
+        self._call_registers = (ctypes.c_uint64 * 3)()    # sp, gp, tp: see _set_main
+        self._fast_calls: dict[int, Any] = {}       # address -> its FastCall (fastcall.c)
         self._set_main(self._registers())
         self._host: dict[int, tuple[Callable[..., Any], int]] = {}
         self._running = False
@@ -276,6 +285,35 @@ class Machine:
             raise MachineError("no run or call was stopped")
         return suspended()
 
+    def _fast_call_for(self, address: int) -> Any:
+        """The C fast path's callable for calls of address (mvvm/embed/fastcall.c), made
+        once per address; None without the extension."""
+        fast = self._fast_calls.get(address)
+        module = fastcall.extension() if fast is None else None
+        if module is not None:
+            vm = self.vm
+            fast = self._fast_calls[address] = module.FastCall(
+                *vm.fast_call_state(), ctypes.addressof(self._call_registers), address,
+                vm.return_address, layout.REASON_MISS)
+        return fast
+
+    def _fast_call(self, fast: Callable[..., int | None], args: tuple[Any, ...]) -> Any:
+        """A call by the fast path where nothing needs Python's (no budget, and see
+        VM.fast_call_ready): its result; NotImplemented for arguments it does not take (the
+        caller takes the Python path). A call that leaves for Python on the way is finished
+        as `_finish` finishes one."""
+        if self._running or self._budgeted or not self.vm.fast_call_ready():
+            return NotImplemented
+        self._suspended = None
+        self._running = True
+        try:
+            result = fast(*args)
+        finally:
+            self._running = False
+        if result is None:
+            return self._finish(int, None, None, self.vm.after_fast_call)
+        return result
+
     def _address(self, name: str) -> int:
         try:
             return self.symbols[name]
@@ -330,10 +368,11 @@ class Machine:
         return sp
 
     def _finish(self, restype: Restype, max_instructions: int | None,
-                timeout: float | None) -> Any:
-        """Run the call to its return; its result as restype says."""
+                timeout: float | None, go: Callable[[], None] | None = None) -> Any:
+        """Run the call to its return (go: how, VM.call by default); its result as restype
+        says."""
         try:
-            self._execute(restype, max_instructions, timeout)
+            self._execute(restype, max_instructions, timeout, go)
         except _Paused:
             raise MachineError("mvvm_pause() inside a call") from None
         except GuestExit as done:
@@ -342,7 +381,7 @@ class Machine:
         return _result(self.vm, restype)
 
     def _execute(self, restype: Restype, max_instructions: int | None,
-                 timeout: float | None) -> None:
+                 timeout: float | None, go: Callable[[], None] | None = None) -> None:
         """Run the guest until it returns, pauses or ends; a fault or a signal that kills
         it raises GuestFault; a limit it reaches leaves `resume` to go on with the run
         (restype RUN) or call."""
@@ -351,7 +390,7 @@ class Machine:
         token = self._arm(timeout) if timeout is not None else 0
         self._running = True
         try:
-            self.vm.call()
+            (go or self.vm.call)()
         except (BudgetSpent, Timeout) as stopped:
             self.vm.interrupt_reason = None
             self._suspended = partial(self._continue_run if restype is RUN else
@@ -488,8 +527,8 @@ class Machine:
         """The program's own state, where run() goes on; calls take their stack (below
         it), global and thread pointers from it."""
         self._main = registers
-        self._call_registers = ((registers.x[SP] - RED_ZONE) & ~15, registers.x[GP],
-                                registers.x[TP])
+        self._call_registers[:] = [(registers.x[SP] - RED_ZONE) & ~15, registers.x[GP],
+                                   registers.x[TP]]
 
     def _load(self, registers: _Registers) -> None:
         vm = self.vm

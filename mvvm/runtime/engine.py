@@ -94,6 +94,7 @@ class Runtime:
         self._context = ctypes.c_void_p(ctypes.addressof(self.store._context().contents))
         self._trap = ctypes.c_void_p()
         self._trap_out = ctypes.byref(self._trap)
+        self._error = ctypes.c_void_p()         # the last raw call's, for `outcome`
         self._args = (ffi.wasmtime_val_raw_t * 4)()
 
     def vm_address(self) -> int:
@@ -122,8 +123,21 @@ class Runtime:
     def call_i64(self, func: wt.Func) -> int:
         """Call a `() -> i64` wasm function through the raw path (see _raw_call)."""
         self._trap.value = None
-        error = _raw_call(self._context, ctypes.byref(func._func), self._args, ONE,
-                          self._trap_out)
+        self._error.value = _raw_call(self._context, ctypes.byref(func._func), self._args,
+                                      ONE, self._trap_out)
+        return self.outcome()
+
+    def raw_call(self, func: wt.Func) -> tuple[int, ...]:
+        """What a raw call of func made elsewhere (mvvm.embed's fast call, in C) needs:
+        the entry point, the store's context, func, the arguments-and-results array, and
+        where it leaves its trap and its error; `outcome` then tells what came of it."""
+        return (_RAW_CALL_ADDRESS, self._context.value or 0, ctypes.addressof(func._func),
+                ctypes.addressof(self._args), ctypes.addressof(self._trap),
+                ctypes.addressof(self._error))
+
+    def outcome(self) -> int:
+        """The last raw call's i64 result, or the error or the trap it ended in, raised."""
+        error = self._error.value
         if error:
             raise wt.WasmtimeError._from_ptr(ctypes.cast(error, ERROR_POINTER))
         if self._trap.value:
@@ -138,6 +152,7 @@ class Runtime:
 # call into the guest is little more than this).
 _raw_call = ctypes.CDLL(ffi.dll._name).wasmtime_func_call_unchecked
 _raw_call.restype = ctypes.c_void_p
+_RAW_CALL_ADDRESS = ctypes.cast(_raw_call, ctypes.c_void_p).value or 0
 ONE = ctypes.c_size_t(1)
 ERROR_POINTER = ctypes.POINTER(ffi.wasmtime_error_t)
 TRAP_POINTER = ctypes.POINTER(ffi.wasm_trap_t)

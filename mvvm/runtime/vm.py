@@ -189,11 +189,29 @@ class VM:
         while not self._step():
             pass
 
-    def _step(self) -> bool:
-        """Run the dispatcher until it leaves to Python, and do what it left for; whether
-        it left at return_address."""
+    def fast_call_state(self) -> tuple[int, ...]:
+        """The addresses mvvm.embed's fast call (C) works on: the raw call of the dispatcher
+        (Runtime.raw_call), then x0..x31, pc and the exit reason."""
+        return (*self.runtime.raw_call(self.cache.run), ctypes.addressof(self.x),
+                ctypes.addressof(self._pc), ctypes.addressof(self._reason))
+
+    def fast_call_ready(self) -> bool:
+        """Whether a call may take mvvm.embed's fast path (its C does what `call` does, up
+        to the dispatcher's first return): this thread's compiled code is current. (A
+        budget is the caller's to rule out.)"""
+        return self.cache.generation == self.image.translations.generation
+
+    def after_fast_call(self) -> None:
+        """The fast path's dispatcher call ended short of return_address (a trap, an exit to
+        Python): go on from there as `call` would."""
+        if not self._step(self.runtime.outcome):
+            self.run(keep_code=False)
+
+    def _step(self, outcome: Callable[[], int] | None = None) -> bool:
+        """Run the dispatcher until it leaves to Python (or take outcome, the result of a
+        run made already), and do what it left for; whether it left at return_address."""
         try:
-            result = self.runtime.call_i64(self.cache.run)
+            result = outcome() if outcome else self.runtime.call_i64(self.cache.run)
         except WasmTrap as trap:
             fault, exact = self._fault_for(trap)
             self._fault(fault, exact=exact)
