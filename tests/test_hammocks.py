@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import wasmtime as wt
-from toolchain import PROGRAMS, run_mvvm, run_qemu
+from toolchain import PROGRAMS, fetcher, run_mvvm, run_qemu
 
 from mvvm.elf.loader import read_image
 from mvvm.isa.encoder import asm
@@ -48,17 +48,10 @@ def test_only_pure_integer_sides(side):
         return b"".join(word.to_bytes(4, "little") for word in words)
 
     pure = region(asm("addi", rd=13, rs1=13, imm=1))
-    assert len(emit_region(0x10000, _fetcher(0x10000, pure)).hammocks) == 1
-    assert not emit_region(0x10000, _fetcher(0x10000, region(side))).hammocks
-    assert not emit_region(0x10000, _fetcher(0x10000, pure), counting=True).hammocks
+    assert len(emit_region(0x10000, fetcher(0x10000, pure)).hammocks) == 1
+    assert not emit_region(0x10000, fetcher(0x10000, region(side))).hammocks
+    assert not emit_region(0x10000, fetcher(0x10000, pure), counting=True).hammocks
 
-
-def _fetcher(base: int, code: bytes):
-    def fetch(pc: int) -> int | None:
-        if not base <= pc < base + len(code):
-            return None
-        return int.from_bytes(code[pc - base:pc - base + 4].ljust(4, b"\0"), "little")
-    return fetch
 
 
 @pytest.mark.parametrize("tier", ["1", "tiered"])

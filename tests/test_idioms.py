@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import wasmtime as wt
-from toolchain import PROGRAMS, run_mvvm, run_qemu
+from toolchain import PROGRAMS, fetcher, run_mvvm, run_qemu
 
 from mvvm.elf.loader import read_image
 from mvvm.isa.encoder import asm
@@ -50,16 +50,9 @@ def test_a_hand_written_loop_is_recognised_only_as_written():
     for words, expected in ((base, (idioms.STRCMP.name,)), (halves, ()),
                             (same_register, ())):
         code = b"".join(word.to_bytes(4, "little") for word in words)
-        fetch = _fetcher(0x10000, code)
+        fetch = fetcher(0x10000, code)
         assert emit_region(0x10000, fetch).idioms == expected
 
-
-def _fetcher(base: int, code: bytes):
-    def fetch(pc: int) -> int | None:
-        if not base <= pc < base + len(code):
-            return None
-        return int.from_bytes(code[pc - base:pc - base + 4].ljust(4, b"\0"), "little")
-    return fetch
 
 
 def test_strings_compiled_from_the_start_match_qemu(build_program, tmp_path, guest_env):

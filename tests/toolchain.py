@@ -68,3 +68,11 @@ def run_mvvm(prog: Path, args: list[str] = (), options: list[str] = (), **kw) ->
     tier = ["--tier", TIER] if TIER is not None and "--tier" not in options else []
     return run([sys.executable, "-m", "mvvm", "run", *tier, *options, str(prog), *args], **kw)
 
+
+def fetcher(base: int, code: bytes):
+    """A translator's fetch over hand-assembled code placed at base (None outside it)."""
+    def fetch(pc: int) -> int | None:
+        if not base <= pc < base + len(code):
+            return None
+        return int.from_bytes(code[pc - base:pc - base + 4].ljust(4, b"\0"), "little")
+    return fetch
