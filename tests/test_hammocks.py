@@ -29,7 +29,7 @@ def test_compiled_hammocks_are_found(build_program):
     for name, sides in SIDES.items():
         code = emit_region(program.symbols.addresses[name], program.fetch)
         found = [[instr.name for _, instr in code.region.blocks[h.side].instrs]
-                 for h in code.hammocks.values()]
+                 for h in code.selects.values()]
         assert found == sides, name
         codes.append(code)
     wt.Module.validate(make_engine(), pack("selects", codes)[0])
@@ -48,9 +48,9 @@ def test_only_pure_integer_sides(side):
         return b"".join(word.to_bytes(4, "little") for word in words)
 
     pure = region(asm("addi", rd=13, rs1=13, imm=1))
-    assert len(emit_region(0x10000, fetcher(0x10000, pure)).hammocks) == 1
-    assert not emit_region(0x10000, fetcher(0x10000, region(side))).hammocks
-    assert not emit_region(0x10000, fetcher(0x10000, pure), counting=True).hammocks
+    assert len(emit_region(0x10000, fetcher(0x10000, pure)).selects) == 1
+    assert not emit_region(0x10000, fetcher(0x10000, region(side))).selects
+    assert not emit_region(0x10000, fetcher(0x10000, pure), counting=True).selects
 
 
 

@@ -29,7 +29,7 @@ class Children:
         # pid -> pidfd; None where the host had no descriptor left (EMFILE): that child is
         # then signalled by pid and waited for by polling
         self._fds: dict[int, int | None] = {}
-        self._parent: tuple[int, int] | None = None     # the guest that forked this one
+        self._parent: tuple[int, int | None] | None = None  # the guest that forked this one
 
     def __contains__(self, pid: object) -> bool:
         return pid in self._fds

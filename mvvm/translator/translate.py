@@ -61,7 +61,7 @@ class RegionCode:
     self_calls: list[int]            # body offsets of recursive calls, patched by `pack`
     idioms: tuple[str, ...] = ()     # the loops it fast-forwards (mvvm.translator.idioms)
     # its branches emitted as selects, by block (mvvm.translator.hammocks)
-    hammocks: dict[int, hammocks.Hammock] = field(default_factory=dict)
+    selects: dict[int, hammocks.Hammock] = field(default_factory=dict)
 
     def code_ranges(self) -> list[tuple[int, int]]:
         """The guest bytes this translation depends on, as merged [start, end) ranges."""
