@@ -45,14 +45,18 @@ class Children:
         if fd is not None:
             os.close(fd)
 
-    def became_child(self) -> None:
-        """After fork, in the child: its parent's children are not its own; its parent is."""
+    def became_child(self, parent: int) -> None:
+        """After fork, in the child: its parent's children are not its own; its parent is,
+        by the pid it had before the fork (the child may run only after the parent has
+        ended, and getppid() is then whoever adopted it)."""
         for pid in list(self._fds):
             self.discard(pid)
         if self._parent is not None and self._parent[1] is not None:
             os.close(self._parent[1])
-        parent = os.getppid()
-        self._parent = (parent, _pidfd(parent))
+        try:
+            self._parent = (parent, _pidfd(parent))
+        except ProcessLookupError:
+            self._parent = None
 
     def signal(self, pid: int, signo: int) -> None:
         """signo (0: only the check) to a child, or to the guest parent by the pid it had:

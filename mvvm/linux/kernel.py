@@ -109,13 +109,15 @@ class Kernel:
         return thread
 
     def became_child(self) -> None:
-        """After fork, in the child: a new pid, no children, a guest parent."""
+        """After fork, in the child: a new pid, no children, a guest parent (the pid this
+        kernel had)."""
+        parent = self.pid
         self.pid = self.tid = self.files.pid = os.getpid()
         self.threads = {self.tid: self}     # only the forking thread goes on
         self.futexes = Futexes()
         if self.tracer:
             self.tracer.pid = self.pid
-        self.children.became_child()
+        self.children.became_child(parent)
         self.parent_is_guest = True
         self.signals.after_fork()
 
