@@ -19,12 +19,14 @@ from __future__ import annotations
 import ctypes
 import errno
 import operator
+import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import GuestFault
 from .errors import SyscallError
 from .signals import ERESTARTSYS
 
@@ -239,3 +241,44 @@ class Futexes:
         """How many threads wait on addr (for tests and debugging)."""
         with self._lock:
             return len(self._queues.get(addr, ()))
+
+
+# -- robust futex lists -------------------------------------------------------------------
+
+# The owner word of a robust mutex (futex(2)): the owner's tid, and two flags.
+FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK = 0x80000000, 0x40000000, 0x3FFFFFFF
+ROBUST_LIST_LIMIT = 2048        # entries walked at most, as Linux (a list may be a loop)
+
+
+def exit_robust_list(k: Kernel) -> None:
+    """A thread ends (Linux's exit_robust_list): every robust mutex on its list (struct
+    robust_list_head: the list, futex_offset, list_op_pending) whose word still names it
+    gets FUTEX_OWNER_DIED, keeping FUTEX_WAITERS, and one waiter is woken, so the next
+    locker gets EOWNERDEAD. The list is the guest's: a bad pointer ends the walk. (The
+    word's update is atomic against futex calls, not the guest's own atomics.)"""
+    head, _ = k.robust_list
+    if not head:
+        return
+    try:
+        first, offset, pending = struct.unpack("<QqQ", k.load(head, 24))
+        entry = first & ~1              # bit 0 marks a PI futex: the same word here
+        for _ in range(ROBUST_LIST_LIMIT):
+            if entry == head:
+                break
+            following = int.from_bytes(k.load(entry, 8), "little") & ~1
+            if entry != pending & ~1:
+                _owner_died(k, entry + offset)
+            entry = following
+        if pending & ~1:
+            _owner_died(k, (pending & ~1) + offset)
+    except GuestFault:
+        pass
+
+
+def _owner_died(k: Kernel, addr: int) -> None:
+    word = int.from_bytes(k.load(addr, 4), "little")
+    if word & FUTEX_TID_MASK != k.tid:
+        return
+    k.store(addr, ((word & FUTEX_WAITERS) | FUTEX_OWNER_DIED).to_bytes(4, "little"))
+    if word & FUTEX_WAITERS:
+        k.futexes.wake(addr, 1)

@@ -33,6 +33,7 @@ from mvvm.elf.loader import ElfError, LoaderMissing, load_program
 from mvvm.errors import GuestExit, GuestFault, GuestSignal, ThreadExit
 from mvvm.linux.abi import AT_FDCWD
 from mvvm.linux.errors import Restart, SyscallError
+from mvvm.linux.futex import exit_robust_list
 from mvvm.linux.kernel import Kernel
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
@@ -222,8 +223,10 @@ class Process:
             self._thread_exit(k)
 
     def _thread_exit(self, k: Kernel) -> None:
-        """What Linux does when a thread ends: CLONE_CHILD_CLEARTID's word is cleared and its
-        futex woken (pthread_join waits on it); the thread leaves the process."""
+        """What Linux does when a thread ends: the robust mutexes it holds are marked as
+        their owner's death (exit_robust_list); CLONE_CHILD_CLEARTID's word is cleared and
+        its futex woken (pthread_join waits on it); the thread leaves the process."""
+        exit_robust_list(k)
         if k.clear_child_tid:
             with suppress(GuestFault):
                 k.store_struct(k.clear_child_tid, c_int32(0))
