@@ -76,6 +76,16 @@ class Children:
         except ProcessLookupError:
             raise SyscallError(errno.ESRCH) from None
 
+    def named(self, pid: int) -> list[int]:
+        """The children a pid argument of wait4 or kill names: that one, every one (-1),
+        those in the caller's process group (0) or in group -pid. Only children: the host
+        process around the guest has processes of its own."""
+        if pid > 0:
+            return [pid]
+        if pid == -1:
+            return list(self)
+        return self.in_group(os.getpgid(0) if pid == 0 else -pid)
+
     def in_group(self, pgid: int) -> list[int]:
         """The children in process group pgid."""
         found = []

@@ -37,6 +37,7 @@ class Hammock:
     side: int               # B's start
     join: int               # L
     when_taken: bool        # B runs when the branch is taken (else when it falls through)
+    body: tuple[tuple[int, Instr], ...]     # B's instructions but a final `j L`, by pc
 
 
 def find(region: Region, shape: Shape,
@@ -51,28 +52,33 @@ def find(region: Region, shape: Shape,
         taken, through = block.succs
         for side, join, when_taken in ((through, taken, False), (taken, through, True)):
             edges = ((start, side), (start, join), (side, join))
-            if _is_side(region, shape, start, side, join) and \
-                    not any(edge in reloading for edge in edges):
-                found[start] = Hammock(side, join, when_taken)
+            body = _side_body(region, shape, start, side, join)
+            if body and not any(edge in reloading for edge in edges):
+                found[start] = Hammock(side, join, when_taken, body)
                 break
     return found
 
 
-def _is_side(region: Region, shape: Shape, branch: int, side: int, join: int) -> bool:
-    """Whether block side is a hammock's B between the branch's block and join."""
+def _side_body(region: Region, shape: Shape, branch: int, side: int,
+               join: int) -> tuple[tuple[int, Instr], ...]:
+    """The instructions of block side if it is a hammock's B between the branch's block
+    and join (a final `j join` left out); empty if it is not."""
     block = region.blocks.get(side)
     edges = shape.edges.get(branch, [])
     if block is None or side == join or edges.count(side) != 1 or join not in edges:
-        return False
+        return ()
     if side in shape.merge_nodes or side in shape.loop_headers or \
             side not in shape.children[branch] or shape.edges[side] != [join]:
-        return False
+        return ()
     if shape.is_backward(branch, join) or shape.is_backward(side, join):
-        return False
+        return ()
     body = block.instrs
-    if body and body[-1][1] is not None and body[-1][1].spec.flow is Flow.JAL:
-        body = body[:-1] if body[-1][1].rd == 0 else [(0, None)]
-    return 0 < len(body) <= MAX_INSTRUCTIONS and all(_pure(instr) for _, instr in body)
+    last = body[-1][1] if body else None
+    if last is not None and last.spec.flow is Flow.JAL and last.rd == 0:
+        body = body[:-1]
+    if not 0 < len(body) <= MAX_INSTRUCTIONS or not all(_pure(i) for _, i in body):
+        return ()
+    return tuple((pc, instr) for pc, instr in body if instr is not None)
 
 
 def _pure(instr: Instr | None) -> bool:

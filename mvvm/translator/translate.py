@@ -255,21 +255,18 @@ class _Structurer:
         if not hammock.when_taken:
             c.op(w.I32_EQZ)
         c.set(runs)
-        side = self.region.blocks[hammock.side]
-        body = [(pc, instr) for pc, instr in side.instrs
-                if instr is not None and instr.spec.flow is Flow.NEXT]
-        olds = {instr.rd: e.temp() for _, instr in body if instr.rd}
+        olds = {instr.rd: e.temp() for _, instr in hammock.body if instr.rd}
         for reg, old in olds.items():
             e.x(reg)
             c.set(old)
-        for pc, instr in body:
+        for pc, instr in hammock.body:
             self._instruction(pc, instr)
         for reg, old in olds.items():
             e.x(reg)
             c.get(old).get(runs).op(w.SELECT)
             e.set_x(reg)
         e.release((w.I32, runs), *((w.I64, old) for old in olds.values()))
-        self.branch(side.start, hammock.join)
+        self.branch(hammock.side, hammock.join)
 
     def _indirect_jump(self, block: Block, instr: Instr) -> None:
         """Go to the target if it is one of the profiled ones the region holds; any other

@@ -236,15 +236,14 @@ def sys_kill(k: Kernel, pid: int, signo: int) -> int:
         return _send(k, signo, SI_USER)
     if pid > 0:
         return _send_other(k, pid, signo)
-    own = os.getpgid(0)
-    group = own if pid == 0 else None if pid == -1 else -pid
-    children = list(k.children) if group is None else k.children.in_group(group)
-    if not children and group != own:
+    itself = pid == 0 or -pid == os.getpgid(0)      # the caller's own group
+    children = k.children.named(pid)
+    if not children and not itself:
         raise SyscallError(errno.ESRCH)
     for child in children:
         with contextlib.suppress(SyscallError):     # ended meanwhile
             _send_other(k, child, signo)
-    return _send(k, signo, SI_USER) if group == own else 0
+    return _send(k, signo, SI_USER) if itself else 0
 
 
 @syscalls(130, INT, SIGNAL)

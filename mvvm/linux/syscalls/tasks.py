@@ -237,19 +237,9 @@ def _reaped(k: Kernel, pid: int, ended: bool) -> int:
     return pid
 
 
-def _named(k: Kernel, pid: int) -> list[int]:
-    """The children a wait4 pid names: that one, any (-1), those in the caller's process
-    group (0) or in group -pid. Only children: the host process may have others."""
-    if pid > 0:
-        return [pid]
-    if pid == -1:
-        return list(k.children)
-    return k.children.in_group(os.getpgid(0) if pid == 0 else -pid)
-
-
 @syscalls(260, INT, PTR, WAIT_FLAGS, PTR)
 def sys_wait4(k: Kernel, pid: int, status: int, options: int, usage: int) -> int:
-    news = k.children.first(_named(k, pid), options, k.signals,
+    news = k.children.first(k.children.named(pid), options, k.signals,
                             lambda child, flags: _news(os.wait4(child, flags)))
     child, raw, used = news or (0, 0, None)
     if child and status:
@@ -280,8 +270,8 @@ def sys_waitid(k: Kernel, idtype: int, ident: int, info: int, options: int, usag
     """The children's rusage is not known per child: usage gets zeros."""
     if idtype not in (P_ALL, P_PID, P_PGID):
         raise SyscallError(errno.EINVAL)
-    named = (_named(k, ident) if idtype == P_PID else list(k.children) if idtype == P_ALL
-             else k.children.in_group(ident or os.getpgid(0)))
+    named = k.children.in_group(ident or os.getpgid(0)) if idtype == P_PGID \
+        else k.children.named(ident if idtype == P_PID else -1)
     result = k.children.first(named, options, k.signals,
                               lambda child, flags: os.waitid(os.P_PID, child, flags))
     if info:
