@@ -17,7 +17,7 @@ from ...runtime.layout import GUEST_LIMIT
 from ..errors import SyscallError
 from ..mm import PROT_WRITE
 from ..structs import Rlimit, Rusage, Sysinfo, Timeval, Tms, Utsname
-from ..table import HEX, INT, PTR, RESOURCE, SIZE, SyscallSet
+from ..table import HEX, INT, LONG_HEX, PTR, RESOURCE, SIZE, SyscallSet
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -388,7 +388,7 @@ def _task_name(k: Kernel, addr: int) -> bytes:
     return name
 
 
-@syscalls(167, INT, HEX, HEX, HEX, HEX)
+@syscalls(167, INT, LONG_HEX, LONG_HEX, LONG_HEX, LONG_HEX)
 def sys_prctl(k: Kernel, option: int, arg2: int, arg3: int, arg4: int, arg5: int) -> int:
     if option == PR_SET_NAME:
         k.task_name = _task_name(k, arg2)
