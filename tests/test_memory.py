@@ -1,22 +1,24 @@
 """Guest memory as the host sees it: zeroing a range, by memset at its ragged edges and by
-giving whole pages back to the kernel in between (mvvm.runtime.memories.zero)."""
+giving whole pages back to the kernel in between (mvvm.runtime.memories.zero); the host
+rights of its pages, kept as runs."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import pytest
 
 from mvvm.runtime import layout
-from mvvm.runtime.memories import Region
-from mvvm.runtime.memory import GuestMemory
+from mvvm.runtime.memories import RESERVATION, Region
+from mvvm.runtime.memory import NONE, READ, WRITE, GuestMemory, PageRights
 
 BASE = layout.GUEST_BASE + 0x100000
 
 
 @pytest.fixture
 def memory() -> Iterator[GuestMemory]:
-    region = Region(64 << 20, 64 << 20)
+    region = Region(64 << 20, 64 << 20, RESERVATION)
     yield GuestMemory(region.base)
     region.release()
 
@@ -38,3 +40,25 @@ def test_fill_zeroes_exactly_the_range(memory, offset, size):
     assert after[start + size:] == pattern[start + size:]
     memory.write(BASE + start, b"\x55")                 # the pages are usable again
     assert memory.read(BASE + start, 1) == b"\x55"
+
+
+def test_page_rights_runs_match_a_page_by_page_model():
+    """Random protect calls: the runs answer each question as a byte per page would, and
+    stay as few as the rights allow (no two neighbours equal)."""
+    rng = random.Random(7)
+    for _ in range(200):
+        pages = rng.randint(1, 40)
+        rights, model = PageRights(pages, WRITE), bytearray([WRITE]) * pages
+        for _ in range(30):
+            first = rng.randrange(pages)
+            end = rng.randint(first + 1, pages)
+            value = rng.choice((NONE, READ, WRITE))
+            rights.set(first, end, value)
+            model[first:end] = bytes([value]) * (end - first)
+            first = rng.randrange(pages)
+            end = rng.randint(first + 1, pages)
+            assert rights.lowest(first, end) == min(model[first:end])
+            runs = list(rights.runs(first, end))
+            assert [v for start, stop, v in runs for _ in range(start, stop)] == \
+                list(model[first:end])
+            assert all(a[2] != b[2] for a, b in zip(runs, runs[1:], strict=False))

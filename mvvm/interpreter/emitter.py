@@ -20,8 +20,8 @@ PC_PARAM = 0            # the interpreter's parameter, the guest pc, is also its
 class InterpreterEmitter(Emitter):
     """Registers live in the VM memory; every exit returns from the interpreter."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, memory64: bool = True) -> None:
+        super().__init__(memory64)
         self.pc = Field(PC_PARAM)
         self.length = Field(self.local(w.I64))          # 2 or 4
         self.executed = Field(self.local(w.I64))        # instructions, not yet counted

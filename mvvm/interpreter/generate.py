@@ -98,8 +98,8 @@ def _buckets(all_cases: list[Case]) -> dict[int, list[int]]:
 
 
 class _Generator:
-    def __init__(self, lookup: int, hot: int, expand: int) -> None:
-        self.e = InterpreterEmitter()
+    def __init__(self, lookup: int, hot: int, expand: int, memory64: bool) -> None:
+        self.e = InterpreterEmitter(memory64)
         self.c = self.e.code
         self.lookup, self.hot, self.expand = lookup, hot, expand
         self.raw = self.e.local(w.I32)
@@ -214,7 +214,8 @@ class _Generator:
         c.get(e.executed.local).i64_const(1).op(w.I64_ADD).set(e.executed.local)
         # One 32-bit load: the guest window is backed whole, so reading past a 16-bit
         # instruction at the end of a page cannot fault.
-        c.get(pc).op(w.I32_WRAP_I64).i32_const(layout.BIAS).op(w.I32_SUB)
+        c.get(pc)
+        e.guest_index()
         c.mem(w.I32_LOAD, GUEST_MEMORY).tee(self.raw).i32_const(3).op(w.I32_AND)
         c.i32_const(3).op(w.I32_EQ).block(w.IF)
         c.i64_const(4).set(e.length.local)
@@ -222,7 +223,8 @@ class _Generator:
         c.get(self.raw).i32_const(0xFFFF).op(w.I32_AND).tee(self.raw)
         c.i32_const(2).op(w.I32_SHL).mem(w.I32_LOAD, VM_MEMORY, layout.VM_RVC).tee(self.raw)
         c.op(w.I32_EQZ).block(w.IF)                         # not yet met: ask the host
-        c.get(pc).op(w.I32_WRAP_I64).i32_const(layout.BIAS).op(w.I32_SUB)
+        c.get(pc)
+        e.guest_index()
         c.mem(w.I32_LOAD16_U, GUEST_MEMORY).call(self.expand).set(self.raw)
         c.op(w.END)
         c.i64_const(2).set(e.length.local)
@@ -362,8 +364,10 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
-def interpreter(lookup: int, hot: int, expand: int) -> tuple[list[int], w.Code]:
+def interpreter(lookup: int, hot: int, expand: int,
+                memory64: bool = True) -> tuple[list[int], w.Code]:
     """The locals and body of `interpret(pc: i64) -> i64`, calling the module's functions
     lookup (pc -> table slot, 0 if none), hot (pc -> non-zero if it installed code) and
-    expand (a 16-bit value -> its expansion's word, which it also stores in VM_RVC)."""
-    return _Generator(lookup, hot, expand).function()
+    expand (a 16-bit value -> its expansion's word, which it also stores in VM_RVC);
+    memory64: the guest memory's index width (mvvm.runtime.layout)."""
+    return _Generator(lookup, hot, expand, memory64).function()

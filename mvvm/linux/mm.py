@@ -13,6 +13,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from typing import NamedTuple, Protocol
 
 from ..errors import GuestFault
@@ -40,6 +41,13 @@ class GuestMemory(Protocol):
     def fill(self, addr: int, size: int, value: int = 0) -> None: ...
 
     def protect(self, addr: int, size: int, prot: int) -> None: ...
+
+
+class Rights(Enum):
+    """What the host pages behind guest memory allow (AddressSpace.enforce_protection)."""
+
+    EXACT = "exact"
+    GRANTED = "granted"
 
 
 class Mapping(NamedTuple):
@@ -80,7 +88,7 @@ class AddressSpace:
         self._brk_start = 0
         self._brk = 0
         self.limit: int | None = None           # bytes that may be mapped (None: no limit)
-        self._enforcing = False                 # see enforce_protection
+        self._rights: Rights | None = None      # see enforce_protection
 
     # Queries.
 
@@ -103,13 +111,15 @@ class AddressSpace:
             yield
 
     @synchronized
-    def enforce_protection(self) -> None:
-        """From now on the host pages get the guest's rights (GuestMemory.protect): a store
-        to code or read-only data, and any access to a PROT_NONE or unmapped page, faults
-        (SIGSEGV) as on Linux, at no cost to the accesses that may happen. An embedding
-        does not ask for it: its zero-copy views of guest memory must never fault in the
-        host, whatever the guest unmaps."""
-        self._enforcing = True
+    def enforce_protection(self, rights: Rights) -> None:
+        """From now on the host pages get rights (GuestMemory.protect). EXACT: the guest's,
+        so that a store to code or read-only data, and any access to a PROT_NONE or
+        unmapped page, faults (SIGSEGV) as on Linux, at no cost to the accesses that may
+        happen. GRANTED, for an embedding, whose zero-copy views of guest memory must never
+        fault in the host, whatever the guest unmaps or protects: a page is read-write once
+        it is mapped, for good; only pages never mapped fault."""
+        self._rights = rights
+        self.mem.protect(self.mem.base, self.mem.limit - self.mem.base, PROT_NONE)
         self._reprotect(self.mem.base, self.mem.limit)
 
     @synchronized
@@ -361,10 +371,15 @@ class AddressSpace:
 
     def _reprotect(self, start: int, end: int) -> None:
         """Enforcing, give the host pages of [start, end) the rights of the mappings there:
-        none in the gaps."""
-        if not self._enforcing:
+        none in the gaps (see enforce_protection)."""
+        if self._rights is None:
             return
         i, j = self._overlapping(start, end)
+        if self._rights is Rights.GRANTED:
+            for m in self._maps[i:j]:
+                first, stop = max(m.start, start), min(m.end, end)
+                self.mem.protect(first, stop - first, PROT_READ | PROT_WRITE)
+            return
         for m in self._maps[i:j]:
             if start < m.start:
                 self.mem.protect(start, m.start - start, PROT_NONE)

@@ -35,6 +35,7 @@ from mvvm.linux.abi import AT_FDCWD
 from mvvm.linux.errors import Restart, SyscallError
 from mvvm.linux.futex import exit_robust_list
 from mvvm.linux.kernel import Kernel
+from mvvm.linux.mm import Rights
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
 from mvvm.runtime.image import TIERED, Image, Stats
@@ -145,8 +146,7 @@ class Process:
         vm = VM(in_asm=self.in_asm, image=image, tier=self.tier, profiler=self.profiler)
         if self._cache_dir is not True:
             vm.cache_dir = self._cache_dir
-        if not self.kernel.embedded:            # see AddressSpace.enforce_protection
-            vm.space.enforce_protection()
+        vm.space.enforce_protection(Rights.GRANTED if self.kernel.embedded else Rights.EXACT)
         files = self.kernel.files
 
         def resolve(guest: str) -> str:

@@ -29,13 +29,13 @@ PAGE = 0x10000
 CORE_NAME = "core"             # the core module's name, which trap frames in tier 0 carry
 
 
-def core_module(tiered: bool) -> bytes:
+def core_module(tiered: bool, memory64: bool = True) -> bytes:
     """`lookup(pc) -> slot` probes the hash table (slot 0: none); on a miss, tiered, it
     says so, else it asks the host to translate. `interpret(pc) -> pc` is tier 0.
     `run() -> pc` is the dispatch loop. Regions import `lookup` to call their callees.
     The first host imports are the region modules' (mvvm.translator.emitter), in their
     order, so that the semantics the interpreter shares with the translator call the same
-    indices."""
+    indices. memory64: the guest memory's index width (mvvm.runtime.layout)."""
     m = w.Module(name=CORE_NAME)
     region_type = m.type((w.I32,), (w.I64,))
     run_type = m.type((), (w.I64,))
@@ -46,7 +46,7 @@ def core_module(tiered: bool) -> bytes:
     translate = m.import_func("env", "translate", lookup_type)
     hot = m.import_func("env", "hot", lookup_type)
     expand = m.import_func("env", "expand", m.type((w.I32,), (w.I32,)))
-    m.import_memory("env", "guest", 1)
+    m.import_memory("env", "guest", 1, memory64=memory64)
     m.import_memory("env", "vm", 1)
     m.import_table("env", "regions", 1)
     lookup = m.function(lookup_type, [w.I32, w.I64, w.I32],
@@ -56,7 +56,7 @@ def core_module(tiered: bool) -> bytes:
     if tiered:
         from mvvm.interpreter.generate import interpreter  # only when not in the cache
 
-        locals_, body = interpreter(lookup, hot, expand)
+        locals_, body = interpreter(lookup, hot, expand, memory64)
         interpret = m.function(m.type((w.I64,), (w.I64,)), locals_, body, name="interpret")
     m.function(run_type, [w.I64, w.I32], _run_code(region_type, lookup, interpret),
                name="run", export="run")

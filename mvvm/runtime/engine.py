@@ -39,6 +39,7 @@ SETTINGS = {
     "wasm_tail_call": True,                     # regions chain by return_call_indirect
     "wasm_relaxed_simd": True,                  # relaxed_madd: the F and D fused ops
     "wasm_relaxed_simd_deterministic": True,    # ... always fused (a libcall without FMA)
+    "wasm_memory64": True,                      # the guest's 64-bit address space
     "parallel_compilation": False,              # no compile threads: fork() keeps working
     "memory_reservation": memories.RESERVATION,     # as mvvm.runtime.memories makes them
     "memory_guard_size": memories.GUARD,
@@ -59,12 +60,15 @@ def make_engine(profiler: str | None = None) -> wt.Engine:
 
 
 @functools.cache
-def _guest_memory_module(engine: wt.Engine) -> wt.Module:
-    """A module that only defines the guest memory: wasmtime makes a module's memories
-    with the host memory creator (its host `Memory`s it makes by itself)."""
-    m = w.Module(name="guest_memory")
-    m.memory(layout.GUEST_PAGES, layout.MAX_PAGES)
+def _memories_module(engine: wt.Engine) -> wt.Module:
+    """A module that only defines the guest memory and a VM memory: wasmtime makes a
+    module's memories with the host memory creator (its host `Memory`s it makes by itself,
+    each with the whole reservation the guest memory needs)."""
+    m = w.Module(name="memories")
+    m.memory(layout.GUEST_PAGES, layout.GUEST_PAGES, memory64=True)
+    m.memory(1)
     m.export("guest", w.EXPORT_MEMORY, 0)
+    m.export("vm", w.EXPORT_MEMORY, 1)
     return wt.Module(engine, m.encode())
 
 
@@ -83,11 +87,12 @@ class Runtime:
         self.store = wt.Store(self.engine)
         self.store.set_limits(instances=INSTANCES)
         with memories.CREATOR.handing_out(guest):
-            holder = wt.Instance(self.store, _guest_memory_module(engine), [])
-        memory = holder.exports(self.store)["guest"]
-        assert isinstance(memory, wt.Memory)
+            holder = wt.Instance(self.store, _memories_module(engine), [])
+        exports = holder.exports(self.store)
+        memory, vm_memory = exports["guest"], exports["vm"]
+        assert isinstance(memory, wt.Memory) and isinstance(vm_memory, wt.Memory)
         self.guest_memory = memory
-        self.vm_memory = wt.Memory(self.store, wt.MemoryType(wt.Limits(1, None)))
+        self.vm_memory = vm_memory
         self.table = wt.Table(self.store, wt.TableType(wt.ValType.funcref(),
                                                        wt.Limits(1, None)), None)
         self._keep: list[object] = []           # ctypes callbacks must outlive the store

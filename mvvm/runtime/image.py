@@ -32,7 +32,7 @@ from mvvm.runtime.cachefiles import CacheRoot
 from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
 from mvvm.runtime.dispatcher import core_module
 from mvvm.runtime.engine import SETTINGS, make_engine
-from mvvm.runtime.memories import Region
+from mvvm.runtime.memories import GUEST_SPAN, Region
 from mvvm.runtime.memory import GuestMemory
 from mvvm.runtime.tiers import BackgroundCompiler, compile_batch, emit
 from mvvm.runtime.translations import Compiled, Translations
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from mvvm.translator.translate import RegionCode
 
 PAGE = 0x1000
-WASM_PAGE = 0x10000
 TIERED, COMPILE = "tiered", "1"      # tier modes (`mvvm run --tier`), besides "0"
 RVC_BYTES = 4 * 0x10000
 
@@ -93,7 +92,7 @@ class Image:
         self.tier = tier
         self.engine = code_of.engine if code_of is not None else make_engine(profiler)
         self.settings = repr(sorted(SETTINGS.items()))
-        self.region = Region(layout.GUEST_PAGES * WASM_PAGE, layout.MAX_PAGES * WASM_PAGE)
+        self.region = Region(GUEST_SPAN, GUEST_SPAN, GUEST_SPAN)
         weakref.finalize(self, self.region.release)
         self.memory = GuestMemory(self.region.base)
         self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)
@@ -318,18 +317,11 @@ class Image:
         size = 4 if ((pc + 2) & (PAGE - 1)) or self.executable(pc + 2) else 2
         return int.from_bytes(self.memory.read(pc, size), "little")
 
-    def executable_pages(self) -> bytes:
-        """The bitmap of executable guest pages that tier 0 checks its fetches against."""
-        bits = bytearray(layout.EXEC_BYTES)
-        for m in self.space.mappings():
-            if m.prot & PROT_EXEC:
-                first, last = m.start // PAGE, min(m.end, layout.GUEST_LIMIT) // PAGE
-                whole_from, whole_to = -(-first // 8), last // 8      # whole bytes of pages
-                bits[whole_from:whole_to] = b"\xff" * max(whole_to - whole_from, 0)
-                for page in (*range(first, min(last, 8 * whole_from)),
-                             *range(max(first, 8 * whole_to), last)):
-                    bits[page >> 3] |= 1 << (page & 7)
-        return bytes(bits)
+    def executable_pages(self) -> list[tuple[int, int]]:
+        """The executable guest pages, as (first, end) page numbers, that tier 0 checks its
+        fetches against."""
+        return [(m.start // PAGE, min(m.end, layout.GUEST_LIMIT) // PAGE)
+                for m in self.space.mappings() if m.prot & PROT_EXEC]
 
     def log_in_asm(self, region: GuestRegion) -> None:
         """One paragraph per guest block, in qemu's `-d in_asm` layout."""

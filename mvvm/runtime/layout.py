@@ -1,10 +1,17 @@
 """Where things live: the guest address space in the wasm memory, and the VM state memory.
 
-Guest memory is wasm memory 0 with a 32-bit index. Guest address g is at wasm
-offset (g - BIAS) mod 2**32, so the guest's first 64 KiB (the null page and
-its neighbours) wrap to the top of the 32-bit range, which the memory never
-covers: a null dereference traps in hardware, with no bounds check emitted.
-The bias is folded into each access's immediate, so it costs nothing.
+Guest memory is wasm memory 0, a memory64 covering the guest addresses below
+GUEST_LIMIT, which is Linux riscv64's default user address space (Sv39's 256 GiB: mmap
+places nothing above it without a hint, and neither does MVVM). Guest address g is at
+wasm offset g - BIAS: the guest's first 64 KiB (the null page and its neighbours) are
+below offset 0, where the 64-bit index wraps far out of bounds, so a null dereference
+traps. An index is checked against the memory's constant bound (Cranelift cannot drop
+the check for a 64-bit index), and so is any address at or above GUEST_LIMIT: it is
+SIGSEGV, not another guest address. Inside the bound, the host's page rights (the
+guest's, mvvm.linux.mm) make unmapped pages fault.
+
+`mvvm wasm` (mvvm.wasi) keeps a 32-bit memory, for the WASI runtimes and browsers that
+have no memory64: there, the translator wraps each guest address to 32 bits.
 
 VM state (register file, pc, exit reason, the pc -> code hash table) is wasm
 memory 1, which no guest address can name.
@@ -12,9 +19,9 @@ memory 1, which no guest address can name.
 
 BIAS = 0x10000
 GUEST_BASE = BIAS                       # lowest guest address backed by wasm memory
-GUEST_PAGES = 32767                     # 64 KiB wasm pages: 2 GiB - 64 KiB
-GUEST_LIMIT = GUEST_BASE + GUEST_PAGES * 0x10000   # one past the highest backed address
-MAX_PAGES = 65535                       # keeps the wrapped null page out of bounds for ever
+GUEST_LIMIT = 1 << 38                   # one past the highest guest address
+WASM_PAGE = 0x10000
+GUEST_PAGES = (GUEST_LIMIT - GUEST_BASE) // WASM_PAGE   # the memory's size, fixed
 
 STACK_TOP = GUEST_LIMIT - 0x1000        # a guard page above the initial stack
 STACK_SIZE = 8 << 20                    # RLIMIT_STACK, mapped up front (unless -s says)
@@ -49,7 +56,7 @@ SITES = 0x10000                         # entries, direct-mapped by the pc
 SITE_ENTRY = 16
 VM_EXEC = VM_SITES + SITE_ENTRY * SITES  # tier 0: one bit per executable guest page
 EXEC_BYTES = GUEST_LIMIT >> 15
-VM_RVC = VM_EXEC + 0x11000              # tier 0: each 16-bit value -> its expansion's word
+VM_RVC = VM_EXEC + EXEC_BYTES           # tier 0: each 16-bit value -> its expansion's word
 VM_COUNTERS = VM_RVC + 4 * 0x10000      # tier 0's profile: u32 entry counts, by pc hash
 COUNTERS = 1 << 17
 # A count once its pc is asked for or has a region (-2**30): never hot again, and tier 0

@@ -10,7 +10,11 @@ address. Plain accesses then compile as before, faults in the guard pages trap a
 before, wasm atomics (valid on unshared memories) are real atomics, and a host fork
 copies the pages like any private mapping.
 
-Other memories (each thread's VM memory) get reservations of their own.
+Other memories (each thread's VM memory) get reservations of their own. wasmtime has
+one reservation size for every memory, 4 GiB: what a 32-bit memory's unchecked accesses
+can reach beside the guard. The guest memory is a memory64 of a fixed size (its minimum
+is its maximum), whose accesses are checked against that constant; its region reserves
+all of it.
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from contextlib import contextmanager
 
 from wasmtime import _ffi as ffi
 
+from mvvm.runtime import layout
+
 PROT_NONE, PROT_READ, PROT_WRITE = 0, 1, 2
 MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE = 0x02, 0x20, 0x4000
 MAP_FAILED = ctypes.c_void_p(-1).value
-RESERVATION = 1 << 32           # the engine's memory_reservation: every memory is static
+RESERVATION = 1 << 32           # the engine's memory_reservation: 32-bit memories are static
 GUARD = 32 << 20                # and its memory_guard_size (wasmtime's defaults on x86-64)
+GUEST_SPAN = layout.GUEST_PAGES * layout.WASM_PAGE  # the guest memory's reservation
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -35,6 +42,9 @@ _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_
 _libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_is64 = ctypes.CDLL(ffi.dll._name).wasmtime_memorytype_is64
+_is64.restype = ctypes.c_bool
+_is64.argtypes = [ctypes.c_void_p]
 MADV_DONTNEED = 4
 HOST_PAGE = 0x1000
 
@@ -59,17 +69,18 @@ def protect(address: int, size: int, rights: int) -> None:
 
 
 class Region:
-    """A reservation of RESERVATION + GUARD bytes; the first `size` are read-write."""
+    """A reservation of span + GUARD bytes; the first `size` are read-write."""
 
-    def __init__(self, size: int, maximum: int) -> None:
-        total = RESERVATION + GUARD
+    def __init__(self, size: int, maximum: int, span: int) -> None:
+        self.span = span
+        total = span + GUARD
         base = _libc.mmap(None, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                           -1, 0)
         if base in (None, MAP_FAILED):
             raise MemoryError(f"cannot reserve {total} bytes: errno {ctypes.get_errno()}")
         self.base: int = base
         self.size = 0
-        self.maximum = min(maximum, RESERVATION)
+        self.maximum = min(maximum, span)
         self.users = 1                  # its owner, and the wasmtime memories made on it
         self._lock = threading.Lock()
         self.grow(size)
@@ -95,7 +106,7 @@ class Region:
             self.users -= 1
             if self.users:
                 return
-        _libc.munmap(self.base, RESERVATION + GUARD)
+        _libc.munmap(self.base, self.span + GUARD)
 
 
 class Creator:
@@ -116,8 +127,8 @@ class Creator:
 
     @contextmanager
     def handing_out(self, region: Region) -> Iterator[None]:
-        """The memories made inside this block are views of region (a process's guest
-        memory, for each new thread's store)."""
+        """The guest memories (the 64-bit ones) made inside this block are views of region
+        (a process's guest memory, for each new thread's store)."""
         with self._handing_lock:
             self._handing = region
             try:
@@ -129,9 +140,10 @@ class Creator:
                     reserved: int, guard: int, out: ctypes.Array) -> int:
         if reserved != RESERVATION or guard > GUARD:
             return _error(f"unexpected reservation {reserved:#x} + {guard:#x}")
-        region = self._handing
+        guest = _is64(memory_type)
+        region = self._handing if guest else None
         if region is None:
-            region = Region(minimum, maximum)
+            region = Region(minimum, maximum, GUEST_SPAN if guest else RESERVATION)
         else:
             region.use()
         with self._lock:

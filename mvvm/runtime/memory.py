@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,6 +29,41 @@ HOST_PROT = {NONE: memories.PROT_NONE, READ: memories.PROT_READ,
              WRITE: memories.PROT_READ | memories.PROT_WRITE}
 
 
+class PageRights:
+    """The host rights of each guest page, kept as runs of equal rights: a 256 GiB space
+    has 64 M pages, and a program maps a few hundred ranges of them."""
+
+    def __init__(self, pages: int, rights: int) -> None:
+        self.pages = pages
+        self._starts = [0]                      # the first page of each run, ascending
+        self._values = [rights]                 # the rights of each run
+
+    def set(self, first: int, end: int, rights: int) -> None:
+        starts, values = self._starts, self._values
+        tail = [(end, values[bisect_right(starts, end) - 1])] if end < self.pages else []
+        i, j = bisect_left(starts, first), bisect_right(starts, end)
+        runs = list(zip(starts[:i], values[:i], strict=True)) + [(first, rights)] + tail
+        runs += zip(starts[j:], values[j:], strict=True)
+        self._starts, self._values = [], []
+        for start, value in runs:
+            if not self._values or self._values[-1] != value:
+                self._starts.append(start)
+                self._values.append(value)
+
+    def lowest(self, first: int, end: int) -> int:
+        """The least rights a page of first..end has (NONE < READ < WRITE)."""
+        i = bisect_right(self._starts, first) - 1
+        return min(self._values[i:bisect_left(self._starts, end)])
+
+    def runs(self, first: int, end: int) -> Iterator[tuple[int, int, int]]:
+        """(first page, end page, rights) of each run that first..end overlaps."""
+        i = bisect_right(self._starts, first) - 1
+        while i < len(self._starts) and self._starts[i] < end:
+            stop = self._starts[i + 1] if i + 1 < len(self._starts) else self.pages
+            yield max(self._starts[i], first), min(stop, end), self._values[i]
+            i += 1
+
+
 class GuestMemory:
     base = layout.GUEST_BASE
     limit = layout.GUEST_LIMIT
@@ -35,7 +71,7 @@ class GuestMemory:
     def __init__(self, host_address: int) -> None:
         self._origin = host_address - layout.BIAS     # host address of guest address 0
         # the host rights of each page from base: as the region makes them, all WRITE
-        self._rights = bytearray([WRITE]) * ((self.limit - self.base) // PAGE)
+        self._rights = PageRights((self.limit - self.base) // PAGE, WRITE)
         self._guard = threading.Condition()     # over _rights, _accesses and the host rights
         self._accesses = 0                      # host accesses under way on the fast path
         self._protected = False                 # protect was ever called
@@ -59,7 +95,7 @@ class GuestMemory:
         with self._guard:
             self._protected = True
             self._guard.wait_for(lambda: not self._accesses)
-            self._rights[first:end] = bytes([rights]) * (end - first)
+            self._rights.set(first, end, rights)
             memories.protect(self._at(addr, size), size, HOST_PROT[rights])
 
     @contextmanager
@@ -80,10 +116,8 @@ class GuestMemory:
             yield host
             return
         first, end = self._pages(addr, size) if size else (0, 0)
-        rights = self._rights
         with self._guard:
-            fast = rights.find(NONE, first, end) < 0 and not (
-                writing and rights.find(READ, first, end) >= 0)
+            fast = size == 0 or self._rights.lowest(first, end) >= (WRITE if writing else READ)
             if fast:
                 self._accesses += 1
             else:
@@ -105,14 +139,9 @@ class GuestMemory:
 
     def _restore(self, first: int, end: int) -> None:
         """Set the host pages first..end back to their rights, a run of equal ones at a time."""
-        page = first
-        while page < end:
-            rights, run = self._rights[page], page + 1
-            while run < end and self._rights[run] == rights:
-                run += 1
+        for page, stop, rights in self._rights.runs(first, end):
             start = self.base + page * PAGE
-            memories.protect(self._origin + start, (run - page) * PAGE, HOST_PROT[rights])
-            page = run
+            memories.protect(self._origin + start, (stop - page) * PAGE, HOST_PROT[rights])
 
     def host_address(self, addr: int) -> int:
         """Where guest address addr is in the host process (for zero-copy views, which only

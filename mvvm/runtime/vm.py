@@ -98,6 +98,7 @@ class VM:
             ctypes.memmove(self._rvc, expansions, len(expansions))
         ctypes.c_uint32.from_address(vm_base + layout.VM_HOT_THRESHOLD).value = \
             HOT_THRESHOLD if self.image.tier == TIERED else 0
+        self._executable: list[tuple[int, int]] = []     # the pages the bitmap has
         self._refresh_pages()
         self._interrupt = ctypes.c_uint32.from_address(vm_base + layout.VM_INTERRUPT)
         self._fcsr = ctypes.c_uint32.from_address(vm_base + layout.VM_FCSR)
@@ -321,9 +322,23 @@ class VM:
         return flushed
 
     def _refresh_pages(self) -> None:
-        """Tier 0's bitmap of executable pages, from the address space."""
-        ctypes.memmove(self.runtime.vm_address() + layout.VM_EXEC,
-                       self.image.executable_pages(), layout.EXEC_BYTES)
+        """Tier 0's bitmap of executable pages, from the address space: the bits of the
+        pages that were executable cleared, those of the pages that are set. (Written
+        whole, the bitmap of 256 GiB would touch 8 MiB of each thread's memory.)"""
+        pages = self.image.executable_pages()
+        if pages == self._executable:
+            return
+        bitmap = self.runtime.vm_address() + layout.VM_EXEC
+        for first, end in self._executable:
+            ctypes.memset(bitmap + first // 8, 0, -(-end // 8) - first // 8)
+        for first, end in pages:
+            whole_from, whole_to = -(-first // 8), end // 8
+            if whole_to > whole_from:
+                ctypes.memset(bitmap + whole_from, 0xFF, whole_to - whole_from)
+            for page in (*range(first, min(end, 8 * whole_from)),
+                         *range(max(first, 8 * whole_to), end)):
+                ctypes.c_uint8.from_address(bitmap + page // 8).value |= 1 << page % 8
+        self._executable = pages
 
     def flush_code(self) -> None:
         """Forget every translation: guest code was rewritten (fence.i, or a test)."""

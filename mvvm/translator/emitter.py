@@ -61,7 +61,10 @@ FieldValue = int | Field    # what an Instr field holds: an int, or in tier 0 a 
 class Emitter:
     """Emits one region's body; semantics functions call the helpers below."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory64: bool = True) -> None:
+        """memory64: the guest memory has a 64-bit index (`mvvm run`); else 32 (mvvm.wasi)."""
+        self.memory64 = memory64
+        self.address_type = w.I64 if memory64 else w.I32
         self.code = w.Code()
         self.locals: list[int] = []
         self.next_pc = self.local(w.I64)          # where the region goes at its exit
@@ -153,16 +156,23 @@ class Emitter:
     # -- memory ------------------------------------------------------------------------
 
     def address(self, base: FieldValue, offset: FieldValue) -> None:
-        """Push the wasm i32 address of guest address x[base] + offset (bias folded in)."""
+        """Push the wasm address of guest address x[base] + offset."""
         self.x(base)
         if isinstance(offset, Field):
             self.imm(offset)
             self.code.op(w.I64_ADD)
             offset = 0
+        self.guest_index(offset)
+
+    def guest_index(self, offset: int = 0) -> None:
+        """Turn the guest address on the stack, plus offset, into its wasm address (of
+        address_type): the bias folded into the constant added, then the wrap to 32 bits
+        when the memory has them (mvvm.runtime.layout)."""
         delta = offset - layout.BIAS
         if delta:
             self.code.i64_const(delta).op(w.I64_ADD)
-        self.code.op(w.I32_WRAP_I64)
+        if not self.memory64:
+            self.code.op(w.I32_WRAP_I64)
 
     def vm_load(self, offset: int, opcode: int = w.I64_LOAD) -> None:
         self.code.i32_const(0).mem(opcode, VM_MEMORY, offset)

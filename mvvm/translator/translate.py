@@ -76,17 +76,17 @@ class RegionCode:
 
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                 precise: bool = False, counting: bool = False, others: Container[int] = (),
-                profile: Profile | None = None) -> RegionCode:
+                profile: Profile | None = None, memory64: bool = True) -> RegionCode:
     """A region of at most budget guest instructions from entry, as a function body;
     precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
     counting: each block takes its instructions from VM_BUDGET (mvvm.runtime.layout);
     others: where other regions start, which this one leaves for instead of copying;
     profile: tier 0's, which says which branch sides ran (the others are exits) and where
-    indirect jumps went."""
+    indirect jumps went; memory64: the guest memory's index width (mvvm.runtime.layout)."""
     region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile)
     shape = analyse(region)
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
-    emitter = Emitter()
+    emitter = Emitter(memory64)
     emitter.entry_live = flow.entry_live
     if any(_rounds(instr) for block in region.blocks.values() for _, instr in block.instrs):
         emitter.keep_fp_steady()
@@ -99,9 +99,10 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                       tuple(match.idiom.name for match in loops.values()), selects)
 
 
-def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
+def pack(name: str, regions: list[RegionCode], memory64: bool = True) -> tuple[bytes, TrapMap]:
     """One module holding the regions' functions, exported as export_name(index), and the
-    trap map of all of them (frames carry the module's name)."""
+    trap map of all of them (frames carry the module's name); memory64 as the regions
+    were emitted."""
     module = w.Module(name=name)
     assert module.type((w.I32,), (w.I64,)) == REGION_TYPE
     module.import_func("env", "syscall", module.type((), (w.I32,)))
@@ -109,7 +110,7 @@ def pack(name: str, regions: list[RegionCode]) -> tuple[bytes, TrapMap]:
     module.import_func("env", "fp", module.type((w.I32, w.I64, w.I64, w.I64), (w.I64,)))
     module.import_func("env", "lookup", module.type((w.I64,), (w.I32,)))
     module.import_func("env", "hot", module.type((w.I64,), (w.I32,)))
-    module.import_memory("env", "guest", 1)
+    module.import_memory("env", "guest", 1, memory64=memory64)
     module.import_memory("env", "vm", 1)
     module.import_table("env", "regions", 1)
     for index, region in enumerate(regions):

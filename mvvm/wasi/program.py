@@ -36,7 +36,6 @@ from mvvm.wasi.linker import Element, link
 
 SHIM = Path(__file__).parent / "shim.wasm"
 PAGE = 0x1000
-WASM_PAGE = 0x10000
 STACK_SIZE = layout.STACK_SIZE
 BRK_SIZE = 64 << 20             # beyond it malloc falls back to mmap, as when brk fails
 ZERO_RUN = 64                   # zero runs at least this long are left out of data segments
@@ -105,7 +104,7 @@ class _Regions:
             pc = work.pop()
             budget = INNER_INSTRUCTIONS if pc in self.covered else MAX_INSTRUCTIONS
             code = emit_region(pc, self.program.fetch, budget, others=self.starts - {pc},
-                               profile=self.profile)
+                               profile=self.profile, memory64=False)
             self.codes.append(code)
             for start, end in code.code_ranges():
                 self.covered.update(range(start, end, 2))
@@ -182,9 +181,9 @@ def _exits(code: RegionCode) -> set[int]:
 def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
     """The module of a program and its regions: the pieces linked, the table filled
     (slot 0 is none, as `lookup` answers a miss), the memories' initial contents given."""
-    stack_bottom = _align(program.end, WASM_PAGE) + WASM_PAGE
+    stack_bottom = _align(program.end, layout.WASM_PAGE) + layout.WASM_PAGE
     stack_top = stack_bottom + STACK_SIZE
-    brk = stack_top + WASM_PAGE
+    brk = stack_top + layout.WASM_PAGE
     config = {Config.ENTRY: program.elf.entry + program.bias,
               Config.PHDR: program.elf.phdr_vaddr() + program.bias,
               Config.PHNUM: program.elf.phnum, Config.STACK_TOP: stack_top,
@@ -195,15 +194,15 @@ def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
     slots = {code.entry: 1 + index for index, code in enumerate(codes)}
     entries = 1 << max(10, (2 * len(slots)).bit_length())
     vm_size = layout.VM_HASH + entries * layout.HASH_ENTRY
-    regions, _ = pack("regions", codes)
-    glue = glue_module(config, (brk - layout.BIAS) // WASM_PAGE, _align(vm_size, WASM_PAGE)
-                       // WASM_PAGE, 1 + len(codes))
+    regions, _ = pack("regions", codes, memory64=False)
+    glue = glue_module(config, (brk - layout.BIAS) // layout.WASM_PAGE,
+                       _align(vm_size, layout.WASM_PAGE) // layout.WASM_PAGE, 1 + len(codes))
     data = [(("glue", "guest"), start - layout.BIAS, payload)
             for segment in program.segments for start, payload in _nonzero_runs(*segment[:2])]
     data += [(("glue", "vm"), offset, payload)
              for offset, payload in _vm_state(program, slots, entries)]
-    return link({"glue": glue, "core": core_module(tiered=True), "regions": regions,
-                 "shim": SHIM.read_bytes()},
+    return link({"glue": glue, "core": core_module(tiered=True, memory64=False),
+                 "regions": regions, "shim": SHIM.read_bytes()},
                 exports={"memory": ("shim", "memory"), "_start": ("shim", "_start"),
                          "exit_status": ("shim", "exit_status"),
                          "guest": ("glue", "guest"), "vm": ("glue", "vm")},
@@ -220,7 +219,7 @@ def _vm_state(program: Program, slots: dict[int, int], entries: int
              (layout.VM_HASH_MASK, struct.pack("<I", entries - 1)),
              (layout.VM_BUDGET, struct.pack("<q", layout.UNLIMITED)),
              (layout.VM_HASH, hash_table(slots, entries))]
-    pages = bytearray(layout.EXEC_BYTES)
+    pages = bytearray(max(end for _, end, _ in program.code) // PAGE // 8 + 1)
     for start, end, _ in program.code:
         for page in range(start // PAGE, _align(end, PAGE) // PAGE):
             pages[page >> 3] |= 1 << (page & 7)

@@ -323,16 +323,16 @@ class Module:
         return self.imported_funcs - 1
 
     def import_memory(self, module: str, name: str, minimum: int,
-                      maximum: int | None = None) -> None:
+                      maximum: int | None = None, memory64: bool = False) -> None:
         self.imports.append(encode_name(module) + encode_name(name) + b"\x02"
-                            + limits(minimum, maximum))
+                            + limits(minimum, maximum, memory64))
 
     def import_table(self, module: str, name: str, minimum: int) -> None:
         self.imports.append(encode_name(module) + encode_name(name) + b"\x01" + bytes([FUNCREF])
                             + limits(minimum, None))
 
-    def memory(self, minimum: int, maximum: int | None = None) -> None:
-        self.memories.append(limits(minimum, maximum))
+    def memory(self, minimum: int, maximum: int | None = None, memory64: bool = False) -> None:
+        self.memories.append(limits(minimum, maximum, memory64))
 
     def table(self, minimum: int) -> None:
         self.tables.append(bytes([FUNCREF]) + limits(minimum, None))
@@ -381,10 +381,12 @@ class Module:
         return sub
 
 
-def limits(minimum: int, maximum: int | None) -> bytes:
+def limits(minimum: int, maximum: int | None, memory64: bool = False) -> bytes:
+    """A limits type; memory64 marks a memory with a 64-bit index (flag 0x04)."""
+    index = 0x04 if memory64 else 0
     if maximum is None:
-        return b"\x00" + uleb(minimum)
-    return b"\x01" + uleb(minimum) + uleb(maximum)
+        return bytes([index]) + uleb(minimum)
+    return bytes([index | 1]) + uleb(minimum) + uleb(maximum)
 
 
 def sized(payload: bytes) -> bytes:

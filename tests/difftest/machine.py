@@ -21,7 +21,7 @@ from unicorn import riscv_const as rv
 
 from mvvm.errors import GuestExit, GuestSignal
 from mvvm.isa.encoder import asm
-from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE
+from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE, Rights
 from mvvm.runtime import layout
 from mvvm.runtime.image import COMPILE
 from mvvm.runtime.vm import VM
@@ -109,6 +109,7 @@ class MvvmCpu:
 
     def __init__(self, syscall: Syscall | None = None) -> None:
         self.vm = VM(tier=toolchain.TIER or COMPILE)
+        self.vm.space.enforce_protection(Rights.EXACT)     # as `mvvm run` does
         self.vm.space.map(SCRATCH, _pages(SCRATCH_SIZE), PROT_READ | PROT_WRITE, fixed=True)
         self.vm.syscall_handler = self._ecall
         self.syscall = syscall

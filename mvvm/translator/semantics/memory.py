@@ -54,19 +54,19 @@ def cache_block_management(e: Emitter, i: Instr, pc: FieldValue) -> None:
 @semantic("cbo.zero")
 def cache_block_zero(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """Zero the 64-byte block that holds x[rs1], eight doubleword stores."""
-    address = e.temp(w.I32)
+    address = e.temp(e.address_type)
     _block_address(e, i)
     e.code.set(address)
     for k in range(CACHE_BLOCK // 8):
         e.code.get(address).i64_const(0).mem(w.I64_STORE, GUEST_MEMORY, 8 * k)
-    e.release((w.I32, address))
+    e.release((e.address_type, address))
 
 
 def _block_address(e: Emitter, i: Instr) -> None:
-    """The wasm address of the cache block holding x[rs1] (bias folded in)."""
+    """The wasm address of the cache block holding x[rs1]."""
     e.x(i.rs1)
-    e.code.i64_const(-CACHE_BLOCK).op(w.I64_AND).i64_const(-layout.BIAS).op(w.I64_ADD)
-    e.code.op(w.I32_WRAP_I64)
+    e.code.i64_const(-CACHE_BLOCK).op(w.I64_AND)
+    e.guest_index()
 
 
 @semantic("fld", "flw")
@@ -144,7 +144,7 @@ def _amo_compare_exchange(e: Emitter, i: Instr, width: _Width, stores_rs2: int) 
     """min/max have no wasm rmw: load, choose, and cmpxchg the choice in; if another
     thread changed the word in between, cmpxchg finds a value other than the one loaded,
     stores nothing, and the loop tries again with the new value."""
-    addr, value, old = e.temp(w.I32), e.temp(width.valtype), e.temp(width.valtype)
+    addr, value, old = e.temp(e.address_type), e.temp(width.valtype), e.temp(width.valtype)
     e.x(i.rs2)
     e.code.op(*width.narrow).set(value)
     e.address(i.rs1, 0)
@@ -154,7 +154,7 @@ def _amo_compare_exchange(e: Emitter, i: Instr, width: _Width, stores_rs2: int) 
     c.atomic(width.cmpxchg).get(old).op(width.ne).br(w.BR_IF, 0).op(w.END)
     c.get(old).op(*width.widen)
     e.set_x(i.rd)
-    e.release((w.I32, addr), (width.valtype, value), (width.valtype, old))
+    e.release((e.address_type, addr), (width.valtype, value), (width.valtype, old))
 
 
 @semantic("lr.w", "lr.d")
