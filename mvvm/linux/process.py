@@ -143,7 +143,8 @@ class Process:
         """A new VM holding the program, ready to run; the kernel is not switched to it.
         image: the one to load it into (a new one by default); data: the program's bytes,
         if read already (else read from host_path)."""
-        vm = VM(in_asm=self.in_asm, image=image, tier=self.tier, profiler=self.profiler)
+        vm = VM(in_asm=self.in_asm, image=image, tier=self.tier, profiler=self.profiler,
+                sandbox=self.kernel.embedded)
         if self._cache_dir is not True:
             vm.cache_dir = self._cache_dir
         vm.space.enforce_protection(Rights.GRANTED if self.kernel.embedded else Rights.EXACT)

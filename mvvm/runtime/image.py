@@ -31,7 +31,7 @@ from mvvm.runtime import layout
 from mvvm.runtime.cachefiles import CacheRoot
 from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
 from mvvm.runtime.dispatcher import core_module
-from mvvm.runtime.engine import SETTINGS, make_engine
+from mvvm.runtime.engine import make_engine, settings_text
 from mvvm.runtime.memories import GUEST_SPAN, Region
 from mvvm.runtime.memory import GuestMemory
 from mvvm.runtime.tiers import BackgroundCompiler, compile_batch, emit
@@ -86,12 +86,15 @@ class Image:
     """One guest process's memory and code, shared by the cpus that run its threads."""
 
     def __init__(self, *, in_asm: TextIO | None = None, tier: str = TIERED,
-                 profiler: str | None = None, code_of: Image | None = None) -> None:
+                 profiler: str | None = None, code_of: Image | None = None,
+                 sandbox: bool = False) -> None:
         """code_of: an image whose engine, core module and translations this one starts
-        from, for a copy of its guest (an embedded machine's fork)."""
+        from, for a copy of its guest (an embedded machine's fork); sandbox: an
+        embedding's (mvvm.runtime.engine.cranelift_flags)."""
         self.tier = tier
-        self.engine = code_of.engine if code_of is not None else make_engine(profiler)
-        self.settings = repr(sorted(SETTINGS.items()))
+        self.sandbox = code_of.sandbox if code_of is not None else sandbox
+        self.engine = code_of.engine if code_of is not None else make_engine(profiler, sandbox)
+        self.settings = settings_text(self.sandbox)
         self.region = Region(GUEST_SPAN, GUEST_SPAN, GUEST_SPAN)
         weakref.finalize(self, self.region.release)
         self.memory = GuestMemory(self.region.base)

@@ -58,8 +58,10 @@ ACCESS_TRAPS = {
 
 class VM:
     def __init__(self, *, in_asm: TextIO | None = None, image: Image | None = None,
-                 tier: str = TIERED, profiler: str | None = None) -> None:
-        self.image = image or Image(in_asm=in_asm, tier=tier, profiler=profiler)
+                 tier: str = TIERED, profiler: str | None = None,
+                 sandbox: bool = False) -> None:
+        self.image = image or Image(in_asm=in_asm, tier=tier, profiler=profiler,
+                                    sandbox=sandbox)
         self.runtime = Runtime(self.image.engine, self.image.region)
         vm_base = self.runtime.vm_address()
         self.x = (ctypes.c_uint64 * 32).from_address(vm_base + layout.VM_X)
