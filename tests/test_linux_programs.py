@@ -23,7 +23,7 @@ CXX = "riscv64-linux-gnu-g++"
 
 # Programs whose output and status must be the same as under qemu-riscv64 (all end with 0).
 COMPARED = ("files", "mmap", "system", "net", "cxx", "lazy", "stack", "protect", "children",
-            "robust", "bigspace")
+            "robust", "bigspace", "smc")
 # Programs run under MVVM only (qemu-user cannot execve a riscv64 program, nor confine).
 MVVM_ONLY = ("fork", "exec", "escape", "syscall_loop", "race", "protect_race")
 
@@ -73,10 +73,11 @@ def test_same_as_qemu(name, build, env, tmp_path, assert_same_as_qemu):
 
 
 @pytest.mark.parametrize("tier", ["0", "1"])
-def test_the_big_address_space_in_each_tier(tier, build, env, assert_same_as_qemu):
-    """bigspace.c's accesses above 4 GiB, of every kind, by the interpreter alone and by
-    compiled code alone."""
-    binary = build("bigspace")
+@pytest.mark.parametrize("name", ["bigspace", "smc"])
+def test_each_tier_alone(name, tier, build, env, assert_same_as_qemu):
+    """bigspace.c's accesses above 4 GiB, of every kind, and smc.c's stores into code that
+    ran, by the interpreter alone and by compiled code alone."""
+    binary = build(name)
     qemu = toolchain.run_qemu(binary, [], env=env)
     assert_same_as_qemu(qemu, run_mvvm(binary, [], ["--tier", tier], env=env))
 

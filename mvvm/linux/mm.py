@@ -33,6 +33,7 @@ class GuestMemory(Protocol):
 
     base: int
     limit: int
+    watching: bool                      # whether stores to translated code are watched
 
     def read(self, addr: int, size: int) -> bytes: ...
 
@@ -117,8 +118,10 @@ class AddressSpace:
         unmapped page, faults (SIGSEGV) as on Linux, at no cost to the accesses that may
         happen. GRANTED, for an embedding, whose zero-copy views of guest memory must never
         fault in the host, whatever the guest unmaps or protects: a page is read-write once
-        it is mapped, for good; only pages never mapped fault."""
+        it is mapped, for good; only pages never mapped fault. With EXACT rights, stores to
+        code are seen too (GuestMemory.watch_code)."""
         self._rights = rights
+        self.mem.watching = rights is Rights.EXACT
         self.mem.protect(self.mem.base, self.mem.limit - self.mem.base, PROT_NONE)
         self._reprotect(self.mem.base, self.mem.limit)
 

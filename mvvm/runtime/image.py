@@ -100,6 +100,7 @@ class Image:
         self.memory = GuestMemory(self.region.base)
         self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)
         self.space.code_changed = lambda addr, length: self._drop_translations()
+        self.memory.code_written = self._drop_translations
         self.translations = code_of.translations.copy() if code_of else Translations()
         self.stats = Stats()
         self.in_asm = in_asm
@@ -306,8 +307,18 @@ class Image:
         for start, end in ranges:
             if not all(self.executable(page) for page in range(start & ~(PAGE - 1), end, PAGE)):
                 return None
+            self._watch(start, end - start)
             parts.append(self.memory.read(start, end - start))
         return b"".join(parts)
+
+    def _watch(self, addr: int, size: int) -> None:
+        """Code is about to be read for translation: a store to it from now on drops the
+        translations (GuestMemory.watch_code) and must then run again, which needs exact
+        registers at the fault. The first time, the imprecise translations go: the one
+        being made is among them, and threads still running others are asked to leave
+        them (a store to the page from one of those before it does is SIGSEGV)."""
+        if self.memory.watch_code(addr, size) and not self.precise:
+            self.require_precise()
 
     def executable(self, pc: int) -> bool:
         return bool(self.space.prot_at(pc) & PROT_EXEC)
@@ -318,6 +329,7 @@ class Image:
         if not self.executable(pc):
             return None
         size = 4 if ((pc + 2) & (PAGE - 1)) or self.executable(pc + 2) else 2
+        self._watch(pc, size)
         return int.from_bytes(self.memory.read(pc, size), "little")
 
     def executable_pages(self) -> list[tuple[int, int]]:

@@ -9,6 +9,11 @@ the guest's rights, a debugger): a page they need is opened for the moment,
 so that no access from Python can fault. Rights change only between such
 accesses (another guest thread's munmap waits for a read() into the range to
 finish), and a fork happens between them too (`quiet`).
+
+Code that rewrites itself without fence.i: a writable page that translated code was made
+from is watched (`watch_code`): read-only in the host, so that the guest's first store to
+it faults; `written` then gives the page its rights back and says the code changed, and
+the store runs again. The host's own writes there say so too.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from mvvm.errors import GuestFault
@@ -71,10 +76,15 @@ class GuestMemory:
     def __init__(self, host_address: int) -> None:
         self._origin = host_address - layout.BIAS     # host address of guest address 0
         # the host rights of each page from base: as the region makes them, all WRITE
-        self._rights = PageRights((self.limit - self.base) // PAGE, WRITE)
-        self._guard = threading.Condition()     # over _rights, _accesses and the host rights
+        pages = (self.limit - self.base) // PAGE
+        self._rights = PageRights(pages, WRITE)
+        self._granted = PageRights(pages, WRITE)   # as `protect` asked: unless watched, the same
+        self._watched: set[int] = set()         # pages watched for code changes (host READ)
+        self._guard = threading.Condition()     # over all of those, _accesses and host rights
         self._accesses = 0                      # host accesses under way on the fast path
         self._protected = False                 # protect was ever called
+        self.watching = False                   # whether watch_code watches (exact rights)
+        self.code_written: Callable[[], None] | None = None     # told when watched code is
 
     def _at(self, addr: int, size: int) -> int:
         """The host address of [addr, addr + size). An empty range has no address to check,
@@ -95,8 +105,54 @@ class GuestMemory:
         with self._guard:
             self._protected = True
             self._guard.wait_for(lambda: not self._accesses)
+            self._granted.set(first, end, rights)
             self._rights.set(first, end, rights)
             memories.protect(self._at(addr, size), size, HOST_PROT[rights])
+            for page in [p for p in self._watched if first <= p < end]:
+                if rights == WRITE:
+                    self._set_host(page, READ)
+                else:
+                    self._watched.discard(page)
+
+    def watch_code(self, addr: int, size: int) -> bool:
+        """Watch the writable pages of [addr, addr + size), which code is about to be
+        translated from, for stores (see the module's docstring); whether one was not
+        watched yet. Only with `watching` on: an embedding's views must never fault."""
+        if not self.watching:
+            return False
+        first, end = self._pages(addr, size)
+        with self._guard:
+            new = [page for page in range(first, end)
+                   if page not in self._watched and self._granted.lowest(page, page + 1) == WRITE]
+            if new:
+                self._guard.wait_for(lambda: not self._accesses)
+            for page in new:
+                self._watched.add(page)
+                self._set_host(page, READ)
+        return bool(new)
+
+    def written(self, addr: int, size: int) -> bool:
+        """A guest store to [addr, addr + size) faulted: whether it was for a watched page,
+        which then has its rights again (and code_written has been told)."""
+        first, end = self._pages(addr, size)
+        with self._guard:
+            touched = self._unwatch(first, end)
+        if touched and self.code_written is not None:
+            self.code_written()
+        return touched
+
+    def _unwatch(self, first: int, end: int) -> bool:
+        """Give the watched pages among first..end their rights back; whether there were any.
+        The caller holds the guard."""
+        pages = [page for page in range(first, end) if page in self._watched]
+        for page in pages:
+            self._watched.discard(page)
+            self._set_host(page, WRITE)
+        return bool(pages)
+
+    def _set_host(self, page: int, rights: int) -> None:
+        self._rights.set(page, page + 1, rights)
+        memories.protect(self._origin + self.base + page * PAGE, PAGE, HOST_PROT[rights])
 
     @contextmanager
     def quiet(self) -> Iterator[None]:
@@ -117,6 +173,8 @@ class GuestMemory:
             return
         first, end = self._pages(addr, size) if size else (0, 0)
         with self._guard:
+            # The host writes code translated code was made from: that code goes too.
+            rewrites = writing and bool(self._watched) and self._unwatch(first, end)
             fast = size == 0 or self._rights.lowest(first, end) >= (WRITE if writing else READ)
             if fast:
                 self._accesses += 1
@@ -127,15 +185,17 @@ class GuestMemory:
                     yield host
                 finally:
                     self._restore(first, end)
-        if not fast:
-            return
         try:
-            yield host
+            if fast:
+                yield host
         finally:
-            with self._guard:
-                self._accesses -= 1
-                if not self._accesses:
-                    self._guard.notify_all()
+            if fast:
+                with self._guard:
+                    self._accesses -= 1
+                    if not self._accesses:
+                        self._guard.notify_all()
+            if rewrites and self.code_written is not None:
+                self.code_written()
 
     def _restore(self, first: int, end: int) -> None:
         """Set the host pages first..end back to their rights, a run of equal ones at a time."""

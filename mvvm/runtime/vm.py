@@ -217,7 +217,10 @@ class VM:
             result = outcome() if outcome else self.runtime.call_i64(self.cache.run)
         except WasmTrap as trap:
             fault, exact = self._fault_for(trap)
-            self._fault(fault, exact=exact)
+            if exact and fault.signo == signal.SIGSEGV and self.memory.written(fault.addr, 8):
+                self._catch_up()        # a store to code: the translations went; run it again
+            else:
+                self._fault(fault, exact=exact)
             return False
         pc = result & ~1
         self._pc.value = pc
