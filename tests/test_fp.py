@@ -1,5 +1,5 @@
-"""F and D: every instruction against qemu-riscv64 (softfloat, exact), and the exact Python
-implementation behind MVVM's slow path (mvvm.runtime.fp_soft) on its own.
+"""F, D, Zfhmin and Zfh: every instruction against qemu-riscv64 (softfloat, exact), and the
+exact Python implementation behind MVVM's slow path (mvvm.runtime.fp_soft) on its own.
 
 The guest programs print hashes of their results per (instruction, rounding mode); when
 MVVM differs, the test reruns both with -v and shows the first results that differ.
@@ -21,7 +21,7 @@ from toolchain import PROGRAMS, ROOT  # noqa: E402
 
 from mvvm.isa import TABLE  # noqa: E402
 from mvvm.runtime import fp_soft  # noqa: E402
-from mvvm.runtime.fp_soft import DOUBLE, DZ, NV, NX, OF, SINGLE, UF  # noqa: E402
+from mvvm.runtime.fp_soft import DOUBLE, DZ, HALF, NV, NX, OF, SINGLE, UF  # noqa: E402
 from mvvm.translator.semantics import SEMANTICS  # noqa: E402
 
 RNE, RTZ, RDN, RUP, RMM = range(5)
@@ -49,6 +49,29 @@ def test_every_instruction_matches_qemu(section, build_program, guest_env):
         return
     detail = _first_differences(toolchain.run_qemu(binary, [section, "-v"], env=guest_env).stdout,
                                 toolchain.run_mvvm(binary, [section, "-v"], env=guest_env).stdout)
+    pytest.fail(f"MVVM differs from qemu (status {mvvm.status}, stderr {mvvm.stderr[-500:]!r})"
+                f"\n{detail}", pytrace=False)
+
+
+HALF_FLAGS = ("-O2", "-static", "-march=rv64gc_zfh")
+
+
+@pytest.mark.parametrize("tier", ["0", "1"])
+@pytest.mark.parametrize("section", ["corners", "random", "corners-nx", "random-nx"])
+def test_every_half_instruction_matches_qemu(section, tier, cross_tools, guest_env):
+    """Zfhmin and Zfh as ops.c does F and D: every instruction in every static mode and
+    under every frm, over corner and random halves (boxed and not), singles, doubles and
+    integers, result bits and fflags; in the interpreter and in compiled code."""
+    binary = toolchain.build(PROGRAMS / "fp" / "half.c", HALF_FLAGS)
+    qemu = toolchain.run_qemu(binary, [section], env=guest_env)
+    assert qemu.status == 0
+    options = ["--tier", tier]
+    mvvm = toolchain.run_mvvm(binary, [section], options=options, env=guest_env)
+    if mvvm == qemu:
+        return
+    detail = _first_differences(
+        toolchain.run_qemu(binary, [section, "-v"], env=guest_env).stdout,
+        toolchain.run_mvvm(binary, [section, "-v"], options=options, env=guest_env).stdout)
     pytest.fail(f"MVVM differs from qemu (status {mvvm.status}, stderr {mvvm.stderr[-500:]!r})"
                 f"\n{detail}", pytrace=False)
 
@@ -96,16 +119,18 @@ def test_mandelbrot_example(cross_tools, guest_env, assert_same_as_qemu):
                         toolchain.run_mvvm(program, ["90"], env=guest_env))
 
 
+FP_EXTENSIONS = ("F", "D", "Zfhmin", "Zfh")
+
+
 def test_every_fp_instruction_has_a_semantic():
-    """F and D rows of the table, loads and stores aside (memory.py has those)."""
-    names = {s.name for s in TABLE if s.ext in ("F", "D")}
-    memory = {"flw", "fsw", "fld", "fsd"}
-    assert sorted(names - memory - set(SEMANTICS)) == []
+    """F, D and Zfh rows of the table, loads and stores included."""
+    names = {s.name for s in TABLE if s.ext in FP_EXTENSIONS}
+    assert sorted(names - set(SEMANTICS)) == []
 
 
 def test_slow_path_covers_every_rounded_instruction():
     """Every instruction with a rounding-mode field can bail out to the host."""
-    rounded = {s.name for s in TABLE if s.ext in ("F", "D") and "rm" in s.operands}
+    rounded = {s.name for s in TABLE if s.ext in FP_EXTENSIONS and "rm" in s.operands}
     assert rounded <= set(fp_soft.SLOW_OPS)
 
 
@@ -124,9 +149,19 @@ def _single(x: float) -> int:
         return 0x7F800000 | (0x80000000 if x < 0 else 0)
 
 
+def _half(x: float) -> int:
+    """x rounded to half (RNE: struct's "e" format), as bits; overflow to infinity."""
+    try:
+        return struct.unpack("<H", struct.pack("<e", x))[0]
+    except OverflowError:
+        return 0x7C00 | (0x8000 if x < 0 else 0)
+
+
 def _value(fmt: fp_soft.Format, bits: int) -> float:
     if fmt is DOUBLE:
         return struct.unpack("<d", struct.pack("<Q", bits))[0]
+    if fmt is HALF:
+        return struct.unpack("<e", struct.pack("<H", bits))[0]
     return struct.unpack("<f", struct.pack("<I", bits))[0]
 
 
@@ -134,7 +169,8 @@ def _random_bits(rng: random.Random, fmt: fp_soft.Format) -> int:
     """Mostly numbers of nearby magnitudes, some anything at all."""
     if rng.random() < 0.3:
         return rng.getrandbits(fmt.width)
-    exp = fmt.bias + rng.randint(-30, 30)
+    spread = min(30, fmt.bias - 1)
+    exp = fmt.bias + rng.randint(-spread, spread)
     return rng.getrandbits(1) << (fmt.width - 1) | exp << fmt.frac | rng.getrandbits(fmt.frac)
 
 
@@ -142,11 +178,11 @@ HOST_OPS = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y,
             "mul": lambda x, y: x * y, "div": lambda x, y: x / y if y else math.nan}
 
 
-@pytest.mark.parametrize("fmt", [SINGLE, DOUBLE], ids=["single", "double"])
+@pytest.mark.parametrize("fmt", [HALF, SINGLE, DOUBLE], ids=["half", "single", "double"])
 @pytest.mark.parametrize("op", sorted(HOST_OPS))
 def test_soft_rne_matches_the_host(fmt, op):
-    """In RNE, against the host's doubles (singles: exact double result rounded once more,
-    which is correct rounding since 53 >= 2 * 24 + 2)."""
+    """In RNE, against the host's doubles (singles and halves: the double result rounded
+    once more, which is correct rounding since 53 >= 2 * 24 + 2)."""
     rng = random.Random(f"{op}{fmt.width}")
     for _ in range(3000):
         a, b = _random_bits(rng, fmt), _random_bits(rng, fmt)
@@ -155,7 +191,7 @@ def test_soft_rne_matches_the_host(fmt, op):
         if op == "div" and y == 0 or math.isnan(x) or math.isnan(y):
             continue
         exact = HOST_OPS[op](x, y)
-        want = _double(exact) if fmt is DOUBLE else _single(exact)
+        want = {DOUBLE: _double, SINGLE: _single, HALF: _half}[fmt](exact)
         if math.isnan(exact):
             want = fmt.canonical_nan
         assert got == want, (op, hex(a), hex(b))
@@ -215,6 +251,19 @@ NEG = 1 << 63
     (lambda: fp_soft.from_int(SINGLE, (1 << 24) + 1, RUP, fp_soft.INT_TYPES["l"]),
      (0x4B800001, NX)),
     (lambda: fp_soft.convert(SINGLE, DOUBLE, 0x7FA00000, RNE), (D_QNAN, NV)),
+    # half precision: tininess after rounding, (2^11 - 1) * 2^-25 rounds up to 2^-14 but
+    # is tiny; 65520, the midpoint above the largest half (65504), overflows only when it
+    # rounds up; NaNs narrow to the canonical NaN
+    (lambda: fp_soft.mul(HALF, 0x0400, 0x3BFF, RNE), (0x0400, UF | NX)),
+    (lambda: fp_soft.mul(HALF, 0x0400, 0x3BFF, RTZ), (0x03FF, UF | NX)),
+    (lambda: fp_soft.convert(SINGLE, HALF, 0x477FF000, RNE), (0x7C00, OF | NX)),
+    (lambda: fp_soft.convert(SINGLE, HALF, 0x477FF000, RTZ), (0x7BFF, NX)),
+    (lambda: fp_soft.convert(SINGLE, HALF, 0x477FEFFF, RNE), (0x7BFF, NX)),
+    (lambda: fp_soft.convert(DOUBLE, HALF, D_SNAN | NEG, RNE), (0x7E00, NV)),
+    (lambda: fp_soft.convert(HALF, DOUBLE, 0x0001, RNE), (0x3E70000000000000, 0)),
+    (lambda: fp_soft.from_int(HALF, 2049, RNE, fp_soft.INT_TYPES["w"]), (0x6800, NX)),
+    (lambda: fp_soft.to_int(HALF, 0xFC00, RNE, fp_soft.INT_TYPES["w"]),
+     ((1 << 64) - (1 << 31), NV)),
 ])
 def test_soft_special_cases(call, expected):
     assert call() == expected

@@ -24,13 +24,14 @@ from mvvm.isa.decoder import compressed_form  # noqa: E402
 from mvvm.isa.rvc import FORMS  # noqa: E402
 
 ISA = Path(__file__).parent / "isa"
-ARCH = "-march=rv64gc_zba_zbb_zbs_zbc_zbkb_zbkx_zicbom_zicboz"
+ARCH = "-march=rv64gc_zba_zbb_zbs_zbc_zbkb_zbkx_zicbom_zicboz_zfh"
 OBJDUMP = "riscv64-linux-gnu-objdump"
 
 # Spec-valid encodings binutils 2.40 prints as .4byte: fields the spec says to ignore (fence
 # and fence.i with rd/rs1/fm bits set), any rounding mode on the exact conversions; and the
 # extensions it predates.
-OBJDUMP_REJECTS = {"fence", "fence.i", "fcvt.d.w", "fcvt.d.wu", "fcvt.d.s"}
+OBJDUMP_REJECTS = {"fence", "fence.i", "fcvt.d.w", "fcvt.d.wu", "fcvt.d.s", "fcvt.s.h",
+                   "fcvt.d.h"}
 BINUTILS_LACKS = {"Zicond", "Zimop", "Zawrs", "Zcb", "Zcmop"}
 # Reserved encodings objdump prints anyway: c.addi16sp with nzimm=0 ("add sp,sp,0").
 OBJDUMP_ACCEPTS = {0x6101}

@@ -158,10 +158,15 @@ fsgnjx.s  fabs.s     fd,fs1         rs2=rs1
 fsgnj.d   fmv.d      fd,fs1         rs2=rs1
 fsgnjn.d  fneg.d     fd,fs1         rs2=rs1
 fsgnjx.d  fabs.d     fd,fs1         rs2=rs1
+fsgnj.h   fmv.h      fd,fs1         rs2=rs1
+fsgnjn.h  fneg.h     fd,fs1         rs2=rs1
+fsgnjx.h  fabs.h     fd,fs1         rs2=rs1
 # objdump shows no rounding mode on the exact conversions (it only decodes them with rm=0).
 fcvt.d.w  fcvt.d.w   fd,rs1
 fcvt.d.wu fcvt.d.wu  fd,rs1
 fcvt.d.s  fcvt.d.s   fd,fs1
+fcvt.s.h  fcvt.s.h   fd,fs1
+fcvt.d.h  fcvt.d.h   fd,fs1
 fence     fence      -              imm=255
 fence     fence.tso  -              imm=0x833
 # csrrw zero,cycle,zero is the canonical 32-bit illegal instruction.

@@ -1,4 +1,4 @@
-"""Exact IEEE 754 binary32/binary64 arithmetic on bit patterns, with RISC-V's conventions.
+"""Exact IEEE 754 binary16/32/64 arithmetic on bit patterns, with RISC-V's conventions.
 
 Translated code computes the common case in wasm (round to nearest-even, normal results);
 everything else comes here through one host call: NaN and infinite operands, results that
@@ -66,6 +66,7 @@ class Format:
         return self.pack(sign, self.exp_max - 1, (1 << self.frac) - 1)
 
 
+HALF = Format(16, 10)
 SINGLE = Format(32, 23)
 DOUBLE = Format(64, 52)
 
@@ -366,7 +367,7 @@ def from_int(fmt: Format, register: int, rm: int, source: IntType) -> Result:
 
 
 def convert(src: Format, dst: Format, a: int, rm: int) -> Result:
-    """fcvt.s.d and fcvt.d.s."""
+    """fcvt between two formats (s, d, h): exact when widening, rounded once when narrowing."""
     v = unpack(src, a)
     if _is_nan(v):
         return _nan_result(dst, v)
@@ -405,10 +406,15 @@ def _float_ops(p: str, fmt: Format) -> dict[str, SlowOp]:
     return ops
 
 
+_CONVERSIONS = (("s", SINGLE, "d", DOUBLE), ("d", DOUBLE, "s", SINGLE),
+                ("s", SINGLE, "h", HALF), ("h", HALF, "s", SINGLE),
+                ("d", DOUBLE, "h", HALF), ("h", HALF, "d", DOUBLE))
+
 SLOW_OPS: dict[str, SlowOp] = {
     **_float_ops("s", SINGLE),
     **_float_ops("d", DOUBLE),
-    "fcvt.s.d": lambda a, b, c, rm: convert(DOUBLE, SINGLE, a, rm),
-    "fcvt.d.s": lambda a, b, c, rm: convert(SINGLE, DOUBLE, a, rm),
+    **{f"fcvt.{p}.{q}": lambda a, b, c, rm, src=src, dst=dst: convert(src, dst, a, rm)
+       for p, dst, q, src in _CONVERSIONS},
+    **_float_ops("h", HALF),
 }
 SLOW_INDEX: dict[str, int] = {name: index for index, name in enumerate(SLOW_OPS)}

@@ -31,6 +31,7 @@ UNICORN_EXTS = frozenset({"I", "M", "A", "Zicsr"})    # what Unicorn runs faithf
 QEMU_LACKS = frozenset({"Zicond", "Zimop", "Zawrs", "Zicbom", "Zicboz"})   # nor qemu 7.2
 TARGETED = frozenset({"ecall", "ebreak", "fence", "fence.i"})
 FP_CSRS = (0x001, 0x002, 0x003)                       # fflags, frm, fcsr: deterministic
+FP_EXTS = frozenset({"F", "D", "Zfh", "Zfhmin"})
 MEM_OFFSETS = (0, 1, -1, 7, 2047, -2048)
 CAP, CAP_FP = 400, 100                                # inputs per encoding, at most
 BASE = 8                                              # s0 holds SCRATCH_MID
@@ -133,9 +134,11 @@ def encodings(spec: InsnSpec) -> Iterator[tuple[bool, dict[str, int], Fields]]:
 
 
 def _fp_corners(spec: InsnSpec, few: bool) -> tuple[int, ...]:
-    """Source values in the row's source precision: .s/.w rows read singles."""
-    single = spec.name.rsplit(".", 1)[-1] in ("s", "w") or spec.name in ("flw", "fsw")
-    if single:
+    """Source values in the row's source precision: .s/.w rows read singles, .h rows halves."""
+    suffix = spec.name.rsplit(".", 1)[-1]
+    if suffix == "h" or spec.name in ("flh", "fsh"):
+        return v.FEW_HALVES if few else v.HALVES
+    if suffix in ("s", "w") or spec.name in ("flw", "fsw"):
         return v.FEW_SINGLES if few else v.SINGLES
     return v.FEW_DOUBLES if few else v.DOUBLES
 
@@ -146,7 +149,7 @@ def _fcsr_values(spec: InsnSpec, fields: Fields) -> tuple[int, ...]:
         return v.FCSR
     if "rm" in toks and fields.rm == 7:
         return tuple(frm << 5 for frm in v.FRM)
-    if spec.ext in ("F", "D"):
+    if spec.ext in FP_EXTS:
         return (0, 0x75)                # fflags must accrue onto what is there
     return (0,)
 
@@ -218,7 +221,7 @@ def cases(spec: InsnSpec) -> list[Case]:
     """Every encoding of the row with its input states; deterministic per row."""
     rng = random.Random(spec.name)
     background = _background(spec, rng)
-    cap = CAP_FP if spec.ext in ("F", "D") else CAP
+    cap = CAP_FP if spec.ext in FP_EXTS else CAP
     out = []
     for canonical, layout, fields in encodings(spec):
         dims = dimensions(spec, canonical, layout, fields)

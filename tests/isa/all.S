@@ -233,6 +233,44 @@ _start:
         fcvt.d.lu       fa0, a1, rtz
         fmv.x.d a0, fa1
         fmv.d.x fa0, a1
+/* Zfhmin, Zfh */
+        flh     fa0, 2(sp)
+        fsh     fs0, -2(sp)
+        fmv.x.h a0, fa1
+        fmv.h.x fa0, a1
+        fcvt.s.h        fa0, fa1
+        fcvt.h.s        fa0, fa1
+        fcvt.d.h        fa0, fa1
+        fcvt.h.d        fa0, fa1, rtz
+        fmadd.h fa0, fa1, fa2, fa3
+        fmsub.h fa0, fa1, fa2, fa3, rdn
+        fnmsub.h        fa0, fa1, fa2, fa3
+        fnmadd.h        fa0, fa1, fa2, fa3, rmm
+        fadd.h  fa0, fa1, fa2
+        fsub.h  fa0, fa1, fa2, rup
+        fmul.h  fa0, fa1, fa2, rne
+        fdiv.h  fa0, fa1, fa2
+        fsqrt.h fa0, fa1, rdn
+        fsgnj.h fa0, fa1, fa2
+        fsgnj.h fa0, fa1, fa1
+        fsgnjn.h        fa0, fa1, fa2
+        fsgnjn.h        fa0, fa1, fa1
+        fsgnjx.h        fa0, fa1, fa2
+        fsgnjx.h        fa0, fa1, fa1
+        fmin.h  fa0, fa1, fa2
+        fmax.h  fa0, fa1, fa2
+        feq.h   a0, fa1, fa2
+        flt.h   a0, fa1, fa2
+        fle.h   a0, fa1, fa2
+        fclass.h        a0, fa1
+        fcvt.w.h        a0, fa1, rtz
+        fcvt.wu.h       a0, fa1
+        fcvt.l.h        a0, fa1
+        fcvt.lu.h       a0, fa1, rup
+        fcvt.h.w        fa0, a1
+        fcvt.h.wu       fa0, a1, rmm
+        fcvt.h.l        fa0, a1
+        fcvt.h.lu       fa0, a1, rtz
 /* Zba */
         add.uw  a0, a1, a2
         add.uw  a0, a1, zero

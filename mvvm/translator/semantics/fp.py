@@ -1,4 +1,5 @@
-"""F and D semantics: every RV64F and RV64D instruction (flw/fld/fsw/fsd are in memory.py).
+"""F, D and Zfh semantics: every RV64F, RV64D, Zfhmin and Zfh instruction (flw/fld/fsw/fsd
+are in memory.py; flh/fsh are here, with the rest of half precision).
 
 Results and accrued flags are bit-exact with a correctly rounded IEEE 754 implementation
 under RISC-V's rules: canonical NaN results, NaN-boxed singles (an improperly boxed operand
@@ -33,6 +34,12 @@ tininess detected after rounding. Each instruction has a wasm fast path for the 
   their special results) on the slow path. fsgnj*, fmv, fclass: integer operations, so NaN
   payloads are never touched by wasm float arithmetic.
 
+Half precision (Zfh, Zfhmin) has no wasm type: flh/fsh, fmv, fsgnj and fclass are integer
+code on the bits, as for S and D; everything that computes (arithmetic, fused, comparisons,
+min/max, every fcvt) is one host call to fp_soft, which is generic in the format. Exact in
+every mode and flag, by the same code as the S and D slow paths, and slow; half-precision
+arithmetic is rare in the programs this runs (it is mostly storage: flh, fsh, fcvt).
+
 No NaN computed by wasm float arithmetic ever reaches a register (each fast path sends NaN
 results to the slow path), so none of this relies on Cranelift's NaN canonicalization.
 
@@ -50,13 +57,16 @@ translated would be lost.
 from __future__ import annotations
 
 from mvvm.isa import Instr
-from mvvm.runtime.fp_soft import NV, NX, UF
-from mvvm.translator.emitter import Emitter, FieldValue
+from mvvm.runtime.fp_soft import NV, NX, SLOW_INDEX, UF
+from mvvm.translator.emitter import GUEST_MEMORY, Emitter, FieldValue
 from mvvm.translator.fp_emit import (
     DOUBLE,
     FORMATS,
+    HALF,
+    HALF_BOX,
     NAN_BOX,
     SINGLE,
+    BitsOperand,
     Fmt,
     IntOperand,
     Operand,
@@ -76,6 +86,7 @@ from mvvm.translator.fp_emit import (
     raise_flags,
     set_float,
     unbox,
+    unbox_half,
 )
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
@@ -613,16 +624,21 @@ SIGN_INJECTION = ("fsgnj", "fsgnjn", "fsgnjx")
 def _push_bits(e: Emitter, fmt: Fmt, reg: int) -> None:
     if fmt is SINGLE:
         unbox(e, reg)
+    elif fmt is HALF:
+        unbox_half(e, reg)
     else:
         e.f(reg)
 
 
-@semantic(*_names(SIGN_INJECTION))
+BIT_FORMATS = {**FORMATS, "h": HALF}
+
+
+@semantic(*_names(SIGN_INJECTION), *(f"{op}.h" for op in SIGN_INJECTION))
 def sign_injection(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """rs1's magnitude with rs2's sign (fsgnj), its negation (fsgnjn), or rs1's sign xor
     rs2's (fsgnjx), on the (unboxed) bits: no flags, NaNs are not canonicalized."""
     op, p = i.name.split(".")
-    fmt, c = FORMATS[p], e.code
+    fmt, c = BIT_FORMATS[p], e.code
     _push_bits(e, fmt, i.rs1)
     if op != "fsgnjx":
         fmt.iconst(c, ~fmt.sign)
@@ -638,29 +654,33 @@ def sign_injection(e: Emitter, i: Instr, pc: FieldValue) -> None:
     set_float(e, fmt, i.rd)
 
 
-@semantic("fmv.x.w", "fmv.x.d")
+@semantic("fmv.x.w", "fmv.x.d", "fmv.x.h")
 def move_to_int(e: Emitter, i: Instr, pc: FieldValue) -> None:
-    """fmv.x.w sign-extends the low 32 bits, boxed or not."""
+    """fmv.x.w sign-extends the low 32 bits, fmv.x.h the low 16, boxed or not."""
     e.f(i.rs1)
     if i.name == "fmv.x.w":
         e.code.op(w.I32_WRAP_I64, w.I64_EXTEND_I32_S)
+    elif i.name == "fmv.x.h":
+        e.code.op(w.I64_EXTEND16_S)
     e.set_x(i.rd)
 
 
-@semantic("fmv.w.x", "fmv.d.x")
+@semantic("fmv.w.x", "fmv.d.x", "fmv.h.x")
 def move_to_float(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     if i.name == "fmv.w.x":
         e.code.i64_const(NAN_BOX).op(w.I64_OR)
+    elif i.name == "fmv.h.x":
+        e.code.i64_const(0xFFFF).op(w.I64_AND).i64_const(HALF_BOX).op(w.I64_OR)
     e.set_f(i.rd)
 
 
-@semantic(*(f"fclass.{p}" for p in FORMAT_NAMES))
+@semantic(*(f"fclass.{p}" for p in (*FORMAT_NAMES, "h")))
 def classify(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """1 << k: for |x|'s bits a, k = 4 + (a != 0) + (a >= min normal) + (a >= inf) for a
     positive x (zero, subnormal, normal, infinity), 7 - that for a negative one, and 8 or
     9 for signaling or quiet NaNs."""
-    fmt, c = FORMATS[i.name[-1]], e.code
+    fmt, c = BIT_FORMATS[i.name[-1]], e.code
     bits, magnitude, k = e.temp(fmt.itype), e.temp(fmt.itype), e.temp(w.I32)
     _push_bits(e, fmt, i.rs1)
     c.tee(bits)
@@ -681,3 +701,60 @@ def classify(e: Emitter, i: Instr, pc: FieldValue) -> None:
     c.op(fmt.i["gt_u"], w.SELECT, w.I64_EXTEND_I32_U, w.I64_SHL)
     e.set_x(i.rd)
     e.release((fmt.itype, bits), (fmt.itype, magnitude), (w.I32, k))
+
+
+# -- half precision: loads and stores, and the host for everything that computes ----------
+
+
+@semantic("flh")
+def load_half(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """As flw (mvvm.translator.semantics.memory): 16 bits, NaN-boxed."""
+    e.address(i.rs1, i.imm)
+    e.code.mem(w.I64_LOAD16_U, GUEST_MEMORY).i64_const(HALF_BOX).op(w.I64_OR)
+    e.set_f(i.rd)
+
+
+@semantic("fsh")
+def store_half(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """The low 16 bits of the register, boxed or not (as fsw stores the low 32)."""
+    e.address(i.rs1, i.imm)
+    e.f(i.rs2)
+    e.code.mem(w.I64_STORE16, GUEST_MEMORY)
+
+
+def _host_formats(name: str) -> tuple[str, str]:
+    """(result, source) precision of a host-computed instruction: "s", "d", "h", or "x"
+    for an integer register. fcvt.X.Y converts Y to X; feq/flt/fle write an integer."""
+    parts = name.split(".")
+    if parts[0] == "fcvt":
+        result, source = parts[1], parts[2]
+    else:
+        result = source = parts[-1]
+        if parts[0] in COMPARE:
+            result = "x"
+    return ("x" if result in TO_INT else result), ("x" if source in FROM_INT else source)
+
+
+SOURCE_FIELDS = {"fs1": "rs1", "fs2": "rs2", "fs3": "rs3", "rs1": "rs1"}
+HALF_HOST = [name for name in SLOW_INDEX if "h" in name.split(".")[1:]]
+
+
+@semantic(*HALF_HOST)
+def half_host(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """Everything of Zfh that computes: one host call, which returns the result's bits (or
+    integer value) and accrues the flags. An instruction with a rounding mode traps on a
+    reserved dynamic one before the call."""
+    result, source = _host_formats(i.name)
+    sources = [t for t in i.spec.operands.split(",")[1:] if t in SOURCE_FIELDS]
+    operands: list[BitsOperand | IntOperand] = [
+        IntOperand(e, i.rs1) if source == "x"
+        else BitsOperand(e, BIT_FORMATS[source], getattr(i, SOURCE_FIELDS[t])) for t in sources]
+    rounding = Rounding(e, i, in_slow_path=True) if i.spec.operands.endswith(",rm") else None
+    frame = SlowPath(e, i.name, operands, rounding)
+    frame.finish()
+    if result == "x":
+        e.set_x(i.rd)
+    else:
+        set_float(e, BIT_FORMATS[result], i.rd)
+    if rounding is not None:
+        rounding.release()
