@@ -43,7 +43,7 @@ CPU_MODELS = {"rv64": "RV64GC and the extensions riscv_hwprobe reports",
 CPU_EXTENSIONS = frozenset({"i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zba", "zbb",
                             "zbc", "zbs", "zbkb", "zbkc", "zbkx", "zicond", "zcb", "zcmop", "zimop",
                             "zawrs", "zicbom", "zicboz", "zihintpause", "zihintntl", "zfh",
-                            "zfhmin"})
+                            "zfhmin", "zfa"})
 VERSION = "0.1.0"
 
 

@@ -17,6 +17,8 @@ Operand tokens (the `operands` field of a row):
     csr                 a CSR number (kept in csr)
     zimm                the 5-bit immediate of csrr*i (kept in imm)
     rm                  the rounding-mode field (kept in rm)
+    rtz                 a rounding mode the encoding fixes (fcvtmod.w.d's): printed only
+    fli                 the 5-bit index of fli's constant, in the rs1 field (kept in rs1)
     pred,succ           the fence fields (imm keeps the raw imm[11:0])
 """
 
@@ -241,6 +243,20 @@ def _float(p: str, ext: str, fmt: int, width: int, moves: str | None = None) -> 
     ]
 
 
+def _zfa(p: str, fmt: int) -> list[InsnSpec]:
+    """Zfa's rows of one precision: constants, NaN-propagating min/max, rounding to an
+    integral value, quiet comparisons (fmvh.x.d and fmvp.d.x are RV32's, not here)."""
+    return [
+        *_fp([(f"fli.{p}", "Zfa", 0x78 | fmt, 1, 0, "fd,fli")]),
+        *_fp([(f"f{op}.{p}", "Zfa", 0x14 | fmt, None, f3, "fd,fs1,fs2")
+              for op, f3 in (("minm", 2), ("maxm", 3))]),
+        *_fp([(f"f{op}.{p}", "Zfa", 0x20 | fmt, rs2, None, "fd,fs1,rm")
+              for op, rs2 in (("round", 4), ("roundnx", 5))]),
+        *_fp([(f"f{op}.{p}", "Zfa", 0x50 | fmt, None, f3, "rd,fs1,fs2")
+              for op, f3 in (("leq", 4), ("ltq", 5))]),
+    ]
+
+
 _FLOAT = [
     *_float("s", "F", 0, 2),
     *_float("d", "D", 1, 3),
@@ -253,6 +269,9 @@ _FLOAT = [
           ("fcvt.h.s", "Zfhmin", 0x22, 0, None, "fd,fs1,rm"),
           ("fcvt.d.h", "Zfhmin", 0x21, 2, None, "fd,fs1,rm"),
           ("fcvt.h.d", "Zfhmin", 0x22, 1, None, "fd,fs1,rm")]),
+    # Zfa, for S, D and H; fcvtmod.w.d always rounds toward zero (funct3 = 1)
+    *_zfa("s", 0), *_zfa("d", 1), *_zfa("h", 2),
+    *_fp([("fcvtmod.w.d", "Zfa", 0x61, 8, 1, "rd,fs1,rtz")]),
 ]
 
 TABLE: tuple[InsnSpec, ...] = (*_BASE, *_SHIFT_AND_UNARY, *_REG_REG, *_ATOMIC, *_FLOAT)

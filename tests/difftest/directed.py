@@ -28,10 +28,10 @@ from mvvm.isa.encoder import Fields, encode, tokens
 from mvvm.isa.table import LOAD, LOAD_FP
 
 UNICORN_EXTS = frozenset({"I", "M", "A", "Zicsr"})    # what Unicorn runs faithfully
-QEMU_LACKS = frozenset({"Zicond", "Zimop", "Zawrs", "Zicbom", "Zicboz"})   # nor qemu 7.2
+QEMU_LACKS = frozenset({"Zicond", "Zimop", "Zawrs", "Zicbom", "Zicboz", "Zfa"})   # nor qemu 7.2
 TARGETED = frozenset({"ecall", "ebreak", "fence", "fence.i"})
 FP_CSRS = (0x001, 0x002, 0x003)                       # fflags, frm, fcsr: deterministic
-FP_EXTS = frozenset({"F", "D", "Zfh", "Zfhmin"})
+FP_EXTS = frozenset({"F", "D", "Zfh", "Zfhmin", "Zfa"})
 MEM_OFFSETS = (0, 1, -1, 7, 2047, -2048)
 CAP, CAP_FP = 400, 100                                # inputs per encoding, at most
 BASE = 8                                              # s0 holds SCRATCH_MID
@@ -126,10 +126,13 @@ def encodings(spec: InsnSpec) -> Iterator[tuple[bool, dict[str, int], Fields]]:
     csrs = FP_CSRS if "csr" in toks else (0,)
     modes = v.ROUNDING if "rm" in toks else (0,)
     orderings = ((False, False), (True, True)) if spec.ext == "A" else ((False, False),)
+    constants = range(32) if "fli" in toks else (None,)        # fli's index, in rs1
     for n, layout in enumerate(layouts(spec)):
         regs = {FIELD_OF[role]: reg for role, reg in layout.items()}
-        for imm, csr, rm, (aq, rl) in itertools.product(immediates(spec), csrs, modes,
-                                                        orderings):
+        for imm, csr, rm, (aq, rl), index in itertools.product(
+                immediates(spec), csrs, modes, orderings, constants):
+            if index is not None:
+                regs["rs1"] = index
             yield n == 0 and not aq, layout, Fields(imm=imm, csr=csr, rm=rm, aq=aq, rl=rl, **regs)
 
 

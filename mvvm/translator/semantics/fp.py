@@ -1,5 +1,5 @@
-"""F, D and Zfh semantics: every RV64F, RV64D, Zfhmin and Zfh instruction (flw/fld/fsw/fsd
-are in memory.py; flh/fsh are here, with the rest of half precision).
+"""F, D, Zfh and Zfa semantics: every RV64F, RV64D, Zfhmin, Zfh and Zfa instruction
+(flw/fld/fsw/fsd are in memory.py; flh/fsh are here, with the rest of half precision).
 
 Results and accrued flags are bit-exact with a correctly rounded IEEE 754 implementation
 under RISC-V's rules: canonical NaN results, NaN-boxed singles (an improperly boxed operand
@@ -40,6 +40,12 @@ min/max, every fcvt) is one host call to fp_soft, which is generic in the format
 every mode and flag, by the same code as the S and D slow paths, and slow; half-precision
 arithmetic is rare in the programs this runs (it is mostly storage: flh, fsh, fcvt).
 
+Zfa for S and D: fminm/fmaxm and fleq/fltq are fmin/fmax and fle/flt with other NaN rules
+(their NaN operands go slow anyway); fround/froundnx use wasm's round-to-integral operations
+(RMM and the dynamic mode as fcvt to integers does); fcvtmod.w.d truncates in wasm within
+the int32 range; fli is a constant (in tier 0, where the index is a run-time field, a host
+call). Zfa's half-precision rows are host calls like the rest of Zfh.
+
 No NaN computed by wasm float arithmetic ever reaches a register (each fast path sends NaN
 results to the slow path), so none of this relies on Cranelift's NaN canonicalization.
 
@@ -57,8 +63,9 @@ translated would be lost.
 from __future__ import annotations
 
 from mvvm.isa import Instr
-from mvvm.runtime.fp_soft import NV, NX, SLOW_INDEX, UF
-from mvvm.translator.emitter import GUEST_MEMORY, Emitter, FieldValue
+from mvvm.runtime import fp_soft
+from mvvm.runtime.fp_soft import NV, NX, SLOW_INDEX, UF, fli
+from mvvm.translator.emitter import GUEST_MEMORY, Emitter, Field, FieldValue
 from mvvm.translator.fp_emit import (
     DOUBLE,
     FORMATS,
@@ -580,8 +587,9 @@ def widen(e: Emitter, i: Instr, pc: FieldValue) -> None:
 
 # -- min/max and comparisons: NaN operands go slow --------------------------------------
 
-MINMAX = {"fmin": "min", "fmax": "max"}
-COMPARE = {"feq": "eq", "flt": "lt", "fle": "le"}
+# Zfa's fminm/fmaxm and fleq/fltq differ from fmin/fmax and fle/flt only with NaN operands.
+MINMAX = {"fmin": "min", "fmax": "max", "fminm": "min", "fmaxm": "max"}
+COMPARE = {"feq": "eq", "flt": "lt", "fle": "le", "fleq": "le", "fltq": "lt"}
 
 
 def _ordered_or_slow(frame: SlowPath, a: Operand, b: Operand) -> None:
@@ -594,7 +602,8 @@ def _ordered_or_slow(frame: SlowPath, a: Operand, b: Operand) -> None:
 @semantic(*_names(MINMAX), *_names(COMPARE))
 def min_max_compare(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """wasm's min/max order -0 below +0 as RISC-V does; NaN operands go slow, where NV for
-    signaling NaNs (fmin, fmax, feq) or any NaN (flt, fle) is raised."""
+    signaling NaNs (fmin, fmax, feq, and Zfa's fminm, fmaxm, fleq, fltq) or any NaN (flt,
+    fle) is raised, and fminm/fmaxm give the canonical NaN."""
     op, p = i.name.split(".")
     fmt = FORMATS[p]
     c = e.code
@@ -631,6 +640,7 @@ def _push_bits(e: Emitter, fmt: Fmt, reg: int) -> None:
 
 
 BIT_FORMATS = {**FORMATS, "h": HALF}
+SOFT_FORMATS = {"s": fp_soft.SINGLE, "d": fp_soft.DOUBLE, "h": fp_soft.HALF}
 
 
 @semantic(*_names(SIGN_INJECTION), *(f"{op}.h" for op in SIGN_INJECTION))
@@ -736,7 +746,7 @@ def _host_formats(name: str) -> tuple[str, str]:
 
 
 SOURCE_FIELDS = {"fs1": "rs1", "fs2": "rs2", "fs3": "rs3", "rs1": "rs1"}
-HALF_HOST = [name for name in SLOW_INDEX if "h" in name.split(".")[1:]]
+HALF_HOST = [name for name in SLOW_INDEX if "h" in name.split(".")[1:] and name != "fli.h"]
 
 
 @semantic(*HALF_HOST)
@@ -758,3 +768,85 @@ def half_host(e: Emitter, i: Instr, pc: FieldValue) -> None:
         set_float(e, BIT_FORMATS[result], i.rd)
     if rounding is not None:
         rounding.release()
+
+
+# -- Zfa: fli, fround, froundnx, fcvtmod.w.d (fminm, fmaxm, fleq, fltq are above) ---------
+
+
+class _ConstantIndex:
+    """fli's constant index in tier 0, decoded at run time (a register field: number * 8),
+    as the slow path's argument."""
+
+    def __init__(self, e: Emitter, field: Field) -> None:
+        self.e, self.field = e, field
+
+    def push_i64(self) -> None:
+        self.e.code.get(self.field.local).i32_const(3).op(w.I32_SHR_U, w.I64_EXTEND_I32_U)
+
+
+@semantic("fli.s", "fli.d", "fli.h")
+def load_constant(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """The constant itself in compiled code; the interpreter, which knows the index only at
+    run time, asks the host for it."""
+    fmt = BIT_FORMATS[i.name[-1]]
+    if isinstance(i.rs1, Field):
+        frame = SlowPath(e, i.name, [_ConstantIndex(e, i.rs1)])
+        frame.finish()
+    else:
+        e.code.i64_const(fli(SOFT_FORMATS[i.name[-1]], i.rs1))
+    set_float(e, fmt, i.rd)
+
+
+@semantic(*_names(("fround", "froundnx")))
+def round_integral(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """wasm's nearest/trunc/floor/ceil are IEEE roundToIntegral in RNE/RTZ/RDN/RUP (signed
+    zeros kept), RMM is computed (`_round_integral`); singles are rounded as doubles, exactly.
+    froundnx adds NX when the value changed. NaNs go slow (canonical NaN, NV if signaling)."""
+    op, p = i.name.split(".")
+    fmt, c = FORMATS[p], e.code
+    rounding = Rounding(e, i)
+    a = Operand(e, fmt, i.rs1)
+    frame = SlowPath(e, i.name, [a], rounding)
+    x, r = e.temp(w.F64), e.temp(w.F64)
+    c.get(a.value).get(a.value).op(fmt.f["ne"])
+    frame.to_slow_if()
+    c.get(a.value)
+    if fmt is SINGLE:
+        c.op(w.F64_PROMOTE_F32)
+    c.set(x)
+    _round_integral(e, rounding, x)
+    c.set(r)
+    if op == "froundnx":
+        accrue_inexact(e, lambda: c.get(r).get(x).op(w.F64_NE))
+    c.get(r)
+    if fmt is SINGLE:
+        c.op(w.F32_DEMOTE_F64)
+    push_result_bits(c, fmt)
+    frame.done()
+    frame.finish()
+    set_float(e, fmt, i.rd)
+    rounding.release()
+    a.release()
+    e.release((w.F64, x), (w.F64, r))
+
+
+@semantic("fcvtmod.w.d")
+def convert_modular(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """In the int32 range (|x| < 2**31), a truncation as fcvt.w.d rtz; the rest (NV, the
+    low 32 bits of large integers, NaNs) goes slow."""
+    c = e.code
+    a = Operand(e, DOUBLE, i.rs1)
+    frame = SlowPath(e, i.name, [a])
+    y = e.temp(w.F64)
+    c.get(a.value).op(w.F64_ABS)
+    DOUBLE.fconst(c, 2.0 ** 31)
+    c.op(w.F64_LT, w.I32_EQZ)
+    frame.to_slow_if()
+    c.get(a.value).op(w.F64_TRUNC).set(y)
+    accrue_inexact(e, lambda: c.get(y).get(a.value).op(w.F64_NE))
+    c.get(y).fc(w.I32_TRUNC_SAT_F64_S).op(w.I64_EXTEND_I32_S)
+    frame.done()
+    frame.finish()
+    e.set_x(i.rd)
+    a.release()
+    e.release((w.F64, y))
