@@ -42,7 +42,8 @@ CPU_MODELS = {"rv64": "RV64GC and the extensions riscv_hwprobe reports",
               "any": "the same", "max": "the same"}
 CPU_EXTENSIONS = frozenset({"i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zba", "zbb",
                             "zbc", "zbs", "zbkb", "zbkc", "zbkx", "zicond", "zcb", "zcmop", "zimop",
-                            "zawrs", "zicbom", "zicboz", "zihintpause", "zihintntl"})
+                            "zawrs", "zicbom", "zicboz", "zihintpause", "zihintntl", "zfh",
+                            "zfhmin", "zfa"})
 VERSION = "0.1.0"
 
 

@@ -1,5 +1,5 @@
-"""F and D: every instruction against qemu-riscv64 (softfloat, exact), and the exact Python
-implementation behind MVVM's slow path (mvvm.runtime.fp_soft) on its own.
+"""F, D, Zfhmin and Zfh: every instruction against qemu-riscv64 (softfloat, exact), and the
+exact Python implementation behind MVVM's slow path (mvvm.runtime.fp_soft) on its own.
 
 The guest programs print hashes of their results per (instruction, rounding mode); when
 MVVM differs, the test reruns both with -v and shows the first results that differ.
@@ -21,7 +21,7 @@ from toolchain import PROGRAMS, ROOT  # noqa: E402
 
 from mvvm.isa import TABLE  # noqa: E402
 from mvvm.runtime import fp_soft  # noqa: E402
-from mvvm.runtime.fp_soft import DOUBLE, DZ, NV, NX, OF, SINGLE, UF  # noqa: E402
+from mvvm.runtime.fp_soft import DOUBLE, DZ, HALF, NV, NX, OF, SINGLE, UF  # noqa: E402
 from mvvm.translator.semantics import SEMANTICS  # noqa: E402
 
 RNE, RTZ, RDN, RUP, RMM = range(5)
@@ -49,6 +49,29 @@ def test_every_instruction_matches_qemu(section, build_program, guest_env):
         return
     detail = _first_differences(toolchain.run_qemu(binary, [section, "-v"], env=guest_env).stdout,
                                 toolchain.run_mvvm(binary, [section, "-v"], env=guest_env).stdout)
+    pytest.fail(f"MVVM differs from qemu (status {mvvm.status}, stderr {mvvm.stderr[-500:]!r})"
+                f"\n{detail}", pytrace=False)
+
+
+HALF_FLAGS = ("-O2", "-static", "-march=rv64gc_zfh")
+
+
+@pytest.mark.parametrize("tier", ["0", "1"])
+@pytest.mark.parametrize("section", ["corners", "random", "corners-nx", "random-nx"])
+def test_every_half_instruction_matches_qemu(section, tier, cross_tools, guest_env):
+    """Zfhmin and Zfh as ops.c does F and D: every instruction in every static mode and
+    under every frm, over corner and random halves (boxed and not), singles, doubles and
+    integers, result bits and fflags; in the interpreter and in compiled code."""
+    binary = toolchain.build(PROGRAMS / "fp" / "half.c", HALF_FLAGS)
+    qemu = toolchain.run_qemu(binary, [section], env=guest_env)
+    assert qemu.status == 0
+    options = ["--tier", tier]
+    mvvm = toolchain.run_mvvm(binary, [section], options=options, env=guest_env)
+    if mvvm == qemu:
+        return
+    detail = _first_differences(
+        toolchain.run_qemu(binary, [section, "-v"], env=guest_env).stdout,
+        toolchain.run_mvvm(binary, [section, "-v"], options=options, env=guest_env).stdout)
     pytest.fail(f"MVVM differs from qemu (status {mvvm.status}, stderr {mvvm.stderr[-500:]!r})"
                 f"\n{detail}", pytrace=False)
 
@@ -96,16 +119,18 @@ def test_mandelbrot_example(cross_tools, guest_env, assert_same_as_qemu):
                         toolchain.run_mvvm(program, ["90"], env=guest_env))
 
 
+FP_EXTENSIONS = ("F", "D", "Zfhmin", "Zfh", "Zfa")
+
+
 def test_every_fp_instruction_has_a_semantic():
-    """F and D rows of the table, loads and stores aside (memory.py has those)."""
-    names = {s.name for s in TABLE if s.ext in ("F", "D")}
-    memory = {"flw", "fsw", "fld", "fsd"}
-    assert sorted(names - memory - set(SEMANTICS)) == []
+    """F, D and Zfh rows of the table, loads and stores included."""
+    names = {s.name for s in TABLE if s.ext in FP_EXTENSIONS}
+    assert sorted(names - set(SEMANTICS)) == []
 
 
 def test_slow_path_covers_every_rounded_instruction():
     """Every instruction with a rounding-mode field can bail out to the host."""
-    rounded = {s.name for s in TABLE if s.ext in ("F", "D") and "rm" in s.operands}
+    rounded = {s.name for s in TABLE if s.ext in FP_EXTENSIONS and "rm" in s.operands}
     assert rounded <= set(fp_soft.SLOW_OPS)
 
 
@@ -124,9 +149,19 @@ def _single(x: float) -> int:
         return 0x7F800000 | (0x80000000 if x < 0 else 0)
 
 
+def _half(x: float) -> int:
+    """x rounded to half (RNE: struct's "e" format), as bits; overflow to infinity."""
+    try:
+        return struct.unpack("<H", struct.pack("<e", x))[0]
+    except OverflowError:
+        return 0x7C00 | (0x8000 if x < 0 else 0)
+
+
 def _value(fmt: fp_soft.Format, bits: int) -> float:
     if fmt is DOUBLE:
         return struct.unpack("<d", struct.pack("<Q", bits))[0]
+    if fmt is HALF:
+        return struct.unpack("<e", struct.pack("<H", bits))[0]
     return struct.unpack("<f", struct.pack("<I", bits))[0]
 
 
@@ -134,7 +169,8 @@ def _random_bits(rng: random.Random, fmt: fp_soft.Format) -> int:
     """Mostly numbers of nearby magnitudes, some anything at all."""
     if rng.random() < 0.3:
         return rng.getrandbits(fmt.width)
-    exp = fmt.bias + rng.randint(-30, 30)
+    spread = min(30, fmt.bias - 1)
+    exp = fmt.bias + rng.randint(-spread, spread)
     return rng.getrandbits(1) << (fmt.width - 1) | exp << fmt.frac | rng.getrandbits(fmt.frac)
 
 
@@ -142,11 +178,11 @@ HOST_OPS = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y,
             "mul": lambda x, y: x * y, "div": lambda x, y: x / y if y else math.nan}
 
 
-@pytest.mark.parametrize("fmt", [SINGLE, DOUBLE], ids=["single", "double"])
+@pytest.mark.parametrize("fmt", [HALF, SINGLE, DOUBLE], ids=["half", "single", "double"])
 @pytest.mark.parametrize("op", sorted(HOST_OPS))
 def test_soft_rne_matches_the_host(fmt, op):
-    """In RNE, against the host's doubles (singles: exact double result rounded once more,
-    which is correct rounding since 53 >= 2 * 24 + 2)."""
+    """In RNE, against the host's doubles (singles and halves: the double result rounded
+    once more, which is correct rounding since 53 >= 2 * 24 + 2)."""
     rng = random.Random(f"{op}{fmt.width}")
     for _ in range(3000):
         a, b = _random_bits(rng, fmt), _random_bits(rng, fmt)
@@ -155,7 +191,7 @@ def test_soft_rne_matches_the_host(fmt, op):
         if op == "div" and y == 0 or math.isnan(x) or math.isnan(y):
             continue
         exact = HOST_OPS[op](x, y)
-        want = _double(exact) if fmt is DOUBLE else _single(exact)
+        want = {DOUBLE: _double, SINGLE: _single, HALF: _half}[fmt](exact)
         if math.isnan(exact):
             want = fmt.canonical_nan
         assert got == want, (op, hex(a), hex(b))
@@ -215,9 +251,87 @@ NEG = 1 << 63
     (lambda: fp_soft.from_int(SINGLE, (1 << 24) + 1, RUP, fp_soft.INT_TYPES["l"]),
      (0x4B800001, NX)),
     (lambda: fp_soft.convert(SINGLE, DOUBLE, 0x7FA00000, RNE), (D_QNAN, NV)),
+    # half precision: tininess after rounding, (2^11 - 1) * 2^-25 rounds up to 2^-14 but
+    # is tiny; 65520, the midpoint above the largest half (65504), overflows only when it
+    # rounds up; NaNs narrow to the canonical NaN
+    (lambda: fp_soft.mul(HALF, 0x0400, 0x3BFF, RNE), (0x0400, UF | NX)),
+    (lambda: fp_soft.mul(HALF, 0x0400, 0x3BFF, RTZ), (0x03FF, UF | NX)),
+    (lambda: fp_soft.convert(SINGLE, HALF, 0x477FF000, RNE), (0x7C00, OF | NX)),
+    (lambda: fp_soft.convert(SINGLE, HALF, 0x477FF000, RTZ), (0x7BFF, NX)),
+    (lambda: fp_soft.convert(SINGLE, HALF, 0x477FEFFF, RNE), (0x7BFF, NX)),
+    (lambda: fp_soft.convert(DOUBLE, HALF, D_SNAN | NEG, RNE), (0x7E00, NV)),
+    (lambda: fp_soft.convert(HALF, DOUBLE, 0x0001, RNE), (0x3E70000000000000, 0)),
+    (lambda: fp_soft.from_int(HALF, 2049, RNE, fp_soft.INT_TYPES["w"]), (0x6800, NX)),
+    (lambda: fp_soft.to_int(HALF, 0xFC00, RNE, fp_soft.INT_TYPES["w"]),
+     ((1 << 64) - (1 << 31), NV)),
 ])
 def test_soft_special_cases(call, expected):
     assert call() == expected
+
+
+H_ONE, S_ONE, D_2_5 = 0x3C00, 0x3F800000, 0x4004000000000000
+
+
+@pytest.mark.parametrize(("call", "expected"), [
+    # fli: the spec's table (Zfa, "Immediate-operand floating-point loads")
+    (lambda: [fp_soft.fli(HALF, k) for k in (0, 1, 2, 3, 29, 30, 31)],
+     [0xBC00, 0x0400, 0x0100, 0x0200, 0x7C00, 0x7C00, 0x7E00]),
+    (lambda: [fp_soft.fli(SINGLE, k) for k in (1, 9, 11, 21, 28, 29)],
+     [0x00800000, 0x3EA00000, 0x3EE00000, 0x40200000, 0x47000000, 0x47800000]),
+    (lambda: [fp_soft.fli(DOUBLE, k) for k in (1, 2, 16, 31)],
+     [D_MIN_NORMAL, 0x3EF0000000000000, D_ONE, D_QNAN]),
+    # fminm/fmaxm: any NaN gives the canonical NaN, NV only for a signaling one
+    (lambda: fp_soft.minmax_nan(DOUBLE, D_QNAN | 5, D_ONE, False), (D_QNAN, 0)),
+    (lambda: fp_soft.minmax_nan(SINGLE, S_ONE, 0x7FA00000, True), (0x7FC00000, NV)),
+    (lambda: fp_soft.minmax_nan(HALF, 0x8000, 0x0000, False), (0x8000, 0)),
+    (lambda: fp_soft.minmax_nan(HALF, 0x8000, 0x0000, True), (0x0000, 0)),
+    # fleq/fltq: quiet
+    (lambda: fp_soft.compare_quiet(DOUBLE, D_QNAN, D_ONE, "le"), (0, 0)),
+    (lambda: fp_soft.compare_quiet(DOUBLE, D_SNAN, D_ONE, "lt"), (0, NV)),
+    (lambda: fp_soft.compare_quiet(HALF, 0x8000, 0x0000, "le"), (1, 0)),
+    (lambda: fp_soft.compare_quiet(HALF, 0x8000, 0x0000, "lt"), (0, 0)),
+    # fround/froundnx: the sign stays (-0.25 -> -0), ties by mode, NX only for froundnx
+    (lambda: fp_soft.round_integral(DOUBLE, 0xBFD0000000000000, RUP, True), (NEG, NX)),
+    (lambda: fp_soft.round_integral(DOUBLE, D_2_5, RNE, False), (0x4000000000000000, 0)),
+    (lambda: fp_soft.round_integral(DOUBLE, D_2_5, RMM, True), (0x4008000000000000, NX)),
+    (lambda: fp_soft.round_integral(SINGLE, 0xC0200000, RDN, True), (0xC0400000, NX)),
+    (lambda: fp_soft.round_integral(HALF, 0x3E00, RTZ, True), (H_ONE, NX)),
+    (lambda: fp_soft.round_integral(HALF, 0x7C01, RNE, False), (0x7E00, NV)),
+    (lambda: fp_soft.round_integral(HALF, 0x6401, RNE, True), (0x6401, 0)),     # 1025: integral
+    # fcvtmod.w.d: 2^32 + 5 -> 5 (NV, not NX); -2^31 - 0.5 -> -2^31 (NX); inf -> 0 (NV)
+    (lambda: fp_soft.convert_modular(0x41F0000000500000), (5, NV)),
+    (lambda: fp_soft.convert_modular(0xC1E0000000100000), ((1 << 64) - (1 << 31), NX)),
+    (lambda: fp_soft.convert_modular(0x41E0000000000000), ((1 << 64) - (1 << 31), NV)),
+    (lambda: fp_soft.convert_modular(D_INF), (0, NV)),
+    (lambda: fp_soft.convert_modular(1), (0, NX)),
+    (lambda: fp_soft.convert_modular(0x4004000000000000), (2, NX)),
+])
+def test_soft_zfa(call, expected):
+    """Zfa's operations, checked by hand against the spec's text."""
+    assert call() == expected
+
+
+@pytest.mark.parametrize("tier", ["0", "1"])
+def test_zfa_matches_the_spec_model_in_both_tiers(tier, monkeypatch):
+    """Every Zfa row over the directed corner cases (all 32 fli constants, every rounding
+    mode, NaN-boxing), against tests/difftest/models.py, in the interpreter and compiled.
+    qemu 7.2 has no Zfa, so the reference is that model, written from the spec."""
+    from difftest import directed, models
+    from difftest.machine import CODE, MvvmCpu
+
+    monkeypatch.setattr(toolchain, "TIER", tier)
+    cpu = MvvmCpu()
+    rows = [s for s in TABLE if s.ext == "Zfa"]
+    assert len(rows) == 3 * 7 + 1                   # 7 per precision, and fcvtmod.w.d
+    failures = []
+    for spec in rows:
+        for case in directed.cases(spec):
+            cpu.load(case.group.code, CODE)
+            for state in case.group.states:
+                want, got = models.outcome(case, state), cpu.run(state)
+                if want.differences(got):
+                    failures.append(f"{spec.name} {state}: {want.differences(got)}")
+    assert failures[:5] == []
 
 
 def test_soft_classify_every_class():

@@ -392,9 +392,10 @@ def test_riscv_hwprobe_reports_what_mvvm_implements(g):
     fd_c_zba_zbb_zbs_zicboz_zbc = 1 | 2 | 8 | 16 | 32 | 64 | 128        # no V (4)
     zbkb_zbkc_zbkx_zihintntl_zicond_zihintpause = (1 << 8 | 1 << 9 | 1 << 10 | 1 << 29
                                                    | 1 << 35 | 1 << 36)
+    zfh_zfhmin_zfa = 1 << 27 | 1 << 28 | 1 << 32
     zimop_zca_zcb_zcd_zcmop_zawrs_zicbom = sum(1 << b for b in (42, 43, 44, 45, 47, 48, 55))
     extensions = (fd_c_zba_zbb_zbs_zicboz_zbc | zbkb_zbkc_zbkx_zihintntl_zicond_zihintpause
-                  | zimop_zca_zcb_zcd_zcmop_zawrs_zicbom)
+                  | zimop_zca_zcb_zcd_zcmop_zawrs_zicbom | zfh_zfhmin_zfa)
     assert words == [4, extensions, 3, 1, 8, 10_000_000, -1, 0]
     assert g("riscv_hwprobe", pairs, 1, 0, 0, 1) == -errno.EINVAL
     assert "riscv_hwprobe(" in g.lines()[0]

@@ -397,7 +397,9 @@ def _shim_fp() -> tuple[wt.Store, wt.Func, list[int]]:
     return store, instance.exports(store)["fp"], fcsr
 
 
-SPECIAL = {32: [0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7FA00000, 1,
+SPECIAL = {16: [0, 0x8000, 0x7C00, 0xFC00, 0x7E00, 0x7D00, 1, 0x83FF, 0x0400, 0x7BFF, 0x3C00,
+                0x7800, 0xF800],
+           32: [0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7FA00000, 1,
                 0x807FFFFF, 0x00800000, 0x7F7FFFFF, 0x3F800000, 0x4F000000, 0xCF000000],
            64: [0, 1 << 63, 0x7FF << 52, 0xFFF << 52, 0x7FF8 << 48, 0x7FF4 << 48, 1,
                 0x800FFFFFFFFFFFFF, 1 << 52, 0x7FEFFFFFFFFFFFFF, 0x3FF << 52, 0x43E << 52,
@@ -425,11 +427,11 @@ def test_fp_slow_path_equals_fp_soft():
         name, op = ops[index]
         rm = rng.randrange(5)
         mnemonic, *formats = name.split(".")
-        source = formats[-1] if mnemonic == "fcvt" else formats[0]
-        if source in ("w", "wu", "l", "lu"):
+        source = formats[-1] if mnemonic.startswith("fcvt") else formats[0]
+        if source in ("w", "wu", "l", "lu") or mnemonic == "fli":
             a, b, c = _operand(64, rng), 0, 0
         else:
-            width = 32 if source == "s" else 64
+            width = {"h": 16, "s": 32, "d": 64}[source]
             a, b, c = (_operand(width, rng) for _ in range(3))
             if rng.random() < 0.2:
                 b = a ^ (1 << (width - 1))                    # exact cancellation

@@ -20,8 +20,9 @@ BUILD = TESTS / ".build"
 CC = "riscv64-linux-gnu-gcc"
 HOST_CC = "gcc"
 QEMU = "qemu-riscv64"
-# qemu 7.2 leaves Zbkb and Zbkx off unless asked; everything else MVVM implements it has on.
-QEMU_CPU = ("-cpu", "rv64,zbkb=true,zbkx=true")
+# qemu 7.2 leaves Zbkb, Zbkx, Zfh and Zfhmin off unless asked (its property names for the
+# last two are capitalized); everything else MVVM implements it has on, or lacks.
+QEMU_CPU = ("-cpu", "rv64,zbkb=true,zbkx=true,Zfh=true,Zfhmin=true")
 # The tier mode every MVVM run of the tests uses (`pytest --tier 0`); None: MVVM's default
 # for programs, and compiling every snippet for the instruction-level tests.
 TIER: str | None = None

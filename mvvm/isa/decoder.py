@@ -109,9 +109,10 @@ def _imm_reader(spec: InsnSpec) -> Callable[[int], int] | None:
 
 
 # Which Instr field an operand token fills, and the bit position of that register field.
+# fli's constant index is no register, but it is a register field, decoded the same way.
 REGISTERS = {"rd": ("rd", 7), "fd": ("rd", 7), "rs1": ("rs1", 15), "fs1": ("rs1", 15),
               "mem": ("rs1", 15), "amo": ("rs1", 15), "rs2": ("rs2", 20), "fs2": ("rs2", 20),
-              "fs3": ("rs3", 27)}
+              "fs3": ("rs3", 27), "fli": ("rs1", 15)}
 
 
 def _extractor(spec: InsnSpec) -> Callable[[int], Instr | None]:

@@ -14,6 +14,7 @@ from mvvm.isa.csr import csr_name
 from mvvm.isa.decoder import compressed_form
 from mvvm.isa.instr import Instr
 from mvvm.isa.table import TABLE
+from mvvm.runtime.fp_soft import FLI
 
 XREGS = (
     "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4",
@@ -27,6 +28,20 @@ FREGS = (
 )
 ROUNDING = ("rne", "rtz", "rdn", "rup", "rmm", "unknown", "unknown", "dyn")
 _MASK64 = (1 << 64) - 1
+
+
+# fli's operand as binutils (2.41 on) prints it: a name, or the value in C's %a format.
+_FLI_NAMES = {1: "min", 30: "inf", 31: "nan"}
+
+
+def _fli_constant(index: int) -> str:
+    if index in _FLI_NAMES:
+        return _FLI_NAMES[index]
+    value = FLI[index]
+    assert value is not None
+    mantissa, _, exponent = value.hex().partition("p")      # e.g. -0x1.4000000000000
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}p{'' if exponent.startswith('-') else '+'}{exponent.lstrip('+')}"
 
 
 def _fence_set(bits: int) -> str:
@@ -53,6 +68,8 @@ _OPERANDS: dict[str, _Format] = {
     "csr": lambda i, pc: csr_name(i.csr),
     "zimm": lambda i, pc: str(i.imm),
     "rm": lambda i, pc: ROUNDING[i.rm],
+    "rtz": lambda i, pc: "rtz",
+    "fli": lambda i, pc: _fli_constant(i.rs1),
     "pred": lambda i, pc: _fence_set(i.imm >> 4 & 0xF),
     "succ": lambda i, pc: _fence_set(i.imm & 0xF),
 }
@@ -158,10 +175,15 @@ fsgnjx.s  fabs.s     fd,fs1         rs2=rs1
 fsgnj.d   fmv.d      fd,fs1         rs2=rs1
 fsgnjn.d  fneg.d     fd,fs1         rs2=rs1
 fsgnjx.d  fabs.d     fd,fs1         rs2=rs1
+fsgnj.h   fmv.h      fd,fs1         rs2=rs1
+fsgnjn.h  fneg.h     fd,fs1         rs2=rs1
+fsgnjx.h  fabs.h     fd,fs1         rs2=rs1
 # objdump shows no rounding mode on the exact conversions (it only decodes them with rm=0).
 fcvt.d.w  fcvt.d.w   fd,rs1
 fcvt.d.wu fcvt.d.wu  fd,rs1
 fcvt.d.s  fcvt.d.s   fd,fs1
+fcvt.s.h  fcvt.s.h   fd,fs1
+fcvt.d.h  fcvt.d.h   fd,fs1
 fence     fence      -              imm=255
 fence     fence.tso  -              imm=0x833
 # csrrw zero,cycle,zero is the canonical 32-bit illegal instruction.

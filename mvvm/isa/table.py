@@ -17,6 +17,8 @@ Operand tokens (the `operands` field of a row):
     csr                 a CSR number (kept in csr)
     zimm                the 5-bit immediate of csrr*i (kept in imm)
     rm                  the rounding-mode field (kept in rm)
+    rtz                 a rounding mode the encoding fixes (fcvtmod.w.d's): printed only
+    fli                 the 5-bit index of fli's constant, in the rs1 field (kept in rs1)
     pred,succ           the fence fields (imm keeps the raw imm[11:0])
 """
 
@@ -107,7 +109,8 @@ def _fp(rows: Iterable[tuple[str, str, int, int | None, int | None, str]]) -> li
 def _fused(rows: Iterable[tuple[str, int]]) -> list[InsnSpec]:
     """R4 format fused multiply-adds: the opcode selects the operation, fmt the precision."""
     return [_row(f"{n}.{p}", ext, opcode | fmt << 25, _FMT, "fd,fs1,fs2,fs3,rm")
-            for p, ext, fmt in (("s", "F", 0), ("d", "D", 1)) for n, opcode in rows]
+            for p, ext, fmt in (("s", "F", 0), ("d", "D", 1), ("h", "Zfh", 2))
+            for n, opcode in rows]
 
 
 def _exact(name: str, ext: str, word: int, flow: Flow = Flow.NEXT) -> InsnSpec:
@@ -210,17 +213,19 @@ _ATOMIC = _amo([
 ])
 
 
-def _float(p: str, ext: str, fmt: int, width: int) -> list[InsnSpec]:
-    """The F or D rows: the same operations, told apart by fmt (funct7 low bits) and width.
+def _float(p: str, ext: str, fmt: int, width: int, moves: str | None = None) -> list[InsnSpec]:
+    """The F, D or Zfh rows: the same operations, told apart by fmt (funct7 low bits) and width.
 
-    `p` is the precision suffix of the arithmetic ("s", "d"); memory and move instructions name
-    the width instead ("w", "d"), e.g. flw, fmv.x.w.
+    `p` is the precision suffix of the arithmetic ("s", "d", "h"); memory and move
+    instructions name the width instead ("w", "d", "h"), e.g. flw, fmv.x.w. `moves` is the
+    extension of the loads, stores and moves when it is not `ext` (Zfhmin's of Zfh).
     """
-    w = "w" if p == "s" else "d"
+    w = {"s": "w", "d": "d", "h": "h"}[p]
+    moves = moves or ext
     ints = (("w", 0), ("wu", 1), ("l", 2), ("lu", 3))
     return [
-        *_funct3(LOAD_FP, [(f"fl{w}", ext, width)], "fd,mem"),
-        *_funct3(STORE_FP, [(f"fs{w}", ext, width)], "fs2,mem"),
+        *_funct3(LOAD_FP, [(f"fl{w}", moves, width)], "fd,mem"),
+        *_funct3(STORE_FP, [(f"fs{w}", moves, width)], "fs2,mem"),
         *_fp([(f"f{op}.{p}", ext, f7 | fmt, None, None, "fd,fs1,fs2,rm")
               for op, f7 in (("add", 0x00), ("sub", 0x04), ("mul", 0x08), ("div", 0x0C))]),
         *_fp([(f"fsqrt.{p}", ext, 0x2C | fmt, 0, None, "fd,fs1,rm")]),
@@ -232,9 +237,23 @@ def _float(p: str, ext: str, fmt: int, width: int) -> list[InsnSpec]:
               for op, f3 in (("eq", 2), ("lt", 1), ("le", 0))]),
         *_fp([(f"fcvt.{i}.{p}", ext, 0x60 | fmt, rs2, None, "rd,fs1,rm") for i, rs2 in ints]),
         *_fp([(f"fcvt.{p}.{i}", ext, 0x68 | fmt, rs2, None, "fd,rs1,rm") for i, rs2 in ints]),
-        *_fp([(f"fmv.x.{w}", ext, 0x70 | fmt, 0, 0, "rd,fs1"),
+        *_fp([(f"fmv.x.{w}", moves, 0x70 | fmt, 0, 0, "rd,fs1"),
               (f"fclass.{p}", ext, 0x70 | fmt, 0, 1, "rd,fs1"),
-              (f"fmv.{w}.x", ext, 0x78 | fmt, 0, 0, "fd,rs1")]),
+              (f"fmv.{w}.x", moves, 0x78 | fmt, 0, 0, "fd,rs1")]),
+    ]
+
+
+def _zfa(p: str, fmt: int) -> list[InsnSpec]:
+    """Zfa's rows of one precision: constants, NaN-propagating min/max, rounding to an
+    integral value, quiet comparisons (fmvh.x.d and fmvp.d.x are RV32's, not here)."""
+    return [
+        *_fp([(f"fli.{p}", "Zfa", 0x78 | fmt, 1, 0, "fd,fli")]),
+        *_fp([(f"f{op}.{p}", "Zfa", 0x14 | fmt, None, f3, "fd,fs1,fs2")
+              for op, f3 in (("minm", 2), ("maxm", 3))]),
+        *_fp([(f"f{op}.{p}", "Zfa", 0x20 | fmt, rs2, None, "fd,fs1,rm")
+              for op, rs2 in (("round", 4), ("roundnx", 5))]),
+        *_fp([(f"f{op}.{p}", "Zfa", 0x50 | fmt, None, f3, "rd,fs1,fs2")
+              for op, f3 in (("leq", 4), ("ltq", 5))]),
     ]
 
 
@@ -244,6 +263,15 @@ _FLOAT = [
     *_fused([("fmadd", MADD), ("fmsub", MSUB), ("fnmsub", NMSUB), ("fnmadd", NMADD)]),
     *_fp([("fcvt.s.d", "D", 0x20, 1, None, "fd,fs1,rm"),
           ("fcvt.d.s", "D", 0x21, 0, None, "fd,fs1,rm")]),
+    # Zfh: half precision (fmt 2), its conversions to and from S and D in Zfhmin
+    *_float("h", "Zfh", 2, 1, moves="Zfhmin"),
+    *_fp([("fcvt.s.h", "Zfhmin", 0x20, 2, None, "fd,fs1,rm"),
+          ("fcvt.h.s", "Zfhmin", 0x22, 0, None, "fd,fs1,rm"),
+          ("fcvt.d.h", "Zfhmin", 0x21, 2, None, "fd,fs1,rm"),
+          ("fcvt.h.d", "Zfhmin", 0x22, 1, None, "fd,fs1,rm")]),
+    # Zfa, for S, D and H; fcvtmod.w.d always rounds toward zero (funct3 = 1)
+    *_zfa("s", 0), *_zfa("d", 1), *_zfa("h", 2),
+    *_fp([("fcvtmod.w.d", "Zfa", 0x61, 8, 1, "rd,fs1,rtz")]),
 ]
 
 TABLE: tuple[InsnSpec, ...] = (*_BASE, *_SHIFT_AND_UNARY, *_REG_REG, *_ATOMIC, *_FLOAT)

@@ -1,4 +1,4 @@
-"""Exact IEEE 754 binary32/binary64 arithmetic on bit patterns, with RISC-V's conventions.
+"""Exact IEEE 754 binary16/32/64 arithmetic on bit patterns, with RISC-V's conventions.
 
 Translated code computes the common case in wasm (round to nearest-even, normal results);
 everything else comes here through one host call: NaN and infinite operands, results that
@@ -16,6 +16,7 @@ flt/fle on any NaN; the multiplicands inf * 0 raise NV even when the addend is a
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import isqrt
@@ -66,6 +67,7 @@ class Format:
         return self.pack(sign, self.exp_max - 1, (1 << self.frac) - 1)
 
 
+HALF = Format(16, 10)
 SINGLE = Format(32, 23)
 DOUBLE = Format(64, 52)
 
@@ -366,7 +368,7 @@ def from_int(fmt: Format, register: int, rm: int, source: IntType) -> Result:
 
 
 def convert(src: Format, dst: Format, a: int, rm: int) -> Result:
-    """fcvt.s.d and fcvt.d.s."""
+    """fcvt between two formats (s, d, h): exact when widening, rounded once when narrowing."""
     v = unpack(src, a)
     if _is_nan(v):
         return _nan_result(dst, v)
@@ -375,6 +377,83 @@ def convert(src: Format, dst: Format, a: int, rm: int) -> Result:
     if v.cls == ZERO:
         return dst.pack(v.sign, 0, 0), 0
     return round_pack(dst, v.sign, v.m, v.e, rm)
+
+
+# -- Zfa ---------------------------------------------------------------------------------
+
+# fli's constants by index, as doubles; None is the format's smallest normal number.
+FLI = (-1.0, None, 2.0 ** -16, 2.0 ** -15, 2.0 ** -8, 2.0 ** -7, 0.0625, 0.125, 0.25, 0.3125,
+       0.375, 0.4375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 8.0,
+       16.0, 128.0, 256.0, 2.0 ** 15, 2.0 ** 16, float("inf"), float("nan"))
+
+
+def fli(fmt: Format, index: int) -> int:
+    """The bits of fli's constant; 2**16 is +inf in half precision (RNE overflows)."""
+    value = FLI[index & 31]
+    if value is None:
+        return fmt.pack(0, 1, 0)
+    if value != value:
+        return fmt.canonical_nan
+    double = int.from_bytes(struct.pack("<d", value), "little")
+    return convert(DOUBLE, fmt, double, RNE)[0]
+
+
+def minmax_nan(fmt: Format, a: int, b: int, maximum: bool) -> Result:
+    """fminm/fmaxm: as fmin/fmax, but any NaN operand gives the canonical NaN."""
+    va, vb = unpack(fmt, a), unpack(fmt, b)
+    if _is_nan(va) or _is_nan(vb):
+        return _nan_result(fmt, va, vb)
+    return minmax(fmt, a, b, maximum)
+
+
+def compare_quiet(fmt: Format, a: int, b: int, relation: str) -> Result:
+    """fleq/fltq: as fle/flt, but NV only for a signaling NaN (as feq)."""
+    va, vb = unpack(fmt, a), unpack(fmt, b)
+    if _is_nan(va) or _is_nan(vb):
+        return 0, NV if SNAN in (va.cls, vb.cls) else 0
+    return compare(fmt, a, b, relation)
+
+
+def round_integral(fmt: Format, a: int, rm: int, exact: bool) -> Result:
+    """fround (exact=False: no NX) and froundnx: a rounded to an integral value in its own
+    format, keeping its sign (-0.25 rounds to -0)."""
+    v = unpack(fmt, a)
+    if _is_nan(v):
+        return _nan_result(fmt, v)
+    if v.cls != FINITE or v.e >= 0:              # zeros, infinities, integers
+        return a, 0
+    n, inexact = _round_at(v.m, v.e, 0, v.sign, rm)
+    flags = NX if exact and inexact else 0
+    if n == 0:
+        return fmt.pack(v.sign, 0, 0), flags
+    return round_pack(fmt, v.sign, n, 0, rm)[0], flags
+
+
+def convert_modular(a: int) -> Result:
+    """fcvtmod.w.d: a double truncated to an integer, whose low 32 bits (sign-extended) are
+    the result; NaN and infinities give 0. NV when the integer is not an int32 (NX not
+    then), else NX when inexact."""
+    v = unpack(DOUBLE, a)
+    if v.cls in (INF, QNAN, SNAN):
+        return 0, NV
+    if v.cls == ZERO:
+        return 0, 0
+    n, inexact = _round_at(v.m, v.e, 0, v.sign, RTZ)
+    value = -n if v.sign else n
+    flags = NV if not -(1 << 31) <= value < 1 << 31 else NX if inexact else 0
+    return INT_TYPES["w"].register(value), flags
+
+
+def _zfa_ops(p: str, fmt: Format) -> dict[str, SlowOp]:
+    return {
+        f"fli.{p}": lambda a, b, c, rm: (fli(fmt, a), 0),
+        f"fminm.{p}": lambda a, b, c, rm: minmax_nan(fmt, a, b, False),
+        f"fmaxm.{p}": lambda a, b, c, rm: minmax_nan(fmt, a, b, True),
+        f"fround.{p}": lambda a, b, c, rm: round_integral(fmt, a, rm, False),
+        f"froundnx.{p}": lambda a, b, c, rm: round_integral(fmt, a, rm, True),
+        f"fleq.{p}": lambda a, b, c, rm: compare_quiet(fmt, a, b, "le"),
+        f"fltq.{p}": lambda a, b, c, rm: compare_quiet(fmt, a, b, "lt"),
+    }
 
 
 # -- the slow-path operations by mnemonic ----------------------------------------------
@@ -405,10 +484,19 @@ def _float_ops(p: str, fmt: Format) -> dict[str, SlowOp]:
     return ops
 
 
+_CONVERSIONS = (("s", SINGLE, "d", DOUBLE), ("d", DOUBLE, "s", SINGLE),
+                ("s", SINGLE, "h", HALF), ("h", HALF, "s", SINGLE),
+                ("d", DOUBLE, "h", HALF), ("h", HALF, "d", DOUBLE))
+
 SLOW_OPS: dict[str, SlowOp] = {
     **_float_ops("s", SINGLE),
     **_float_ops("d", DOUBLE),
-    "fcvt.s.d": lambda a, b, c, rm: convert(DOUBLE, SINGLE, a, rm),
-    "fcvt.d.s": lambda a, b, c, rm: convert(SINGLE, DOUBLE, a, rm),
+    **{f"fcvt.{p}.{q}": lambda a, b, c, rm, src=src, dst=dst: convert(src, dst, a, rm)
+       for p, dst, q, src in _CONVERSIONS},
+    **_float_ops("h", HALF),
+    **_zfa_ops("s", SINGLE),
+    **_zfa_ops("d", DOUBLE),
+    **_zfa_ops("h", HALF),
+    "fcvtmod.w.d": lambda a, b, c, rm: convert_modular(a),
 }
 SLOW_INDEX: dict[str, int] = {name: index for index, name in enumerate(SLOW_OPS)}

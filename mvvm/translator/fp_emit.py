@@ -1,8 +1,10 @@
-"""The wasm building blocks of the F and D semantics (mvvm.translator.semantics.fp).
+"""The wasm building blocks of the F, D and Zfh semantics (mvvm.translator.semantics.fp).
 
 FP registers are raw 64-bit patterns in i64 locals. A single is NaN-boxed (upper 32 bits all
-ones); an improperly boxed register reads as the canonical NaN. Each instruction loads its
-operands once into locals, both as the format's bits and as a wasm float.
+ones), a half too (upper 48 bits); an improperly boxed register reads as the canonical NaN.
+Each instruction loads its operands once into locals, both as the format's bits and as a
+wasm float. Halves have no wasm float type: their bit operations are integer code, and their
+arithmetic is the host's (`SlowPath` with no fast path, `BitsOperand` for the operands).
 
 Most instructions are framed by `SlowPath`: a wasm fast path for the common case (round to
 nearest-even and an ordinary result) that may bail out to one host call (HOST_FP, the exact
@@ -23,6 +25,8 @@ from mvvm.translator.emitter import HOST_FP, Emitter, Field
 from mvvm.wasm import encoder as w
 
 NAN_BOX = -(1 << 32)            # the upper 32 bits all ones
+HALF_BOX = -(1 << 16)           # the upper 48 bits all ones
+HALF_CANONICAL_NAN = 0x7E00
 RNE = 0
 DYNAMIC = 7
 
@@ -93,6 +97,9 @@ DOUBLE = Fmt("d", w.F64, w.I64, 64, 52, f={
     "shr_u": w.I64_SHR_U, "add": w.I64_ADD, "sub": w.I64_SUB, "ne": w.I64_NE,
     "lt_u": w.I64_LT_U, "ge_u": w.I64_GE_U, "gt_u": w.I64_GT_U, "ctz": w.I64_CTZ,
 })
+# Half precision as far as wasm goes: its bits, kept zero-extended in an i64 (so the
+# integer opcodes are DOUBLE's); ftype is that i64 too, for there is no f16.
+HALF = Fmt("h", w.I64, w.I64, 16, 10, f={}, i=DOUBLE.i)
 FORMATS = {"s": SINGLE, "d": DOUBLE}
 
 
@@ -105,6 +112,15 @@ def unbox(e: Emitter, reg: int) -> None:
     e.code.op(w.I32_WRAP_I64).i32_const(0x7FC00000)
     e.f(reg)
     e.code.i64_const(NAN_BOX).op(w.I64_GE_U, w.SELECT)
+
+
+def unbox_half(e: Emitter, reg: int) -> None:
+    """Push a half register's 16 bits (i64, zero-extended), or the canonical NaN if it is
+    not boxed."""
+    e.f(reg)
+    e.code.i64_const(0xFFFF).op(w.I64_AND).i64_const(HALF_CANONICAL_NAN)
+    e.f(reg)
+    e.code.i64_const(HALF_BOX).op(w.I64_GE_U, w.SELECT)
 
 
 class Operand:
@@ -139,6 +155,23 @@ class Operand:
             self.e.release((w.I32, self.bits_local))
 
 
+class BitsOperand:
+    """An FP register operand the host alone reads: its bits in `fmt` (unboxed), pushed as
+    the slow path's argument when the call is made."""
+
+    def __init__(self, e: Emitter, fmt: Fmt, reg: int) -> None:
+        self.e, self.fmt, self.reg = e, fmt, reg
+
+    def push_i64(self) -> None:
+        if self.fmt is HALF:
+            unbox_half(self.e, self.reg)
+        elif self.fmt is SINGLE:
+            unbox(self.e, self.reg)
+            self.e.code.op(w.I64_EXTEND_I32_U)
+        else:
+            self.e.f(self.reg)
+
+
 class IntOperand:
     """An integer register operand of fcvt.{s,d}.{w,wu,l,lu}, as the slow path's argument."""
 
@@ -150,9 +183,12 @@ class IntOperand:
 
 
 def set_float(e: Emitter, fmt: Fmt, rd: int) -> None:
-    """Pop the result's bits as i64 (zero-extended for singles) into rd, NaN-boxing singles."""
+    """Pop the result's bits as i64 (zero-extended for singles and halves) into rd,
+    NaN-boxing singles and halves."""
     if fmt is SINGLE:
         e.code.i64_const(NAN_BOX).op(w.I64_OR)
+    elif fmt is HALF:
+        e.code.i64_const(HALF_BOX).op(w.I64_OR)
     e.set_f(rd)
 
 
@@ -264,7 +300,8 @@ class SlowPath:
     `depth` counts the blocks the fast path has opened inside $slow, for its branches.
     """
 
-    def __init__(self, e: Emitter, name: str, operands: list[Operand | IntOperand],
+    def __init__(self, e: Emitter, name: str,
+                 operands: list[Operand | BitsOperand | IntOperand],
                  rounding: Rounding | None = None) -> None:
         self.e, self.c = e, e.code
         self.index = SLOW_INDEX[name]

@@ -45,23 +45,37 @@ def layout_header() -> str:
     return "\n".join(["#pragma once", *lines, ""])
 
 
+ZFA_OPS = ("fli", "fminm", "fmaxm", "fround", "froundnx", "fleq", "fltq")
+
+
 def fp_ops_header() -> str:
     """fp.c's operation numbers: SLOW_OPS lists each format's operations, single then
-    double, then the two conversions between them."""
+    double, then the conversions between formats, the same operations for half, Zfa's
+    per format (single, double, half), and fcvtmod.w.d."""
     ops = list(fp_soft.SLOW_OPS)
     per_format = ops.index("fadd.d")
+    conversions = [f"fcvt.{p}.{q}" for p, q in (("s", "d"), ("d", "s"), ("s", "h"),
+                                                 ("h", "s"), ("d", "h"), ("h", "d"))]
     lines = ["#pragma once", f"#define FP_PER_FORMAT {per_format}",
-             f"#define FP_CVT_S_D {ops.index('fcvt.s.d')}",
-             f"#define FP_CVT_D_S {ops.index('fcvt.d.s')}",
-             f"#define FP_CVT_FIRST {ops.index('fcvt.w.s')}"]
+             f"#define FP_CVT_FIRST {ops.index('fcvt.w.s')}",
+             f"#define FP_HALF_FIRST {ops.index('fadd.h')}",
+             f"#define FP_ZFA_FIRST {ops.index('fli.s')}",
+             f"#define FP_ZFA_PER_FORMAT {len(ZFA_OPS)}",
+             f"#define FP_FCVTMOD_W_D {ops.index('fcvtmod.w.d')}"]
+    lines += [f"#define FP_CVT_{name[5].upper()}_{name[7].upper()} {ops.index(name)}"
+              for name in conversions]
     lines += [f"#define FP_{FP_NAMES[name.split('.')[0]]} {ops.index(name)}"
               for name in ops[:per_format] if name.split(".")[0] in FP_NAMES]
-    conversions = ops[ops.index("fcvt.w.s"):per_format]
+    lines += [f"#define FP_ZFA_{op.upper()} {k}" for k, op in enumerate(ZFA_OPS)]
     expected = [f"fcvt.{kind}.s" if to else f"fcvt.s.{kind}"
                 for kind in ("w", "wu", "l", "lu") for to in (True, False)]
-    doubles = [name.replace(".s", ".d") for name in ops[:per_format]]
-    if conversions != expected or ops[per_format:2 * per_format] != doubles:
-        raise SystemExit(f"fp.c expects SLOW_OPS as {ops[:per_format]}, then for .d")
+    layout = [
+        *ops[:ops.index("fcvt.w.s")], *expected,
+        *(name.replace(".s", ".d") for name in ops[:per_format]), *conversions,
+        *(name.replace(".s", ".h") for name in ops[:per_format]),
+        *(f"{op}.{p}" for p in ("s", "d", "h") for op in ZFA_OPS), "fcvtmod.w.d"]
+    if ops != layout:
+        raise SystemExit(f"fp.c expects SLOW_OPS as {layout}")
     return "\n".join([*lines, ""])
 
 

@@ -28,9 +28,10 @@ from mvvm.isa.encoder import Fields, encode, tokens
 from mvvm.isa.table import LOAD, LOAD_FP
 
 UNICORN_EXTS = frozenset({"I", "M", "A", "Zicsr"})    # what Unicorn runs faithfully
-QEMU_LACKS = frozenset({"Zicond", "Zimop", "Zawrs", "Zicbom", "Zicboz"})   # nor qemu 7.2
+QEMU_LACKS = frozenset({"Zicond", "Zimop", "Zawrs", "Zicbom", "Zicboz", "Zfa"})   # nor qemu 7.2
 TARGETED = frozenset({"ecall", "ebreak", "fence", "fence.i"})
 FP_CSRS = (0x001, 0x002, 0x003)                       # fflags, frm, fcsr: deterministic
+FP_EXTS = frozenset({"F", "D", "Zfh", "Zfhmin", "Zfa"})
 MEM_OFFSETS = (0, 1, -1, 7, 2047, -2048)
 CAP, CAP_FP = 400, 100                                # inputs per encoding, at most
 BASE = 8                                              # s0 holds SCRATCH_MID
@@ -125,17 +126,22 @@ def encodings(spec: InsnSpec) -> Iterator[tuple[bool, dict[str, int], Fields]]:
     csrs = FP_CSRS if "csr" in toks else (0,)
     modes = v.ROUNDING if "rm" in toks else (0,)
     orderings = ((False, False), (True, True)) if spec.ext == "A" else ((False, False),)
+    constants = range(32) if "fli" in toks else (None,)        # fli's index, in rs1
     for n, layout in enumerate(layouts(spec)):
         regs = {FIELD_OF[role]: reg for role, reg in layout.items()}
-        for imm, csr, rm, (aq, rl) in itertools.product(immediates(spec), csrs, modes,
-                                                        orderings):
+        for imm, csr, rm, (aq, rl), index in itertools.product(
+                immediates(spec), csrs, modes, orderings, constants):
+            if index is not None:
+                regs["rs1"] = index
             yield n == 0 and not aq, layout, Fields(imm=imm, csr=csr, rm=rm, aq=aq, rl=rl, **regs)
 
 
 def _fp_corners(spec: InsnSpec, few: bool) -> tuple[int, ...]:
-    """Source values in the row's source precision: .s/.w rows read singles."""
-    single = spec.name.rsplit(".", 1)[-1] in ("s", "w") or spec.name in ("flw", "fsw")
-    if single:
+    """Source values in the row's source precision: .s/.w rows read singles, .h rows halves."""
+    suffix = spec.name.rsplit(".", 1)[-1]
+    if suffix == "h" or spec.name in ("flh", "fsh"):
+        return v.FEW_HALVES if few else v.HALVES
+    if suffix in ("s", "w") or spec.name in ("flw", "fsw"):
         return v.FEW_SINGLES if few else v.SINGLES
     return v.FEW_DOUBLES if few else v.DOUBLES
 
@@ -146,7 +152,7 @@ def _fcsr_values(spec: InsnSpec, fields: Fields) -> tuple[int, ...]:
         return v.FCSR
     if "rm" in toks and fields.rm == 7:
         return tuple(frm << 5 for frm in v.FRM)
-    if spec.ext in ("F", "D"):
+    if spec.ext in FP_EXTS:
         return (0, 0x75)                # fflags must accrue onto what is there
     return (0,)
 
@@ -218,7 +224,7 @@ def cases(spec: InsnSpec) -> list[Case]:
     """Every encoding of the row with its input states; deterministic per row."""
     rng = random.Random(spec.name)
     background = _background(spec, rng)
-    cap = CAP_FP if spec.ext in ("F", "D") else CAP
+    cap = CAP_FP if spec.ext in FP_EXTS else CAP
     out = []
     for canonical, layout, fields in encodings(spec):
         dims = dimensions(spec, canonical, layout, fields)

@@ -233,6 +233,44 @@ _start:
         fcvt.d.lu       fa0, a1, rtz
         fmv.x.d a0, fa1
         fmv.d.x fa0, a1
+/* Zfhmin, Zfh */
+        flh     fa0, 2(sp)
+        fsh     fs0, -2(sp)
+        fmv.x.h a0, fa1
+        fmv.h.x fa0, a1
+        fcvt.s.h        fa0, fa1
+        fcvt.h.s        fa0, fa1
+        fcvt.d.h        fa0, fa1
+        fcvt.h.d        fa0, fa1, rtz
+        fmadd.h fa0, fa1, fa2, fa3
+        fmsub.h fa0, fa1, fa2, fa3, rdn
+        fnmsub.h        fa0, fa1, fa2, fa3
+        fnmadd.h        fa0, fa1, fa2, fa3, rmm
+        fadd.h  fa0, fa1, fa2
+        fsub.h  fa0, fa1, fa2, rup
+        fmul.h  fa0, fa1, fa2, rne
+        fdiv.h  fa0, fa1, fa2
+        fsqrt.h fa0, fa1, rdn
+        fsgnj.h fa0, fa1, fa2
+        fsgnj.h fa0, fa1, fa1
+        fsgnjn.h        fa0, fa1, fa2
+        fsgnjn.h        fa0, fa1, fa1
+        fsgnjx.h        fa0, fa1, fa2
+        fsgnjx.h        fa0, fa1, fa1
+        fmin.h  fa0, fa1, fa2
+        fmax.h  fa0, fa1, fa2
+        feq.h   a0, fa1, fa2
+        flt.h   a0, fa1, fa2
+        fle.h   a0, fa1, fa2
+        fclass.h        a0, fa1
+        fcvt.w.h        a0, fa1, rtz
+        fcvt.wu.h       a0, fa1
+        fcvt.l.h        a0, fa1
+        fcvt.lu.h       a0, fa1, rup
+        fcvt.h.w        fa0, a1
+        fcvt.h.wu       fa0, a1, rmm
+        fcvt.h.l        fa0, a1
+        fcvt.h.lu       fa0, a1, rtz
 /* Zba */
         add.uw  a0, a1, a2
         add.uw  a0, a1, zero
@@ -293,6 +331,29 @@ _start:
         cbo.clean (a0)
         cbo.flush (a1)
         cbo.zero (a2)
+/* Zfa (S, D, H), which binutils 2.40 does not know */
+        .insn 4, 0xf01a8553    /* fli.s */
+        .insn 4, 0x28c5a553    /* fminm.s */
+        .insn 4, 0x28c5b553    /* fmaxm.s */
+        .insn 4, 0x4045c553    /* fround.s */
+        .insn 4, 0x4055c553    /* froundnx.s */
+        .insn 4, 0xa0c5c553    /* fleq.s */
+        .insn 4, 0xa0c5d553    /* fltq.s */
+        .insn 4, 0xf21a8553    /* fli.d */
+        .insn 4, 0x2ac5a553    /* fminm.d */
+        .insn 4, 0x2ac5b553    /* fmaxm.d */
+        .insn 4, 0x4245c553    /* fround.d */
+        .insn 4, 0x4255c553    /* froundnx.d */
+        .insn 4, 0xa2c5c553    /* fleq.d */
+        .insn 4, 0xa2c5d553    /* fltq.d */
+        .insn 4, 0xf41a8553    /* fli.h */
+        .insn 4, 0x2cc5a553    /* fminm.h */
+        .insn 4, 0x2cc5b553    /* fmaxm.h */
+        .insn 4, 0x4445c553    /* fround.h */
+        .insn 4, 0x4455c553    /* froundnx.h */
+        .insn 4, 0xa4c5c553    /* fleq.h */
+        .insn 4, 0xa4c5d553    /* fltq.h */
+        .insn 4, 0xc2859553    /* fcvtmod.w.d */
 /* Zicond, Zawrs, Zimop (every one), which binutils 2.40 does not know */
         .insn r 0x33, 5, 7, a0, a1, a2
         .insn r 0x33, 7, 7, a0, a1, a2

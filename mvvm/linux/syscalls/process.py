@@ -432,7 +432,8 @@ def _prctl_value(k: Kernel, option: int, arg2: int) -> int:
 
 HWPROBE_IMA_FD, HWPROBE_IMA_C = 1 << 0, 1 << 1
 HWPROBE_EXTENSIONS = {"Zba": 3, "Zbb": 4, "Zbs": 5, "Zicboz": 6, "Zbc": 7, "Zbkb": 8,
-                      "Zbkc": 9, "Zbkx": 10, "Zihintntl": 29, "Zicond": 35, "Zihintpause": 36,
+                      "Zbkc": 9, "Zbkx": 10, "Zfh": 27, "Zfhmin": 28, "Zihintntl": 29,
+                      "Zfa": 32, "Zicond": 35, "Zihintpause": 36,
                       "Zimop": 42, "Zca": 43, "Zcb": 44, "Zcd": 45, "Zcmop": 47, "Zawrs": 48,
                       "Zicbom": 55}
 ZBKC = {"clmul", "clmulh"}

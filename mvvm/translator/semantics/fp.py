@@ -1,4 +1,5 @@
-"""F and D semantics: every RV64F and RV64D instruction (flw/fld/fsw/fsd are in memory.py).
+"""F, D, Zfh and Zfa semantics: every RV64F, RV64D, Zfhmin, Zfh and Zfa instruction
+(flw/fld/fsw/fsd are in memory.py; flh/fsh are here, with the rest of half precision).
 
 Results and accrued flags are bit-exact with a correctly rounded IEEE 754 implementation
 under RISC-V's rules: canonical NaN results, NaN-boxed singles (an improperly boxed operand
@@ -33,6 +34,18 @@ tininess detected after rounding. Each instruction has a wasm fast path for the 
   their special results) on the slow path. fsgnj*, fmv, fclass: integer operations, so NaN
   payloads are never touched by wasm float arithmetic.
 
+Half precision (Zfh, Zfhmin) has no wasm type: flh/fsh, fmv, fsgnj and fclass are integer
+code on the bits, as for S and D; everything that computes (arithmetic, fused, comparisons,
+min/max, every fcvt) is one host call to fp_soft, which is generic in the format. Exact in
+every mode and flag, by the same code as the S and D slow paths, and slow; half-precision
+arithmetic is rare in the programs this runs (it is mostly storage: flh, fsh, fcvt).
+
+Zfa for S and D: fminm/fmaxm and fleq/fltq are fmin/fmax and fle/flt with other NaN rules
+(their NaN operands go slow anyway); fround/froundnx use wasm's round-to-integral operations
+(RMM and the dynamic mode as fcvt to integers does); fcvtmod.w.d truncates in wasm within
+the int32 range; fli is a constant (in tier 0, where the index is a run-time field, a host
+call). Zfa's half-precision rows are host calls like the rest of Zfh.
+
 No NaN computed by wasm float arithmetic ever reaches a register (each fast path sends NaN
 results to the slow path), so none of this relies on Cranelift's NaN canonicalization.
 
@@ -50,13 +63,17 @@ translated would be lost.
 from __future__ import annotations
 
 from mvvm.isa import Instr
-from mvvm.runtime.fp_soft import NV, NX, UF
-from mvvm.translator.emitter import Emitter, FieldValue
+from mvvm.runtime import fp_soft
+from mvvm.runtime.fp_soft import NV, NX, SLOW_INDEX, UF, fli
+from mvvm.translator.emitter import GUEST_MEMORY, Emitter, Field, FieldValue
 from mvvm.translator.fp_emit import (
     DOUBLE,
     FORMATS,
+    HALF,
+    HALF_BOX,
     NAN_BOX,
     SINGLE,
+    BitsOperand,
     Fmt,
     IntOperand,
     Operand,
@@ -76,6 +93,7 @@ from mvvm.translator.fp_emit import (
     raise_flags,
     set_float,
     unbox,
+    unbox_half,
 )
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
@@ -569,8 +587,9 @@ def widen(e: Emitter, i: Instr, pc: FieldValue) -> None:
 
 # -- min/max and comparisons: NaN operands go slow --------------------------------------
 
-MINMAX = {"fmin": "min", "fmax": "max"}
-COMPARE = {"feq": "eq", "flt": "lt", "fle": "le"}
+# Zfa's fminm/fmaxm and fleq/fltq differ from fmin/fmax and fle/flt only with NaN operands.
+MINMAX = {"fmin": "min", "fmax": "max", "fminm": "min", "fmaxm": "max"}
+COMPARE = {"feq": "eq", "flt": "lt", "fle": "le", "fleq": "le", "fltq": "lt"}
 
 
 def _ordered_or_slow(frame: SlowPath, a: Operand, b: Operand) -> None:
@@ -583,7 +602,8 @@ def _ordered_or_slow(frame: SlowPath, a: Operand, b: Operand) -> None:
 @semantic(*_names(MINMAX), *_names(COMPARE))
 def min_max_compare(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """wasm's min/max order -0 below +0 as RISC-V does; NaN operands go slow, where NV for
-    signaling NaNs (fmin, fmax, feq) or any NaN (flt, fle) is raised."""
+    signaling NaNs (fmin, fmax, feq, and Zfa's fminm, fmaxm, fleq, fltq) or any NaN (flt,
+    fle) is raised, and fminm/fmaxm give the canonical NaN."""
     op, p = i.name.split(".")
     fmt = FORMATS[p]
     c = e.code
@@ -613,16 +633,22 @@ SIGN_INJECTION = ("fsgnj", "fsgnjn", "fsgnjx")
 def _push_bits(e: Emitter, fmt: Fmt, reg: int) -> None:
     if fmt is SINGLE:
         unbox(e, reg)
+    elif fmt is HALF:
+        unbox_half(e, reg)
     else:
         e.f(reg)
 
 
-@semantic(*_names(SIGN_INJECTION))
+BIT_FORMATS = {**FORMATS, "h": HALF}
+SOFT_FORMATS = {"s": fp_soft.SINGLE, "d": fp_soft.DOUBLE, "h": fp_soft.HALF}
+
+
+@semantic(*_names(SIGN_INJECTION), *(f"{op}.h" for op in SIGN_INJECTION))
 def sign_injection(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """rs1's magnitude with rs2's sign (fsgnj), its negation (fsgnjn), or rs1's sign xor
     rs2's (fsgnjx), on the (unboxed) bits: no flags, NaNs are not canonicalized."""
     op, p = i.name.split(".")
-    fmt, c = FORMATS[p], e.code
+    fmt, c = BIT_FORMATS[p], e.code
     _push_bits(e, fmt, i.rs1)
     if op != "fsgnjx":
         fmt.iconst(c, ~fmt.sign)
@@ -638,29 +664,33 @@ def sign_injection(e: Emitter, i: Instr, pc: FieldValue) -> None:
     set_float(e, fmt, i.rd)
 
 
-@semantic("fmv.x.w", "fmv.x.d")
+@semantic("fmv.x.w", "fmv.x.d", "fmv.x.h")
 def move_to_int(e: Emitter, i: Instr, pc: FieldValue) -> None:
-    """fmv.x.w sign-extends the low 32 bits, boxed or not."""
+    """fmv.x.w sign-extends the low 32 bits, fmv.x.h the low 16, boxed or not."""
     e.f(i.rs1)
     if i.name == "fmv.x.w":
         e.code.op(w.I32_WRAP_I64, w.I64_EXTEND_I32_S)
+    elif i.name == "fmv.x.h":
+        e.code.op(w.I64_EXTEND16_S)
     e.set_x(i.rd)
 
 
-@semantic("fmv.w.x", "fmv.d.x")
+@semantic("fmv.w.x", "fmv.d.x", "fmv.h.x")
 def move_to_float(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.x(i.rs1)
     if i.name == "fmv.w.x":
         e.code.i64_const(NAN_BOX).op(w.I64_OR)
+    elif i.name == "fmv.h.x":
+        e.code.i64_const(0xFFFF).op(w.I64_AND).i64_const(HALF_BOX).op(w.I64_OR)
     e.set_f(i.rd)
 
 
-@semantic(*(f"fclass.{p}" for p in FORMAT_NAMES))
+@semantic(*(f"fclass.{p}" for p in (*FORMAT_NAMES, "h")))
 def classify(e: Emitter, i: Instr, pc: FieldValue) -> None:
     """1 << k: for |x|'s bits a, k = 4 + (a != 0) + (a >= min normal) + (a >= inf) for a
     positive x (zero, subnormal, normal, infinity), 7 - that for a negative one, and 8 or
     9 for signaling or quiet NaNs."""
-    fmt, c = FORMATS[i.name[-1]], e.code
+    fmt, c = BIT_FORMATS[i.name[-1]], e.code
     bits, magnitude, k = e.temp(fmt.itype), e.temp(fmt.itype), e.temp(w.I32)
     _push_bits(e, fmt, i.rs1)
     c.tee(bits)
@@ -681,3 +711,142 @@ def classify(e: Emitter, i: Instr, pc: FieldValue) -> None:
     c.op(fmt.i["gt_u"], w.SELECT, w.I64_EXTEND_I32_U, w.I64_SHL)
     e.set_x(i.rd)
     e.release((fmt.itype, bits), (fmt.itype, magnitude), (w.I32, k))
+
+
+# -- half precision: loads and stores, and the host for everything that computes ----------
+
+
+@semantic("flh")
+def load_half(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """As flw (mvvm.translator.semantics.memory): 16 bits, NaN-boxed."""
+    e.address(i.rs1, i.imm)
+    e.code.mem(w.I64_LOAD16_U, GUEST_MEMORY).i64_const(HALF_BOX).op(w.I64_OR)
+    e.set_f(i.rd)
+
+
+@semantic("fsh")
+def store_half(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """The low 16 bits of the register, boxed or not (as fsw stores the low 32)."""
+    e.address(i.rs1, i.imm)
+    e.f(i.rs2)
+    e.code.mem(w.I64_STORE16, GUEST_MEMORY)
+
+
+def _host_formats(name: str) -> tuple[str, str]:
+    """(result, source) precision of a host-computed instruction: "s", "d", "h", or "x"
+    for an integer register. fcvt.X.Y converts Y to X; feq/flt/fle write an integer."""
+    parts = name.split(".")
+    if parts[0] == "fcvt":
+        result, source = parts[1], parts[2]
+    else:
+        result = source = parts[-1]
+        if parts[0] in COMPARE:
+            result = "x"
+    return ("x" if result in TO_INT else result), ("x" if source in FROM_INT else source)
+
+
+SOURCE_FIELDS = {"fs1": "rs1", "fs2": "rs2", "fs3": "rs3", "rs1": "rs1"}
+HALF_HOST = [name for name in SLOW_INDEX if "h" in name.split(".")[1:] and name != "fli.h"]
+
+
+@semantic(*HALF_HOST)
+def half_host(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """Everything of Zfh that computes: one host call, which returns the result's bits (or
+    integer value) and accrues the flags. An instruction with a rounding mode traps on a
+    reserved dynamic one before the call."""
+    result, source = _host_formats(i.name)
+    sources = [t for t in i.spec.operands.split(",")[1:] if t in SOURCE_FIELDS]
+    operands: list[BitsOperand | IntOperand] = [
+        IntOperand(e, i.rs1) if source == "x"
+        else BitsOperand(e, BIT_FORMATS[source], getattr(i, SOURCE_FIELDS[t])) for t in sources]
+    rounding = Rounding(e, i, in_slow_path=True) if i.spec.operands.endswith(",rm") else None
+    frame = SlowPath(e, i.name, operands, rounding)
+    frame.finish()
+    if result == "x":
+        e.set_x(i.rd)
+    else:
+        set_float(e, BIT_FORMATS[result], i.rd)
+    if rounding is not None:
+        rounding.release()
+
+
+# -- Zfa: fli, fround, froundnx, fcvtmod.w.d (fminm, fmaxm, fleq, fltq are above) ---------
+
+
+class _ConstantIndex:
+    """fli's constant index in tier 0, decoded at run time (a register field: number * 8),
+    as the slow path's argument."""
+
+    def __init__(self, e: Emitter, field: Field) -> None:
+        self.e, self.field = e, field
+
+    def push_i64(self) -> None:
+        self.e.code.get(self.field.local).i32_const(3).op(w.I32_SHR_U, w.I64_EXTEND_I32_U)
+
+
+@semantic("fli.s", "fli.d", "fli.h")
+def load_constant(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """The constant itself in compiled code; the interpreter, which knows the index only at
+    run time, asks the host for it."""
+    fmt = BIT_FORMATS[i.name[-1]]
+    if isinstance(i.rs1, Field):
+        frame = SlowPath(e, i.name, [_ConstantIndex(e, i.rs1)])
+        frame.finish()
+    else:
+        e.code.i64_const(fli(SOFT_FORMATS[i.name[-1]], i.rs1))
+    set_float(e, fmt, i.rd)
+
+
+@semantic(*_names(("fround", "froundnx")))
+def round_integral(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """wasm's nearest/trunc/floor/ceil are IEEE roundToIntegral in RNE/RTZ/RDN/RUP (signed
+    zeros kept), RMM is computed (`_round_integral`); singles are rounded as doubles, exactly.
+    froundnx adds NX when the value changed. NaNs go slow (canonical NaN, NV if signaling)."""
+    op, p = i.name.split(".")
+    fmt, c = FORMATS[p], e.code
+    rounding = Rounding(e, i)
+    a = Operand(e, fmt, i.rs1)
+    frame = SlowPath(e, i.name, [a], rounding)
+    x, r = e.temp(w.F64), e.temp(w.F64)
+    c.get(a.value).get(a.value).op(fmt.f["ne"])
+    frame.to_slow_if()
+    c.get(a.value)
+    if fmt is SINGLE:
+        c.op(w.F64_PROMOTE_F32)
+    c.set(x)
+    _round_integral(e, rounding, x)
+    c.set(r)
+    if op == "froundnx":
+        accrue_inexact(e, lambda: c.get(r).get(x).op(w.F64_NE))
+    c.get(r)
+    if fmt is SINGLE:
+        c.op(w.F32_DEMOTE_F64)
+    push_result_bits(c, fmt)
+    frame.done()
+    frame.finish()
+    set_float(e, fmt, i.rd)
+    rounding.release()
+    a.release()
+    e.release((w.F64, x), (w.F64, r))
+
+
+@semantic("fcvtmod.w.d")
+def convert_modular(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    """In the int32 range (|x| < 2**31), a truncation as fcvt.w.d rtz; the rest (NV, the
+    low 32 bits of large integers, NaNs) goes slow."""
+    c = e.code
+    a = Operand(e, DOUBLE, i.rs1)
+    frame = SlowPath(e, i.name, [a])
+    y = e.temp(w.F64)
+    c.get(a.value).op(w.F64_ABS)
+    DOUBLE.fconst(c, 2.0 ** 31)
+    c.op(w.F64_LT, w.I32_EQZ)
+    frame.to_slow_if()
+    c.get(a.value).op(w.F64_TRUNC).set(y)
+    accrue_inexact(e, lambda: c.get(y).get(a.value).op(w.F64_NE))
+    c.get(y).fc(w.I32_TRUNC_SAT_F64_S).op(w.I64_EXTEND_I32_S)
+    frame.done()
+    frame.finish()
+    e.set_x(i.rd)
+    a.release()
+    e.release((w.F64, y))

@@ -25,6 +25,7 @@ typedef struct {
     int width, frac, bias, emin, exp_max;
 } Format;
 
+static const Format HALF = {16, 10, 15, -14, 31};
 static const Format SINGLE = {32, 23, 127, -126, 255};
 static const Format DOUBLE = {64, 52, 1023, -1022, 2047};
 
@@ -386,6 +387,95 @@ static Result convert(const Format *src, const Format *dst, uint64_t a, int rm) 
     return round_pack(dst, v.sign, v.m, v.e, rm);
 }
 
+/* -- Zfa ----------------------------------------------------------------------------------- */
+
+/* fli's constants as doubles, rounded to the format (2**16 overflows to +inf in half);
+ * index 1 is the format's smallest normal number, 31 its canonical NaN. */
+static const uint64_t FLI[32] = {
+    0xbff0000000000000ull, 0, 0x3ef0000000000000ull, 0x3f00000000000000ull,
+    0x3f70000000000000ull, 0x3f80000000000000ull, 0x3fb0000000000000ull, 0x3fc0000000000000ull,
+    0x3fd0000000000000ull, 0x3fd4000000000000ull, 0x3fd8000000000000ull, 0x3fdc000000000000ull,
+    0x3fe0000000000000ull, 0x3fe4000000000000ull, 0x3fe8000000000000ull, 0x3fec000000000000ull,
+    0x3ff0000000000000ull, 0x3ff4000000000000ull, 0x3ff8000000000000ull, 0x3ffc000000000000ull,
+    0x4000000000000000ull, 0x4004000000000000ull, 0x4008000000000000ull, 0x4010000000000000ull,
+    0x4020000000000000ull, 0x4030000000000000ull, 0x4060000000000000ull, 0x4070000000000000ull,
+    0x40e0000000000000ull, 0x40f0000000000000ull, 0x7ff0000000000000ull, 0,
+};
+
+static Result fli(const Format *f, uint64_t index) {
+    index &= 31;
+    if (index == 1)
+        return (Result){pack(f, 0, 1, 0), 0};
+    if (index == 31)
+        return (Result){canonical_nan(f), 0};
+    return (Result){convert(&DOUBLE, f, FLI[index], RNE).bits, 0};
+}
+
+/* fminm/fmaxm: any NaN operand gives the canonical NaN. */
+static Result minmax_nan(const Format *f, uint64_t a, uint64_t b, int maximum) {
+    Value va = unpack(f, a), vb = unpack(f, b);
+    if (is_nan(va) || is_nan(vb))
+        return nan_result(f, 0, va, vb, NONE);
+    return minmax(f, a, b, maximum);
+}
+
+/* fleq/fltq: NV only for a signaling NaN. */
+static Result compare_quiet(const Format *f, uint64_t a, uint64_t b, int relation) {
+    Value va = unpack(f, a), vb = unpack(f, b);
+    if (is_nan(va) || is_nan(vb))
+        return (Result){0, va.cls == SNAN || vb.cls == SNAN ? NV : 0};
+    return compare(f, a, b, relation);
+}
+
+/* fround (exact = 0: no NX) and froundnx: to an integral value in the format, sign kept. */
+static Result round_integral(const Format *f, uint64_t a, int rm, int exact) {
+    Value v = unpack(f, a);
+    if (is_nan(v))
+        return nan_result(f, 0, v, NONE, NONE);
+    if (v.cls != FINITE || v.e >= 0)
+        return (Result){a, 0};
+    int inexact;
+    uint64_t n = round_at(v.m, v.e, 0, v.sign, rm, &inexact);
+    int flags = exact && inexact ? NX : 0;
+    if (n == 0)
+        return (Result){pack(f, v.sign, 0, 0), flags};
+    return (Result){round_pack(f, v.sign, n, 0, rm).bits, flags};
+}
+
+/* fcvtmod.w.d: truncated, the low 32 bits sign-extended; NV (alone) out of int32's range,
+ * NaN and infinities giving 0, else NX when inexact. */
+static Result convert_modular(uint64_t a) {
+    Value v = unpack(&DOUBLE, a);
+    if (v.cls != FINITE && v.cls != ZERO)
+        return (Result){0, NV};
+    if (v.cls == ZERO)
+        return (Result){0, 0};
+    int inexact = 0, length;
+    uint64_t low;                               /* the magnitude's low 64 bits */
+    if (v.e >= 0) {
+        low = v.e >= 64 ? 0 : (uint64_t)(v.m << v.e);
+        length = v.e + bit_length(v.m);
+    } else {
+        low = round_at(v.m, v.e, 0, v.sign, RTZ, &inexact);
+        length = low ? 64 - __builtin_clzll(low) : 0;
+    }
+    int in_range = length <= 32 && (v.sign ? low <= 1ull << 31 : low < 1ull << 31);
+    uint64_t value = int_register(INT_TYPES[0], v.sign ? -low : low);
+    return (Result){value, !in_range ? NV : inexact ? NX : 0};
+}
+
+static Result zfa_op(const Format *f, int op, uint64_t a, uint64_t b, int rm) {
+    switch (op) {
+    case FP_ZFA_FLI: return fli(f, a);
+    case FP_ZFA_FMINM: return minmax_nan(f, a, b, 0);
+    case FP_ZFA_FMAXM: return minmax_nan(f, a, b, 1);
+    case FP_ZFA_FROUND: return round_integral(f, a, rm, 0);
+    case FP_ZFA_FROUNDNX: return round_integral(f, a, rm, 1);
+    case FP_ZFA_FLEQ: return compare_quiet(f, a, b, 2);
+    default: return compare_quiet(f, a, b, 1);
+    }
+}
+
 /* -- the slow-path operations by index (fp_ops.h) ------------------------------------------ */
 
 static Result format_op(const Format *f, int op, uint64_t a, uint64_t b, uint64_t c, int rm) {
@@ -411,12 +501,28 @@ static Result format_op(const Format *f, int op, uint64_t a, uint64_t b, uint64_
 }
 
 EXPORT("fp") uint64_t fp(uint32_t op, uint64_t a, uint64_t b, uint64_t c) {
+    static const Format *const ZFA_FORMATS[3] = {&SINGLE, &DOUBLE, &HALF};
     int index = (int)(op >> 3), rm = (int)(op & 7);
     Result r;
     if (index == FP_CVT_S_D)
         r = convert(&DOUBLE, &SINGLE, a, rm);
     else if (index == FP_CVT_D_S)
         r = convert(&SINGLE, &DOUBLE, a, rm);
+    else if (index == FP_CVT_S_H)
+        r = convert(&HALF, &SINGLE, a, rm);
+    else if (index == FP_CVT_H_S)
+        r = convert(&SINGLE, &HALF, a, rm);
+    else if (index == FP_CVT_D_H)
+        r = convert(&HALF, &DOUBLE, a, rm);
+    else if (index == FP_CVT_H_D)
+        r = convert(&DOUBLE, &HALF, a, rm);
+    else if (index == FP_FCVTMOD_W_D)
+        r = convert_modular(a);
+    else if (index >= FP_ZFA_FIRST)
+        r = zfa_op(ZFA_FORMATS[(index - FP_ZFA_FIRST) / FP_ZFA_PER_FORMAT],
+                   (index - FP_ZFA_FIRST) % FP_ZFA_PER_FORMAT, a, b, rm);
+    else if (index >= FP_HALF_FIRST)
+        r = format_op(&HALF, index - FP_HALF_FIRST, a, b, c, rm);
     else if (index < FP_PER_FORMAT)
         r = format_op(&SINGLE, index, a, b, c, rm);
     else
