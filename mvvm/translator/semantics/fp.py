@@ -65,7 +65,7 @@ from __future__ import annotations
 from mvvm.isa import Instr
 from mvvm.runtime import fp_soft
 from mvvm.runtime.fp_soft import NV, NX, SLOW_INDEX, UF, fli
-from mvvm.translator.emitter import GUEST_MEMORY, Emitter, Field, FieldValue
+from mvvm.translator.emitter import Emitter, Field, FieldValue
 from mvvm.translator.fp_emit import (
     DOUBLE,
     FORMATS,
@@ -713,23 +713,7 @@ def classify(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.release((fmt.itype, bits), (fmt.itype, magnitude), (w.I32, k))
 
 
-# -- half precision: loads and stores, and the host for everything that computes ----------
-
-
-@semantic("flh")
-def load_half(e: Emitter, i: Instr, pc: FieldValue) -> None:
-    """As flw (mvvm.translator.semantics.memory): 16 bits, NaN-boxed."""
-    e.address(i.rs1, i.imm)
-    e.code.mem(w.I64_LOAD16_U, GUEST_MEMORY).i64_const(HALF_BOX).op(w.I64_OR)
-    e.set_f(i.rd)
-
-
-@semantic("fsh")
-def store_half(e: Emitter, i: Instr, pc: FieldValue) -> None:
-    """The low 16 bits of the register, boxed or not (as fsw stores the low 32)."""
-    e.address(i.rs1, i.imm)
-    e.f(i.rs2)
-    e.code.mem(w.I64_STORE16, GUEST_MEMORY)
+# -- half precision: the host for everything that computes ---------------------------------
 
 
 def _host_formats(name: str) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from mvvm.isa import TABLE, Instr
 from mvvm.isa.table import CACHE_BLOCK
 from mvvm.runtime import layout
 from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Emitter, FieldValue
+from mvvm.translator.fp_emit import HALF_BOX, NAN_BOX
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 
@@ -26,7 +27,6 @@ LOADS = {
     "lbu": w.I64_LOAD8_U, "lhu": w.I64_LOAD16_U, "lwu": w.I64_LOAD32_U,
 }
 STORES = {"sb": w.I64_STORE8, "sh": w.I64_STORE16, "sw": w.I64_STORE32, "sd": w.I64_STORE}
-NAN_BOX = -(1 << 32)         # upper 32 bits all ones
 
 
 @semantic(*LOADS)
@@ -69,21 +69,28 @@ def _block_address(e: Emitter, i: Instr) -> None:
     e.guest_index()
 
 
-@semantic("fld", "flw")
+# FP loads: the load, and the NaN box a narrower value gets (its upper bits all ones).
+FP_LOADS = {"fld": (w.I64_LOAD, 0), "flw": (w.I64_LOAD32_U, NAN_BOX),
+            "flh": (w.I64_LOAD16_U, HALF_BOX)}
+# FP stores: the register's low bits, boxed or not.
+FP_STORES = {"fsd": w.I64_STORE, "fsw": w.I64_STORE32, "fsh": w.I64_STORE16}
+
+
+@semantic(*FP_LOADS)
 def load_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
+    load, box = FP_LOADS[i.name]
     e.address(i.rs1, i.imm)
-    if i.name == "fld":
-        e.code.mem(w.I64_LOAD, GUEST_MEMORY)
-    else:
-        e.code.mem(w.I64_LOAD32_U, GUEST_MEMORY).i64_const(NAN_BOX).op(w.I64_OR)
+    e.code.mem(load, GUEST_MEMORY)
+    if box:
+        e.code.i64_const(box).op(w.I64_OR)
     e.set_f(i.rd)
 
 
-@semantic("fsd", "fsw")
+@semantic(*FP_STORES)
 def store_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.address(i.rs1, i.imm)
     e.f(i.rs2)
-    e.code.mem(w.I64_STORE if i.name == "fsd" else w.I64_STORE32, GUEST_MEMORY)
+    e.code.mem(FP_STORES[i.name], GUEST_MEMORY)
 
 
 # -- A ------------------------------------------------------------------------------------
