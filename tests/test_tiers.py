@@ -7,7 +7,9 @@ of them; these tests pin down what each mode does, through `mvvm run --stats`.)
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from toolchain import PROGRAMS, run_mvvm, run_qemu
 
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
+from mvvm.runtime.vm import VM
 from mvvm.translator.region import Profile
 from mvvm.translator.translate import emit_region, pack
 from mvvm.wasm import encoder as w
@@ -139,3 +142,18 @@ def test_many_close_targets_make_a_jump_table():
     assert set(code.region.blocks) == {CODE, *targets}
     wasm, _ = pack("table", [code])
     wt.Module.validate(make_engine(), wasm)
+
+
+def test_an_image_no_longer_used_goes_with_its_compiler_thread():
+    """The background compiler holds its image only during a round: a dropped VM's image
+    is collected (its guest memory reserves 256 GiB of host address space: a few hundred
+    kept alive exhaust it), and the compiler's thread ends."""
+    vm = VM()
+    vm.image.compiler.request(0x10000, Profile(lambda pc: True, lambda pc: []))  # a thread
+    thread = vm.image.compiler._thread
+    image = weakref.ref(vm.image)
+    del vm
+    gc.collect()
+    assert image() is None
+    thread.join(timeout=5)
+    assert not thread.is_alive()

@@ -18,6 +18,7 @@ import secrets
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Container
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,12 @@ class BackgroundCompiler:
     """One per image: a queue of hot entries and the thread that compiles them."""
 
     def __init__(self, image: Image) -> None:
-        self.image = image
+        # Held weakly, and by the thread only during a round: an image that is no longer
+        # used goes, with its guest memory's 256 GiB of host address space, and the
+        # thread ends (a test run, an embedding's machines, make many images).
+        self._image = weakref.ref(image)
+        self._stopped = False
+        weakref.finalize(image, self._stop)
         self._pending: dict[int, Profile] = {}
         self._asked: set[int] = set()
         self._pruned_by: dict[int, set[int]] = {}     # branch side -> regions without it
@@ -83,22 +89,31 @@ class BackgroundCompiler:
             self._asked = set(self._pending)
             self._pruned_by = {}
 
+    def _stop(self) -> None:
+        with self._wakeup:
+            self._stopped = True
+            self._wakeup.notify()
+
     def _loop(self) -> None:
         while True:
             with self._wakeup:
-                while not self._pending:
+                while not self._pending and not self._stopped:
                     self._wakeup.wait()
             time.sleep(GATHER_SECONDS)      # fewer, larger modules: instances are limited
+            image = self._image()
+            if image is None:
+                return
             try:
-                self._round()
+                self._round(image)
             except Exception:               # noqa: BLE001 - tier 0 goes on running it all
-                self.image.stats.tier1_errors += 1
+                image.stats.tier1_errors += 1
+            del image                       # not held while waiting
 
-    def _round(self) -> None:
+    def _round(self, image: Image) -> None:
         """Translate what was asked for, in the order asked, and compile it in batches of
         what BATCH_SECONDS of translating makes: the first hot code runs compiled soon,
         and a burst of requests still makes few modules."""
-        generation = self.image.translations.generation
+        generation = image.translations.generation
         codes: list[RegionCode] = []
         started = time.perf_counter()
         while True:
@@ -108,22 +123,22 @@ class BackgroundCompiler:
                 pc = next(iter(self._pending))
                 profile = self._pending.pop(pc)
             with self.busy:
-                code = self._emit(pc, profile)
+                code = self._emit(image, pc, profile)
             if code is not None:
                 codes.append(code)
             if codes and (len(codes) == MAX_BATCH
                           or time.perf_counter() - started > BATCH_SECONDS):
                 with self.busy:
-                    self._publish(codes, generation, started)
+                    self._publish(image, codes, generation, started)
                 codes, started = [], time.perf_counter()
         if codes:
             with self.busy:
-                self._publish(codes, generation, started)
+                self._publish(image, codes, generation, started)
 
-    def _publish(self, codes: list[RegionCode], generation: int, started: float) -> None:
+    def _publish(self, image: Image, codes: list[RegionCode], generation: int,
+                 started: float) -> None:
         """Compile the regions into one module and add them to the translations; wake
         every guest thread to install them."""
-        image = self.image
         name = f"batch_{secrets.token_hex(8)}"     # unique, also beside the disk cache's
         compile_batch(image, name, codes, generation)
         with self._wakeup:
@@ -135,11 +150,10 @@ class BackgroundCompiler:
         for cpu in list(image.cpus):
             cpu.wake()
 
-    def _emit(self, pc: int, profile: Profile) -> RegionCode | None:
+    def _emit(self, image: Image, pc: int, profile: Profile) -> RegionCode | None:
         """The region at pc. Unlike regions compiled at first sight, it copies the code of
         regions that start inside it (a loop that got hot before its function): hot code
         stays in one function, without dispatcher round trips."""
-        image = self.image
         if not image.executable(pc):
             return None
         try:
