@@ -31,7 +31,8 @@ CORE_NAME = "core"             # the core module's name, which trap frames in ti
 
 def core_module(tiered: bool, memory64: bool = True) -> bytes:
     """`lookup(pc) -> slot` probes the hash table (slot 0: none); on a miss, tiered, it
-    says so, else it asks the host to translate. `interpret(pc) -> pc` is tier 0.
+    says so, else it asks the host to translate. `interpret(pc) -> pc` is tier 0; not
+    tiered, it runs only while VM_TIER0_ONLY is set (VM.retire_in_tier0).
     `run() -> pc` is the dispatch loop. Regions import `lookup` to call their callees.
     The first host imports are the region modules' (mvvm.translator.emitter), in their
     order, so that the semantics the interpreter shares with the translator call the same
@@ -52,33 +53,33 @@ def core_module(tiered: bool, memory64: bool = True) -> bytes:
     lookup = m.function(lookup_type, [w.I32, w.I64, w.I32],
                         _lookup_code(None if tiered else translate),
                         name="lookup", export="lookup")
-    interpret = None
-    if tiered:
-        from mvvm.interpreter.generate import interpreter  # only when not in the cache
+    from mvvm.interpreter.generate import interpreter  # only when not in the cache
 
-        locals_, body = interpreter(lookup, hot, expand, memory64)
-        interpret = m.function(m.type((w.I64,), (w.I64,)), locals_, body, name="interpret")
-    m.function(run_type, [w.I64, w.I32], _run_code(region_type, lookup, interpret),
+    locals_, body = interpreter(lookup, hot, expand, memory64)
+    interpret = m.function(m.type((w.I64,), (w.I64,)), locals_, body, name="interpret")
+    m.function(run_type, [w.I64, w.I32], _run_code(region_type, lookup, interpret, tiered),
                name="run", export="run")
     return m.encode()
 
 
-def _run_code(region_type: int, lookup: int, interpret: int | None) -> w.Code:
+def _run_code(region_type: int, lookup: int, interpret: int, tiered: bool) -> w.Code:
     pc, slot = 0, 1
     c = w.Code()
     c.i32_const(0).mem(w.I64_LOAD, VM, layout.VM_PC).set(pc)
     c.block(w.LOOP)
     c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_INTERRUPT)
     _leave_if(c, pc, layout.REASON_INTERRUPT)
-    if interpret is None:
-        c.get(pc).call(lookup).tee(slot).op(w.I32_EQZ)
-        _leave_if(c, pc, layout.REASON_MISS)
-        c.i32_const(0).get(slot).call_indirect(region_type)               # call depth 0
-    else:                                                   # none while VM_TIER0_ONLY
+    if tiered:                                              # no region while VM_TIER0_ONLY
         c.i32_const(0).get(pc).call(lookup).i32_const(0)
         c.mem(w.I32_LOAD, VM, layout.VM_TIER0_ONLY).op(w.SELECT).tee(slot).op(w.I32_EQZ)
         c.block(w.IF, w.I64).get(pc).call(interpret)
         c.op(w.ELSE).i32_const(0).get(slot).call_indirect(region_type).op(w.END)
+    else:                                   # regions only (lookup translates), but tier 0
+        c.i32_const(0).mem(w.I32_LOAD, VM, layout.VM_TIER0_ONLY)      # while TIER0_ONLY
+        c.block(w.IF, w.I64).get(pc).call(interpret).op(w.ELSE)
+        c.get(pc).call(lookup).tee(slot).op(w.I32_EQZ)
+        _leave_if(c, pc, layout.REASON_MISS)
+        c.i32_const(0).get(slot).call_indirect(region_type).op(w.END)   # call depth 0
     c.tee(pc).i64_const(1).op(w.I64_AND, w.I64_EQZ).br(w.BR_IF, 0)
     c.op(w.END)
     c.get(pc)

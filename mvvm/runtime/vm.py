@@ -218,7 +218,8 @@ class VM:
         except WasmTrap as trap:
             fault, exact = self._fault_for(trap)
             if exact and fault.signo == signal.SIGSEGV and self.memory.written(fault.addr, 8):
-                self._catch_up()        # a store to code: the translations went; run it again
+                self._catch_up()        # a store to code: the translations went
+                self._retire_in_tier0()
             else:
                 self._fault(fault, exact=exact)
             return False
@@ -356,6 +357,21 @@ class VM:
         self.image.save_code()
         if self.image.tier != COMPILE:
             self.image.keep_expansions(bytes(self._rvc))
+
+    def _retire_in_tier0(self) -> None:
+        """Run the instruction at pc (a store whose page was watched for code changes) in
+        tier 0: translating code from its page first would watch the page again, and a
+        store to the code around it would fault for ever."""
+        budget, only, pc = self._budget.value, self._tier0_only.value, self.pc
+        self._budget.value, self._tier0_only.value = 1, 1
+        try:
+            while self.pc == pc and self._budget.value == 1:    # an interrupt may come first
+                self._step()
+        except BudgetSpent:
+            pass
+        finally:
+            self._budget.value = budget - (1 - self._budget.value)   # what it retired
+            self._tier0_only.value = only
 
     def set_budget(self, instructions: int | None) -> None:
         """Let the guest retire at most this many more instructions (None: no limit);

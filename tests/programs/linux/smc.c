@@ -61,5 +61,22 @@ int main(void)
     printf("data beside the code: %ld, %ld stores\n", sum, *counter);
     code[0] = addi_a0(-1);
     printf("adds -1: %ld\n", run(f, 200000));
+
+    /* A store into the very next instruction, which then runs: the new one (MVVM) or, in
+     * that call, the old (qemu 7.2, whose block holding the store runs on); the next call
+     * runs the new one. */
+    typedef long (*patcher)(uint32_t *, uint32_t);
+    uint32_t *self = code + 64;
+    self[0] = 0x00b52023u;                              /* sw a1, 0(a0) */
+    self[1] = 0x00100513u;                              /* li a0, 1 */
+    self[2] = RET;
+    __builtin___clear_cache((char *)self, (char *)(self + 3));
+    int seen = 1;
+    for (int i = 0; i < 4; i++) {
+        long result = ((patcher)self)(self + 1, 0x00100513u + ((uint32_t)i << 20));  /* li a0, i+1 */
+        seen &= result == i || result == i + 1;
+    }
+    printf("a store into the next instruction, run by the next call at the latest: %s\n",
+           seen ? "yes" : "no");
     return 0;
 }
