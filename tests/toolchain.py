@@ -29,8 +29,11 @@ TIER: str | None = None
 
 
 def build(source: Path, flags: tuple[str, ...] = ("-O2", "-static"), cc: str = CC) -> Path:
-    """Compile one C or assembly source; the output name carries a hash of source and flags."""
-    key = hashlib.sha256(source.read_bytes() + repr((cc, flags)).encode()).hexdigest()[:12]
+    """Compile one C or assembly source; the output name carries a hash of source, the
+    headers beside it, and flags."""
+    headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
+    key = hashlib.sha256(source.read_bytes() + headers + repr((cc, flags)).encode()
+                         ).hexdigest()[:12]
     out = BUILD / f"{source.stem}-{key}"
     if not out.exists():
         BUILD.mkdir(exist_ok=True)

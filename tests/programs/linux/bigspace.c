@@ -3,40 +3,15 @@
  * with every kind of access (no wrap onto the bytes 4 GiB below), and an access outside
  * every mapping, however high, is SIGSEGV with the address in si_addr. Compared with
  * qemu-riscv64. */
-#include <setjmp.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "segv_probe.h"
+
 #define GIB (1ul << 30)
-
-static sigjmp_buf back;
-static volatile char *expected;
-
-static void on_segv(int signo, siginfo_t *info, void *context)
-{
-    (void)signo, (void)context;
-    const char *why = info->si_code == SEGV_ACCERR   ? "SEGV_ACCERR"
-                      : info->si_code == SEGV_MAPERR ? "SEGV_MAPERR"
-                                                     : "another si_code";
-    printf("  SIGSEGV, %s, si_addr %s\n", why,
-           (volatile char *)info->si_addr == expected ? "the byte accessed" : "wrong");
-    siglongjmp(back, 1);
-}
-
-#define TRY(what, address, access)                                                        \
-    do {                                                                                  \
-        printf("%s\n", what);                                                             \
-        fflush(stdout);                                                                   \
-        expected = (volatile char *)(address);                                            \
-        if (!sigsetjmp(back, 1)) {                                                        \
-            access;                                                                       \
-            printf("  no fault\n");                                                       \
-        }                                                                                 \
-    } while (0)
 
 /* Every access kind at p, which holds `seed` as a long: loads, stores, an AMO, LR/SC
  * (through the compare-exchange), a double; the sum tells them apart. */

@@ -3,28 +3,15 @@
  * nothing mapped) and whose si_addr is the byte accessed; mprotect changes take effect at
  * once; and a runaway recursion stops at the guard below the stack, before it reaches
  * the mapping placed under it. Compared with qemu-riscv64. */
-#include <setjmp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-static sigjmp_buf back;
-static volatile char *expected;
-static char *canary;
+#include "segv_probe.h"
 
-static void on_segv(int signo, siginfo_t *info, void *context)
-{
-    (void)signo, (void)context;
-    const char *why = info->si_code == SEGV_ACCERR   ? "SEGV_ACCERR"
-                      : info->si_code == SEGV_MAPERR ? "SEGV_MAPERR"
-                                                     : "another si_code";
-    printf("  SIGSEGV, %s, si_addr %s\n", why,
-           (volatile char *)info->si_addr == expected ? "the byte accessed" : "wrong");
-    siglongjmp(back, 1);
-}
+static char *canary;
 
 static void on_overflow(int signo)
 {
@@ -36,17 +23,6 @@ static void on_overflow(int signo)
 }
 
 static const char rodata[] = "constant";
-
-#define TRY(what, address, access)                                                        \
-    do {                                                                                  \
-        printf("%s\n", what);                                                             \
-        fflush(stdout);                                                                   \
-        expected = (volatile char *)(address);                                            \
-        if (!sigsetjmp(back, 1)) {                                                        \
-            access;                                                                       \
-            printf("  no fault\n");                                                       \
-        }                                                                                 \
-    } while (0)
 
 static int recurse(volatile char *above, int n)
 {
