@@ -79,8 +79,9 @@ def make_engine(profiler: str | None = None, sandbox: bool = False) -> wt.Engine
 @functools.cache
 def _memories_module(engine: wt.Engine) -> wt.Module:
     """A module that only defines the guest memory and a VM memory: wasmtime makes a
-    module's memories with the host memory creator (its host `Memory`s it makes by itself,
-    each with the whole reservation the guest memory needs)."""
+    module's memories with the host memory creator (its host `Memory`s it makes by
+    itself), which gives the guest memory the process's region and the VM memory one of
+    its own (mvvm.runtime.memories)."""
     m = w.Module(name="memories")
     m.memory(layout.GUEST_PAGES, layout.GUEST_PAGES, memory64=True)
     m.memory(1)
