@@ -308,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         return wasm(options) if options.command == "wasm" else run(options)
     except KeyboardInterrupt:           # ^C before run() gave SIGINT back to the guest
         return 128 + signal.SIGINT
+    except MemoryError as error:        # the host's limits, not a bug: as qemu's own errors
+        print(f"mvvm: {error}", file=sys.stderr)
+        return 1
     except Exception as error:      # noqa: BLE001 - one line, never a traceback
         if os.environ.get("MVVM_DEBUG"):
             raise

@@ -90,6 +90,18 @@ def test_a_program_without_execute_permission(cross_tools, tmp_path):
     assert outcome.stderr == f"mvvm: {program}: Permission denied\n".encode()
 
 
+def test_too_little_host_address_space_is_one_line():
+    """Under a `ulimit -v` below the guest memory's 256 GiB reservation, MVVM cannot start:
+    it says why in one line and exits 1, as qemu does with its own errors."""
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (16 << 30, 16 << 30))"
+    outcome = run([sys.executable, "-c", f"{limit}; import runpy; import sys; "
+                   f"sys.argv = ['mvvm', 'run', '{MANDELBROT}', '4']; "
+                   "runpy.run_module('mvvm', run_name='__main__')"])
+    assert (outcome.status, outcome.stdout) == (1, b""), outcome
+    assert outcome.stderr.startswith(b"mvvm: cannot reserve ") and \
+        outcome.stderr.count(b"\n") == 1, outcome.stderr
+
+
 def test_the_missing_loader_names_the_sysroot(cross_tools, tmp_path):
     loader = b"/lib/ld-linux-riscv64-lp64d.so.1\0"
     nowhere = b"/lib/ld-nowhere-riscv64-lp64d.so\0"

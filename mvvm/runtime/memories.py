@@ -77,7 +77,8 @@ class Region:
         base = _libc.mmap(None, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                           -1, 0)
         if base in (None, MAP_FAILED):
-            raise MemoryError(f"cannot reserve {total} bytes: errno {ctypes.get_errno()}")
+            raise MemoryError(f"cannot reserve {total >> 20} MiB of host address space for "
+                              f"guest memory (errno {ctypes.get_errno()}; a `ulimit -v`?)")
         self.base: int = base
         self.size = 0
         self.maximum = min(maximum, span)
@@ -143,7 +144,10 @@ class Creator:
         guest = _is64(memory_type)
         region = self._handing if guest else None
         if region is None:
-            region = Region(minimum, maximum, GUEST_SPAN if guest else RESERVATION)
+            try:
+                region = Region(minimum, maximum, GUEST_SPAN if guest else RESERVATION)
+            except MemoryError as error:
+                return _error(str(error))
         else:
             region.use()
         with self._lock:
