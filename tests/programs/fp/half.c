@@ -10,37 +10,13 @@
  * memory; fsh stores the low 16 bits of any register, boxed or not.
  * Build: -march=rv64gc_zfh.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
+/* flh and fsh address this cell (%6 in the asm). */
+#define ASM_EXTRA_INPUTS , "r"(cell)
+#define ASM_EXTRA_CLOBBERS , "memory"
+#define RNG_SEED 0x2545f4914f6cdd1dull
+#include "fp_harness.h"
 
-static unsigned long initial_flags;
 static uint16_t cell[4];
-
-typedef uint64_t (*op_fn)(uint64_t a, uint64_t b, uint64_t c, unsigned *flags);
-
-#define ASM(NAME, TEXT, TAIL)                                                               \
-    static uint64_t NAME(uint64_t a, uint64_t b, uint64_t c, unsigned *fl)                  \
-    {                                                                                       \
-        uint64_t r = 0;                                                                     \
-        unsigned long f;                                                                    \
-        __asm__ volatile("fmv.d.x ft0, %2\n\tfmv.d.x ft1, %3\n\tfmv.d.x ft2, %4\n\t"        \
-                         "fsflags %5\n\t" TEXT "\n\tfrflags %1\n\t" TAIL                    \
-                         : "+&r"(r), "=&r"(f)                                               \
-                         : "r"(a), "r"(b), "r"(c), "r"(initial_flags), "r"(cell)            \
-                         : "ft0", "ft1", "ft2", "ft3", "memory");                           \
-        *fl = (unsigned)f;                                                                  \
-        return r;                                                                           \
-    }
-#define FRES "fmv.x.d %0, ft3"
-#define IRES ""
-
-#define RM6(NAME, T, TAIL)                                                                  \
-    ASM(NAME##_0, T("rne", 0), TAIL) ASM(NAME##_1, T("rtz", 1), TAIL)                       \
-    ASM(NAME##_2, T("rdn", 2), TAIL) ASM(NAME##_3, T("rup", 3), TAIL)                       \
-    ASM(NAME##_4, T("rmm", 4), TAIL) ASM(NAME##_7, T("dyn", 7), TAIL)                       \
-    static const op_fn NAME[6] = {NAME##_0, NAME##_1, NAME##_2, NAME##_3, NAME##_4, NAME##_7};
-#define RM1(NAME, TEXT, TAIL) ASM(NAME##_x, TEXT, TAIL) static const op_fn NAME[1] = {NAME##_x};
 
 #define fadd_h_T(rm, n) "fadd.h ft3, ft0, ft1, " rm
 #define fsub_h_T(rm, n) "fsub.h ft3, ft0, ft1, " rm
@@ -133,21 +109,6 @@ static const uint64_t INTS[] = {
     65536, (uint64_t)-65504, (uint64_t)-65520, 0x7fffffff, 0x80000000, 0xffffffff,
     0x100000000, 0x7fffffffffffffff, 0x8000000000000000, 0x0123456789abcdef, 0xffff0000ffe0,
 };
-#define COUNT(a) (sizeof(a) / sizeof(a)[0])
-
-enum { F1, F2, F3, I1 };
-enum { HALF, SINGLE, DOUBLE };
-
-struct op {
-    const char *name;
-    const op_fn *fn;
-    int variants;
-    int shape;
-    int source;                 /* the precision of the FP operands */
-};
-
-#define OP6(n, shape, src) {#n, n, 6, shape, src}
-#define OP1(n, shape, src) {#n, n, 1, shape, src}
 static const struct op OPS[] = {
     OP6(fadd_h, F2, HALF), OP6(fsub_h, F2, HALF), OP6(fmul_h, F2, HALF),
     OP6(fdiv_h, F2, HALF), OP6(fsqrt_h, F1, HALF), OP6(fmadd_h, F3, HALF),
@@ -161,14 +122,6 @@ static const struct op OPS[] = {
     OP1(fle_h, F2, HALF), OP1(fclass_h, F1, HALF), OP1(fmv_x_h, F1, HALF),
     OP1(fmv_h_x, I1, HALF), OP1(fsh_flh, F1, HALF), OP1(flh_sh, I1, HALF),
 };
-
-static const char *const MODE_NAMES[] = {"rne", "rtz", "rdn", "rup", "rmm"};
-static int verbose;
-
-static void set_frm(unsigned long mode)
-{
-    __asm__ volatile("fsrm %0" : : "r"(mode));
-}
 
 static const uint64_t *operand_set(const struct op *op, unsigned *n)
 {
@@ -188,39 +141,12 @@ static const uint64_t *operand_set(const struct op *op, unsigned *n)
     return HALVES;
 }
 
-/* All operand pairs; for the fused ones every second b and every third c. */
 static void run_op(const struct op *op, op_fn fn, const char *mode)
 {
-    unsigned n;
+    unsigned n, count = 0;
     const uint64_t *set = operand_set(op, &n);
-    unsigned nb = op->shape == F2 || op->shape == F3 ? n : 1;
-    unsigned nc = op->shape == F3 ? n : 1, count = 0;
-    uint64_t hash = 0xcbf29ce484222325ull;
-    for (unsigned i = 0; i < n; i++)
-        for (unsigned j = 0; j < nb; j += op->shape == F3 ? 2 : 1)
-            for (unsigned k = 0; k < nc; k += 3) {
-                uint64_t a = set[i], b = set[j], c = op->shape == F3 ? set[(k + i) % n] : 0;
-                unsigned flags;
-                uint64_t r = fn(a, b, c, &flags);
-                hash = (hash ^ r ^ ((uint64_t)flags << 56)) * 0x100000001b3ull;
-                count++;
-                if (verbose)
-                    printf("%s %s %016llx %016llx %016llx = %016llx %02x\n", op->name, mode,
-                           (unsigned long long)a, (unsigned long long)b,
-                           (unsigned long long)c, (unsigned long long)r, flags);
-            }
-    printf("%s %s: %u results, hash %016llx\n", op->name, mode, count,
-           (unsigned long long)hash);
-}
-
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
+    uint64_t hash = corner_results(op, fn, mode, set, n, &count);
+    print_hash(op, mode, "", count, hash);
 }
 
 /* A random operand of the op's source precision, shaped like ops.c's: any pattern, few
@@ -259,40 +185,13 @@ static uint64_t random_float(int source)
     return box | ((r >> 63) << (width - 1)) | exp << frac | mant;
 }
 
-static uint64_t random_int(void)
+static void random_operands(const struct op *op, unsigned i, uint64_t abc[3])
 {
-    uint64_t r = rnd();
-    switch (r & 3) {
-    case 0:
-        return rnd();
-    case 1:
-        return ((1ull << (11 + (r >> 8) % 6)) | (rnd() & 0x3f)) * ((r & 4) ? 1 : -1);
-    case 2:
-        return (int64_t)(int32_t)rnd();
-    default:
-        return rnd() >> (r >> 58);
-    }
-}
-
-static void run_random(const struct op *op, op_fn fn, const char *mode, int dynamic)
-{
-    uint64_t hash = 0xcbf29ce484222325ull;
-    unsigned count = 600;
-    for (unsigned i = 0; i < count; i++) {
-        uint64_t a = op->shape == I1 ? random_int() : random_float(op->source);
-        uint64_t b = random_float(op->source), c = random_float(op->source);
-        if (dynamic)
-            set_frm(i % 5);
-        unsigned flags;
-        uint64_t r = fn(a, b, c, &flags);
-        hash = (hash ^ r ^ ((uint64_t)flags << 56)) * 0x100000001b3ull;
-        if (verbose)
-            printf("%s %s%u %016llx %016llx %016llx = %016llx %02x\n", op->name, mode,
-                   dynamic ? i % 5 : 0, (unsigned long long)a, (unsigned long long)b,
-                   (unsigned long long)c, (unsigned long long)r, flags);
-    }
-    printf("%s %s random: %u results, hash %016llx\n", op->name, mode, count,
-           (unsigned long long)hash);
+    (void)i;
+    /* integers around 2^11 to 2^16: the rounding of int -> half */
+    abc[0] = op->shape == I1 ? random_int(11, 6, 0x3f) : random_float(op->source);
+    abc[1] = random_float(op->source);
+    abc[2] = random_float(op->source);
 }
 
 /* Sections: "corners" or "random", with "-nx" starting each instruction with NX set. */
@@ -312,10 +211,10 @@ int main(int argc, char **argv)
                     run_op(op, op->fn[v], MODE_NAMES[frm]);
                 }
                 if (random)
-                    run_random(op, op->fn[v], mode, 1);
+                    run_random(op, op->fn[v], mode, 1, 600);
                 set_frm(0);
             } else if (random) {
-                run_random(op, op->fn[v], mode, 0);
+                run_random(op, op->fn[v], mode, 0, 600);
             } else {
                 run_op(op, op->fn[v], mode);
             }

@@ -9,40 +9,8 @@
  * binutils accepts no rounding mode on fcvt.d.w, fcvt.d.wu and fcvt.d.s (they are exact),
  * so those are written with .insn.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-/* fflags before each instruction: 0, or NX (1) in the "-nx" sections. */
-static unsigned long initial_flags;
-
-typedef uint64_t (*op_fn)(uint64_t a, uint64_t b, uint64_t c, unsigned *flags);
-
-/* Operands a, b, c are in ft0, ft1, ft2 (and a also in %2 for integer sources); the
- * result is ft3, or %0 for integer results. */
-#define ASM(NAME, TEXT, TAIL)                                                               \
-    static uint64_t NAME(uint64_t a, uint64_t b, uint64_t c, unsigned *fl)                  \
-    {                                                                                       \
-        uint64_t r = 0;                                                                     \
-        unsigned long f;                                                                    \
-        __asm__ volatile("fmv.d.x ft0, %2\n\tfmv.d.x ft1, %3\n\tfmv.d.x ft2, %4\n\t"        \
-                         "fsflags %5\n\t" TEXT "\n\tfrflags %1\n\t" TAIL                    \
-                         : "+&r"(r), "=&r"(f)                                               \
-                         : "r"(a), "r"(b), "r"(c), "r"(initial_flags)                       \
-                         : "ft0", "ft1", "ft2", "ft3");                                     \
-        *fl = (unsigned)f;                                                                  \
-        return r;                                                                           \
-    }
-#define FRES "fmv.x.d %0, ft3"
-#define IRES ""
-
-/* Six variants: rne, rtz, rdn, rup, rmm (static) and dyn.  T(name, number) is the text. */
-#define RM6(NAME, T, TAIL)                                                                  \
-    ASM(NAME##_0, T("rne", 0), TAIL) ASM(NAME##_1, T("rtz", 1), TAIL)                       \
-    ASM(NAME##_2, T("rdn", 2), TAIL) ASM(NAME##_3, T("rup", 3), TAIL)                       \
-    ASM(NAME##_4, T("rmm", 4), TAIL) ASM(NAME##_7, T("dyn", 7), TAIL)                       \
-    static const op_fn NAME[6] = {NAME##_0, NAME##_1, NAME##_2, NAME##_3, NAME##_4, NAME##_7};
-#define RM1(NAME, TEXT, TAIL) ASM(NAME##_x, TEXT, TAIL) static const op_fn NAME[1] = {NAME##_x};
+#define RNG_SEED 0x9e3779b97f4a7c15ull
+#include "fp_harness.h"
 
 /* Text macros (rounding mode name, number) -> assembly. */
 #define fadd_s_T(rm, n) "fadd.s ft3, ft0, ft1, " rm
@@ -197,97 +165,53 @@ static const uint64_t FMA_EDGES_D[][3] = {
     {0x3ff0000000000001, 0x0010000000000000, 0x8000000000000001},
     {0x3fefffffffffffff, 0x0010000000000000, 0x0000000000000000},
 };
-#define COUNT(a) (sizeof(a) / sizeof(a)[0])
-
-enum { F1, F2, F3, I1 };        /* operands: 1, 2 or 3 floats, or 1 integer */
-
-struct op {
-    const char *name;
-    const op_fn *fn;
-    int variants;               /* 6 (rounding modes) or 1 */
-    int shape;
-    int single;                 /* operands are singles (else doubles) */
-};
-
-#define OP6(n, shape, single) {#n, n, 6, shape, single}
-#define OP1(n, shape, single) {#n, n, 1, shape, single}
 static const struct op OPS[] = {
-    OP6(fadd_s, F2, 1), OP6(fsub_s, F2, 1), OP6(fmul_s, F2, 1), OP6(fdiv_s, F2, 1),
-    OP6(fsqrt_s, F1, 1), OP6(fadd_d, F2, 0), OP6(fsub_d, F2, 0), OP6(fmul_d, F2, 0),
-    OP6(fdiv_d, F2, 0), OP6(fsqrt_d, F1, 0), OP6(fmadd_s, F3, 1), OP6(fmsub_s, F3, 1),
-    OP6(fnmsub_s, F3, 1), OP6(fnmadd_s, F3, 1), OP6(fmadd_d, F3, 0), OP6(fmsub_d, F3, 0),
-    OP6(fnmsub_d, F3, 0), OP6(fnmadd_d, F3, 0), OP6(fcvt_s_d, F1, 0), OP6(fcvt_d_s, F1, 1),
-    OP6(fcvt_w_s, F1, 1), OP6(fcvt_wu_s, F1, 1), OP6(fcvt_l_s, F1, 1), OP6(fcvt_lu_s, F1, 1),
-    OP6(fcvt_w_d, F1, 0), OP6(fcvt_wu_d, F1, 0), OP6(fcvt_l_d, F1, 0), OP6(fcvt_lu_d, F1, 0),
-    OP6(fcvt_s_w, I1, 0), OP6(fcvt_s_wu, I1, 0), OP6(fcvt_s_l, I1, 0), OP6(fcvt_s_lu, I1, 0),
-    OP6(fcvt_d_w, I1, 0), OP6(fcvt_d_wu, I1, 0), OP6(fcvt_d_l, I1, 0), OP6(fcvt_d_lu, I1, 0),
-    OP1(fsgnj_s, F2, 1), OP1(fsgnjn_s, F2, 1), OP1(fsgnjx_s, F2, 1), OP1(fsgnj_d, F2, 0),
-    OP1(fsgnjn_d, F2, 0), OP1(fsgnjx_d, F2, 0), OP1(fmv_s, F1, 1), OP1(fabs_s, F1, 1),
-    OP1(fneg_d, F1, 0), OP1(fmin_s, F2, 1), OP1(fmax_s, F2, 1), OP1(fmin_d, F2, 0),
-    OP1(fmax_d, F2, 0), OP1(feq_s, F2, 1), OP1(flt_s, F2, 1), OP1(fle_s, F2, 1),
-    OP1(feq_d, F2, 0), OP1(flt_d, F2, 0), OP1(fle_d, F2, 0), OP1(fclass_s, F1, 1),
-    OP1(fclass_d, F1, 0), OP1(fmv_x_w, F1, 1), OP1(fmv_w_x, I1, 0), OP1(fmv_x_d, F1, 0),
-    OP1(fmv_d_x, I1, 0),
+    OP6(fadd_s, F2, SINGLE), OP6(fsub_s, F2, SINGLE), OP6(fmul_s, F2, SINGLE),
+    OP6(fdiv_s, F2, SINGLE), OP6(fsqrt_s, F1, SINGLE), OP6(fadd_d, F2, DOUBLE),
+    OP6(fsub_d, F2, DOUBLE), OP6(fmul_d, F2, DOUBLE), OP6(fdiv_d, F2, DOUBLE),
+    OP6(fsqrt_d, F1, DOUBLE), OP6(fmadd_s, F3, SINGLE), OP6(fmsub_s, F3, SINGLE),
+    OP6(fnmsub_s, F3, SINGLE), OP6(fnmadd_s, F3, SINGLE), OP6(fmadd_d, F3, DOUBLE),
+    OP6(fmsub_d, F3, DOUBLE), OP6(fnmsub_d, F3, DOUBLE), OP6(fnmadd_d, F3, DOUBLE),
+    OP6(fcvt_s_d, F1, DOUBLE), OP6(fcvt_d_s, F1, SINGLE), OP6(fcvt_w_s, F1, SINGLE),
+    OP6(fcvt_wu_s, F1, SINGLE), OP6(fcvt_l_s, F1, SINGLE), OP6(fcvt_lu_s, F1, SINGLE),
+    OP6(fcvt_w_d, F1, DOUBLE), OP6(fcvt_wu_d, F1, DOUBLE), OP6(fcvt_l_d, F1, DOUBLE),
+    OP6(fcvt_lu_d, F1, DOUBLE), OP6(fcvt_s_w, I1, DOUBLE), OP6(fcvt_s_wu, I1, DOUBLE),
+    OP6(fcvt_s_l, I1, DOUBLE), OP6(fcvt_s_lu, I1, DOUBLE), OP6(fcvt_d_w, I1, DOUBLE),
+    OP6(fcvt_d_wu, I1, DOUBLE), OP6(fcvt_d_l, I1, DOUBLE), OP6(fcvt_d_lu, I1, DOUBLE),
+    OP1(fsgnj_s, F2, SINGLE), OP1(fsgnjn_s, F2, SINGLE), OP1(fsgnjx_s, F2, SINGLE),
+    OP1(fsgnj_d, F2, DOUBLE), OP1(fsgnjn_d, F2, DOUBLE), OP1(fsgnjx_d, F2, DOUBLE),
+    OP1(fmv_s, F1, SINGLE), OP1(fabs_s, F1, SINGLE), OP1(fneg_d, F1, DOUBLE),
+    OP1(fmin_s, F2, SINGLE), OP1(fmax_s, F2, SINGLE), OP1(fmin_d, F2, DOUBLE),
+    OP1(fmax_d, F2, DOUBLE), OP1(feq_s, F2, SINGLE), OP1(flt_s, F2, SINGLE),
+    OP1(fle_s, F2, SINGLE), OP1(feq_d, F2, DOUBLE), OP1(flt_d, F2, DOUBLE),
+    OP1(fle_d, F2, DOUBLE), OP1(fclass_s, F1, SINGLE), OP1(fclass_d, F1, DOUBLE),
+    OP1(fmv_x_w, F1, SINGLE), OP1(fmv_w_x, I1, DOUBLE), OP1(fmv_x_d, F1, DOUBLE),
+    OP1(fmv_d_x, I1, DOUBLE),
 };
 
-static const char *const MODE_NAMES[] = {"rne", "rtz", "rdn", "rup", "rmm"};
-
-static void set_frm(unsigned long mode)
-{
-    __asm__ volatile("fsrm %0" : : "r"(mode));
-}
-
-static int verbose;
-
-/* All operand pairs; for ternary operations every second b and every third c, to keep the
- * run short.  Each (operation, mode) prints a count and a hash of its results and flags;
- * with -v, every line too. */
+/* Each (operation, mode) over its corner operands; the fused multiply-adds then print their
+ * edge cases one by one. */
 static void run_op(const struct op *op, op_fn fn, const char *mode)
 {
-    const uint64_t *set = op->shape == I1 ? INTS : op->single ? SINGLES : DOUBLES;
-    unsigned n = op->shape == I1 ? COUNT(INTS) : op->single ? COUNT(SINGLES) : COUNT(DOUBLES);
-    unsigned nb = op->shape == F2 || op->shape == F3 ? n : 1;
-    unsigned nc = op->shape == F3 ? n : 1, count = 0;
-    uint64_t hash = 0xcbf29ce484222325ull;
-    for (unsigned i = 0; i < n; i++)
-        for (unsigned j = 0; j < nb; j += op->shape == F3 ? 2 : 1)
-            for (unsigned k = 0; k < nc; k += 3) {
-                uint64_t a = set[i], b = set[j], c = op->shape == F3 ? set[(k + i) % n] : 0;
-                unsigned flags;
-                uint64_t r = fn(a, b, c, &flags);
-                hash = (hash ^ r ^ ((uint64_t)flags << 56)) * 0x100000001b3ull;
-                count++;
-                if (verbose)
-                    printf("%s %s %016llx %016llx %016llx = %016llx %02x\n", op->name, mode,
-                           (unsigned long long)a, (unsigned long long)b,
-                           (unsigned long long)c, (unsigned long long)r, flags);
-            }
+    int single = op->source == SINGLE;
+    const uint64_t *set = op->shape == I1 ? INTS : single ? SINGLES : DOUBLES;
+    unsigned n = op->shape == I1 ? COUNT(INTS) : single ? COUNT(SINGLES) : COUNT(DOUBLES);
+    unsigned count = 0;
+    uint64_t hash = corner_results(op, fn, mode, set, n, &count);
     if (op->shape == F3)
         for (unsigned t = 0; t < COUNT(FMA_EDGES_D); t++) {
-            const uint64_t *abc = op->single ? FMA_EDGES_S[t] : FMA_EDGES_D[t];
+            const uint64_t *abc = single ? FMA_EDGES_S[t] : FMA_EDGES_D[t];
             unsigned flags;
             uint64_t r = fn(abc[0], abc[1], abc[2], &flags);
             printf("%s %s edge case %u: %016llx %02x\n", op->name, mode, t,
                    (unsigned long long)r, flags);
         }
-    printf("%s %s: %u results, hash %016llx\n", op->name, mode, count,
-           (unsigned long long)hash);
+    print_hash(op, mode, "", count, hash);
 }
 
-/* Random operands, made with integer arithmetic only (so they do not depend on the FP
- * being tested), shaped to reach rounding ties, exact results, cancellation, subnormals,
- * overflow and the edges of the integer ranges. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-/* A double (or, with single set, a boxed single) of a random shape. */
+/* Random operands are shaped to reach rounding ties, exact results, cancellation,
+ * subnormals, overflow and the edges of the integer ranges.  A double (or, with single
+ * set, a boxed single) of a random shape. */
 static uint64_t random_float(int single)
 {
     unsigned frac = single ? 23 : 52, bias = single ? 127 : 1023;
@@ -323,21 +247,6 @@ static uint64_t random_float(int single)
     return single ? 0xffffffff00000000ull | bits : bits;
 }
 
-static uint64_t random_int(void)
-{
-    uint64_t r = rnd();
-    switch (r & 3) {
-    case 0:
-        return rnd();
-    case 1:                         /* just above 2^24 or 2^53: rounding of int -> float */
-        return ((1ull << (24 + (r >> 8) % 40)) | (rnd() & 0xffff)) * ((r & 4) ? 1 : -1);
-    case 2:
-        return (int64_t)(int32_t)rnd();
-    default:
-        return rnd() >> (r >> 58);
-    }
-}
-
 /* c close to -(a * b), for cancellation in fused multiply-adds: the exact product's
  * significand (integer multiply) with a perturbed last bit. */
 static uint64_t cancelling_addend(uint64_t a, uint64_t b, int single)
@@ -360,26 +269,14 @@ static uint64_t cancelling_addend(uint64_t a, uint64_t b, int single)
     return single ? 0xffffffff00000000ull | bits : bits;
 }
 
-static void run_random(const struct op *op, op_fn fn, const char *mode, int dynamic)
+/* Random a, b and c; every second c cancels most of a * b. */
+static void random_operands(const struct op *op, unsigned i, uint64_t abc[3])
 {
-    uint64_t hash = 0xcbf29ce484222325ull;
-    unsigned count = op->shape == F3 ? 3000 : 2000;
-    for (unsigned i = 0; i < count; i++) {
-        uint64_t a = op->shape == I1 ? random_int() : random_float(op->single);
-        uint64_t b = random_float(op->single);
-        uint64_t c = (i & 1) ? cancelling_addend(a, b, op->single) : random_float(op->single);
-        if (dynamic)
-            set_frm(i % 5);
-        unsigned flags;
-        uint64_t r = fn(a, b, c, &flags);
-        hash = (hash ^ r ^ ((uint64_t)flags << 56)) * 0x100000001b3ull;
-        if (verbose)
-            printf("%s %s%u %016llx %016llx %016llx = %016llx %02x\n", op->name, mode,
-                   dynamic ? i % 5 : 0, (unsigned long long)a, (unsigned long long)b,
-                   (unsigned long long)c, (unsigned long long)r, flags);
-    }
-    printf("%s %s random: %u results, hash %016llx\n", op->name, mode, count,
-           (unsigned long long)hash);
+    int single = op->source == SINGLE;
+    /* just above 2^24 or 2^53 among the integers: rounding of int -> float */
+    abc[0] = op->shape == I1 ? random_int(24, 40, 0xffff) : random_float(single);
+    abc[1] = random_float(single);
+    abc[2] = (i & 1) ? cancelling_addend(abc[0], abc[1], single) : random_float(single);
 }
 
 /* The CSRs: frm, fflags and fcsr read and written through each of their names. */
@@ -429,18 +326,19 @@ int main(int argc, char **argv)
     for (unsigned o = 0; o < COUNT(OPS); o++) {
         const struct op *op = &OPS[o];
         int modes = op->variants == 1 ? 1 : 5;
+        unsigned samples = op->shape == F3 ? 3000 : 2000;
         for (int mode = 0; mode < modes; mode++) {
             set_frm(0);
             const char *name = op->variants == 1 ? "-" : MODE_NAMES[mode];
             if (randomized)
-                run_random(op, op->fn[mode], name, 0);
+                run_random(op, op->fn[mode], name, 0, samples);
             else
                 run_op(op, op->fn[mode], name);
         }
         if (op->variants == 1)
             continue;
         if (randomized) {
-            run_random(op, op->fn[5], "dyn", 1);
+            run_random(op, op->fn[5], "dyn", 1, samples);
             continue;
         }
         for (unsigned frm = 0; frm < 5; frm++) {
