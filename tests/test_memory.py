@@ -58,6 +58,7 @@ def test_page_rights_runs_match_a_page_by_page_model():
             first = rng.randrange(pages)
             end = rng.randint(first + 1, pages)
             assert rights.lowest(first, end) == min(model[first:end])
+            assert rights.highest(first, end) == max(model[first:end])
             runs = list(rights.runs(first, end))
             assert [v for start, stop, v in runs for _ in range(start, stop)] == \
                 list(model[first:end])

@@ -36,36 +36,46 @@ HOST_PROT = {NONE: memories.PROT_NONE, READ: memories.PROT_READ,
 
 class PageRights:
     """The host rights of each guest page, kept as runs of equal rights: a 256 GiB space
-    has 64 M pages, and a program maps a few hundred ranges of them."""
+    has 64 M pages, and a program maps a few hundred ranges of them. `set` replaces the
+    runs whole, so a reader without the writer's lock sees the old ones or the new."""
 
     def __init__(self, pages: int, rights: int) -> None:
         self.pages = pages
-        self._starts = [0]                      # the first page of each run, ascending
-        self._values = [rights]                 # the rights of each run
+        # the first page of each run (ascending), and the rights of each run
+        self._runs: tuple[list[int], list[int]] = ([0], [rights])
 
     def set(self, first: int, end: int, rights: int) -> None:
-        starts, values = self._starts, self._values
+        starts, values = self._runs
         tail = [(end, values[bisect_right(starts, end) - 1])] if end < self.pages else []
         i, j = bisect_left(starts, first), bisect_right(starts, end)
         runs = list(zip(starts[:i], values[:i], strict=True)) + [(first, rights)] + tail
         runs += zip(starts[j:], values[j:], strict=True)
-        self._starts, self._values = [], []
+        new_starts: list[int] = []
+        new_values: list[int] = []
         for start, value in runs:
-            if not self._values or self._values[-1] != value:
-                self._starts.append(start)
-                self._values.append(value)
+            if not new_values or new_values[-1] != value:
+                new_starts.append(start)
+                new_values.append(value)
+        self._runs = (new_starts, new_values)
+
+    def _overlapping(self, first: int, end: int) -> list[int]:
+        starts, values = self._runs
+        return values[bisect_right(starts, first) - 1:bisect_left(starts, end)]
 
     def lowest(self, first: int, end: int) -> int:
         """The least rights a page of first..end has (NONE < READ < WRITE)."""
-        i = bisect_right(self._starts, first) - 1
-        return min(self._values[i:bisect_left(self._starts, end)])
+        return min(self._overlapping(first, end))
+
+    def highest(self, first: int, end: int) -> int:
+        return max(self._overlapping(first, end))
 
     def runs(self, first: int, end: int) -> Iterator[tuple[int, int, int]]:
         """(first page, end page, rights) of each run that first..end overlaps."""
-        i = bisect_right(self._starts, first) - 1
-        while i < len(self._starts) and self._starts[i] < end:
-            stop = self._starts[i + 1] if i + 1 < len(self._starts) else self.pages
-            yield max(self._starts[i], first), min(stop, end), self._values[i]
+        starts, values = self._runs
+        i = bisect_right(starts, first) - 1
+        while i < len(starts) and starts[i] < end:
+            stop = starts[i + 1] if i + 1 < len(starts) else self.pages
+            yield max(starts[i], first), min(stop, end), values[i]
             i += 1
 
 
@@ -118,9 +128,9 @@ class GuestMemory:
         """Watch the writable pages of [addr, addr + size), which code is about to be
         translated from, for stores (see the module's docstring); whether one was not
         watched yet. Only with `watching` on: an embedding's views must never fault."""
-        if not self.watching:
-            return False
         first, end = self._pages(addr, size)
+        if not self.watching or self._granted.highest(first, end) < WRITE:
+            return False        # the common case, code pages not writable: no guard taken
         with self._guard:
             new = [page for page in range(first, end)
                    if page not in self._watched and self._granted.lowest(page, page + 1) == WRITE]
