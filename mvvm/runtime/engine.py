@@ -43,6 +43,7 @@ SETTINGS = {
     "parallel_compilation": False,              # no compile threads: fork() keeps working
     "memory_reservation": memories.RESERVATION,     # as mvvm.runtime.memories makes them
     "memory_guard_size": memories.GUARD,
+    "memory_may_move": False,                   # its base can be hoisted out of loops
 }
 
 

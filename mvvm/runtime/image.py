@@ -32,7 +32,7 @@ from mvvm.runtime.cachefiles import CacheRoot
 from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
 from mvvm.runtime.dispatcher import core_module
 from mvvm.runtime.engine import make_engine, settings_text
-from mvvm.runtime.memories import GUEST_SPAN, Region
+from mvvm.runtime.memories import GUEST_SIZE, RESERVATION, Region
 from mvvm.runtime.memory import GuestMemory
 from mvvm.runtime.tiers import BackgroundCompiler, compile_batch, emit
 from mvvm.runtime.translations import Compiled, Translations
@@ -95,7 +95,7 @@ class Image:
         self.sandbox = code_of.sandbox if code_of is not None else sandbox
         self.engine = code_of.engine if code_of is not None else make_engine(profiler, sandbox)
         self.settings = settings_text(self.sandbox)
-        self.region = Region(GUEST_SPAN, GUEST_SPAN, GUEST_SPAN)
+        self.region = Region(GUEST_SIZE, GUEST_SIZE, RESERVATION)
         weakref.finalize(self, self.region.release)
         self.memory = GuestMemory(self.region.base)
         self.space = AddressSpace(self.memory, mmap_top=layout.MMAP_TOP)

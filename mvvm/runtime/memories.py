@@ -11,10 +11,12 @@ before, wasm atomics (valid on unshared memories) are real atomics, and a host f
 copies the pages like any private mapping.
 
 Other memories (each thread's VM memory) get reservations of their own. wasmtime has
-one reservation size for every memory, 4 GiB: what a 32-bit memory's unchecked accesses
-can reach beside the guard. The guest memory is a memory64 of a fixed size (its minimum
-is its maximum), whose accesses are checked against that constant; its region reserves
-all of it.
+one reservation size for every memory, and it is the guest memory's whole size (with
+memory_may_move off): only then does wasmtime know that memory never moves nor grows, so
+that Cranelift loads its base once per function instead of at every access, and checks
+an index against a constant (it cannot drop the check for a 64-bit index). wasmtime
+takes each memory's reservation for its own when it looks for the memory a fault is in,
+so the VM memories reserve as much (address space only: 256 GiB of the host's 128 TiB).
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from mvvm.runtime import layout
 PROT_NONE, PROT_READ, PROT_WRITE = 0, 1, 2
 MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE = 0x02, 0x20, 0x4000
 MAP_FAILED = ctypes.c_void_p(-1).value
-RESERVATION = 1 << 32           # the engine's memory_reservation: 32-bit memories are static
-GUARD = 32 << 20                # and its memory_guard_size (wasmtime's defaults on x86-64)
-GUEST_SPAN = layout.GUEST_PAGES * layout.WASM_PAGE  # the guest memory's reservation
+RESERVATION = layout.GUEST_LIMIT  # the engine's memory_reservation: every memory is static
+GUARD = 32 << 20                # and its memory_guard_size (wasmtime's default on x86-64)
+GUEST_SIZE = layout.GUEST_PAGES * layout.WASM_PAGE  # the guest memory's size, fixed
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -145,7 +147,7 @@ class Creator:
         region = self._handing if guest else None
         if region is None:
             try:
-                region = Region(minimum, maximum, GUEST_SPAN if guest else RESERVATION)
+                region = Region(minimum, maximum, RESERVATION)
             except MemoryError as error:
                 return _error(str(error))
         else:
