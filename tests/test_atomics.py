@@ -233,7 +233,7 @@ def image() -> Iterator[Image]:
 
 
 def _cell(image: Image, guest_address: int) -> ctypes.c_uint64:
-    return ctypes.c_uint64.from_address(image.region.base + guest_address - layout.BIAS)
+    return ctypes.c_uint64.from_address(image.region.base + guest_address)
 
 
 ROUNDS = 4_000_000

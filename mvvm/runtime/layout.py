@@ -3,25 +3,27 @@
 Guest memory is wasm memory 0, a memory64 covering the guest addresses below
 GUEST_LIMIT, which is Linux riscv64's default user address space (Sv39's 256 GiB: mmap
 places nothing above it without a hint, and neither does MVVM). Guest address g is at
-wasm offset g - BIAS: the guest's first 64 KiB (the null page and its neighbours) are
-below offset 0, where the 64-bit index wraps far out of bounds, so a null dereference
-traps. An index is checked against the memory's constant bound (Cranelift cannot drop
-the check for a 64-bit index), and so is any address at or above GUEST_LIMIT: it is
-SIGSEGV, not another guest address. Inside the bound, the host's page rights (the
-guest's, mvvm.linux.mm) make unmapped pages fault.
+wasm offset g, so that a load's immediate is the access's constant offset: Cranelift folds
+it into the x86 addressing mode and into the bounds check. The guest's first 64 KiB (the
+null page and its neighbours, below GUEST_BASE, Linux's mmap_min_addr) are never mapped,
+and their host pages fault like any unmapped page. An index is checked against the
+memory's constant bound (Cranelift cannot drop the check for a 64-bit index), and so is
+any address at or above GUEST_LIMIT: it is SIGSEGV, not another guest address. Inside the
+bound, the host's page rights (the guest's, mvvm.linux.mm) make unmapped pages fault.
 
 `mvvm wasm` (mvvm.wasi) keeps a 32-bit memory, for the WASI runtimes and browsers that
-have no memory64: there, the translator wraps each guest address to 32 bits.
+have no memory64 and no page rights: there, guest address g is at offset g - BIAS, which
+puts the null page below offset 0, where the 32-bit index wraps far out of bounds.
 
 VM state (register file, pc, exit reason, the pc -> code hash table) is wasm
 memory 1, which no guest address can name.
 """
 
-BIAS = 0x10000
-GUEST_BASE = BIAS                       # lowest guest address backed by wasm memory
+GUEST_BASE = 0x10000                    # the lowest guest address that can be mapped
 GUEST_LIMIT = 1 << 38                   # one past the highest guest address
+BIAS = GUEST_BASE                       # mvvm wasm's 32-bit memory: guest g at offset g - BIAS
 WASM_PAGE = 0x10000
-GUEST_PAGES = (GUEST_LIMIT - GUEST_BASE) // WASM_PAGE   # the memory's size, fixed
+GUEST_PAGES = GUEST_LIMIT // WASM_PAGE  # the memory64's size, fixed
 
 STACK_TOP = GUEST_LIMIT - 0x1000        # a guard page above the initial stack
 STACK_SIZE = 8 << 20                    # RLIMIT_STACK, mapped up front (unless -s says)

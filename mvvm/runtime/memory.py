@@ -84,7 +84,8 @@ class GuestMemory:
     limit = layout.GUEST_LIMIT
 
     def __init__(self, host_address: int) -> None:
-        self._origin = host_address - layout.BIAS     # host address of guest address 0
+        self._origin = host_address             # host address of guest address 0
+        memories.protect(host_address, self.base, HOST_PROT[NONE])    # the null pages
         # the host rights of each page from base: as the region makes them, all WRITE
         pages = (self.limit - self.base) // PAGE
         self._rights = PageRights(pages, WRITE)

@@ -155,20 +155,26 @@ class Emitter:
 
     # -- memory ------------------------------------------------------------------------
 
-    def address(self, base: FieldValue, offset: FieldValue) -> None:
-        """Push the wasm address of guest address x[base] + offset."""
+    def address(self, base: FieldValue, offset: FieldValue) -> int:
+        """Push the wasm index of guest address x[base] + offset, and return the constant
+        offset the access adds to it (its memarg offset). With memory64 that is the
+        immediate itself when it is not negative (wasm adds it without wrapping, so an
+        address that would wrap past 2**64 is out of bounds, and so unmapped, either way)."""
         self.x(base)
         if isinstance(offset, Field):
             self.imm(offset)
             self.code.op(w.I64_ADD)
             offset = 0
+        if self.memory64 and offset >= 0:
+            return offset
         self.guest_index(offset)
+        return 0
 
     def guest_index(self, offset: int = 0) -> None:
-        """Turn the guest address on the stack, plus offset, into its wasm address (of
-        address_type): the bias folded into the constant added, then the wrap to 32 bits
-        when the memory has them (mvvm.runtime.layout)."""
-        delta = offset - layout.BIAS
+        """Turn the guest address on the stack, plus offset, into its wasm index (of
+        address_type): with memory64 the address itself, else the bias taken off and the
+        wrap to 32 bits (mvvm.runtime.layout)."""
+        delta = offset if self.memory64 else offset - layout.BIAS
         if delta:
             self.code.i64_const(delta).op(w.I64_ADD)
         if not self.memory64:

@@ -203,8 +203,7 @@ def _advance(e: Emitter, reg: int, by: int) -> None:
 
 
 def _load(e: Emitter, reg: int, offset: int, opcode: int, into: int) -> None:
-    e.address(reg, offset)
-    e.code.mem(opcode, GUEST_MEMORY)
+    e.code.mem(opcode, GUEST_MEMORY, e.address(reg, offset))
     e.set_x(into)
 
 

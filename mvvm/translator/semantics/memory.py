@@ -31,16 +31,16 @@ STORES = {"sb": w.I64_STORE8, "sh": w.I64_STORE16, "sw": w.I64_STORE32, "sd": w.
 
 @semantic(*LOADS)
 def load(e: Emitter, i: Instr, pc: FieldValue) -> None:
-    e.address(i.rs1, i.imm)
-    e.code.mem(LOADS[i.name], GUEST_MEMORY)
+    offset = e.address(i.rs1, i.imm)
+    e.code.mem(LOADS[i.name], GUEST_MEMORY, offset)
     e.set_x(i.rd)
 
 
 @semantic(*STORES)
 def store(e: Emitter, i: Instr, pc: FieldValue) -> None:
-    e.address(i.rs1, i.imm)
+    offset = e.address(i.rs1, i.imm)
     e.x(i.rs2)
-    e.code.mem(STORES[i.name], GUEST_MEMORY)
+    e.code.mem(STORES[i.name], GUEST_MEMORY, offset)
 
 
 @semantic("cbo.clean", "cbo.flush")
@@ -79,8 +79,8 @@ FP_STORES = {"fsd": w.I64_STORE, "fsw": w.I64_STORE32, "fsh": w.I64_STORE16}
 @semantic(*FP_LOADS)
 def load_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
     load, box = FP_LOADS[i.name]
-    e.address(i.rs1, i.imm)
-    e.code.mem(load, GUEST_MEMORY)
+    offset = e.address(i.rs1, i.imm)
+    e.code.mem(load, GUEST_MEMORY, offset)
     if box:
         e.code.i64_const(box).op(w.I64_OR)
     e.set_f(i.rd)
@@ -88,9 +88,9 @@ def load_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
 
 @semantic(*FP_STORES)
 def store_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
-    e.address(i.rs1, i.imm)
+    offset = e.address(i.rs1, i.imm)
     e.f(i.rs2)
-    e.code.mem(FP_STORES[i.name], GUEST_MEMORY)
+    e.code.mem(FP_STORES[i.name], GUEST_MEMORY, offset)
 
 
 # -- A ------------------------------------------------------------------------------------
