@@ -43,6 +43,7 @@ SPECS: dict[str, Program] = {
     "startup": Program(args=AUXV_ARGS, status=1 + len(AUXV_ARGS), flavours=("O2", "pie")),
     "irreducible": Program(status=204, flavours=("O2",)),  # a two-entry loop, indirect call
     "strings": Program(flavours=("O2", "pie")),  # strcmp/strlen scans tier 1 fast-forwards
+    "memcpy": Program(flavours=("O2",)),  # memcpy's word copy tier 1 fast-forwards
     "selects": Program(flavours=("O2",)),  # short branch hammocks tier 1 makes selects
 }
 

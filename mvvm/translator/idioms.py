@@ -61,6 +61,10 @@ class Idiom:
     path: tuple[Step, ...]
     writes: tuple[str, ...]                     # the variables the path writes
     fast_path: Callable[[Emitter, Binding, int], None]     # (.., the retry local)
+    # The path is the loop from any of its blocks, not only from its header: which block
+    # is the header depends on where the region was entered. The fast path goes on the
+    # edge that closes the path, a back edge or not.
+    anywhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,15 @@ class Match:
 
 def find(region: Region, shape: Shape,
          dirty_out: dict[int, int]) -> dict[tuple[int, int], Match]:
-    """The region's loops that are idioms, by their back edge (source block, header).
-    What a fast path writes must be dirty on the back edge already (the path writes it), so
-    that the loop's exits write it back."""
+    """The region's loops that are idioms, by the edge that closes the path (source block,
+    the path's first block): a back edge to the header, unless the idiom matches anywhere.
+    What a fast path writes must be dirty on that edge already (the path writes it), so that
+    the loop's exits write it back."""
     found: dict[tuple[int, int], Match] = {}
-    for header in shape.loop_headers:
+    for header in region.blocks:
         for idiom in IDIOMS:
+            if not idiom.anywhere and header not in shape.loop_headers:
+                continue
             matched = _match(idiom, region, shape, header)
             if matched is None:
                 continue
@@ -90,20 +97,33 @@ def find(region: Region, shape: Shape,
 
 def _match(idiom: Idiom, region: Region, shape: Shape,
            header: int) -> tuple[int, Binding] | None:
-    """(the back edge's source, the binding) if the path from header is the idiom's."""
+    """(the back edge's source, the binding) if the path from header is the idiom's. A
+    step's instructions may lie in several blocks, each running into the next (a branch
+    elsewhere into the middle of the path splits it, and differs with what the region
+    holds)."""
     binding: Binding = {}
-    start = header
-    for k, step in enumerate(idiom.path):
-        block = region.blocks.get(start)
-        if block is None or (k and start == header) or len(block.instrs) != len(step.ops):
-            return None
-        for (_, instr), op in zip(block.instrs, step.ops, strict=True):
-            if instr is None or not _operands(instr, op, binding):
+    start = source = header
+    first = True
+    for step in idiom.path:
+        ops = step.ops
+        while True:
+            block = region.blocks.get(start)
+            if block is None or (start == header and not first) or len(block.instrs) > len(ops):
                 return None
-        if step.succ >= len(block.succs) or block.succs[step.succ] not in shape.edges[start]:
+            first = False
+            for (_, instr), op in zip(block.instrs, ops, strict=False):
+                if instr is None or not _operands(instr, op, binding):
+                    return None
+            source, ops = start, ops[len(block.instrs):]
+            if not ops:
+                break
+            if block.succs != [block.end] or block.end not in shape.edges[start]:
+                return None
+            start = block.end
+        if step.succ >= len(block.succs) or block.succs[step.succ] not in shape.edges[source]:
             return None
-        source, start = start, block.succs[step.succ]
-    if start != header or not shape.is_backward(source, header):
+        start = block.succs[step.succ]
+    if start != header or not (idiom.anywhere or shape.is_backward(source, header)):
         return None
     return source, binding
 
@@ -290,4 +310,150 @@ STRLEN = Idiom(
      Step((Op("add", "p", 0, "next"), Op("jal", 0)), succ=0)),
     ("word", "next", "t", "p"), _find_zero_word)
 
-IDIOMS = (STRCMP, STRLEN)
+
+# -- memcpy: glibc's word copy to an aligned destination from a misaligned source ----------
+
+def _copy_shifted_words(e: Emitter, r: Binding, retry: int) -> None:
+    """glibc's _wordcopy_fwd_dest_aligned stores four words an iteration, each the upper
+    bytes of one source word shifted down ORed with the lower bytes of the next shifted up
+    (by sh = 8k and sl = 64 - sh bits, for a source k bytes past a word): the 8 bytes at the
+    source k bytes on. So iterations copy bytes: the first two words from w0, w1 and the
+    source's next word, then the rest from src + k, 16 bytes a step.
+
+    As many iterations are skipped as fit in the page each pointer last touched (the loop's
+    own last load and store there went through, so neither faults), leaving at least one to
+    the loop (it ends when n reaches 0), and only while the ranges do not overlap (the loop
+    would read bytes it wrote). Before the stores the registers are written back: a store
+    that faults after all (another thread changed the page's rights meanwhile) is then a
+    fault at the back edge, from where the loop rewrites the same bytes."""
+    c = e.code
+    src, dst, sh, sl, n = r["src"], r["dst"], r["sh"], r["sl"], r["n"]
+    size, rest = e.temp(), e.temp()
+    e.x(sh)
+    c.i64_const(-8).op(w.I64_ADD).i64_const(48).op(w.I64_LE_U)
+    e.x(sh)
+    c.i64_const(7).op(w.I64_AND, w.I64_EQZ, w.I32_AND)
+    e.x(sh)
+    e.x(sl)
+    c.op(w.I64_ADD).i64_const(64).op(w.I64_EQ, w.I32_AND)
+    e.x(n)
+    c.i64_const(3).op(w.I64_AND, w.I64_EQZ, w.I32_AND).block(w.IF)
+    _page_rest(e, src)
+    c.set(size)
+    for push in (lambda: _page_rest(e, dst), lambda: _bytes_left(e, n)):
+        push()
+        c.tee(rest).get(size).get(rest).get(size).op(w.I64_LT_U, w.SELECT).set(size)
+    c.get(size).i64_const(-32).op(w.I64_AND).tee(size).op(w.I64_EQZ, w.I32_EQZ)
+    for a, b in ((dst, src), (src, dst)):       # [dst, dst + size) and [src, src + size) apart
+        e.x(a)
+        c.get(size).op(w.I64_ADD)
+        e.x(b)
+        c.op(w.I64_LE_U)
+    c.op(w.I32_OR, w.I32_AND).block(w.IF)
+    dirty = e.dirty
+    e.write_back()
+    _store_merged(e, dst, 0, lambda: e.x(r["w0"]), lambda: e.x(r["w1"]), sh, sl)
+    _store_merged(e, dst, 8, lambda: e.x(r["w1"]), lambda: _word(e, src, 0), sh, sl)
+    _copy_bytes(e, dst, src, sh, size, rest)
+    _settle_copy(e, r, size)
+    e.dirty |= dirty
+    c.op(w.END, w.END)
+    e.release((w.I64, size), (w.I64, rest))
+
+
+def _bytes_left(e: Emitter, n: int) -> None:
+    """Push the bytes of all iterations but the last, when below a page (n - 4 words)."""
+    c, words = e.code, e.temp()
+    e.x(n)
+    c.i64_const(-4).op(w.I64_ADD).tee(words).i64_const(3).op(w.I64_SHL).i64_const(PAGE)
+    c.get(words).i64_const(PAGE // 8).op(w.I64_LT_U, w.SELECT)
+    e.release((w.I64, words))
+
+
+def _word(e: Emitter, reg: int, offset: int) -> None:
+    e.code.mem(w.I64_LOAD, GUEST_MEMORY, e.address(reg, offset))
+
+
+def _store_merged(e: Emitter, dst: int, offset: int, low: Callable[[], None],
+                  high: Callable[[], None], sh: int, sl: int) -> None:
+    """Store (low >> sh) | (high << sl) at x[dst] + offset, as the loop does."""
+    c = e.code
+    at = e.address(dst, offset)
+    low()
+    e.x(sh)
+    c.op(w.I64_SHR_U)
+    high()
+    e.x(sl)
+    c.op(w.I64_SHL, w.I64_OR).mem(w.I64_STORE, GUEST_MEMORY, at)
+
+
+def _copy_bytes(e: Emitter, dst: int, src: int, sh: int, size: int, at: int) -> None:
+    """Copy size - 16 bytes (16 more than a multiple of 32) from x[src] + sh / 8 to
+    x[dst] + 16: 16 bytes, then 32 a step."""
+    c = e.code
+    c.i64_const(0).set(at)
+    _copy_vector(e, dst, src, sh, at, 0)
+    c.block(w.BLOCK).block(w.LOOP)
+    c.get(at).i64_const(32).op(w.I64_ADD).tee(at).get(size).op(w.I64_GE_U).br(w.BR_IF, 1)
+    _copy_vector(e, dst, src, sh, at, -16)
+    _copy_vector(e, dst, src, sh, at, 0)
+    c.br(w.BR, 0).op(w.END, w.END)
+
+
+def _copy_vector(e: Emitter, dst: int, src: int, sh: int, at: int, offset: int) -> None:
+    """Copy 16 bytes from x[src] + sh / 8 + at + offset to x[dst] + 16 + at + offset."""
+    c = e.code
+    e.x(dst)
+    c.get(at).op(w.I64_ADD)
+    e.guest_index(16 + offset)
+    e.x(src)
+    c.get(at).op(w.I64_ADD)
+    e.x(sh)
+    c.i64_const(3).op(w.I64_SHR_U, w.I64_ADD)
+    e.guest_index(offset)
+    c.simd_mem(w.V128_LOAD, GUEST_MEMORY).simd_mem(w.V128_STORE, GUEST_MEMORY)
+
+
+def _settle_copy(e: Emitter, r: Binding, size: int) -> None:
+    """The registers as the last skipped iteration leaves them: the two source words it
+    loaded last, the two words it stored last, the pointers and the count moved on."""
+    c, src, dst = e.code, r["src"], r["dst"]
+    for reg, into, back in ((src, "w0", 16), (src, "w1", 8), (dst, "x0", 16), (dst, "x1", 8)):
+        e.x(reg)
+        c.get(size).op(w.I64_ADD)
+        e.guest_index(-back)
+        c.mem(w.I64_LOAD, GUEST_MEMORY)
+        e.set_x(r[into])
+    e.x(dst)
+    c.get(size).op(w.I64_ADD).i64_const(-8).op(w.I64_ADD)
+    e.set_x(r["t"])
+    for reg in (src, dst):
+        e.x(reg)
+        c.get(size).op(w.I64_ADD)
+        e.set_x(reg)
+    e.x(dst)
+    e.set_x(r["out"])
+    e.x(r["n"])
+    c.get(size).i64_const(3).op(w.I64_SHR_U, w.I64_SUB)
+    e.set_x(r["n"])
+
+
+WORDCOPY_SHIFTED = Idiom(
+    "copy words from a misaligned source",
+    (Step((Op("srl", "w0", "w0", "sh"), Op("sll", "x1", "w1", "sl"), Op("or", "w0", "w0", "x1"),
+           Op("ld", "x0", "src", imm=0), Op("addi", "t", "dst", imm=8),
+           Op("sd", rs1="out", rs2="w0", imm=0),
+           Op("srl", "w1", "w1", "sh"), Op("sll", "w0", "x0", "sl"), Op("or", "w1", "w1", "w0"),
+           Op("ld", "x1", "src", imm=8), Op("addi", "out", "dst", imm=16),
+           Op("sd", rs1="t", rs2="w1", imm=0),
+           Op("sll", "w0", "x1", "sl"), Op("srl", "x0", "x0", "sh"), Op("or", "x0", "x0", "w0"),
+           Op("addi", "t", "dst", imm=24), Op("ld", "w0", "src", imm=16),
+           Op("sd", rs1="out", rs2="x0", imm=0),
+           Op("sll", "w1", "w0", "sl"), Op("srl", "x1", "x1", "sh"), Op("or", "x1", "x1", "w1"),
+           Op("addi", "dst", "dst", imm=32), Op("ld", "w1", "src", imm=24),
+           Op("addi", "n", "n", imm=-4), Op("sd", rs1="t", rs2="x1", imm=0),
+           Op("add", "out", 0, "dst"), Op("addi", "src", "src", imm=32),
+           Op("bne", rs1="n", rs2=0)), succ=0),),
+    ("w0", "w1", "x0", "x1", "t", "src", "dst", "out", "n"), _copy_shifted_words, anywhere=True)
+
+IDIOMS = (STRCMP, STRLEN, WORDCOPY_SHIFTED)

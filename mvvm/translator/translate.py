@@ -146,7 +146,7 @@ class _Structurer:
         self.e = emitter
         self.precise = precise
         self.counting = counting
-        self.idioms = loops     # fast-forwarded loops, by their back edge
+        self.idioms = loops     # fast-forwarded loops, by the edge that closes the path
         # each one's local: where its fast path tries again (mvvm.translator.idioms)
         self.retries = {header: emitter.local(w.I64) for _, header in loops}
         self.hammocks = selects     # branches emitted as selects, by their block
@@ -199,10 +199,11 @@ class _Structurer:
             if target in self.region.pruned:
                 self._count_pruned(target)
             self.e.exit_to(target, chain=True)
-        elif self.shape.is_backward(source, target):
-            if (source, target) in self.idioms:
-                match = self.idioms[source, target]
-                match.idiom.fast_path(self.e, match.binding, self.retries[target])
+            return
+        if (source, target) in self.idioms:
+            match = self.idioms[source, target]
+            match.idiom.fast_path(self.e, match.binding, self.retries[target])
+        if self.shape.is_backward(source, target):
             self.e.code.br(w.BR, self._depth_of("loop", target))
         elif target in self.shape.merge_nodes:
             self.e.code.br(w.BR, self._depth_of("block", target))
