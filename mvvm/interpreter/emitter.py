@@ -65,6 +65,14 @@ class InterpreterEmitter(Emitter):
             self.code.i32_const(8 * reg)
         self._store(layout.VM_F)
 
+    def f_value(self, reg: FieldValue) -> None:
+        self.f(reg)
+        self.code.op(w.F64_REINTERPRET_I64)
+
+    def set_f_value(self, reg: FieldValue) -> None:
+        self.code.op(w.I64_REINTERPRET_F64)
+        self.set_f(reg)
+
     def _store(self, base: int) -> None:
         """(value, address) on the stack -> store the value at base + address."""
         value, address = self.temp(), self.temp(w.I32)

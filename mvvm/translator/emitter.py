@@ -98,9 +98,12 @@ class Emitter:
             self._temps[valtype].append(index)
 
     def _reg_local(self, kind: str, reg: int) -> int:
+        """The local of a guest register. An FP register's is an f64 local holding its 64
+        bits (wasm moves them unchanged): Cranelift keeps it in an XMM register, where an
+        i64 local would take one of the integer registers, which x86 has too few of."""
         table = self.x_locals if kind == "x" else self.f_locals
         if reg not in table:
-            table[reg] = self.local(w.I64)
+            table[reg] = self.local(w.I64 if kind == "x" else w.F64)
         return table[reg]
 
     # -- guest registers ---------------------------------------------------------------
@@ -121,10 +124,22 @@ class Emitter:
             self.dirty |= 1 << reg
 
     def f(self, reg: int) -> None:
-        """Push the raw 64 bits of FP register `reg`."""
-        self.code.get(self._reg_local("f", reg))
+        """Push the raw 64 bits of FP register `reg` (an i64)."""
+        self.f_value(reg)
+        self.code.op(w.I64_REINTERPRET_F64)
 
     def set_f(self, reg: int) -> None:
+        """Pop the raw 64 bits (an i64) into FP register `reg`."""
+        self.code.op(w.F64_REINTERPRET_I64)
+        self.set_f_value(reg)
+
+    def f_value(self, reg: int) -> None:
+        """Push FP register `reg` as an f64 (its bits unchanged): a double's value without
+        the moves between register files that a round trip through i64 costs."""
+        self.code.get(self._reg_local("f", reg))
+
+    def set_f_value(self, reg: int) -> None:
+        """Pop an f64 into FP register `reg`, its bits unchanged."""
         self.code.set(self._reg_local("f", reg))
         self.dirty |= 1 << (FP + reg)
 
@@ -232,7 +247,7 @@ class Emitter:
             if mask >> reg & 1:
                 kind, number, base = _home(reg)
                 self.code.i32_const(0).get(self._reg_local(kind, number)).mem(
-                    w.I64_STORE, VM_MEMORY, base + 8 * number)
+                    _STORE[kind], VM_MEMORY, base + 8 * number)
 
     def reload(self, mask: int) -> None:
         """Load the registers in mask from the VM state (after a call changed it)."""
@@ -243,7 +258,7 @@ class Emitter:
         for reg in range(64):
             if mask >> reg & 1:
                 kind, number, base = _home(reg)
-                code.i32_const(0).mem(w.I64_LOAD, VM_MEMORY, base + 8 * number).set(
+                code.i32_const(0).mem(_LOAD[kind], VM_MEMORY, base + 8 * number).set(
                     self._reg_local(kind, number))
         return code
 
@@ -364,6 +379,10 @@ def record_jump(e: Emitter, source: int, target: int) -> None:
     c.op(w.END, w.END)
     e.release((w.I32, bucket), (w.I32, first), (w.I32, index), (w.I32, address),
               (w.I64, seen))
+
+
+_LOAD = {"x": w.I64_LOAD, "f": w.F64_LOAD}       # a register's home, by its local's type
+_STORE = {"x": w.I64_STORE, "f": w.F64_STORE}
 
 
 def _home(reg: int) -> tuple[str, int, int]:

@@ -134,8 +134,12 @@ class Operand:
             unbox(e, reg)
             e.code.set(self.bits_local)
         self.value = e.temp(fmt.ftype)
-        self.push_bits()
-        e.code.op(fmt.f["from_bits"]).set(self.value)
+        if fmt is DOUBLE:
+            e.f_value(reg)
+        else:
+            self.push_bits()
+            e.code.op(fmt.f["from_bits"])
+        e.code.set(self.value)
 
     def push_bits(self) -> None:
         if self.bits_local is None:
@@ -298,17 +302,20 @@ class SlowPath:
         end
 
     `depth` counts the blocks the fast path has opened inside $slow, for its branches.
+    The result is the i64 `set_float` takes, or with `double` an f64 for a double's
+    register (`set_result`): then a fast path's double goes to its register as it is.
     """
 
     def __init__(self, e: Emitter, name: str,
                  operands: list[Operand | BitsOperand | IntOperand],
-                 rounding: Rounding | None = None) -> None:
+                 rounding: Rounding | None = None, *, double: bool = False) -> None:
         self.e, self.c = e, e.code
         self.index = SLOW_INDEX[name]
         self.operands = operands
         self.rounding = rounding
+        self.double = double
         self.depth = 0
-        self.c.block(w.BLOCK, w.I64).block(w.BLOCK)
+        self.c.block(w.BLOCK, w.F64 if double else w.I64).block(w.BLOCK)
         e.depth += 2
 
     def to_slow_if(self) -> None:
@@ -319,13 +326,25 @@ class SlowPath:
         self.c.br(w.BR, self.depth)
 
     def done(self) -> None:
-        """Leave with the i64 result on the stack."""
+        """Leave with the result's i64 bits on the stack."""
+        if self.double:
+            self.c.op(w.F64_REINTERPRET_I64)
         self.c.br(w.BR, self.depth + 1)
 
     def done_float(self, fmt: Fmt, value: int) -> None:
         self.c.get(value)
+        if self.double and fmt is DOUBLE:
+            self.c.br(w.BR, self.depth + 1)
+            return
         push_result_bits(self.c, fmt)
         self.done()
+
+    def set_result(self, fmt: Fmt, rd: int) -> None:
+        """After `finish`: the result into FP register rd (see set_float)."""
+        if self.double:
+            self.e.set_f_value(rd)
+        else:
+            set_float(self.e, fmt, rd)
 
     def require_rne(self) -> None:
         """What follows computes in round-to-nearest-even only: other modes go slow."""
@@ -371,7 +390,10 @@ class SlowPath:
             operand.push_i64()
         for _ in range(3 - len(self.operands)):
             c.i64_const(0)
-        c.call(HOST_FP).op(w.END)
+        c.call(HOST_FP)
+        if self.double:
+            c.op(w.F64_REINTERPRET_I64)
+        c.op(w.END)
         self.e.depth -= 2
 
 

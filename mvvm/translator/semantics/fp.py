@@ -123,12 +123,12 @@ def arith(e: Emitter, i: Instr, pc: FieldValue) -> None:
     fmt = FORMATS[p]
     rounding = Rounding(e, i, in_slow_path=True)
     operands = [Operand(e, fmt, reg) for reg in ((i.rs1,) if op == "fsqrt" else (i.rs1, i.rs2))]
-    frame = SlowPath(e, i.name, operands, rounding)
+    frame = SlowPath(e, i.name, operands, rounding, double=fmt is DOUBLE)
     if rounding.may_be_rne:
         frame.require_rne()
         _arith_fast(frame, fmt, op, operands)
     frame.finish()
-    set_float(e, fmt, i.rd)
+    frame.set_result(fmt, i.rd)
     rounding.release()
     _release(*operands)
 
@@ -281,14 +281,14 @@ def fused(e: Emitter, i: Instr, pc: FieldValue) -> None:
     fmt = FORMATS[p]
     rounding = Rounding(e, i, in_slow_path=True)
     operands = [Operand(e, fmt, reg) for reg in (i.rs1, i.rs2, i.rs3)]
-    frame = SlowPath(e, i.name, operands, rounding)
+    frame = SlowPath(e, i.name, operands, rounding, double=fmt is DOUBLE)
     if rounding.may_be_rne:
         frame.require_rne()
         _fma_fused(frame, fmt, operands, *FUSED[op])
         emulate = _fma_single if fmt is SINGLE else _fma_double
         emulate(frame, operands, *FUSED[op])
     frame.finish()
-    set_float(e, fmt, i.rd)
+    frame.set_result(fmt, i.rd)
     rounding.release()
     _release(*operands)
 

@@ -69,11 +69,12 @@ def _block_address(e: Emitter, i: Instr) -> None:
     e.guest_index()
 
 
-# FP loads: the load, and the NaN box a narrower value gets (its upper bits all ones).
-FP_LOADS = {"fld": (w.I64_LOAD, 0), "flw": (w.I64_LOAD32_U, NAN_BOX),
+# FP loads: the load, and the NaN box a narrower value gets (its upper bits all ones). A
+# double moves as an f64 (bits unchanged), straight between memory and its register.
+FP_LOADS = {"fld": (w.F64_LOAD, 0), "flw": (w.I64_LOAD32_U, NAN_BOX),
             "flh": (w.I64_LOAD16_U, HALF_BOX)}
 # FP stores: the register's low bits, boxed or not.
-FP_STORES = {"fsd": w.I64_STORE, "fsw": w.I64_STORE32, "fsh": w.I64_STORE16}
+FP_STORES = {"fsd": w.F64_STORE, "fsw": w.I64_STORE32, "fsh": w.I64_STORE16}
 
 
 @semantic(*FP_LOADS)
@@ -83,13 +84,18 @@ def load_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
     e.code.mem(load, GUEST_MEMORY, offset)
     if box:
         e.code.i64_const(box).op(w.I64_OR)
-    e.set_f(i.rd)
+        e.set_f(i.rd)
+    else:
+        e.set_f_value(i.rd)
 
 
 @semantic(*FP_STORES)
 def store_fp(e: Emitter, i: Instr, pc: FieldValue) -> None:
     offset = e.address(i.rs1, i.imm)
-    e.f(i.rs2)
+    if i.name == "fsd":
+        e.f_value(i.rs2)
+    else:
+        e.f(i.rs2)
     e.code.mem(FP_STORES[i.name], GUEST_MEMORY, offset)
 
 
