@@ -200,14 +200,16 @@ def _scan(e: Emitter, scan: Scan, retry: int) -> None:
     e.release((w.I64, left), (w.I64, rest))
 
 
-def _page_rest(e: Emitter, reg: int) -> None:
-    """Push the bytes from x[reg] to the end of the page of x[reg] - 1."""
+def _page_rest(e: Emitter, reg: int, offset: int = 0) -> None:
+    """Push the bytes from p = x[reg] + offset to the end of the page of p - 1."""
     c = e.code
     e.x(reg)
-    c.i64_const(-1).op(w.I64_ADD).i64_const(PAGE - 1).op(w.I64_OR).i64_const(1)
+    c.i64_const(offset - 1).op(w.I64_ADD).i64_const(PAGE - 1).op(w.I64_OR).i64_const(1)
     c.op(w.I64_ADD)
     e.x(reg)
     c.op(w.I64_SUB)
+    if offset:
+        c.i64_const(offset).op(w.I64_SUB)
 
 
 def _vector(e: Emitter, reg: int, k: int) -> None:
@@ -311,40 +313,47 @@ STRLEN = Idiom(
     ("word", "next", "t", "p"), _find_zero_word)
 
 
-# -- memcpy: glibc's word copy to an aligned destination from a misaligned source ----------
+# -- memcpy: glibc's word copies, to an aligned destination ---------------------------------
 
-def _copy_shifted_words(e: Emitter, r: Binding, retry: int) -> None:
-    """glibc's _wordcopy_fwd_dest_aligned stores four words an iteration, each the upper
-    bytes of one source word shifted down ORed with the lower bytes of the next shifted up
-    (by sh = 8k and sl = 64 - sh bits, for a source k bytes past a word): the 8 bytes at the
-    source k bytes on. So iterations copy bytes: the first two words from w0, w1 and the
-    source's next word, then the rest from src + k, 16 bytes a step.
+@dataclass(frozen=True)
+class Copy:
+    """A fast path that skips whole iterations of a word copy: `step` bytes an iteration,
+    its loads and stores starting `offset` bytes past the src and dst registers, n the
+    word count that ends the loop at 0. `guard` pushes an i32, true when the loop is the
+    plain copy the fast path assumes; `body(size)` copies the iterations' size bytes and
+    `settle(size)` leaves the registers as the last of them would (size: an i64 local)."""
 
-    As many iterations are skipped as fit in the page each pointer last touched (the loop's
-    own last load and store there went through, so neither faults), leaving at least one to
-    the loop (it ends when n reaches 0), and only while the ranges do not overlap (the loop
-    would read bytes it wrote). Before the stores the registers are written back: a store
-    that faults after all (another thread changed the page's rights meanwhile) is then a
-    fault at the back edge, from where the loop rewrites the same bytes."""
+    src: int
+    dst: int
+    n: int
+    offset: int
+    step: int
+    guard: Callable[[], None]
+    body: Callable[[int], None]
+    settle: Callable[[int], None]
+
+
+def _copy(e: Emitter, copy: Copy) -> None:
+    """Skip as many iterations as fit in the page each pointer last touched (the loop's
+    own last load and store there went through, so neither faults), leaving at least one
+    to the loop (it ends when n reaches 0), and only while the ranges do not overlap (the
+    loop would read bytes it wrote). Before the stores the registers are written back: a
+    store that faults after all (another thread changed the page's rights meanwhile) is
+    then a fault at the edge the fast path is on, from where the loop rewrites the same
+    bytes."""
     c = e.code
-    src, dst, sh, sl, n = r["src"], r["dst"], r["sh"], r["sl"], r["n"]
     size, rest = e.temp(), e.temp()
-    e.x(sh)
-    c.i64_const(-8).op(w.I64_ADD).i64_const(48).op(w.I64_LE_U)
-    e.x(sh)
-    c.i64_const(7).op(w.I64_AND, w.I64_EQZ, w.I32_AND)
-    e.x(sh)
-    e.x(sl)
-    c.op(w.I64_ADD).i64_const(64).op(w.I64_EQ, w.I32_AND)
-    e.x(n)
-    c.i64_const(3).op(w.I64_AND, w.I64_EQZ, w.I32_AND).block(w.IF)
-    _page_rest(e, src)
+    copy.guard()
+    e.x(copy.n)
+    c.i64_const(copy.step // 8 - 1).op(w.I64_AND, w.I64_EQZ, w.I32_AND).block(w.IF)
+    _page_rest(e, copy.src, copy.offset)
     c.set(size)
-    for push in (lambda: _page_rest(e, dst), lambda: _bytes_left(e, n)):
+    for push in (lambda: _page_rest(e, copy.dst, copy.offset),
+                 lambda: _bytes_left(e, copy.n, copy.step)):
         push()
         c.tee(rest).get(size).get(rest).get(size).op(w.I64_LT_U, w.SELECT).set(size)
-    c.get(size).i64_const(-32).op(w.I64_AND).tee(size).op(w.I64_EQZ, w.I32_EQZ)
-    for a, b in ((dst, src), (src, dst)):       # [dst, dst + size) and [src, src + size) apart
+    c.get(size).i64_const(-copy.step).op(w.I64_AND).tee(size).op(w.I64_EQZ, w.I32_EQZ)
+    for a, b in ((copy.dst, copy.src), (copy.src, copy.dst)):   # the two ranges apart
         e.x(a)
         c.get(size).op(w.I64_ADD)
         e.x(b)
@@ -352,90 +361,160 @@ def _copy_shifted_words(e: Emitter, r: Binding, retry: int) -> None:
     c.op(w.I32_OR, w.I32_AND).block(w.IF)
     dirty = e.dirty
     e.write_back()
-    _store_merged(e, dst, 0, lambda: e.x(r["w0"]), lambda: e.x(r["w1"]), sh, sl)
-    _store_merged(e, dst, 8, lambda: e.x(r["w1"]), lambda: _word(e, src, 0), sh, sl)
-    _copy_bytes(e, dst, src, sh, size, rest)
-    _settle_copy(e, r, size)
+    copy.body(size)
+    copy.settle(size)
     e.dirty |= dirty
     c.op(w.END, w.END)
     e.release((w.I64, size), (w.I64, rest))
 
 
-def _bytes_left(e: Emitter, n: int) -> None:
-    """Push the bytes of all iterations but the last, when below a page (n - 4 words)."""
+def _bytes_left(e: Emitter, n: int, step: int) -> None:
+    """Push the bytes of all iterations but the last, or a page when they are more."""
     c, words = e.code, e.temp()
     e.x(n)
-    c.i64_const(-4).op(w.I64_ADD).tee(words).i64_const(3).op(w.I64_SHL).i64_const(PAGE)
-    c.get(words).i64_const(PAGE // 8).op(w.I64_LT_U, w.SELECT)
+    c.i64_const(-(step // 8)).op(w.I64_ADD).tee(words).i64_const(3).op(w.I64_SHL)
+    c.i64_const(PAGE).get(words).i64_const(PAGE // 8).op(w.I64_LT_U, w.SELECT)
     e.release((w.I64, words))
 
 
-def _word(e: Emitter, reg: int, offset: int) -> None:
-    e.code.mem(w.I64_LOAD, GUEST_MEMORY, e.address(reg, offset))
-
-
-def _store_merged(e: Emitter, dst: int, offset: int, low: Callable[[], None],
-                  high: Callable[[], None], sh: int, sl: int) -> None:
-    """Store (low >> sh) | (high << sl) at x[dst] + offset, as the loop does."""
+def _copy_bytes(e: Emitter, push_to: Callable[[], None], push_from: Callable[[], None],
+                size: int, at: int) -> None:
+    """Copy size - 16 bytes (16 more than a multiple of 32) from the guest address
+    push_from pushes to push_to's: 16 bytes, then 32 a step."""
     c = e.code
-    at = e.address(dst, offset)
-    low()
-    e.x(sh)
-    c.op(w.I64_SHR_U)
-    high()
-    e.x(sl)
-    c.op(w.I64_SHL, w.I64_OR).mem(w.I64_STORE, GUEST_MEMORY, at)
 
+    def vector(offset: int) -> None:
+        for push in (push_to, push_from):
+            push()
+            c.get(at).op(w.I64_ADD)
+            e.guest_index(offset)
+        c.simd_mem(w.V128_LOAD, GUEST_MEMORY).simd_mem(w.V128_STORE, GUEST_MEMORY)
 
-def _copy_bytes(e: Emitter, dst: int, src: int, sh: int, size: int, at: int) -> None:
-    """Copy size - 16 bytes (16 more than a multiple of 32) from x[src] + sh / 8 to
-    x[dst] + 16: 16 bytes, then 32 a step."""
-    c = e.code
     c.i64_const(0).set(at)
-    _copy_vector(e, dst, src, sh, at, 0)
+    vector(0)
     c.block(w.BLOCK).block(w.LOOP)
     c.get(at).i64_const(32).op(w.I64_ADD).tee(at).get(size).op(w.I64_GE_U).br(w.BR_IF, 1)
-    _copy_vector(e, dst, src, sh, at, -16)
-    _copy_vector(e, dst, src, sh, at, 0)
+    vector(-16)
+    vector(0)
     c.br(w.BR, 0).op(w.END, w.END)
 
 
-def _copy_vector(e: Emitter, dst: int, src: int, sh: int, at: int, offset: int) -> None:
-    """Copy 16 bytes from x[src] + sh / 8 + at + offset to x[dst] + 16 + at + offset."""
-    c = e.code
-    e.x(dst)
-    c.get(at).op(w.I64_ADD)
-    e.guest_index(16 + offset)
-    e.x(src)
-    c.get(at).op(w.I64_ADD)
-    e.x(sh)
-    c.i64_const(3).op(w.I64_SHR_U, w.I64_ADD)
+def _load_at(e: Emitter, reg: int, size: int, offset: int) -> None:
+    """Push the word at x[reg] + size + offset (size: an i64 local)."""
+    e.x(reg)
+    e.code.get(size).op(w.I64_ADD)
     e.guest_index(offset)
-    c.simd_mem(w.V128_LOAD, GUEST_MEMORY).simd_mem(w.V128_STORE, GUEST_MEMORY)
+    e.code.mem(w.I64_LOAD, GUEST_MEMORY)
 
 
-def _settle_copy(e: Emitter, r: Binding, size: int) -> None:
-    """The registers as the last skipped iteration leaves them: the two source words it
-    loaded last, the two words it stored last, the pointers and the count moved on."""
-    c, src, dst = e.code, r["src"], r["dst"]
-    for reg, into, back in ((src, "w0", 16), (src, "w1", 8), (dst, "x0", 16), (dst, "x1", 8)):
-        e.x(reg)
-        c.get(size).op(w.I64_ADD)
-        e.guest_index(-back)
-        c.mem(w.I64_LOAD, GUEST_MEMORY)
-        e.set_x(r[into])
-    e.x(dst)
-    c.get(size).op(w.I64_ADD).i64_const(-8).op(w.I64_ADD)
-    e.set_x(r["t"])
-    for reg in (src, dst):
-        e.x(reg)
-        c.get(size).op(w.I64_ADD)
+def _advance_by(e: Emitter, reg: int, size: int, offset: int = 0) -> None:
+    """Push x[reg] + size + offset (size: an i64 local)."""
+    e.x(reg)
+    e.code.get(size).op(w.I64_ADD)
+    if offset:
+        e.code.i64_const(offset).op(w.I64_ADD)
+
+
+def _copy_shifted_words(e: Emitter, r: Binding, retry: int) -> None:
+    """glibc's _wordcopy_fwd_dest_aligned stores four words an iteration, each the upper
+    bytes of one source word shifted down ORed with the lower bytes of the next shifted up
+    (by sh = 8k and sl = 64 - sh bits, for a source k bytes past a word): the 8 bytes at the
+    source k bytes on. So iterations copy bytes: the first two words from w0, w1 and the
+    source's next word, then the rest from src + k. The registers after: the two source
+    words loaded last, the two words stored last, the pointers and the count moved on."""
+    c = e.code
+    src, dst, sh, sl = r["src"], r["dst"], r["sh"], r["sl"]
+
+    def guard() -> None:                # sh a byte multiple in 8..56, sl = 64 - sh
+        e.x(sh)
+        c.i64_const(-8).op(w.I64_ADD).i64_const(48).op(w.I64_LE_U)
+        e.x(sh)
+        c.i64_const(7).op(w.I64_AND, w.I64_EQZ, w.I32_AND)
+        e.x(sh)
+        e.x(sl)
+        c.op(w.I64_ADD).i64_const(64).op(w.I64_EQ, w.I32_AND)
+
+    def merged(offset: int, low: Callable[[], None], high: Callable[[], None]) -> None:
+        at = e.address(dst, offset)
+        low()
+        e.x(sh)
+        c.op(w.I64_SHR_U)
+        high()
+        e.x(sl)
+        c.op(w.I64_SHL, w.I64_OR).mem(w.I64_STORE, GUEST_MEMORY, at)
+
+    def from_source() -> None:
+        e.x(src)
+        e.x(sh)
+        c.i64_const(3).op(w.I64_SHR_U, w.I64_ADD)
+
+    def body(size: int) -> None:
+        merged(0, lambda: e.x(r["w0"]), lambda: e.x(r["w1"]))
+        merged(8, lambda: e.x(r["w1"]),
+               lambda: c.mem(w.I64_LOAD, GUEST_MEMORY, e.address(src, 0)))
+        to = e.temp()
+        e.x(dst)
+        c.i64_const(16).op(w.I64_ADD).set(to)
+        _copy_bytes(e, lambda: c.get(to), from_source, size, e.temp())
+        e.release((w.I64, to))
+
+    def settle(size: int) -> None:
+        for reg, into, back in ((src, "w0", 16), (src, "w1", 8), (dst, "x0", 16),
+                                (dst, "x1", 8)):
+            _load_at(e, reg, size, -back)
+            e.set_x(r[into])
+        _advance_by(e, dst, size, -8)
+        e.set_x(r["t"])
+        _settle_pointers(e, r, size, 0)
+
+    _copy(e, Copy(src, dst, r["n"], 0, 32, guard, body, settle))
+
+
+def _settle_pointers(e: Emitter, r: Binding, size: int, out: int) -> None:
+    """src and dst moved on by size, out = dst + out, n down by size's words."""
+    for reg in (r["src"], r["dst"]):
+        _advance_by(e, reg, size)
         e.set_x(reg)
-    e.x(dst)
+    e.x(r["dst"])
+    if out:
+        e.code.i64_const(out).op(w.I64_ADD)
     e.set_x(r["out"])
     e.x(r["n"])
-    c.get(size).i64_const(3).op(w.I64_SHR_U, w.I64_SUB)
+    e.code.get(size).i64_const(3).op(w.I64_SHR_U, w.I64_SUB)
     e.set_x(r["n"])
+
+
+def _copy_aligned_words(e: Emitter, r: Binding, retry: int) -> None:
+    """glibc's _wordcopy_fwd_aligned, eight words an iteration, software-pipelined: where
+    the path closes, w holds the word loaded last (from src + 8) and not yet stored, and
+    the next store goes to dst + 16. So iterations store w there, then copy the source's
+    bytes from src + 16 on. The registers after: v and w the words at the new src and
+    src + 8, t = dst + 8, out = dst + 16."""
+    c = e.code
+    src, dst = r["src"], r["dst"]
+    to, source = e.temp(), e.temp()
+
+    def body(size: int) -> None:
+        at = e.address(dst, 16)
+        e.x(r["w"])
+        c.mem(w.I64_STORE, GUEST_MEMORY, at)
+        at = e.address(dst, 24)
+        c.mem(w.I64_LOAD, GUEST_MEMORY, e.address(src, 16)).mem(w.I64_STORE, GUEST_MEMORY, at)
+        for base, offset, local in ((dst, 32, to), (src, 24, source)):
+            e.x(base)
+            c.i64_const(offset).op(w.I64_ADD).set(local)
+        _copy_bytes(e, lambda: c.get(to), lambda: c.get(source), size, e.temp())
+
+    def settle(size: int) -> None:
+        for into, offset in (("v", 0), ("w", 8)):
+            _load_at(e, src, size, offset)
+            e.set_x(r[into])
+        _advance_by(e, dst, size, 8)
+        e.set_x(r["t"])
+        _settle_pointers(e, r, size, 16)
+
+    _copy(e, Copy(src, dst, r["n"], 16, 64, lambda: c.i32_const(1), body, settle))
+    e.release((w.I64, to), (w.I64, source))
 
 
 WORDCOPY_SHIFTED = Idiom(
@@ -456,4 +535,24 @@ WORDCOPY_SHIFTED = Idiom(
            Op("bne", rs1="n", rs2=0)), succ=0),),
     ("w0", "w1", "x0", "x1", "t", "src", "dst", "out", "n"), _copy_shifted_words, anywhere=True)
 
-IDIOMS = (STRCMP, STRLEN, WORDCOPY_SHIFTED)
+
+def _pair(k: int, stored: bool = True) -> tuple[Op, ...]:
+    """Two of _wordcopy_fwd_aligned's words, k and k + 1: each loaded, and stored the next
+    time round (w's store goes to out, v's to t); stored: v's store and out set too."""
+    ops = (Op("ld", "v", "src", imm=8 * k), Op("addi", "t", "dst", imm=8 * k + 8),
+           Op("sd", rs1="out", rs2="w", imm=0), Op("ld", "w", "src", imm=8 * k + 8))
+    if stored:
+        ops += (Op("addi", "out", "dst", imm=8 * k + 16), Op("sd", rs1="t", rs2="v", imm=0))
+    return ops
+
+
+WORDCOPY_ALIGNED = Idiom(
+    "copy aligned words",
+    (Step(_pair(2) + _pair(4) + _pair(6, stored=False)
+          + (Op("addi", "dst", "dst", imm=64), Op("sd", rs1="t", rs2="v", imm=0),
+             Op("addi", "n", "n", imm=-8), Op("add", "out", 0, "dst"),
+             Op("addi", "src", "src", imm=64), Op("beq", rs1="n", rs2=0)), succ=1),
+     Step(_pair(0) + (Op("jal", 0),), succ=0)),
+    ("v", "w", "t", "src", "dst", "out", "n"), _copy_aligned_words, anywhere=True)
+
+IDIOMS = (STRCMP, STRLEN, WORDCOPY_SHIFTED, WORDCOPY_ALIGNED)

@@ -67,7 +67,7 @@ int main(void)
     unsigned char *from_end = map + 2 * page, *to_end = map + 5 * page;
     fill(map, 2 * page, 3);
     for (size_t l = 0; l < COUNT; l++)
-        for (size_t s = 1; s < 8; s++) {
+        for (size_t s = 0; s < 8; s++) {
             size_t len = LENGTHS[l] < (size_t)page ? LENGTHS[l] : (size_t)page;
             memcpy(to_end - len, from_end - len - s, len);
             check("memcpy to the end", to_end - len, from_end - len - s, len, len, s, 0);
