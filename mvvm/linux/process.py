@@ -31,6 +31,7 @@ from typing import NoReturn, TextIO
 
 from mvvm.elf.loader import ElfError, LoaderMissing, load_program
 from mvvm.errors import GuestExit, GuestFault, GuestSignal, ThreadExit
+from mvvm.linux import hoststack
 from mvvm.linux.abi import AT_FDCWD
 from mvvm.linux.errors import Restart, SyscallError
 from mvvm.linux.futex import exit_robust_list
@@ -39,7 +40,7 @@ from mvvm.linux.mm import Rights
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
 from mvvm.runtime.image import TIERED, Image, Stats
-from mvvm.runtime.layout import STACK_SIZE
+from mvvm.runtime.layout import CALL_DEPTH_LIMIT, DEEP_CALL_DEPTH, STACK_SIZE
 from mvvm.runtime.vm import VM
 
 SP = 2
@@ -114,6 +115,10 @@ class Process:
         # A debugger's hold on the threads (mvvm.gdbstub): runs a thread's kernel by the
         # given callable, as it says; None: threads just run.
         self.debugger: Callable[[Kernel, Callable[[], None]], None] | None = None
+        # Whether the main thread, and the threads started here, have the host stack that
+        # deep guest calls need (an embedding's threads are its own, of any size).
+        self._deep_main = not kernel.embedded and hoststack.grow_main_stack()
+        self._deep_threads = not kernel.embedded and hoststack.thread_stacks()
 
     @property
     def stats(self) -> Stats:
@@ -145,6 +150,8 @@ class Process:
         if read already (else read from host_path)."""
         vm = VM(in_asm=self.in_asm, image=image, tier=self.tier, profiler=self.profiler,
                 sandbox=self.kernel.embedded)
+        main = threading.current_thread() is threading.main_thread()
+        vm.call_depth = _call_depth(self._deep_main if main else self._deep_threads)
         if self._cache_dir is not True:
             vm.cache_dir = self._cache_dir
         vm.space.enforce_protection(Rights.GRANTED if self.kernel.embedded else Rights.EXACT)
@@ -199,6 +206,7 @@ class Process:
         thread's, so it is unique on the host as Linux's are."""
         go = threading.Event()
         handoff: list[Kernel] = []
+        cpu.call_depth = _call_depth(self._deep_threads)
         host = threading.Thread(target=self._thread_main, args=(go, handoff), daemon=True)
         host.start()
         child = k.for_thread(host.native_id, cpu)
@@ -318,6 +326,10 @@ def _attach(kernel: Kernel, vm: VM) -> None:
     vm.safe_point = partial(deliver_due, kernel)
     vm.fault_handler = partial(deliver_fault, kernel)
     kernel.signals.attention = vm.wake
+
+
+def _call_depth(deep: bool) -> int:
+    return DEEP_CALL_DEPTH if deep else CALL_DEPTH_LIMIT
 
 
 def _exit_now(outcome: BaseException, kernel: Kernel) -> NoReturn:

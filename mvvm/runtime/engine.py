@@ -56,6 +56,14 @@ def cranelift_flags(sandbox: bool) -> dict[str, str]:
     return {"enable_heap_access_spectre_mitigation": "true" if sandbox else "false"}
 
 
+# The wasm stack of an engine for `mvvm run` (no sandbox): layout.DEEP_CALL_DEPTH guest
+# calls of 2.4 KiB frames, as wasmtime's default 512 KiB holds layout.CALL_DEPTH_LIMIT of
+# 2.6 KiB. A host thread that runs guest code that deep needs HOST_STACK of stack (the
+# wasm stack, and Python's beyond it for the host calls made from there).
+WASM_STACK = 48 << 20
+HOST_STACK = 64 << 20
+
+
 def settings_text(sandbox: bool) -> str:
     """The engine's settings, for the disk cache's version key."""
     return repr(sorted(SETTINGS.items()) + sorted(cranelift_flags(sandbox).items()))
@@ -70,6 +78,9 @@ def make_engine(profiler: str | None = None, sandbox: bool = False) -> wt.Engine
         setattr(config, name, value)
     for name, value in cranelift_flags(sandbox).items():
         ffi.wasmtime_config_cranelift_flag_set(config.ptr(), name.encode(), value.encode())
+    if not sandbox:                 # an embedding calls in on threads of any stack size
+        ffi.wasmtime_config_async_stack_size_set(config.ptr(), WASM_STACK)     # >= the next
+        config.max_wasm_stack = WASM_STACK
     if profiler is not None:
         config.profiler = profiler
     ffi.wasmtime_config_host_memory_creator_set(config.ptr(),

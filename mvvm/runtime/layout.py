@@ -52,7 +52,13 @@ VM_TIER0_INSTRUCTIONS = 0x238           # guest instructions tier 0 ran (u64)
 VM_BUDGET = 0x240
 VM_TIER0_ONLY = 0x248
 UNLIMITED = 1 << 62                     # VM_BUDGET when there is no budget
-CALL_DEPTH_LIMIT = 200                  # deeper guest calls go through the dispatcher
+# How deep guest calls nest as wasm calls (u32); a deeper one unwinds them all and goes on
+# through the dispatcher (and so does every return below it). CALL_DEPTH_LIMIT fits any host
+# thread (wasmtime's default 512 KiB of wasm stack); DEEP_CALL_DEPTH needs the wasm stack
+# and host stack that mvvm.runtime.engine sizes for it.
+VM_CALL_DEPTH = 0x250
+CALL_DEPTH_LIMIT = 200
+DEEP_CALL_DEPTH = 20_000
 VM_SITES = 0x1000                       # pc -> slot cache of calls and chains: pc (u64), slot (u32)
 SITES = 0x10000                         # entries, direct-mapped by the pc
 SITE_ENTRY = 16

@@ -94,6 +94,8 @@ class VM:
         self._budget = ctypes.c_int64.from_address(vm_base + layout.VM_BUDGET)
         self._tier0_only = ctypes.c_uint32.from_address(vm_base + layout.VM_TIER0_ONLY)
         self._budget.value = layout.UNLIMITED
+        self._call_depth = ctypes.c_uint32.from_address(vm_base + layout.VM_CALL_DEPTH)
+        self._call_depth.value = layout.CALL_DEPTH_LIMIT
         self._rvc = (ctypes.c_uint32 * 0x10000).from_address(vm_base + layout.VM_RVC)
         expansions = self.image.expansions()
         if expansions is not None:
@@ -155,6 +157,16 @@ class VM:
     @pc.setter
     def pc(self, value: int) -> None:
         self._pc.value = value
+
+    @property
+    def call_depth(self) -> int:
+        """How deep guest calls nest as wasm calls (layout.VM_CALL_DEPTH): as deep as the
+        host thread that runs this cpu has stack for, which whoever starts it knows."""
+        return self._call_depth.value
+
+    @call_depth.setter
+    def call_depth(self, value: int) -> None:
+        self._call_depth.value = value
 
     @property
     def fcsr(self) -> int:

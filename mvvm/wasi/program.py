@@ -218,6 +218,7 @@ def _vm_state(program: Program, slots: dict[int, int], entries: int
     fixed = [(layout.VM_RESERVATION, struct.pack("<q", -1)),
              (layout.VM_HASH_MASK, struct.pack("<I", entries - 1)),
              (layout.VM_BUDGET, struct.pack("<q", layout.UNLIMITED)),
+             (layout.VM_CALL_DEPTH, struct.pack("<I", layout.CALL_DEPTH_LIMIT)),
              (layout.VM_HASH, hash_table(slots, entries))]
     pages = bytearray(max(end for _, end, _ in program.code) // PAGE // 8 + 1)
     for start, end, _ in program.code:

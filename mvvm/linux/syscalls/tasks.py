@@ -19,6 +19,7 @@ import stat
 from ctypes import LittleEndianStructure, c_int32, c_uint64, sizeof
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .. import hoststack
 from ..abi import (
     AT_EMPTY_PATH,
     AT_FDCWD,
@@ -210,6 +211,7 @@ def _exec_host(k: Kernel, path: bytes, argv: list[bytes], envp: list[bytes]) -> 
     table = {fd: os.dup(host) for fd, host in k.files.table().items()}
     for fd, host in table.items():
         os.dup2(host, fd, inheritable=True)
+    hoststack.restore()
     os.execve(path, argv, dict(item.partition(b"=")[::2] for item in envp))
 
 
