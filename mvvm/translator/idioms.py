@@ -452,11 +452,11 @@ def _copy_shifted_words(e: Emitter, r: Binding, retry: int) -> None:
         merged(0, lambda: e.x(r["w0"]), lambda: e.x(r["w1"]))
         merged(8, lambda: e.x(r["w1"]),
                lambda: c.mem(w.I64_LOAD, GUEST_MEMORY, e.address(src, 0)))
-        to = e.temp()
+        to, at = e.temp(), e.temp()
         e.x(dst)
         c.i64_const(16).op(w.I64_ADD).set(to)
-        _copy_bytes(e, lambda: c.get(to), from_source, size, e.temp())
-        e.release((w.I64, to))
+        _copy_bytes(e, lambda: c.get(to), from_source, size, at)
+        e.release((w.I64, to), (w.I64, at))
 
     def settle(size: int) -> None:
         for reg, into, back in ((src, "w0", 16), (src, "w1", 8), (dst, "x0", 16),
@@ -495,15 +495,17 @@ def _copy_aligned_words(e: Emitter, r: Binding, retry: int) -> None:
     to, source = e.temp(), e.temp()
 
     def body(size: int) -> None:
-        at = e.address(dst, 16)
+        into = e.address(dst, 16)
         e.x(r["w"])
-        c.mem(w.I64_STORE, GUEST_MEMORY, at)
-        at = e.address(dst, 24)
-        c.mem(w.I64_LOAD, GUEST_MEMORY, e.address(src, 16)).mem(w.I64_STORE, GUEST_MEMORY, at)
+        c.mem(w.I64_STORE, GUEST_MEMORY, into)
+        into = e.address(dst, 24)
+        c.mem(w.I64_LOAD, GUEST_MEMORY, e.address(src, 16)).mem(w.I64_STORE, GUEST_MEMORY, into)
         for base, offset, local in ((dst, 32, to), (src, 24, source)):
             e.x(base)
             c.i64_const(offset).op(w.I64_ADD).set(local)
-        _copy_bytes(e, lambda: c.get(to), lambda: c.get(source), size, e.temp())
+        at = e.temp()
+        _copy_bytes(e, lambda: c.get(to), lambda: c.get(source), size, at)
+        e.release((w.I64, at))
 
     def settle(size: int) -> None:
         for into, offset in (("v", 0), ("w", 8)):
