@@ -33,9 +33,9 @@ from mvvm.runtime import layout
 PROT_NONE, PROT_READ, PROT_WRITE = 0, 1, 2
 MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE = 0x02, 0x20, 0x4000
 MAP_FAILED = ctypes.c_void_p(-1).value
-RESERVATION = layout.GUEST_LIMIT  # the engine's memory_reservation: every memory is static
-GUARD = 32 << 20                # and its memory_guard_size (wasmtime's default on x86-64)
 GUEST_SIZE = layout.GUEST_PAGES * layout.WASM_PAGE  # the guest memory's size, fixed
+RESERVATION = GUEST_SIZE        # the engine's memory_reservation: every memory is static
+GUARD = 32 << 20                # and its memory_guard_size (wasmtime's default on x86-64)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
