@@ -151,6 +151,9 @@ class _Structurer:
         self.retries = {header: emitter.local(w.I64) for _, header in loops}
         self.hammocks = selects     # branches emitted as selects, by their block
         self.context: list[tuple[str, int | None]] = []
+        # inside a loop emitted twice (`_versioned`): True in its copy for the steady FP
+        # state, False in the other
+        self.steady: bool | None = None
 
     def _push(self, kind: str, label: int | None, opcode: int) -> None:
         self.e.code.block(opcode)
@@ -175,12 +178,52 @@ class _Structurer:
             self.e.store(self.flow.before_loop[start])     # what the loop leaves alone
             if start in self.retries:
                 self.e.code.i64_const(0).set(self.retries[start])
-            self._push("loop", start, w.LOOP)
-            self._interrupt_check(start)
-            self._within(start, merges)
-            self._pop()
+            if self._versions(start):
+                self._versioned(start, merges)
+            else:
+                self._loop(start, merges)
         else:
             self._within(start, merges)
+
+    def _loop(self, start: int, merges: list[int]) -> None:
+        self._push("loop", start, w.LOOP)
+        self._interrupt_check(start)
+        self._within(start, merges)
+        self._pop()
+
+    def _versioned(self, start: int, merges: list[int]) -> None:
+        """A loop whose code has FP instructions that round, emitted twice: a copy for the
+        steady FP state (Emitter.keep_fp_steady) where they do not test it, and one for any
+        other, whose back edges go over to the first once the state is steady. The steady
+        copy leaves the region wherever the state may end (`_refresh_steady`). Instead of a
+        test of the state per instruction, and both versions of each instruction, which
+        double the registers a loop keeps live: linsolve ran 12% faster, nbody 4%."""
+        self._push("select", start, w.LOOP)
+        self.e.code.get(self.e.steady)
+        self._push("if", None, w.IF)
+        for steady in (True, False):
+            if not steady:
+                self.e.code.op(w.ELSE)
+            self.steady = steady
+            self._loop(start, merges)
+        self._pop()
+        self._pop()
+        self.steady = None
+
+    def _versions(self, header: int) -> bool:
+        """Whether the loop at header is emitted twice: not inside another that is, nor when
+        counting (the steady copy may leave in the middle of a block, whose instructions
+        `_spend` took already), and only if the code it dominates has an FP instruction
+        that rounds."""
+        if self.e.steady is None or self.steady is not None or self.counting:
+            return False
+        work = [header]
+        while work:
+            node = work.pop()
+            if any(_rounds(instr) for _, instr in self.region.blocks[node].instrs):
+                return True
+            work += self.shape.children[node]
+        return False
 
     def _within(self, start: int, merges: list[int]) -> None:
         if not merges:
@@ -204,6 +247,8 @@ class _Structurer:
             match = self.idioms[source, target]
             match.idiom.fast_path(self.e, match.binding, self.retries[target])
         if self.shape.is_backward(source, target):
+            if self.steady is False and ("select", target) in self.context:
+                self.e.code.get(self.e.steady).br(w.BR_IF, self._depth_of("select", target))
             self.e.code.br(w.BR, self._depth_of("loop", target))
         elif target in self.shape.merge_nodes:
             self.e.code.br(w.BR, self._depth_of("block", target))
@@ -338,25 +383,49 @@ class _Structurer:
     def _instruction(self, pc: int, instr: Instr) -> None:
         """Emit one instruction that does not branch (discovery made sure it is supported);
         in precise mode, an instruction that may trap after a write-back. An FP instruction
-        that rounds gets a second version for the steady FP state (Emitter.keep_fp_steady),
-        which a csr instruction or a syscall may end."""
+        that rounds has a version for the steady FP state (Emitter.keep_fp_steady), which a
+        csr instruction or a syscall may end (`_rounding`)."""
         e = self.e
         e.mark(pc)
         if self.precise and may_trap(instr):
             e.write_back()
         if e.steady is not None and _rounds(instr):
-            e.code.get(e.steady)
-            self._push("if", None, w.IF)
-            e.assume_steady = True
-            SEMANTICS[instr.name](e, instr, pc)
-            e.assume_steady = False
-            e.code.op(w.ELSE)
-            SEMANTICS[instr.name](e, instr, pc)
-            self._pop()
+            self._rounding(pc, instr)
         else:
             SEMANTICS[instr.name](e, instr, pc)
         if instr.name == "ecall" or instr.spec.ext == "Zicsr":
-            e.refresh_fp_steady()
+            self._refresh_steady(pc + instr.length)
+
+    def _rounding(self, pc: int, instr: Instr) -> None:
+        """An FP instruction that rounds, in a region that keeps the steady FP state: in a
+        loop copy (`_versioned`), the version for the state it assumes; elsewhere both,
+        behind a test of the state."""
+        if self.steady is not None:
+            self._assuming(self.steady, pc, instr)
+            return
+        self.e.code.get(self.e.steady)
+        self._push("if", None, w.IF)
+        self._assuming(True, pc, instr)
+        self.e.code.op(w.ELSE)
+        self._assuming(False, pc, instr)
+        self._pop()
+
+    def _assuming(self, steady: bool, pc: int, instr: Instr) -> None:
+        self.e.assume_steady = steady
+        SEMANTICS[instr.name](self.e, instr, pc)
+        self.e.assume_steady = False
+
+    def _refresh_steady(self, pc: int) -> None:
+        """Where fcsr may have changed (a csr instruction, a syscall, a call), before the
+        instruction at pc: compute the steady FP state again; in the loop copy that assumes
+        it, leave the region for pc if it no longer holds."""
+        e = self.e
+        e.refresh_fp_steady()
+        if self.steady:
+            e.code.get(e.steady).op(w.I32_EQZ)
+            self._push("if", None, w.IF)
+            e.exit_to(pc)
+            self._pop()
 
     def _illegal(self, pc: int, instr: Instr | None) -> None:
         self.e.mark(pc)
@@ -437,7 +506,7 @@ class _Structurer:
         c.get(result).op(w.RETURN, w.END)
         e.release((w.I64, result))
         e.reload(self.flow.reload.get(block.start, 0))
-        e.refresh_fp_steady()           # the callee may have changed fcsr
+        self._refresh_steady(back)      # the callee may have changed fcsr
         self.branch(block.start, back)
 
     def _count_pruned(self, target: int) -> None:
