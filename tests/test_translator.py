@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import pytest
+import wasmtime as wt
+from toolchain import PROGRAMS, run_mvvm, run_qemu
 
+from mvvm.elf.loader import read_image
 from mvvm.isa import decode
 from mvvm.isa.effects import register_bit
 from mvvm.isa.encoder import asm
+from mvvm.runtime.engine import make_engine
 from mvvm.translator.dataflow import analyse_registers
 from mvvm.translator.region import Block, Region, discover
 from mvvm.translator.semantics import ENDS_BLOCK, supported
-from mvvm.translator.structure import analyse
+from mvvm.translator.structure import DISPATCH, analyse
+from mvvm.translator.translate import emit_region, pack
+from mvvm.wasi.discover import Program
 from mvvm.wasm.encoder import sleb, uleb
 
 NOP = decode(0x00000013)          # addi x0, x0, 0
@@ -43,15 +49,18 @@ def test_natural_loop_has_a_header_and_no_exits():
     assert shape.edges[8] == [4]
 
 
-def test_irreducible_edge_becomes_an_exit():
+def test_an_irreducible_edge_goes_by_dispatch():
     """0 enters the cycle 4 <-> 8 at both nodes: neither dominates the other, so the
-    retreating edge of the cycle is cut (the dispatcher takes it) and what is left is
-    reducible, with 8 a merge node reached from 0 and from 4."""
-    shape = analyse(region({0: [4, 8], 4: [8], 8: [4]}))
-    kept = {(u, v) for u, vs in shape.edges.items() for v in vs}
-    assert kept == {(0, 4), (0, 8), (4, 8)}
-    assert shape.loop_headers == set()
-    assert shape.merge_nodes == {8}
+    retreating edge 8 -> 4 goes by DISPATCH, which jumps to the entry or to 4 by label:
+    the cycle is now DISPATCH's loop, reducible, and nothing leaves the region."""
+    found = region({0: [4, 8], 4: [8], 8: [4]})
+    shape = analyse(found)
+    assert shape.root == DISPATCH and shape.dispatch == [0, 4]
+    assert shape.dispatched == {(8, 4)}
+    assert shape.edges[8] == [DISPATCH] and shape.edges[DISPATCH] == [0, 4]
+    assert shape.loop_headers == {DISPATCH}
+    assert shape.merge_nodes == {4, 8}
+    assert all(shape.keeps(u, v) for u, block in found.blocks.items() for v in block.succs)
 
 
 def test_merge_children_come_highest_reverse_postorder_first():
@@ -84,9 +93,28 @@ def test_a_loop_leaves_alone_the_registers_it_does_not_use():
     assert not flow.dirty_in[base + 4] & s1
 
 
-def test_loops_around_the_entrys_own_loop_leave_the_region():
+def test_loops_around_the_entrys_own_loop_go_by_dispatch():
     """Entered at an inner loop's header (4 <-> 8), the region also reaches the outer path
-    back to it (8 -> 12 -> 4): that edge becomes an exit, so the region is the inner loop."""
+    back to it (8 -> 12 -> 4): that edge goes by DISPATCH, so the outer loop is DISPATCH's
+    and the inner one is nested in it, with a header of its own."""
     shape = analyse(region({4: [8], 8: [4, 12], 12: [4, 16], 16: []}))
-    assert shape.edges[8] == [4, 12] and shape.edges[12] == [16]
-    assert shape.loop_headers == {4}
+    assert shape.edges[8] == [4, 12] and shape.edges[12] == [DISPATCH, 16]
+    assert shape.loop_headers == {4, DISPATCH}
+    assert shape.dispatch == [4]
+
+
+def test_an_irreducible_loop_runs_compiled_as_qemu_runs_it(build_program, guest_env):
+    """irreducible.S's two-entry loop (with a call inside, and an outer loop) under --tier 1:
+    the region at _start holds it whole, and the exit status is qemu's."""
+    binary = build_program(PROGRAMS / "irreducible.S", "O2")
+    program = Program(read_image(str(binary)))
+    code = emit_region(program.elf.entry, program.fetch)
+    shape = analyse(code.region)
+    assert shape.dispatched
+    assert all(shape.keeps(u, v) for u, block in code.region.blocks.items()
+               for v in block.succs)
+    wasm, _ = pack("irreducible", [code])
+    wt.Module.validate(make_engine(), wasm)
+    qemu = run_qemu(binary, env=guest_env)
+    assert qemu.status == 204
+    assert run_mvvm(binary, options=["--tier", "1"], env=guest_env).status == 204

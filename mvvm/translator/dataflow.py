@@ -36,7 +36,7 @@ from mvvm.isa import Flow, Instr
 from mvvm.isa.effects import effects, register_bit
 from mvvm.runtime.precise import may_trap
 from mvvm.translator.region import Block, Region, is_call
-from mvvm.translator.structure import Shape
+from mvvm.translator.structure import DISPATCH, Shape
 
 A0 = register_bit(10, False)
 ALL_REGISTERS = (1 << 64) - 2       # x1-x31 and f0-f31 (bit 0, x0, is never a local)
@@ -67,7 +67,9 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
                       precise: bool = False) -> Dataflow:
     order = sorted(shape.rpo, key=shape.rpo.__getitem__)
     blocks = region.blocks
-    summary = {start: _summarise(blocks[start], shape, ends_block, precise) for start in order}
+    summary = {start: _summarise(blocks[start], shape, ends_block, precise)
+               if start != DISPATCH else _Summary([(RUN, 0, 0)], False, False)
+               for start in order}
     idle_at = _idle_registers(region, shape, summary)
     arriving = dict.fromkeys(order, 0)   # dirty on the in-edges, before a loop's write-back
     dirty_in = dict.fromkeys(order, 0)
@@ -99,13 +101,13 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
             if live != live_in[start]:
                 live_in[start] = live
                 changed = True
-    reload = {start: _live_on_edge(start, blocks[start].end, shape, live_in, edge_reload,
-                                   before_loop)
-              for start in order
-              if summary[start].ends_in_call and blocks[start].end in live_in}
+    returns = {start: shape.target(start, blocks[start].end) for start in order
+               if summary[start].ends_in_call}
+    reload = {start: _live_on_edge(start, back, shape, live_in, edge_reload, before_loop)
+              for start, back in returns.items() if back in live_in}
     edge_reload = {edge: mask & _live_on_edge(*edge, shape, live_in, {}, before_loop)
                    for edge, mask in edge_reload.items()}
-    return Dataflow(live_in[region.entry] | before_loop.get(region.entry, 0), dirty_in,
+    return Dataflow(live_in[shape.root] | before_loop.get(shape.root, 0), dirty_in,
                     dirty_out, reload, before_loop,
                     {edge: mask for edge, mask in edge_reload.items() if mask})
 
@@ -118,7 +120,8 @@ def _idle_registers(region: Region, shape: Shape, summary: dict[int, _Summary]
     for u, succs in shape.edges.items():
         for v in succs:
             preds[v].append(u)
-    touched = {start: _touched(region.blocks[start], summary[start]) for start in shape.rpo}
+    touched = {start: _touched(region.blocks[start], summary[start]) if start != DISPATCH
+               else 0 for start in shape.rpo}
     idle_at = dict.fromkeys(shape.rpo, 0)
     # Outer loops first (a lower reverse postorder), so that inner ones overwrite.
     for header in sorted(shape.loop_headers, key=shape.rpo.__getitem__):
@@ -191,9 +194,8 @@ def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool) 
             use |= reads & ~defs
             defs |= writes
     steps.append((RUN, use, defs))
-    edges = shape.edges[block.start]
     last = block.last
-    leaves = not block.succs or any(s not in edges for s in block.succs) \
+    leaves = not block.succs or not all(shape.keeps(block.start, s) for s in block.succs) \
         or (last is not None and last.spec.flow is Flow.JALR)    # a target not profiled
     return _Summary(steps, leaves, False)
 

@@ -117,10 +117,10 @@ def _match(idiom: Idiom, region: Region, shape: Shape,
             source, ops = start, ops[len(block.instrs):]
             if not ops:
                 break
-            if block.succs != [block.end] or block.end not in shape.edges[start]:
+            if block.succs != [block.end] or not shape.keeps(start, block.end):
                 return None
             start = block.end
-        if step.succ >= len(block.succs) or block.succs[step.succ] not in shape.edges[source]:
+        if step.succ >= len(block.succs) or not shape.keeps(source, block.succs[step.succ]):
             return None
         start = block.succs[step.succ]
     if start != header or not (idiom.anywhere or shape.is_backward(source, header)):

@@ -4,16 +4,22 @@ The emitter follows Norman Ramsey, "Beyond Relooper" (ICFP 2022): walk the
 dominator tree; a loop header becomes a wasm `loop`, a merge node (two or
 more forward in-edges) becomes the code after a `block` that its
 predecessors `br` out of, every other node is emitted inline at its only
-predecessor. That needs a reducible graph: a retreating edge whose target
-does not dominate its source is irreducible, and is simply made a region
-exit (the dispatcher re-enters at its target), which keeps the graph
-reducible without a label variable.
+predecessor. That needs a reducible graph. A retreating edge whose target
+does not dominate its source is irreducible (a loop with several entries:
+gcc's jump threading makes them of a state machine's switch); such an edge
+goes instead to DISPATCH, a node put before the region's entry that jumps to
+the entry or to any of those targets by a label variable (a br_table). It
+dominates everything, so the edge becomes the back edge of a loop around the
+region, and the graph is reducible. The edges into the targets from
+elsewhere may turn out irreducible in the new graph too: those are added until
+none is. (Those edges used to leave the region: every pass of a state
+machine's loop went through the dispatcher, a write-back and a lookup.)
 
 A region entered at an inner loop's header (the first code to get hot) reaches
 the outer loop too, whose back edge also comes to the entry: one loop, in
-which every register of the nest is live at once. Those outer back edges are
-made exits as well, so the region is the inner loop alone; the outer loop's
-header gets hot next and its region holds the whole nest, properly nested.
+which every register of the nest would be live at once. Those outer back edges
+go by DISPATCH too, which makes the outer loop DISPATCH's: properly nested
+(they used to leave the region, once per pass of the outer loop).
 """
 
 from __future__ import annotations
@@ -22,14 +28,27 @@ from dataclasses import dataclass
 
 from mvvm.translator.region import Region
 
+DISPATCH = -1        # the node that jumps to the entry or an irreducible edge's target
+
 
 @dataclass
 class Shape:
+    root: int                           # the region's entry, or DISPATCH before it
     rpo: dict[int, int]                 # block start -> reverse postorder number
     edges: dict[int, list[int]]         # in-region successor edges kept (may repeat)
     children: dict[int, list[int]]      # dominator tree
     loop_headers: set[int]
     merge_nodes: set[int]
+    dispatch: list[int]                 # DISPATCH's targets, by label: the entry first
+    dispatched: set[tuple[int, int]]    # the edges that go by DISPATCH (in edges as it)
+
+    def target(self, source: int, target: int) -> int:
+        """The node the edge from source to a guest target goes to."""
+        return DISPATCH if (source, target) in self.dispatched else target
+
+    def keeps(self, source: int, target: int) -> bool:
+        """Whether the edge stays in the region (else it is an exit)."""
+        return self.target(source, target) in self.edges[source]
 
     def is_backward(self, source: int, target: int) -> bool:
         return self.rpo[target] <= self.rpo[source]
@@ -44,15 +63,23 @@ class Shape:
 def analyse(region: Region) -> Shape:
     edges = {start: [s for s in block.succs if s in region.blocks]
              for start, block in region.blocks.items()}
-    order = _reverse_postorder(region.entry, edges)
-    rpo = {node: i for i, node in enumerate(order)}
-    idom = _dominators(order, rpo, edges)
-    irreducible = {(u, v) for u in order for v in edges[u]
-                   if rpo[v] <= rpo[u] and not _dominates(v, u, idom)}
-    irreducible |= _outer_loops_at_entry(region.entry, edges)
-    if irreducible:
-        edges = {u: [v for v in vs if (u, v) not in irreducible] for u, vs in edges.items()}
+    root, dispatch, dispatched = region.entry, [region.entry], set()
+    redirect = _outer_loops_at_entry(region.entry, edges)
+    while True:
+        if redirect:
+            root = DISPATCH
+            dispatch += sorted({v for _, v in redirect} - set(dispatch))
+            dispatched |= redirect
+            edges = {u: [DISPATCH if (u, v) in redirect else v for v in vs]
+                     for u, vs in edges.items()}
+            edges[DISPATCH] = list(dispatch)
+        order = _reverse_postorder(root, edges)
+        rpo = {node: i for i, node in enumerate(order)}
         idom = _dominators(order, rpo, edges)
+        redirect = {(u, v) for u in order for v in edges[u]
+                    if rpo[v] <= rpo[u] and not _dominates(v, u, idom)}
+        if not redirect:
+            break
     children: dict[int, list[int]] = {node: [] for node in order}
     for node in order[1:]:
         children[idom[node]].append(node)
@@ -65,7 +92,8 @@ def analyse(region: Region) -> Shape:
             else:
                 forward_in[v] += 1
     merges = {v for v, count in forward_in.items() if count >= 2}
-    return Shape(rpo, edges, children, loop_headers, merges)
+    return Shape(root, rpo, edges, children, loop_headers, merges,
+                 dispatch if root == DISPATCH else [], dispatched)
 
 
 def _outer_loops_at_entry(entry: int, edges: dict[int, list[int]]) -> set[tuple[int, int]]:

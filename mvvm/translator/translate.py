@@ -37,7 +37,7 @@ from mvvm.translator.region import (
     is_return,
 )
 from mvvm.translator.semantics import ENDS_BLOCK, SEMANTICS, supported
-from mvvm.translator.structure import Shape, analyse
+from mvvm.translator.structure import DISPATCH, Shape, analyse
 from mvvm.wasm import encoder as w
 
 # The structurer recurses along chains of inlined blocks (a few frames per block, and a
@@ -93,7 +93,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     loops = {} if counting else idioms.find(region, shape, flow.dirty_out)
     selects = {} if counting else hammocks.find(region, shape, flow.edge_reload)
     _Structurer(region, shape, flow, emitter, precise, counting, loops, selects).node(
-        region.entry)
+        shape.root)
     code, marks, self_calls = emitter.finish()
     return RegionCode(entry, region, emitter.locals, code, marks, self_calls,
                       tuple(match.idiom.name for match in loops.values()), selects)
@@ -150,6 +150,9 @@ class _Structurer:
         # each one's local: where its fast path tries again (mvvm.translator.idioms)
         self.retries = {header: emitter.local(w.I64) for _, header in loops}
         self.hammocks = selects     # branches emitted as selects, by their block
+        # DISPATCH's label variable: its target's index in shape.dispatch (0, the entry, is
+        # where the function starts)
+        self.label = emitter.local(w.I32) if shape.dispatch else None
         self.context: list[tuple[str, int | None]] = []
         # inside a loop emitted twice (`_versioned`): True in its copy for the steady FP
         # state, False in the other
@@ -187,7 +190,8 @@ class _Structurer:
 
     def _loop(self, start: int, merges: list[int]) -> None:
         self._push("loop", start, w.LOOP)
-        self._interrupt_check(start)
+        if start != DISPATCH:           # its edges check (`branch`), knowing the pc
+            self._interrupt_check(start)
         self._within(start, merges)
         self._pop()
 
@@ -215,7 +219,8 @@ class _Structurer:
         counting (the steady copy may leave in the middle of a block, whose instructions
         `_spend` took already), and only if the code it dominates has an FP instruction
         that rounds."""
-        if self.e.steady is None or self.steady is not None or self.counting:
+        if self.e.steady is None or self.steady is not None or self.counting \
+                or header == DISPATCH:
             return False
         work = [header]
         while work:
@@ -227,7 +232,10 @@ class _Structurer:
 
     def _within(self, start: int, merges: list[int]) -> None:
         if not merges:
-            self._block_code(self.region.blocks[start])
+            if start == DISPATCH:
+                self._dispatch()
+            else:
+                self._block_code(self.region.blocks[start])
             return
         self._push("block", merges[0], w.BLOCK)
         self._within(start, merges[1:])
@@ -236,9 +244,10 @@ class _Structurer:
 
     def branch(self, source: int, target: int) -> None:
         """Ramsey's doBranch: continue at a guest target from the end of block source."""
+        node = self.shape.target(source, target)
         self.e.dirty = self.flow.dirty_out[source]
-        self.e.reload(self.flow.edge_reload.get((source, target), 0))   # leaving loops
-        if target not in self.shape.edges[source]:
+        self.e.reload(self.flow.edge_reload.get((source, node), 0))   # leaving loops
+        if node not in self.shape.edges[source]:
             if target in self.region.pruned:
                 self._count_pruned(target)
             self.e.exit_to(target, chain=True)
@@ -246,6 +255,10 @@ class _Structurer:
         if (source, target) in self.idioms:
             match = self.idioms[source, target]
             match.idiom.fast_path(self.e, match.binding, self.retries[target])
+        if node == DISPATCH:
+            self._interrupt_check(target, self.flow.dirty_out[source])
+            self.e.code.i32_const(self.shape.dispatch.index(target)).set(self.label)
+            target = node
         if self.shape.is_backward(source, target):
             if self.steady is False and ("select", target) in self.context:
                 self.e.code.get(self.e.steady).br(w.BR_IF, self._depth_of("select", target))
@@ -363,6 +376,20 @@ class _Structurer:
             self.branch(block.start, succ)
         self._pop()
         self._leave_by_jump(block, instr, target)
+
+    def _dispatch(self) -> None:
+        """DISPATCH: a block per target and a br_table on the label; the branch to each
+        target follows the end of its block (as in `_jump_table`)."""
+        targets = self.shape.dispatch
+        self.e.dirty = self.flow.dirty_in[DISPATCH]
+        for _ in targets:
+            self._push("block", None, w.BLOCK)
+        self.e.code.get(self.label).op(w.BR_TABLE)
+        self.e.code.extend(w.uleb(len(targets) - 1) + b"".join(
+            w.uleb(k) for k in range(len(targets))))
+        for target in targets:
+            self._pop()
+            self.branch(DISPATCH, target)
 
     def _leave_by_jump(self, block: Block, instr: Instr, target: int) -> None:
         """An indirect jump's target the region does not hold: return it to the caller, or
@@ -541,11 +568,12 @@ class _Structurer:
         e.vm_load(layout.VM_BUDGET)
         c.i64_const(n).op(w.I64_SUB).mem(w.I64_STORE, VM_MEMORY, layout.VM_BUDGET)
 
-    def _interrupt_check(self, header: int) -> None:
-        """At a loop header: leave for Python when VM_INTERRUPT is set, so a guest looping
-        in translated code can be stopped (a time limit) or interrupted (a signal)."""
+    def _interrupt_check(self, header: int, dirty: int | None = None) -> None:
+        """At a loop header (or on an edge to DISPATCH, for its target, with what is dirty
+        there): leave for Python when VM_INTERRUPT is set, so a guest looping in translated
+        code can be stopped (a time limit) or interrupted (a signal)."""
         e = self.e
-        e.dirty = self.flow.dirty_in[header]
+        e.dirty = self.flow.dirty_in[header] if dirty is None else dirty
         e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
         self._push("if", None, w.IF)
         e.exit_reason(layout.REASON_INTERRUPT, header)

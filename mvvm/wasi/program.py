@@ -173,9 +173,9 @@ def _cycles(graph: dict[int, list[int]]) -> dict[int, int]:
 
 def _exits(code: RegionCode) -> set[int]:
     """Where the region's direct jumps and branches leave it for."""
-    edges = analyse(code.region).edges
+    shape = analyse(code.region)
     return {succ for start, block in code.region.blocks.items() for succ in block.succs
-            if succ not in edges[start]}
+            if not shape.keeps(start, succ)}
 
 
 def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
