@@ -35,6 +35,7 @@ class Translations:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.generation = 0
+        self.covered: set[int] = set()          # guest pcs (2-byte steps) some region holds
         self.starts: set[int] = set()           # guest pcs where a region starts
         self.order: list[int] = []              # entries in the order they were added
         self._regions: dict[int, Compiled] = {}
@@ -44,7 +45,7 @@ class Translations:
         """Another image's translations, starting from these (the same guest code: a
         fork of an embedded machine): compiled modules are shared, never compiled again."""
         other = Translations()
-        other.starts = set(self.starts)
+        other.covered, other.starts = set(self.covered), set(self.starts)
         other.order, other._regions = list(self.order), dict(self._regions)
         other._traps = dict(self._traps)
         return other
@@ -60,6 +61,8 @@ class Translations:
         self.order.append(entry)
         self._traps[compiled.name] = compiled.traps
         self.starts.add(entry)
+        for start, end in compiled.ranges:
+            self.covered.update(range(start, end, 2))
 
     def traps_of_module(self, name: str | None) -> TrapMap | None:
         return self._traps.get(name or "")
@@ -69,5 +72,5 @@ class Translations:
         the lock: the address space calls this holding its own, which a translating
         thread may be waiting for (fetching) while it holds this one."""
         self._regions, self._traps, self.order = {}, {}, []
-        self.starts = set()
+        self.covered, self.starts = set(), set()
         self.generation += 1

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from mvvm.isa import Flow, Instr, decode
 
 MAX_INSTRUCTIONS = 2000
-# Translating ahead of time (`mvvm wasm`), a region entered where another region's code
-# already is (an indirect jump's target, such as a jump-table case, or a return) gets a
-# small budget: given the full one it would copy the rest of the function again, once per
-# such entry. (Tier 1 translates only hot entries, and gives them the full budget.)
+# A region entered where another region's code already is (an indirect jump's target, such
+# as a jump-table case, or a return the dispatcher took) gets a small budget: given the full
+# one it would copy the rest of the function again, once per such entry.
 INNER_INSTRUCTIONS = 100
 
 
