@@ -18,7 +18,8 @@ from mvvm.isa import Flow, Instr, decode
 MAX_INSTRUCTIONS = 2000
 # A region entered where another region's code already is (an indirect jump's target, such
 # as a jump-table case, or a return the dispatcher took) gets a small budget: given the full
-# one it would copy the rest of the function again, once per such entry.
+# one it would copy the rest of the function again, once per such entry. (Tier 1 gives the
+# full one to such a region when it translates it again: mvvm.runtime.tiers.)
 INNER_INSTRUCTIONS = 100
 
 
