@@ -49,9 +49,8 @@ class BackgroundCompiler:
         self._image = weakref.ref(image)
         self._stopped = False
         weakref.finalize(image, self._stop)
-        self._pending: dict[int, Profile] = {}
+        self._pending: dict[int, tuple[Profile, bool]] = {}    # pc -> (profile, again)
         self._asked: set[int] = set()
-        self._again: set[int] = set()                   # pending entries asked for again
         self._pruned_by: dict[int, set[int]] = {}     # branch side -> regions without it
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -66,9 +65,7 @@ class BackgroundCompiler:
             if pc in self._asked and not again:
                 return
             self._asked.add(pc)
-            self._pending[pc] = profile
-            if again:
-                self._again.add(pc)
+            self._pending[pc] = (profile, again)
             self._wakeup.notify()
             if self._thread is None:
                 # The guest thread needs the GIL only briefly (a syscall, a hot entry), but
@@ -124,9 +121,7 @@ class BackgroundCompiler:
                 if not self._pending:
                     break
                 pc = next(iter(self._pending))
-                profile = self._pending.pop(pc)
-                again = pc in self._again
-                self._again.discard(pc)
+                profile, again = self._pending.pop(pc)
             with self.busy:
                 code = self._emit(image, pc, profile, again)
             if code is not None:

@@ -191,6 +191,7 @@ class _Structurer:
     def _loop(self, start: int, merges: list[int]) -> None:
         self._push("loop", start, w.LOOP)
         if start != DISPATCH:           # its edges check (`branch`), knowing the pc
+            self.e.dirty = self.flow.dirty_in[start]
             self._interrupt_check(start)
         self._within(start, merges)
         self._pop()
@@ -256,7 +257,7 @@ class _Structurer:
             match = self.idioms[source, target]
             match.idiom.fast_path(self.e, match.binding, self.retries[target])
         if node == DISPATCH:
-            self._interrupt_check(target, self.flow.dirty_out[source])
+            self._interrupt_check(target)
             self.e.code.i32_const(self.shape.dispatch.index(target)).set(self.label)
             target = node
         if self.shape.is_backward(source, target):
@@ -568,13 +569,13 @@ class _Structurer:
         e.vm_load(layout.VM_BUDGET)
         c.i64_const(n).op(w.I64_SUB).mem(w.I64_STORE, VM_MEMORY, layout.VM_BUDGET)
 
-    def _interrupt_check(self, header: int, dirty: int | None = None) -> None:
-        """At a loop header (or on an edge to DISPATCH, for its target, with what is dirty
-        there): leave for Python when VM_INTERRUPT is set, so a guest looping in translated
-        code can be stopped (a time limit) or interrupted (a signal)."""
+    def _interrupt_check(self, pc: int) -> None:
+        """At a loop header, or on an edge to DISPATCH (pc: the header, or the edge's
+        target; what is dirty there in e.dirty): leave for Python when VM_INTERRUPT is set,
+        so a guest looping in translated code can be stopped (a time limit) or interrupted
+        (a signal)."""
         e = self.e
-        e.dirty = self.flow.dirty_in[header] if dirty is None else dirty
         e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
         self._push("if", None, w.IF)
-        e.exit_reason(layout.REASON_INTERRUPT, header)
+        e.exit_reason(layout.REASON_INTERRUPT, pc)
         self._pop()
