@@ -1,7 +1,9 @@
 /* Every integer and FP register, and fcsr, survive a signal handler that clobbers them:
  * rt_sigreturn restores the state saved in the frame.  Once with the signal sent by a
  * syscall (tgkill), once with SIGALRM from an interval timer arriving while the program
- * spins in a loop, in translated code.  Exits with its failed checks. */
+ * spins in a loop, in translated code.  Then the frame of a signal that stops a loop holds
+ * the registers as they were at the saved pc, a temporary included.  Exits with its failed
+ * checks. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -72,7 +74,30 @@ asm(".text\n.globl spin_with_patterns\nspin_with_patterns:\n" REGS_SAVE
     " li a1, 0x5a5a000000000000 + 11 * 0x10101\n li a0, 0x5a5a000000000000 + 10 * 0x10101\n"
     " check_all\n" REGS_RESTORE);
 
+/* Spin until stop_spinning is set, counting in t0, with t1 = 2 * t0 written late in each
+ * round and dead where the round starts: wherever SIGALRM stops the loop, the saved t1 must
+ * be the one that goes with the saved t0 and pc. */
+void spin_counting(void);
+extern char spin_counting_head[], spin_counting_double[];
+asm(".text\n.globl spin_counting, spin_counting_head, spin_counting_double\n"
+    "spin_counting:\n la a0, stop_spinning\n li t0, 0\n li t1, 0\n"
+    "spin_counting_head:\n lw a1, 0(a0)\n addi t0, t0, 1\n"
+    "spin_counting_double:\n slli t1, t0, 1\n beqz a1, spin_counting_head\n ret\n");
+
 static volatile int handled;
+static volatile long counted, doubled_seen, doubled_expected;
+
+static void observe(int sig, siginfo_t *info, void *context)
+{
+    (void)sig, (void)info;
+    mcontext_t *saved = &((ucontext_t *)context)->uc_mcontext;
+    long pc = (long)saved->__gregs[0], t0 = (long)saved->__gregs[5];
+    counted = t0;
+    doubled_seen = (long)saved->__gregs[6];
+    doubled_expected = 2 * (pc == (long)spin_counting_double ? t0 - 1 : t0);
+    handled++;
+    stop_spinning = 1;
+}
 
 static void clobber(int sig)
 {
@@ -110,6 +135,15 @@ int main(void)
     CHECK(changed == 0 && fp_mismatches == 0);
     if (changed || fp_mismatches)
         printf("after SIGALRM: integer mask %#lx, FP mask %#lx\n", changed, fp_mismatches);
+    struct sigaction action = {.sa_sigaction = observe, .sa_flags = SA_SIGINFO};
+    CHECK(sigaction(SIGALRM, &action, 0) == 0);
+    stop_spinning = 0;
+    CHECK(setitimer(ITIMER_REAL, &timer, 0) == 0);
+    spin_counting();
+    CHECK(handled == 3 && counted > 0);
+    CHECK(doubled_seen == doubled_expected);
+    if (doubled_seen != doubled_expected)
+        printf("in the counting loop: t0 %ld, t1 %ld\n", counted, doubled_seen);
     printf("registers: %d failures\n", failures);
     return failures;
 }
