@@ -31,6 +31,7 @@ SIGSEGV, SIGILL, SIGTRAP, SIGABRT, SIGPIPE = 11, 4, 5, 6, 13
 SIGNALLED = {
     "null_load": 128 + SIGSEGV,
     "null_store": 128 + SIGSEGV,
+    "past_the_top": 128 + SIGSEGV,
     "wild_jump": 128 + SIGSEGV,
     "illegal_zero": 128 + SIGILL,
     "illegal_custom": 128 + SIGILL,
@@ -72,6 +73,16 @@ def test_fatal_signal(name, build_program, guest_env):
     assert mvvm.status == qemu.status, (
         f"exit status: qemu {qemu.status}, mvvm {mvvm.status}; mvvm stderr {mvvm.stderr!r}")
     assert mvvm.stdout == qemu.stdout, "the output written before the fault must be kept"
+    assert_death_report(mvvm.stderr, mvvm.status)
+
+
+@pytest.mark.parametrize("tier", ["0", "1"])
+def test_an_offset_past_the_top_faults_in_either_tier(tier, build_program, guest_env):
+    """The bounds check looks at the base register alone; the guard pages past the guest
+    memory catch its offset, in the interpreter and in translated code alike."""
+    binary = build_program(fault_source("past_the_top"), "O2")
+    mvvm = toolchain.run_mvvm(binary, options=["--tier", tier], env=guest_env)
+    assert mvvm.status == 128 + SIGSEGV, mvvm
     assert_death_report(mvvm.stderr, mvvm.status)
 
 

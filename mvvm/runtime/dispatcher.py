@@ -47,7 +47,8 @@ def core_module(tiered: bool, memory64: bool = True) -> bytes:
     translate = m.import_func("env", "translate", lookup_type)
     hot = m.import_func("env", "hot", lookup_type)
     expand = m.import_func("env", "expand", m.type((w.I32,), (w.I32,)))
-    m.import_memory("env", "guest", 1, memory64=memory64)
+    m.import_memory("env", "guest", *(layout.GUEST_IMPORT if memory64 else (1,)),
+                    memory64=memory64)
     m.import_memory("env", "vm", 1)
     m.import_table("env", "regions", 1)
     lookup = m.function(lookup_type, [w.I32, w.I64, w.I32],

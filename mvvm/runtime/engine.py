@@ -41,7 +41,7 @@ SETTINGS = {
     "wasm_relaxed_simd_deterministic": True,    # ... always fused (a libcall without FMA)
     "wasm_memory64": True,                      # the guest's 64-bit address space
     "parallel_compilation": False,              # no compile threads: fork() keeps working
-    "memory_reservation": memories.RESERVATION,     # as mvvm.runtime.memories makes them
+    "memory_reservation": memories.ENGINE_RESERVATION,  # see mvvm.runtime.memories
     "memory_guard_size": memories.GUARD,
     "memory_may_move": False,                   # its base can be hoisted out of loops
 }

@@ -10,6 +10,10 @@ and their host pages fault like any unmapped page. An index is checked against t
 memory's constant bound (Cranelift cannot drop the check for a 64-bit index), and so is
 any address at or above GUEST_LIMIT: it is SIGSEGV, not another guest address. Inside the
 bound, the host's page rights (the guest's, mvvm.linux.mm) make unmapped pages fault.
+Modules import the memory with its exact size (GUEST_IMPORT) and the engine's reservation
+is smaller than it (mvvm.runtime.memories): Cranelift then checks the index alone against
+the size, and lets the guard pages catch the access's offset, so that the accesses at
+several offsets from one register (a stack frame, a struct) share one check.
 
 `mvvm wasm` (mvvm.wasi) keeps a 32-bit memory, for the WASI runtimes and browsers that
 have no memory64 and no page rights: there, guest address g is at offset g - BIAS, which
@@ -24,6 +28,7 @@ GUEST_LIMIT = 1 << 38                   # one past the highest guest address
 BIAS = GUEST_BASE                       # mvvm wasm's 32-bit memory: guest g at offset g - BIAS
 WASM_PAGE = 0x10000
 GUEST_PAGES = GUEST_LIMIT // WASM_PAGE  # the memory64's size, fixed
+GUEST_IMPORT = (GUEST_PAGES, GUEST_PAGES)   # its limits as modules import it
 
 STACK_TOP = GUEST_LIMIT - 0x1000        # a guard page above the initial stack
 STACK_SIZE = 8 << 20                    # RLIMIT_STACK, mapped up front (unless -s says)

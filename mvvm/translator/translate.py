@@ -110,7 +110,8 @@ def pack(name: str, regions: list[RegionCode], memory64: bool = True) -> tuple[b
     module.import_func("env", "fp", module.type((w.I32, w.I64, w.I64, w.I64), (w.I64,)))
     module.import_func("env", "lookup", module.type((w.I64,), (w.I32,)))
     module.import_func("env", "hot", module.type((w.I64,), (w.I32,)))
-    module.import_memory("env", "guest", 1, memory64=memory64)
+    module.import_memory("env", "guest", *(layout.GUEST_IMPORT if memory64 else (1,)),
+                    memory64=memory64)
     module.import_memory("env", "vm", 1)
     module.import_table("env", "regions", 1)
     for index, region in enumerate(regions):
