@@ -14,6 +14,7 @@ the user's own cache is neither read nor changed.
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import shutil
@@ -184,6 +185,7 @@ def run_suite(programs: list[Program], runners: list[Runner], settings: Settings
               progress: Progress | None = None) -> Results:
     """`settings.repeat` rounds; in each, every program under every runner in turn."""
     exes = build_all(programs, runners)
+    compile_bytecode()
     results = Results()
     with tempfile.TemporaryDirectory(prefix="mvvm-bench-wasm-") as directory:
         if any(runner.wasm for runner in runners):
@@ -193,6 +195,14 @@ def run_suite(programs: list[Program], runners: list[Runner], settings: Settings
             _warm_up(programs, runners, exes, settings, results.modules)
         _rounds(programs, runners, settings, exes, results, progress)
     return results
+
+
+def compile_bytecode() -> None:
+    """Write MVVM's .pyc files before any timed run, so that none spends its start-up
+    compiling Python: with PYTHONDONTWRITEBYTECODE set, or a fresh checkout whose first
+    runs would write them, every `python -m mvvm` of the tree compiles all of its modules
+    (80 ms a run on the machine this was found on, against hello's 130 ms)."""
+    compileall.compile_dir(ROOT / "mvvm", quiet=1)
 
 
 def _rounds(programs: list[Program], runners: list[Runner], settings: Settings,
