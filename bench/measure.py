@@ -84,11 +84,11 @@ class Results:
         self.runs.setdefault(program, {}).setdefault(runner, []).append(run)
 
 
-def environment() -> dict[str, str]:
-    """The caller's environment, with this checkout first on PYTHONPATH so that
+def environment(root: Path = ROOT) -> dict[str, str]:
+    """The caller's environment, with root (this checkout) first on PYTHONPATH so that
     `python -m mvvm` is the tree being measured, whatever is installed."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -128,9 +128,9 @@ def build_module(exe: Path, directory: Path) -> Module:
 
 
 def run_once(runner: Runner, exe: Path, args: list[str], settings: Settings,
-             module: Module | None = None) -> Run:
-    """One timed run (of the module, for the wasm runner); the stats file, when the
-    runner writes one, is read afterwards."""
+             module: Module | None = None, root: Path = ROOT) -> Run:
+    """One timed run (of the module, for the wasm runner) of the MVVM in root; the stats
+    file, when the runner writes one, is read afterwards."""
     with tempfile.TemporaryDirectory(prefix="mvvm-bench-") as scratch:
         stats_file = Path(scratch) / "stats.json"
         options = ["--stats", str(stats_file)] if runner.stats else []
@@ -138,12 +138,12 @@ def run_once(runner: Runner, exe: Path, args: list[str], settings: Settings,
             command = [*runner.prefix, "--argv0", str(exe), str(module.path), *args]
         else:
             command = [*runner.prefix, *options, str(exe), *args]
-        env = {**environment(), "XDG_CACHE_HOME": str(settings.cache or Path(scratch))}
+        env = {**environment(root), "XDG_CACHE_HOME": str(settings.cache or Path(scratch))}
         timeout = settings.timeout
         start = time.perf_counter()
         try:
             done = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                  timeout=timeout, env=env, cwd=ROOT)
+                                  timeout=timeout, env=env, cwd=root)
         except subprocess.TimeoutExpired:
             return Run(timeout, TIMED_OUT, "", f"timed out after {timeout:g} s")
         seconds = time.perf_counter() - start
@@ -197,12 +197,12 @@ def run_suite(programs: list[Program], runners: list[Runner], settings: Settings
     return results
 
 
-def compile_bytecode() -> None:
-    """Write MVVM's .pyc files before any timed run, so that none spends its start-up
-    compiling Python: with PYTHONDONTWRITEBYTECODE set, or a fresh checkout whose first
-    runs would write them, every `python -m mvvm` of the tree compiles all of its modules
-    (80 ms a run on the machine this was found on, against hello's 130 ms)."""
-    compileall.compile_dir(ROOT / "mvvm", quiet=1)
+def compile_bytecode(root: Path = ROOT) -> None:
+    """Write the .pyc files of the MVVM in root before any timed run, so that none spends
+    its start-up compiling Python: with PYTHONDONTWRITEBYTECODE set, every `python -m
+    mvvm` of the tree compiles all of its modules (85 ms a run on the machine this was
+    found on, against hello's 130 ms)."""
+    compileall.compile_dir(root / "mvvm", quiet=1)
 
 
 def _rounds(programs: list[Program], runners: list[Runner], settings: Settings,

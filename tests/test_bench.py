@@ -102,3 +102,19 @@ def test_embedding_latency_bench_runs() -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "call add(1, 2)" in done.stdout and "restore, 64 MiB touched" in done.stdout
+
+
+def test_compare_times_revisions_in_turn_and_checks_their_output() -> None:
+    """`bench.compare` of HEAD against the working tree: a line per program with both
+    times and their ratio, and a run whose output differs is a problem, not a time."""
+    from bench import compare
+
+    results = compare.compare("hello,sieve", ["HEAD", "."], rounds=1, quick=True)
+    assert [name for name, _ in results] == ["sieve", "hello"]
+    assert all(run.ok and run.stdout for _, runs in results for run in runs)
+    assert compare.problems(results, ["HEAD", "."]) == []
+    text = compare.report(results, ["HEAD", "."])
+    assert text.splitlines()[0].split() == ["program", "HEAD", ".", "./HEAD"]
+    assert text.splitlines()[-1].startswith("geomean")
+    wrong = [("sieve", [results[0][1][0], _run("another answer\n")])]
+    assert compare.problems(wrong, ["HEAD", "."]) == ["sieve at .: another output than at HEAD"]
