@@ -93,3 +93,4 @@ REASON_EBREAK = 4                       # SIGTRAP
 REASON_FENCE_I = 5                      # code may have changed: drop translations
 REASON_INTERRUPT = 6                    # VM_INTERRUPT was set (a time limit, a signal)
 REASON_BUDGET = 7                       # VM_BUDGET is spent: the guest stands before pc
+REASON_SLOW = 8                         # an FP instruction's rare slow path: tier 0 runs it

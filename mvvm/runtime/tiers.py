@@ -185,7 +185,8 @@ def emit(image: Image, pc: int, *, profile: Profile | None = None,
     inner = pc in image.translations.covered and not full
     budget = INNER_INSTRUCTIONS if inner else MAX_INSTRUCTIONS
     code = emit_region(pc, image.fetch, budget, precise=image.precise,
-                       counting=image.counting, others=others, profile=profile)
+                       counting=image.counting, others=others, profile=profile,
+                       slow_exits=not image.counting)
     stats = image.stats
     stats.regions += 1
     stats.instructions += code.region.instructions()

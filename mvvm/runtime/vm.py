@@ -245,7 +245,8 @@ class VM:
 
     def _left_for(self, reason: int, pc: int) -> None:
         """What the dispatcher left to Python for: a miss, a syscall's stop, fence.i,
-        ebreak, an illegal instruction or an interrupt."""
+        ebreak, an illegal instruction, an interrupt, or an FP instruction for tier 0 (its
+        slow path: a region starting there would leave for it again)."""
         if reason == layout.REASON_MISS:
             self._miss(pc)
         elif reason == layout.REASON_SYSCALL:
@@ -256,6 +257,8 @@ class VM:
             self.flush_code()
         elif reason == layout.REASON_BUDGET:
             raise BudgetSpent
+        elif reason == layout.REASON_SLOW:
+            self._retire_in_tier0()
         elif reason == layout.REASON_EBREAK:
             self._fault(Fault(signal.SIGTRAP, TRAP_BRKPT, pc,
                               f"breakpoint (ebreak) at pc {pc:#x}"))
@@ -371,9 +374,10 @@ class VM:
             self.image.keep_expansions(bytes(self._rvc))
 
     def _retire_in_tier0(self) -> None:
-        """Run the instruction at pc (a store whose page was watched for code changes) in
-        tier 0: translating code from its page first would watch the page again, and a
-        store to the code around it would fault for ever."""
+        """Run the instruction at pc in tier 0: a store whose page was watched for code
+        changes (translating code from its page first would watch the page again, and a
+        store to the code around it would fault for ever), or an FP instruction whose slow
+        path its region left to tier 0."""
         budget, only, pc = self._budget.value, self._tier0_only.value, self.pc
         self._budget.value, self._tier0_only.value = 1, 1
         try:

@@ -7,7 +7,9 @@ is their home. Three kinds of point synchronise the two:
   does, in precise mode, each instruction that may trap (mvvm.runtime.precise);
 - a call writes back too, and afterwards the callee may have changed any
   register, so the locals that are still needed are reloaded;
-- a loop header polls for an interrupt, which is an exit.
+- a loop header polls for an interrupt, which is an exit;
+- an FP instruction with a host slow path may leave the region there (LEAVE: a
+  write-back on one path, after which the other goes on as dirty as before).
 
 "Dirty" is a forward may-analysis. Liveness is backward, and a write-back
 counts as a read of the locals it stores, so a register that can be written
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
 from mvvm.isa.effects import effects, register_bit
+from mvvm.runtime.fp_soft import SLOW_INDEX
 from mvvm.runtime.precise import may_trap
 from mvvm.translator.region import Block, Region, is_call
 from mvvm.translator.structure import DISPATCH, Shape
@@ -42,7 +45,7 @@ A0 = register_bit(10, False)
 ALL_REGISTERS = (1 << 64) - 2       # x1-x31 and f0-f31 (bit 0, x0, is never a local)
 # Step kinds; a step is (kind, reads, writes). A SYNC writes back, then its writes are
 # registers it reloads (a0 for an ecall, none before a trapping instruction).
-RUN, SYNC, CALL, EXIT = range(4)
+RUN, SYNC, CALL, EXIT, LEAVE = range(5)
 Step = tuple[int, int, int]
 
 
@@ -187,6 +190,9 @@ def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool) 
         elif precise and may_trap(instr):
             steps += [(RUN, use, defs), (SYNC, 0, 0)]
             use, defs = reads, writes
+        elif instr.name in SLOW_INDEX:
+            steps += [(RUN, use, defs), (LEAVE, 0, 0)]
+            use, defs = reads, writes
         elif is_call(instr):
             steps += [(RUN, use | (reads & ~defs), defs), (CALL, 0, writes)]
             return _Summary(steps, False, True)
@@ -209,6 +215,8 @@ def _dirty_after(steps: list[Step], dirty: int, flushes: list[int]) -> int:
         elif kind == SYNC:
             flushes.append(dirty)
             dirty = 0                        # written back; what it reloads is clean too
+        elif kind == LEAVE:
+            flushes.append(dirty)
         elif kind == CALL:
             flushes.append(dirty | writes)   # the link register is written, then all
             return 0
@@ -235,7 +243,7 @@ def _live_before(start: int, summary: _Summary, shape: Shape, dirty: int,
     for kind, reads, writes in reversed(summary.steps):
         if kind == RUN:
             live = (live & ~writes) | reads
-        elif kind == SYNC:
+        elif kind in (SYNC, LEAVE):
             live = (live & ~writes) | flushes.pop()
         elif kind == CALL:
             live = flushes.pop() & ~writes   # the continuation reloads its own

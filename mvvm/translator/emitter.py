@@ -78,6 +78,7 @@ class Emitter:
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
         self.steady: int | None = None          # see keep_fp_steady
         self.assume_steady = False              # emitting the FP code for steady == 1
+        self.slow_paths_leave = False           # see fp_emit.SlowPath._leaves
         self._temps: dict[int, list[int]] = {w.I32: [], w.I64: [], w.F32: [], w.F64: [],
                                              w.V128: []}
 
@@ -211,6 +212,16 @@ class Emitter:
         """Leave the region for guest address pc (a constant)."""
         self.code.i64_const(pc)
         self.exit_dynamic(chain)
+
+    def side_exit(self, pc: int, reason: int | None = None) -> None:
+        """Leave for pc (with an exit reason, if given) on a path that branches off: the
+        code after it goes on with the registers as dirty as they were."""
+        dirty = self.dirty
+        if reason is None:
+            self.exit_to(pc)
+        else:
+            self.exit_reason(reason, pc)
+        self.dirty = dirty
 
     def exit_dynamic(self, chain: bool = False) -> None:
         """Leave the region for the guest address on top of the stack: return it to the

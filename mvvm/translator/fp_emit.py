@@ -315,11 +315,13 @@ class SlowPath:
         self.rounding = rounding
         self.double = double
         self.depth = 0
+        self.tested = False             # the fast path goes slow behind a test
         self.c.block(w.BLOCK, w.F64 if double else w.I64).block(w.BLOCK)
         e.depth += 2
 
     def to_slow_if(self) -> None:
         """Pop an i32: non-zero takes the slow path."""
+        self.tested = True
         self.c.br(w.BR_IF, self.depth)
 
     def to_slow(self) -> None:
@@ -376,10 +378,36 @@ class SlowPath:
         self.e.depth -= 1
 
     def finish(self) -> None:
-        """Close $slow, emit the host call, close $done: the result is on the stack."""
+        """Close $slow, emit the host call (or the region's exit), close $done: the result
+        is on the stack."""
         assert self.depth == 0
         c = self.c
         c.op(w.END)
+        self.e.depth -= 1
+        if self._leaves():
+            self.e.side_exit(self.e.pcs[-1][1], layout.REASON_SLOW)
+        else:
+            self._host_call()
+        if self.double:
+            c.op(w.F64_REINTERPRET_I64)
+        c.op(w.END)
+        self.e.depth -= 1
+
+    def _leaves(self) -> bool:
+        """Whether the slow path leaves the region for tier 0 to run the instruction
+        (REASON_SLOW), rather than call the host from the region's code. A call in a loop
+        makes Cranelift keep every value live across it in memory, on the fast path too
+        (the caller-saved registers are all of the XMM ones and most of the others):
+        mandelbrot ran 35% faster without, nbody 16%, linsolve 12%. Only where the
+        translator lets it (Emitter.slow_paths_leave), and only for a slow path that is
+        rare, since the way through Python costs more than the call: one behind a test,
+        in RNE (the steady FP state's copy of a loop, or a static rne); a dynamic mode
+        may be another for good, and then every execution goes slow."""
+        return (self.e.slow_paths_leave and self.tested
+                and (self.rounding is None or self.rounding.static == RNE))
+
+    def _host_call(self) -> None:
+        c = self.c
         if self.rounding is not None and self.rounding.in_slow_path:
             self.rounding.check()
         c.i32_const(self.index << 3)
@@ -391,10 +419,6 @@ class SlowPath:
         for _ in range(3 - len(self.operands)):
             c.i64_const(0)
         c.call(HOST_FP)
-        if self.double:
-            c.op(w.F64_REINTERPRET_I64)
-        c.op(w.END)
-        self.e.depth -= 2
 
 
 # -- checks and error-free transformations ------------------------------------------------

@@ -76,18 +76,22 @@ class RegionCode:
 
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                 precise: bool = False, counting: bool = False, others: Container[int] = (),
-                profile: Profile | None = None, memory64: bool = True) -> RegionCode:
+                profile: Profile | None = None, memory64: bool = True,
+                slow_exits: bool = False) -> RegionCode:
     """A region of at most budget guest instructions from entry, as a function body;
     precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
     counting: each block takes its instructions from VM_BUDGET (mvvm.runtime.layout);
     others: where other regions start, which this one leaves for instead of copying;
     profile: tier 0's, which says which branch sides ran (the others are exits) and where
-    indirect jumps went; memory64: the guest memory's index width (mvvm.runtime.layout)."""
+    indirect jumps went; memory64: the guest memory's index width (mvvm.runtime.layout);
+    slow_exits: FP slow paths leave for tier 0 (fp_emit.SlowPath._leaves; not when
+    counting, where an exit in mid-block would spend its instructions twice)."""
     region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile)
     shape = analyse(region)
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter(memory64)
     emitter.entry_live = flow.entry_live
+    emitter.slow_paths_leave = slow_exits
     if any(_rounds(instr) for block in region.blocks.values() for _, instr in block.instrs):
         emitter.keep_fp_steady()
     loops = {} if counting else idioms.find(region, shape, flow.dirty_out)
@@ -453,7 +457,7 @@ class _Structurer:
         if self.steady:
             e.code.get(e.steady).op(w.I32_EQZ)
             self._push("if", None, w.IF)
-            e.exit_to(pc)
+            e.side_exit(pc)
             self._pop()
 
     def _illegal(self, pc: int, instr: Instr | None) -> None:
