@@ -398,7 +398,7 @@ class SlowPath:
         (REASON_SLOW), rather than call the host from the region's code. A call in a loop
         makes Cranelift keep every value live across it in memory, on the fast path too
         (the caller-saved registers are all of the XMM ones and most of the others):
-        mandelbrot ran 35% faster without, nbody 16%, linsolve 12%. Only where the
+        mandelbrot ran 20% faster without, nbody 15%, spectralnorm 5%. Only where the
         translator lets it (Emitter.slow_paths_leave), and only for a slow path that is
         rare, since the way through Python costs more than the call: one behind a test,
         in RNE (the steady FP state's copy of a loop, or a static rne); a dynamic mode
