@@ -1,7 +1,7 @@
 """Register dataflow over a region: what is dirty where, and what is live where.
 
 Guest registers live in wasm locals inside a region; the VM state in memory
-is their home. Three kinds of point synchronise the two:
+is their home. Four kinds of point synchronise the two:
 - an exit (leaving the region) and an `ecall` write back the registers that
   are dirty there (changed since the locals last equalled the VM state); so
   does, in precise mode, each instruction that may trap (mvvm.runtime.precise);
