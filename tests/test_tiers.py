@@ -21,7 +21,6 @@ from mvvm.runtime.engine import make_engine
 from mvvm.runtime.vm import VM
 from mvvm.translator.region import Profile
 from mvvm.translator.translate import emit_region, pack
-from mvvm.wasm import encoder as w
 
 COMPUTE = PROGRAMS / "compute.c"
 
@@ -116,18 +115,31 @@ def test_jump_table_targets_of_a_later_phase_still_run(build_program, tmp_path, 
     assert stats["regions"] > 0 and stats["tier1_errors"] == 0
 
 
-def test_a_recursive_call_is_a_direct_call_of_the_region():
-    """jal ra to the region's own entry: a wasm `call` of the function itself, whose index
-    `pack` fills in (the module must validate, and call the right function)."""
-    words = [asm("beq", rs1=10, rs2=0, imm=12), asm("addi", rd=10, rs1=10, imm=-1),
-             asm("jal", rd=1, imm=-8), asm("jalr", rd=0, rs1=1, imm=0)]
+def test_a_recursive_call_is_a_jump_to_the_entry():
+    """jal ra to the region's own entry: a jump back to it that sets ra, and the region's
+    return may go to the instruction after it (else it leaves), so the recursion is a
+    loop inside the function; the module validates."""
+    words = [asm("beq", rs1=10, rs2=0, imm=28), asm("addi", rd=2, rs1=2, imm=-16),
+             asm("sd", rs1=2, rs2=1, imm=0), asm("addi", rd=10, rs1=10, imm=-1),
+             asm("jal", rd=1, imm=-16), asm("ld", rd=1, rs1=2, imm=0),
+             asm("addi", rd=2, rs1=2, imm=16), asm("jalr", rd=0, rs1=1, imm=0)]
     code = emit_region(CODE, _fetcher(words))
-    assert len(code.self_calls) == 1
-    wasm, _ = pack("recursive", [code, emit_region(CODE + 12, _fetcher(words))])
+    assert code.region.recursions == {CODE + 16}
+    assert code.region.blocks[CODE + 4].succs == [CODE]
+    assert code.region.blocks[CODE + 28].succs == [CODE + 20]
+    assert CODE + 20 in code.region.blocks and not code.region.pruned
+    wasm, _ = pack("recursive", [code])
     wt.Module.validate(make_engine(), wasm)
-    offset = code.self_calls[0]
-    assert code.code[offset - 1] == w.CALL and code.code[offset:offset + 5] == bytes(
-        [0x80 | 5, 0x80, 0x80, 0x80, 0x00])        # after the 5 imported host functions
+
+
+def test_a_recursion_without_a_return_does_not_follow_its_return_point():
+    """Until the region has a return, nothing can come back after a call of its entry: the
+    code there is not part of it."""
+    words = [asm("addi", rd=10, rs1=10, imm=-1), asm("jal", rd=1, imm=-4),
+             asm("addi", rd=10, rs1=10, imm=1), asm("ebreak")]
+    code = emit_region(CODE, _fetcher(words))
+    assert set(code.region.blocks) == {CODE}
+    assert code.region.blocks[CODE].succs == [CODE]
 
 
 def test_many_close_targets_make_a_jump_table():

@@ -70,7 +70,8 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
                       precise: bool = False) -> Dataflow:
     order = sorted(shape.rpo, key=shape.rpo.__getitem__)
     blocks = region.blocks
-    summary = {start: _summarise(blocks[start], shape, ends_block, precise)
+    summary = {start: _summarise(blocks[start], shape, ends_block, precise,
+                                 region.recursions)
                if start != DISPATCH else _Summary([(RUN, 0, 0)], False, False)
                for start in order}
     idle_at = _idle_registers(region, shape, summary)
@@ -175,10 +176,12 @@ def _leaves_region(instr: Instr | None, ends_block: set[str]) -> bool:
     return instr is None or instr.spec.flow is Flow.TRAP or instr.name in ends_block
 
 
-def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool) -> _Summary:
+def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool,
+               recursions: set[int]) -> _Summary:
+    """recursions: the calls the region takes as jumps (Region.recursions)."""
     steps: list[Step] = []
     use = defs = 0
-    for _, instr in block.instrs:
+    for pc, instr in block.instrs:
         if _leaves_region(instr, ends_block):
             steps.append((RUN, use, defs))
             steps.append((EXIT, 0, 0))
@@ -193,7 +196,7 @@ def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool) 
         elif instr.name in SLOW_INDEX:
             steps += [(RUN, use, defs), (LEAVE, 0, 0)]
             use, defs = reads, writes
-        elif is_call(instr):
+        elif is_call(instr) and pc not in recursions:
             steps += [(RUN, use | (reads & ~defs), defs), (CALL, 0, writes)]
             return _Summary(steps, False, True)
         else:

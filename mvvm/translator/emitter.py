@@ -74,7 +74,6 @@ class Emitter:
         self.entry_live = 0                     # registers the prologue loads
         self.depth = 0                          # structured nesting inside the exit blocks
         self.chains = False                     # some exit chains (the tail needs its code)
-        self.self_calls: list[int] = []         # offsets of calls to this very function
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
         self.steady: int | None = None          # see keep_fp_steady
         self.assume_steady = False              # emitting the FP code for steady == 1
@@ -302,15 +301,10 @@ class Emitter:
 
     # -- assembling the function -------------------------------------------------------
 
-    def call_self(self) -> None:
-        """A call of the function being emitted (a recursive guest call), patched by
-        `mvvm.translator.translate.pack`, which knows the function's index."""
-        self.self_calls.append(self.code.call_later())
-
-    def finish(self) -> tuple[w.Code, list[tuple[int, int]], list[int]]:
+    def finish(self) -> tuple[w.Code, list[tuple[int, int]]]:
         """Prologue (live register loads) + body in the blocks $return and $chain + the
-        chain + `return next_pc`. Returns the function code, the (offset, guest pc) marks
-        and the offsets of its calls to itself, now relative to it."""
+        chain + `return next_pc`. Returns the function code and the (offset, guest pc)
+        marks, now relative to it."""
         prologue = self._loads(self.entry_live)
         if self.steady is not None:
             prologue.extend(self._fp_steady())
@@ -321,8 +315,7 @@ class Emitter:
             out.extend(self._chain())
         out.op(w.END)
         out.get(self.next_pc).op(w.RETURN)
-        return (out, [(len(prologue) + offset, pc) for offset, pc in self.pcs],
-                [len(prologue) + offset for offset in self.self_calls])
+        return out, [(len(prologue) + offset, pc) for offset, pc in self.pcs]
 
     def _chain(self) -> w.Code:
         """From next_pc (the registers written back) straight into the region compiled there,

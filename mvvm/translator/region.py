@@ -4,8 +4,12 @@ A region is about a guest function's worth of code: conditional branches and
 `jal x0` stay inside it, and so does the code after a call (a `jal`/`jalr`
 that links), since calls become wasm calls that normally come back. With tier
 0's profile, so do the targets an indirect jump (a jump table's `jalr x0`) was
-seen to take. Returns, other indirect targets, traps and anything beyond the
-size bound leave it.
+seen to take. A call of the region's own entry (recursion) is a jump back to
+it, and the region's returns may then go to the instruction after any such
+call: the recursion runs as a loop over the region's locals, its frames in the
+guest stack as natively, where a wasm call per guest call would store and load
+every register the two share. Returns to other code, other indirect targets,
+traps and anything beyond the size bound leave it.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ class Profile:
 @dataclass
 class Block:
     """Straight-line guest code. `succs` are the successor pcs: [taken, fallthrough] after a
-    branch, [target] after a jump or when running into the next block, the profiled
-    targets after an indirect jump (which may also leave), [] when the block ends by
-    leaving the region (call, return, trap, illegal or unfetchable code)."""
+    branch, [target] after a jump (a call of the entry included), [next] after another
+    call or when running into the next block, the profiled targets after an indirect jump
+    and the return points of the recursions after a return (either may also leave), []
+    when the block ends by leaving the region (trap, illegal or unfetchable code)."""
 
     start: int
     instrs: list[tuple[int, Instr | None]] = field(default_factory=list)
@@ -57,6 +62,8 @@ class Region:
     # ran, and indirect jumps (by their pc) to targets it does not hold. Leaving there often
     # has the region translated again.
     pruned: set[int] = field(default_factory=set)
+    # The calls of the entry (by pc) that the region takes as jumps (see above).
+    recursions: set[int] = field(default_factory=set)
 
     def instructions(self) -> int:
         return sum(len(b.instrs) for b in self.blocks.values())
@@ -82,14 +89,24 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     translator does not implement is recorded as None, like an undecodable one: SIGILL.
     Where another region starts (`others`: a tail-called function, say), this one leaves
     for it rather than copy it. With a profile, a branch's side that never ran is not
-    followed (the region leaves for it instead), and an indirect jump's targets are."""
+    followed (the region leaves for it instead), and an indirect jump's targets are. A
+    call of the entry jumps to it; once the region has a return, the code after each such
+    call is followed too."""
     ran = profile.ran if profile is not None else None
     decoded: dict[int, Instr | None] = {}
-    jumps: dict[int, list[int]] = {}
+    jumps: dict[int, list[int]] = {}        # indirect jumps and their successors
+    recursions: dict[int, int] = {}         # calls of the entry -> where they return
+    returns: list[int] = []
     pruned: set[int] = set()
     leaders = {entry}
     work = [entry]
-    while work and len(decoded) < budget:
+    while len(decoded) < budget:
+        if not work:
+            work = [back for back in recursions.values() if back not in leaders] \
+                if returns else []
+            if not work:
+                break
+            leaders.update(work)
         pc = work.pop()
         while pc not in decoded and len(decoded) < budget:
             if pc != entry and pc in others:
@@ -117,8 +134,14 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                 leaders.add(pc + instr.imm)
                 work.append(pc + instr.imm)
                 break
+            elif is_call(instr) and flow is Flow.JAL and pc + instr.imm == entry:
+                recursions[pc] = pc + instr.length
+                break
             elif is_call(instr):
                 leaders.add(pc + instr.length)
+            elif is_return(instr):
+                returns.append(pc)
+                break
             elif flow is Flow.JALR and profile is not None and not is_return(instr):
                 jumps[pc] = list(profile.jumps(pc))
                 leaders.update(jumps[pc])
@@ -127,12 +150,16 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             elif flow is not Flow.NEXT:
                 break
             pc += instr.length
-    return Region(entry, _split(decoded, leaders, ends_block, jumps),
-                  (pruned - decoded.keys()) | jumps.keys())
+    backs = sorted(back for back in set(recursions.values()) if back in leaders)
+    targets = {**jumps, **dict.fromkeys(recursions, [entry]), **dict.fromkeys(returns, backs)}
+    return Region(entry, _split(decoded, leaders, ends_block, targets),
+                  (pruned - decoded.keys()) | jumps.keys(), set(recursions))
 
 
 def _split(decoded: dict[int, Instr | None], leaders: set[int], ends_block: set[str],
-           jumps: dict[int, list[int]]) -> dict[int, Block]:
+           targets: dict[int, list[int]]) -> dict[int, Block]:
+    """targets: the successors of the jumps that do not say theirs (an indirect jump, a
+    call taken as a jump)."""
     """Cut the decoded instructions into blocks at leaders and after control transfers."""
     blocks: dict[int, Block] = {}
     for start in sorted(leaders & decoded.keys()):
@@ -145,15 +172,18 @@ def _split(decoded: dict[int, Instr | None], leaders: set[int], ends_block: set[
             if instr is None or instr.spec.flow is not Flow.NEXT or pc in leaders \
                     or pc not in decoded or instr.name in ends_block:
                 break
-        block.succs = _successors(block, ends_block, jumps)
+        block.succs = _successors(block, ends_block, targets)
         blocks[start] = block
     return blocks
 
 
-def _successors(block: Block, ends_block: set[str], jumps: dict[int, list[int]]) -> list[int]:
+def _successors(block: Block, ends_block: set[str], targets: dict[int, list[int]]
+                ) -> list[int]:
     pc, instr = block.instrs[-1]
     if instr is None or instr.name in ends_block:
         return []
+    if pc in targets:
+        return targets[pc]
     flow = instr.spec.flow
     if flow is Flow.BRANCH:
         return [pc + instr.imm, block.end]
@@ -161,4 +191,4 @@ def _successors(block: Block, ends_block: set[str], jumps: dict[int, list[int]])
         return [block.end]
     if flow is Flow.JAL:
         return [pc + instr.imm]
-    return jumps.get(pc, [])
+    return []

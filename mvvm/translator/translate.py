@@ -58,7 +58,6 @@ class RegionCode:
     locals: list[int]
     code: w.Code
     marks: list[tuple[int, int]]     # (body offset, guest pc)
-    self_calls: list[int]            # body offsets of recursive calls, patched by `pack`
     idioms: tuple[str, ...] = ()     # the loops it fast-forwards (mvvm.translator.idioms)
     # its branches emitted as selects, by block (mvvm.translator.hammocks)
     selects: dict[int, hammocks.Hammock] = field(default_factory=dict)
@@ -98,8 +97,8 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     selects = {} if counting else hammocks.find(region, shape, flow.edge_reload)
     _Structurer(region, shape, flow, emitter, precise, counting, loops, selects).node(
         shape.root)
-    code, marks, self_calls = emitter.finish()
-    return RegionCode(entry, region, emitter.locals, code, marks, self_calls,
+    code, marks = emitter.finish()
+    return RegionCode(entry, region, emitter.locals, code, marks,
                       tuple(match.idiom.name for match in loops.values()), selects)
 
 
@@ -119,9 +118,6 @@ def pack(name: str, regions: list[RegionCode], memory64: bool = True) -> tuple[b
     module.import_memory("env", "vm", 1)
     module.import_table("env", "regions", 1)
     for index, region in enumerate(regions):
-        function = module.imported_funcs + index
-        for offset in region.self_calls:
-            region.code.patch_call(offset, function)
         module.function(REGION_TYPE, region.locals, region.code,
                         name=region_name(region.entry), export=export_name(index))
     wasm = module.encode()
@@ -301,10 +297,13 @@ class _Structurer:
             e.code.op(w.ELSE)
             self.branch(block.start, block.succs[1])
             self._pop()
-        elif instr is not None and is_call(instr):
+        elif instr is not None and is_call(instr) and pc not in self.region.recursions:
             self._call(block, instr, pc)
-        elif flow is Flow.JAL:
+        elif flow is Flow.JAL:                  # a jump, or a call of the entry (recursion)
             e.mark(pc)
+            if instr.rd:
+                e.code.i64_const(pc + instr.length)
+                e.set_x(instr.rd)
             self.branch(block.start, pc + instr.imm)
         elif flow is Flow.JALR:
             e.mark(pc)
@@ -482,14 +481,10 @@ class _Structurer:
         it, and if it returns to the next instruction (it normally does) reload and go on.
         Any other result (longjmp, an exit to Python, a deeper frame's unknown target) is
         returned as it is, since the VM state already holds every register: no write-back.
-        Too deep a nesting, or a callee that cannot be translated, leaves the region. A
-        call of the region's own entry (recursion) is a direct wasm call of itself."""
+        Too deep a nesting, or a callee that cannot be translated, leaves the region."""
         e, c = self.e, self.e.code
         e.mark(pc)
         direct = instr.spec.flow is Flow.JAL
-        if direct and pc + instr.imm == self.region.entry:
-            self._recursive_call(block, instr, pc)
-            return
         target = e.temp() if direct else self._jalr_target(instr)
         if direct:
             c.i64_const(pc + instr.imm).set(target)
@@ -511,23 +506,6 @@ class _Structurer:
         c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
         c.get(slot).call_indirect(REGION_TYPE)
         e.release((w.I64, target), (w.I32, slot), (w.I32, site))
-        self._returned(block, back)
-
-    def _recursive_call(self, block: Block, instr: Instr, pc: int) -> None:
-        """`_call` of the region itself: no slot to find, the function calls itself."""
-        e, c = self.e, self.e.code
-        back = pc + instr.length
-        c.i64_const(back)
-        e.set_x(instr.rd)
-        e.write_back()
-        c.get(CALL_DEPTH_LOCAL)
-        e.vm_load(layout.VM_CALL_DEPTH, w.I32_LOAD)
-        c.op(w.I32_GE_U)
-        self._push("if", None, w.IF)
-        e.exit_to(self.region.entry)
-        self._pop()
-        c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
-        e.call_self()
         self._returned(block, back)
 
     def _returned(self, block: Block, back: int) -> None:

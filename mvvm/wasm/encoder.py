@@ -255,17 +255,6 @@ class Code(bytearray):
         self.extend(uleb(func))
         return self
 
-    def call_later(self) -> int:
-        """A call whose function index is not known yet: five bytes, patched by `patch_call`
-        with the index (a padded LEB128, which wasm accepts). Returns their offset."""
-        self.append(CALL)
-        self.extend(b"\x80\x80\x80\x80\x00")
-        return len(self) - 5
-
-    def patch_call(self, offset: int, func: int) -> None:
-        self[offset:offset + 5] = bytes(
-            (func >> 7 * k & 0x7F) | (0x80 if k < 4 else 0) for k in range(5))
-
     def call_indirect(self, type_index: int, table: int = 0, tail: bool = False) -> Code:
         self.append(RETURN_CALL_INDIRECT if tail else CALL_INDIRECT)
         self.extend(uleb(type_index))
