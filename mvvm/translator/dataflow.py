@@ -7,7 +7,8 @@ is their home. Four kinds of point synchronise the two:
   does, in precise mode, each instruction that may trap (mvvm.runtime.precise);
 - a call writes back too, and afterwards the callee may have changed any
   register, so the locals that are still needed are reloaded;
-- a loop header polls for an interrupt, which is an exit;
+- a back edge (and an edge to the dispatch node of an irreducible region) polls
+  for an interrupt, which is an exit;
 - an FP instruction with a host slow path may leave the region there (LEAVE: a
   write-back on one path, after which the other goes on as dirty as before).
 
@@ -100,8 +101,8 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
         for start in reversed(order):
             live = _live_before(start, summary[start], shape, dirty_in[start], live_in,
                                 edge_reload, before_loop)
-            if start in shape.loop_headers:
-                live |= dirty_in[start]      # the interrupt check there writes back
+            if start == DISPATCH and start in shape.loop_headers:
+                live |= dirty_in[start]      # the edges to it check for an interrupt
             if live != live_in[start]:
                 live_in[start] = live
                 changed = True
@@ -239,7 +240,8 @@ def _live_before(start: int, summary: _Summary, shape: Shape, dirty: int,
     live = 0
     if kind == RUN:                          # the block goes on along its edges
         trailing = flushes.pop()
-        if summary.leaves:
+        if summary.leaves or any(shape.is_backward(start, succ) and succ != DISPATCH
+                                 for succ in shape.edges[start]):   # an interrupt check
             live = trailing
         for succ in shape.edges[start]:
             live |= _live_on_edge(start, succ, shape, live_in, edge_reload, before_loop)

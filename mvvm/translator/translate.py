@@ -191,9 +191,6 @@ class _Structurer:
 
     def _loop(self, start: int, merges: list[int]) -> None:
         self._push("loop", start, w.LOOP)
-        if start != DISPATCH:           # its edges check (`branch`), knowing the pc
-            self.e.dirty = self.flow.dirty_in[start]
-            self._interrupt_check(start)
         self._within(start, merges)
         self._pop()
 
@@ -262,6 +259,8 @@ class _Structurer:
             self.e.code.i32_const(self.shape.dispatch.index(target)).set(self.label)
             target = node
         if self.shape.is_backward(source, target):
+            if target != DISPATCH:
+                self._interrupt_check(target)
             if self.steady is False and ("select", target) in self.context:
                 self.e.code.get(self.e.steady).br(w.BR_IF, self._depth_of("select", target))
             self.e.code.br(w.BR, self._depth_of("loop", target))
@@ -553,10 +552,12 @@ class _Structurer:
         c.i64_const(n).op(w.I64_SUB).mem(w.I64_STORE, VM_MEMORY, layout.VM_BUDGET)
 
     def _interrupt_check(self, pc: int) -> None:
-        """At a loop header, or on an edge to DISPATCH (pc: the header, or the edge's
-        target; what is dirty there in e.dirty): leave for Python when VM_INTERRUPT is set,
-        so a guest looping in translated code can be stopped (a time limit) or interrupted
-        (a signal)."""
+        """On a back edge, or an edge to DISPATCH (pc: its target; what is dirty there in
+        e.dirty): leave for Python when VM_INTERRUPT is set, so a guest looping in
+        translated code can be stopped (a time limit) or interrupted (a signal). On the
+        edge rather than at the loop header, where a register the loop writes before it
+        reads (a temporary) would be live around the back edge for the check's write-back
+        alone."""
         e = self.e
         e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
         self._push("if", None, w.IF)
