@@ -142,7 +142,7 @@ def _arith_fast(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand]) -> 
     if op in ("fadd", "fsub"):                  # zero and subnormal sums are exact
         push_is_finite(c, fmt, r)
         c.op(w.I32_EQZ)
-        frame.to_slow_if()
+        frame.special_if(fmt, r)
         accrue_inexact(e, lambda: _sum_inexact(e, fmt, operands, r, op == "fsub"))
     elif op == "fmul" and fmt is SINGLE:        # exact in double, down to underflow
         product = e.temp(w.F64)
@@ -178,7 +178,7 @@ def _single_from_exact(frame: SlowPath, r: int, exact: int, error: int | None = 
 
     push_is_finite(c, SINGLE, r)
     c.op(w.I32_EQZ)
-    frame.to_slow_if()
+    frame.special_if(SINGLE, r)
     c.get(r).op(w.F32_ABS)
     SINGLE.fconst(c, SINGLE.min_normal)
     c.op(w.F32_LE)
@@ -234,7 +234,7 @@ def _special_product(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand]
             c.op(fmt.f["eq"])
         c.op(w.I32_OR, w.I32_AND)
     c.op(w.I32_EQZ)
-    frame.to_slow_if()
+    frame.special_if(fmt, r, divide=op == "fdiv")
     frame.done_float(fmt, r)
     frame.close()
     if fmt is DOUBLE and op != "fmul":
@@ -308,6 +308,11 @@ def _fma_fused(frame: SlowPath, fmt: Fmt, operands: list[Operand], negate_produc
     a, b, c3 = (operand.value for operand in operands)
     push_fused(e, fmt, a, b, c3, negate_product, negate_addend)
     c.set(r)
+    push_is_normal(c, fmt, r)
+    c.op(w.I32_EQZ)
+    frame.open(w.IF)
+    frame.flags_set_already(fmt, r)     # else the emulation's error terms decide
+    frame.close()
     push_nx_clear(e)
     push_is_normal(c, fmt, r)
     c.op(w.I32_EQZ, w.I32_OR).br(w.BR_IF, 0)
