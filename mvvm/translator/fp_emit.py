@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from mvvm.isa import Instr
 from mvvm.runtime import layout
-from mvvm.runtime.fp_soft import DZ, NV, NX, OF, SLOW_INDEX, UF
+from mvvm.runtime.fp_soft import NV, NX, OF, SLOW_INDEX, UF
 from mvvm.translator.emitter import HOST_FP, Emitter, Field
 from mvvm.wasm import encoder as w
 
@@ -297,12 +297,15 @@ class SlowPath:
 
         block $done (result i64)
           block $slow
-            fast path: may branch to $slow; ends with `done` and its result
+            block $special
+              fast path: may branch to $slow or $special; ends with `done` and its result
+            end
+            `flags_set_already` for the special result (`special_if`), else on to $slow
           end
           host call (op * 8 + rm, a, b, c)
         end
 
-    `depth` counts the blocks the fast path has opened inside $slow, for its branches.
+    `depth` counts the blocks the fast path has opened inside $special, for its branches.
     The result is the i64 `set_float` takes, or with `double` an f64 for a double's
     register (`set_result`): then a fast path's double goes to its register as it is.
     """
@@ -317,36 +320,38 @@ class SlowPath:
         self.double = double
         self.depth = 0
         self.tested = False             # the fast path goes slow behind a test
-        self.c.block(w.BLOCK, w.F64 if double else w.I64).block(w.BLOCK)
-        e.depth += 2
+        self.special: tuple[Fmt, int] | None = None      # see special_if
+        self.c.block(w.BLOCK, w.F64 if double else w.I64).block(w.BLOCK).block(w.BLOCK)
+        e.depth += 3
 
     def to_slow_if(self) -> None:
         """Pop an i32: non-zero takes the slow path."""
         self.tested = True
-        self.c.br(w.BR_IF, self.depth)
+        self.c.br(w.BR_IF, self.depth + 1)
 
     def to_slow(self) -> None:
-        self.c.br(w.BR, self.depth)
+        self.c.br(w.BR, self.depth + 1)
 
-    def special_if(self, fmt: Fmt, r: int, *, divide: bool = False) -> None:
+    def special_if(self, fmt: Fmt, r: int) -> None:
         """Pop an i32: non-zero means r, the RNE result the engine computed, is special (an
-        infinity, a NaN, or for products a tiny value), whose flags only the slow path
-        tells: take it, unless `flags_set_already`."""
-        self.open(w.IF)
-        self.flags_set_already(fmt, r, divide=divide)
+        infinity or a NaN), whose flags only the slow path tells: take it, unless
+        `flags_set_already` (after the fast path, out of its way). One per frame; r keeps
+        its value."""
+        assert self.special is None
         self.tested = True
-        self.to_slow()
-        self.close()
+        self.special = (fmt, r)
+        self.c.br(w.BR_IF, self.depth)
 
-    def flags_set_already(self, fmt: Fmt, r: int, *, divide: bool = False) -> None:
+    def flags_set_already(self, fmt: Fmt, r: int) -> None:
         """For a special RNE result r: done with r itself (a NaN made canonical) if every
-        flag such a result can raise is set already (NV for a NaN; OF and NX, and DZ for a
-        quotient, for an infinity; UF and NX for a tiny or zero value): flags are sticky,
-        so the slow path would change nothing else. A loop whose values overflow or
-        underflow at every pass (a filter's denormals) went through the host at each one,
-        400 times qemu's time."""
+        flag such a result can raise is set already (NV for a NaN; OF and NX for an
+        infinity; UF and NX for a tiny or zero value): flags are sticky, so the slow path
+        would change nothing else. A loop whose sums overflow at every pass went through
+        the host at each one, 400 times qemu's time. (Not for double products, quotients
+        and roots: the test in `_special_product` made mandelbrot's loop 25-40% slower,
+        for reasons not found yet.)"""
         c = self.c
-        c.i32_const(NV).i32_const(OF | NX | (DZ if divide else 0)).i32_const(UF | NX)
+        c.i32_const(NV).i32_const(OF | NX).i32_const(UF | NX)
         c.get(r).op(fmt.f["abs"])
         fmt.fconst(c, float("inf"))
         c.op(fmt.f["eq"], w.SELECT).get(r).get(r).op(fmt.f["ne"], w.SELECT)
@@ -362,12 +367,12 @@ class SlowPath:
         """Leave with the result's i64 bits on the stack."""
         if self.double:
             self.c.op(w.F64_REINTERPRET_I64)
-        self.c.br(w.BR, self.depth + 1)
+        self.c.br(w.BR, self.depth + 2)
 
     def done_float(self, fmt: Fmt, value: int) -> None:
         self.c.get(value)
         if self.double and fmt is DOUBLE:
-            self.c.br(w.BR, self.depth + 1)
+            self.c.br(w.BR, self.depth + 2)
             return
         push_result_bits(self.c, fmt)
         self.done()
@@ -409,10 +414,16 @@ class SlowPath:
         self.e.depth -= 1
 
     def finish(self) -> None:
-        """Close $slow, emit the host call (or the region's exit), close $done: the result
-        is on the stack."""
+        """Close $special and $slow, emit the host call (or the region's exit), close
+        $done: the result is on the stack."""
         assert self.depth == 0
         c = self.c
+        c.op(w.END)
+        self.e.depth -= 1
+        if self.special is not None:
+            self.depth = -1                 # $special is closed
+            self.flags_set_already(*self.special)
+            self.depth = 0
         c.op(w.END)
         self.e.depth -= 1
         if self._leaves():

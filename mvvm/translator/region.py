@@ -158,9 +158,9 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
 
 def _split(decoded: dict[int, Instr | None], leaders: set[int], ends_block: set[str],
            targets: dict[int, list[int]]) -> dict[int, Block]:
-    """targets: the successors of the jumps that do not say theirs (an indirect jump, a
-    call taken as a jump)."""
-    """Cut the decoded instructions into blocks at leaders and after control transfers."""
+    """Cut the decoded instructions into blocks at leaders and after control transfers;
+    targets: the successors of the jumps that do not say theirs (an indirect jump, a call
+    taken as a jump, a return)."""
     blocks: dict[int, Block] = {}
     for start in sorted(leaders & decoded.keys()):
         block = Block(start)

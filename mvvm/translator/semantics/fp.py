@@ -234,7 +234,7 @@ def _special_product(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand]
             c.op(fmt.f["eq"])
         c.op(w.I32_OR, w.I32_AND)
     c.op(w.I32_EQZ)
-    frame.special_if(fmt, r, divide=op == "fdiv")
+    frame.to_slow_if()
     frame.done_float(fmt, r)
     frame.close()
     if fmt is DOUBLE and op != "fmul":
@@ -308,15 +308,15 @@ def _fma_fused(frame: SlowPath, fmt: Fmt, operands: list[Operand], negate_produc
     a, b, c3 = (operand.value for operand in operands)
     push_fused(e, fmt, a, b, c3, negate_product, negate_addend)
     c.set(r)
-    push_is_normal(c, fmt, r)
-    c.op(w.I32_EQZ)
-    frame.open(w.IF)
-    frame.flags_set_already(fmt, r)     # else the emulation's error terms decide
-    frame.close()
     push_nx_clear(e)
     push_is_normal(c, fmt, r)
     c.op(w.I32_EQZ, w.I32_OR).br(w.BR_IF, 0)
     frame.done_float(fmt, r)
+    frame.close()
+    push_is_normal(c, fmt, r)
+    c.op(w.I32_EQZ)
+    frame.open(w.IF)
+    frame.flags_set_already(fmt, r)     # else the emulation's error terms decide
     frame.close()
     e.release((fmt.ftype, r))
 
