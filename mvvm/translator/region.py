@@ -142,7 +142,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             elif is_return(instr):
                 returns.append(pc)
                 break
-            elif flow is Flow.JALR and profile is not None and not is_return(instr):
+            elif flow is Flow.JALR and profile is not None:
                 jumps[pc] = list(profile.jumps(pc))
                 leaders.update(jumps[pc])
                 work += jumps[pc]
