@@ -43,11 +43,13 @@ class Translations:
 
     def copy(self) -> Translations:
         """Another image's translations, starting from these (the same guest code: a
-        fork of an embedded machine): compiled modules are shared, never compiled again."""
+        fork of an embedded machine): compiled modules are shared, never compiled again.
+        Under the lock: the background compiler may be adding a region meanwhile."""
         other = Translations()
-        other.covered, other.starts = set(self.covered), set(self.starts)
-        other.order, other._regions = list(self.order), dict(self._regions)
-        other._traps = dict(self._traps)
+        with self.lock:
+            other.covered, other.starts = set(self.covered), set(self.starts)
+            other.order, other._regions = list(self.order), dict(self._regions)
+            other._traps = dict(self._traps)
         return other
 
     def get(self, entry: int) -> Compiled | None:
