@@ -101,11 +101,10 @@ def test_the_assumed_fp_state_ends_where_fcsr_changes(tier, build_program, guest
 @pytest.mark.parametrize("tier", ["1", "tiered"])
 def test_special_results_with_their_flags_set_stay_on_the_fast_path(
         tier, build_program, guest_env, assert_same_as_qemu, tmp_path):
-    """Overflows, underflows and NaNs of sums, fused multiply-adds and single products at
-    every pass of a loop: once each raised its flags, the host computes none of them
-    (before, each one went to the host: 320,000 of them took minutes under --tier 1), and
-    every result and the flags are qemu's. (Double products, quotients and roots still go
-    to the host: see SlowPath.flags_set_already.)"""
+    """Overflows, underflows, NaNs and divisions by zero of sums, products, quotients,
+    roots and fused multiply-adds at every pass of a loop: once each raised its flags, the
+    host computes none of them (before, each one went to the host: 320,000 of them took
+    minutes under --tier 1), and every result and the flags are qemu's."""
     binary = build_program(PROGRAMS / "fp" / "sticky.c", "O2")
     qemu = toolchain.run_qemu(binary, env=guest_env)
     assert qemu.status == 0

@@ -312,15 +312,17 @@ class SlowPath:
 
     def __init__(self, e: Emitter, name: str,
                  operands: list[Operand | BitsOperand | IntOperand],
-                 rounding: Rounding | None = None, *, double: bool = False) -> None:
+                 rounding: Rounding | None = None, *, double: bool = False,
+                 rd: int | None = None) -> None:
         self.e, self.c = e, e.code
+        self.rd = rd                    # the result's register, for set_result and special_if
         self.index = SLOW_INDEX[name]
         self.operands = operands
         self.rounding = rounding
         self.double = double
         self.depth = 0
         self.tested = False             # the fast path goes slow behind a test
-        self.special: tuple[Fmt, int] | None = None      # see special_if
+        self.special: tuple[Fmt, int, int] | None = None     # see special_if
         self.c.block(w.BLOCK, w.F64 if double else w.I64).block(w.BLOCK).block(w.BLOCK)
         e.depth += 3
 
@@ -332,26 +334,29 @@ class SlowPath:
     def to_slow(self) -> None:
         self.c.br(w.BR, self.depth + 1)
 
-    def special_if(self, fmt: Fmt, r: int) -> None:
+    def special_if(self, fmt: Fmt, r: int, infinite: int = OF | NX) -> None:
         """Pop an i32: non-zero means r, the RNE result the engine computed, is special (an
-        infinity or a NaN), whose flags only the slow path tells: take it, unless
-        `flags_set_already` (after the fast path, out of its way). One per frame; r keeps
-        its value."""
+        infinity, a NaN or a tiny value), whose flags only the slow path tells: take it,
+        unless `flags_set_already` (after the fast path, out of its way). infinite: the
+        flags an infinite result may raise. One per frame; r keeps its value."""
         assert self.special is None
         self.tested = True
-        self.special = (fmt, r)
+        self.special = (fmt, r, infinite)
         self.c.br(w.BR_IF, self.depth)
 
-    def flags_set_already(self, fmt: Fmt, r: int) -> None:
+    def flags_set_already(self, fmt: Fmt, r: int, infinite: int = OF | NX) -> None:
         """For a special RNE result r: done with r itself (a NaN made canonical) if every
-        flag such a result can raise is set already (NV for a NaN; OF and NX for an
+        flag such a result can raise is set already (NV for a NaN; `infinite` for an
         infinity; UF and NX for a tiny or zero value): flags are sticky, so the slow path
         would change nothing else. A loop whose sums overflow at every pass went through
-        the host at each one, 400 times qemu's time. (Not for double products, quotients
-        and roots: the test in `_special_product` made mandelbrot's loop 25-40% slower,
-        for reasons not found yet.)"""
+        the host at each one, 400 times qemu's time. Where the slow path leaves the
+        region (`_leaves`: this is behind a test), r goes to the register and the region
+        exits for the next instruction rather than join the fast path's result: the join
+        gave the steady loop's result two definitions, which cost mandelbrot's loop 13%
+        (25-40% with the test on products too)."""
         c = self.c
-        c.i32_const(NV).i32_const(OF | NX).i32_const(UF | NX)
+        self.tested = True
+        c.i32_const(NV).i32_const(infinite).i32_const(UF | NX)
         c.get(r).op(fmt.f["abs"])
         fmt.fconst(c, float("inf"))
         c.op(fmt.f["eq"], w.SELECT).get(r).get(r).op(fmt.f["ne"], w.SELECT)
@@ -360,8 +365,22 @@ class SlowPath:
         self.open(w.IF)
         fmt.iconst(c, CANONICAL_NAN[fmt.p])
         c.op(fmt.f["from_bits"]).get(r).get(r).get(r).op(fmt.f["ne"], w.SELECT).set(r)
-        self.done_float(fmt, r)
+        if self._leaves():
+            self._leave_with(fmt, r)
+        else:
+            self.done_float(fmt, r)
         self.close()
+
+    def _leave_with(self, fmt: Fmt, r: int) -> None:
+        """rd = r, then leave for the next instruction (FP arithmetic is never compressed),
+        which tier 0 runs in wasm until a region's entry: no host, no Python."""
+        e, dirty = self.e, self.e.dirty
+        self.c.get(r)
+        if not self.double:
+            push_result_bits(self.c, fmt)
+        self.set_result(fmt)
+        e.side_exit(e.pcs[-1][1] + 4)
+        e.dirty = dirty
 
     def done(self) -> None:
         """Leave with the result's i64 bits on the stack."""
@@ -377,12 +396,13 @@ class SlowPath:
         push_result_bits(self.c, fmt)
         self.done()
 
-    def set_result(self, fmt: Fmt, rd: int) -> None:
+    def set_result(self, fmt: Fmt) -> None:
         """After `finish`: the result into FP register rd (see set_float)."""
+        assert self.rd is not None
         if self.double:
-            self.e.set_f_value(rd)
+            self.e.set_f_value(self.rd)
         else:
-            set_float(self.e, fmt, rd)
+            set_float(self.e, fmt, self.rd)
 
     def require_rne(self) -> None:
         """What follows computes in round-to-nearest-even only: other modes go slow."""

@@ -64,7 +64,7 @@ from __future__ import annotations
 
 from mvvm.isa import Instr
 from mvvm.runtime import fp_soft
-from mvvm.runtime.fp_soft import NV, NX, SLOW_INDEX, UF, fli
+from mvvm.runtime.fp_soft import DZ, NV, NX, OF, SLOW_INDEX, UF, fli
 from mvvm.translator.emitter import Emitter, Field, FieldValue
 from mvvm.translator.fp_emit import (
     DOUBLE,
@@ -123,12 +123,12 @@ def arith(e: Emitter, i: Instr, pc: FieldValue) -> None:
     fmt = FORMATS[p]
     rounding = Rounding(e, i, in_slow_path=True)
     operands = [Operand(e, fmt, reg) for reg in ((i.rs1,) if op == "fsqrt" else (i.rs1, i.rs2))]
-    frame = SlowPath(e, i.name, operands, rounding, double=fmt is DOUBLE)
+    frame = SlowPath(e, i.name, operands, rounding, double=fmt is DOUBLE, rd=i.rd)
     if rounding.may_be_rne:
         frame.require_rne()
         _arith_fast(frame, fmt, op, operands)
     frame.finish()
-    frame.set_result(fmt, i.rd)
+    frame.set_result(fmt)
     rounding.release()
     _release(*operands)
 
@@ -216,8 +216,9 @@ def _push_single_tiny(c: w.Code, exact: int, error: int | None) -> None:
 def _special_product(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand],
                      r: int) -> None:
     """Unless r is normal: done if r is a zero that is certainly exact (0 * x, 0 / x,
-    x / inf, sqrt(+-0)), else the slow path. For doubles, a subnormal dividend or radicand
-    goes slow too: the exactness test that follows multiplies back, which would round."""
+    x / inf, sqrt(+-0)), else special (a quotient's infinity may be a division by zero).
+    For doubles, a subnormal dividend or radicand goes slow too: the exactness test that
+    follows multiplies back, which would round."""
     c = frame.c
     push_is_normal(c, fmt, r)
     c.op(w.I32_EQZ)
@@ -234,7 +235,7 @@ def _special_product(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand]
             c.op(fmt.f["eq"])
         c.op(w.I32_OR, w.I32_AND)
     c.op(w.I32_EQZ)
-    frame.to_slow_if()
+    frame.special_if(fmt, r, OF | NX | DZ if op == "fdiv" else OF | NX)
     frame.done_float(fmt, r)
     frame.close()
     if fmt is DOUBLE and op != "fmul":
@@ -281,14 +282,14 @@ def fused(e: Emitter, i: Instr, pc: FieldValue) -> None:
     fmt = FORMATS[p]
     rounding = Rounding(e, i, in_slow_path=True)
     operands = [Operand(e, fmt, reg) for reg in (i.rs1, i.rs2, i.rs3)]
-    frame = SlowPath(e, i.name, operands, rounding, double=fmt is DOUBLE)
+    frame = SlowPath(e, i.name, operands, rounding, double=fmt is DOUBLE, rd=i.rd)
     if rounding.may_be_rne:
         frame.require_rne()
         _fma_fused(frame, fmt, operands, *FUSED[op])
         emulate = _fma_single if fmt is SINGLE else _fma_double
         emulate(frame, operands, *FUSED[op])
     frame.finish()
-    frame.set_result(fmt, i.rd)
+    frame.set_result(fmt)
     rounding.release()
     _release(*operands)
 
