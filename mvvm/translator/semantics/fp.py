@@ -11,8 +11,9 @@ tininess detected after rounding. Each instruction has a wasm fast path for the 
 - add, sub, mul, div, sqrt: wasm's operations, which round to nearest-even correctly.
   Infinite and NaN results go slow (NV, DZ, OF), as do zero and subnormal results (UF)
   except where they are certainly exact (sums, 0 * x, 0 / x, x / inf, sqrt(+-0)) and
-  single products, which are exact in double: their UF is decided in wasm. Other rounding
-  modes go slow. NX comes from an exact error: TwoSum for sums; a double product for single
+  single products, which are exact in double: their UF is decided in wasm. Once the flags
+  a special result can raise are all set, the engine's result stands, a NaN made canonical
+  (flags are sticky: SlowPath.flags_set_already). Other rounding modes go slow. NX comes from an exact error: TwoSum for sums; a double product for single
   mul (a*b = r?), div (r*b = a?) and sqrt (r*r = a?); for doubles, the same questions in
   integers (the significands' odd parts multiplied must fit in 53 bits) plus one rounded
   product compared.
