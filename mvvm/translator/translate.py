@@ -401,13 +401,13 @@ class _Structurer:
         one in the profile first and counts the exit, so that a region left this way often
         is translated again with it."""
         e, pc = self.e, block.instrs[-1][0]
+        e.dirty = self.flow.dirty_out[block.start]
         if pc in self.region.pruned:
             source = e.temp()
             e.code.i64_const(pc).set(source)
             record_jump(e, source, target)
             e.release((w.I64, source))
             self._count_pruned(pc)
-        e.dirty = self.flow.dirty_out[block.start]
         e.code.get(target)
         e.exit_dynamic(chain=not is_return(instr))
 
@@ -523,8 +523,13 @@ class _Structurer:
         """Before leaving for a branch side the profile said never ran (or by an indirect
         jump, at its pc, for a target the region lacks): count it in tier 0's profile, and
         every PRUNED_PERIOD times tell the host, which has the region translated again
-        with the profile as it is then (the program changed phase)."""
+        with the profile as it is then (the program changed phase). The registers are
+        written back first, so that none is live across the host call: with the call
+        before the write-back, Cranelift kept every value the exit stores in a stack slot
+        for the whole function, the loops the exit leaves included (matmul's inner loop
+        loaded and stored six of them at every pass)."""
         e, c = self.e, self.e.code
+        e.write_back()
         count = e.temp(w.I32)
         slot = 4 * ((target >> 1) & (layout.COUNTERS - 1))
         c.i32_const(0).i32_const(0).mem(w.I32_LOAD, 1, layout.VM_COUNTERS + slot)
