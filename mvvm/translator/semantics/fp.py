@@ -13,10 +13,11 @@ tininess detected after rounding. Each instruction has a wasm fast path for the 
   except where they are certainly exact (sums, 0 * x, 0 / x, x / inf, sqrt(+-0)) and
   single products, which are exact in double: their UF is decided in wasm. Once the flags
   a special result can raise are all set, the engine's result stands, a NaN made canonical
-  (flags are sticky: SlowPath.flags_set_already). Other rounding modes go slow. NX comes from an exact error: TwoSum for sums; a double product for single
-  mul (a*b = r?), div (r*b = a?) and sqrt (r*r = a?); for doubles, the same questions in
-  integers (the significands' odd parts multiplied must fit in 53 bits) plus one rounded
-  product compared.
+  (flags are sticky: SlowPath.flags_set_already). Other rounding modes go slow. NX comes
+  from an exact error: TwoSum for sums; a double product for single mul (a*b = r?), div
+  (r*b = a?) and sqrt (r*r = a?); for doubles, the same questions in integers (the
+  significands' odd parts multiplied must fit in 53 bits) plus one rounded product
+  compared.
 - fmadd, fmsub, fnmsub, fnmadd, truly fused: the engine's fused multiply-add (the host's
   FMA instruction) once NX is set and for a normal result. Otherwise an emulation with
   exact error terms, for NX and the midpoint cases. Singles: the product is exact in double; the
