@@ -532,9 +532,10 @@ def from_int(e: Emitter, i: Instr, pc: FieldValue) -> None:
     convert = fmt.f["from_i64_u" if kind == "lu" else "from_i64_s"]
     if fmt is DOUBLE and kind in ("w", "wu"):  # 32-bit integers are all doubles
         c.get(n).op(convert)
-        push_result_bits(c, fmt)
+        e.set_f_value(i.rd)
     else:
-        frame = SlowPath(e, i.name, [IntOperand(e, i.rs1)], rounding)
+        frame = SlowPath(e, i.name, [IntOperand(e, i.rs1)], rounding,
+                         double=fmt is DOUBLE, rd=i.rd)
         r, magnitude = e.temp(fmt.ftype), e.temp()
         c.get(n).op(convert).set(r)
         if signed:
@@ -547,8 +548,8 @@ def from_int(e: Emitter, i: Instr, pc: FieldValue) -> None:
         frame.inexact_if()
         frame.done_float(fmt, r)
         frame.finish()
+        frame.set_result(fmt)
         e.release((fmt.ftype, r), (w.I64, magnitude))
-    set_float(e, fmt, i.rd)
     rounding.release()
     e.release((w.I64, n))
 
