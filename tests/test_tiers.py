@@ -20,6 +20,7 @@ from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
 from mvvm.runtime.vm import VM
 from mvvm.translator.region import Profile
+from mvvm.translator.structure import analyse
 from mvvm.translator.translate import emit_region, pack
 
 COMPUTE = PROGRAMS / "compute.c"
@@ -124,7 +125,7 @@ def test_a_recursive_call_is_a_jump_to_the_entry():
              asm("jal", rd=1, imm=-16), asm("ld", rd=1, rs1=2, imm=0),
              asm("addi", rd=2, rs1=2, imm=16), asm("jalr", rd=0, rs1=1, imm=0)]
     code = emit_region(CODE, _fetcher(words))
-    assert code.region.recursions == {CODE + 16}
+    assert code.region.linked_jumps == {CODE + 16}
     assert code.region.blocks[CODE + 4].succs == [CODE]
     assert code.region.blocks[CODE + 28].succs == [CODE + 20]
     assert CODE + 20 in code.region.blocks and not code.region.pruned
@@ -140,6 +141,35 @@ def test_a_recursion_without_a_return_does_not_follow_its_return_point():
     code = emit_region(CODE, _fetcher(words))
     assert set(code.region.blocks) == {CODE}
     assert code.region.blocks[CODE].succs == [CODE]
+
+
+def test_a_call_of_a_small_leaf_is_a_jump_into_its_copy():
+    """jal ra to a function without calls of its own (a strlen): its code is copied into
+    the region, the call is a jump that sets ra, and the leaf's return goes back after the
+    call (else it leaves); the caller's own return does not (no edge into a loop around
+    the call); the module validates."""
+    words = [asm("jal", rd=1, imm=16), asm("addi", rd=10, rs1=10, imm=1),
+             asm("bne", rs1=10, rs2=11, imm=-8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("addi", rd=12, rs1=12, imm=2), asm("jalr", rd=0, rs1=1, imm=0)]
+    code = emit_region(CODE, _fetcher(words))
+    assert code.region.linked_jumps == {CODE}
+    assert code.region.blocks[CODE].succs == [CODE + 16]
+    assert code.region.blocks[CODE + 16].succs == [CODE + 4]
+    assert code.region.blocks[CODE + 12].succs == []
+    assert not analyse(code.region).dispatch
+    wasm, _ = pack("leaf", [code])
+    wt.Module.validate(make_engine(), wasm)
+
+
+def test_a_call_of_a_function_that_calls_stays_a_call():
+    """A callee with a call of its own is no leaf: the call stays a wasm call, and the
+    region does not hold the callee."""
+    words = [asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("jalr", rd=0, rs1=1, imm=0)]
+    code = emit_region(CODE, _fetcher(words))
+    assert not code.region.linked_jumps
+    assert set(code.region.blocks) == {CODE, CODE + 4}
 
 
 def test_many_close_targets_make_a_jump_table():

@@ -72,7 +72,7 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
     order = sorted(shape.rpo, key=shape.rpo.__getitem__)
     blocks = region.blocks
     summary = {start: _summarise(blocks[start], shape, ends_block, precise,
-                                 region.recursions)
+                                 region.linked_jumps)
                if start != DISPATCH else _Summary([(RUN, 0, 0)], False, False)
                for start in order}
     idle_at = _idle_registers(region, shape, summary)
@@ -178,8 +178,8 @@ def _leaves_region(instr: Instr | None, ends_block: set[str]) -> bool:
 
 
 def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool,
-               recursions: set[int]) -> _Summary:
-    """recursions: the calls the region takes as jumps (Region.recursions)."""
+               linked_jumps: set[int]) -> _Summary:
+    """linked_jumps: the calls the region takes as jumps (Region.linked_jumps)."""
     steps: list[Step] = []
     use = defs = 0
     for pc, instr in block.instrs:
@@ -197,7 +197,7 @@ def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool,
         elif instr.name in SLOW_INDEX:
             steps += [(RUN, use, defs), (LEAVE, 0, 0)]
             use, defs = reads, writes
-        elif is_call(instr) and pc not in recursions:
+        elif is_call(instr) and pc not in linked_jumps:
             steps += [(RUN, use | (reads & ~defs), defs), (CALL, 0, writes)]
             return _Summary(steps, False, True)
         else:

@@ -8,8 +8,11 @@ seen to take. A call of the region's own entry (recursion) is a jump back to
 it, and the region's returns may then go to the instruction after any such
 call: the recursion runs as a loop over the region's locals, its frames in the
 guest stack as natively, where a wasm call per guest call would store and load
-every register the two share. Returns to other code, other indirect targets,
-traps and anything beyond the size bound leave it.
+every register the two share. A direct call of a small leaf function (strlen,
+strcmp: no calls of its own) is a jump too, its code copied into the region
+and its returns going back the same way: inlined, with no write-back and
+reload of the caller's registers around it. Returns to other code, other
+indirect targets, traps and anything beyond the size bound leave it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from mvvm.isa import Flow, Instr, decode
 
 MAX_INSTRUCTIONS = 2000
+LEAF_INSTRUCTIONS = 96      # the largest callee a region copies in (glibc's strlen: 62)
 # A region entered where another region's code already is (an indirect jump's target, such
 # as a jump-table case, or a return the dispatcher took) gets a small budget: given the full
 # one it would copy the rest of the function again, once per such entry. (Tier 1 gives the
@@ -39,10 +43,11 @@ class Profile:
 @dataclass
 class Block:
     """Straight-line guest code. `succs` are the successor pcs: [taken, fallthrough] after a
-    branch, [target] after a jump (a call of the entry included), [next] after another
+    branch, [target] after a jump (a call taken as one included), [next] after another
     call or when running into the next block, the profiled targets after an indirect jump
-    and the return points of the recursions after a return (either may also leave), []
-    when the block ends by leaving the region (trap, illegal or unfetchable code)."""
+    and the return points of the calls taken as jumps after a return (either may also
+    leave), [] when the block ends by leaving the region (trap, illegal or unfetchable
+    code)."""
 
     start: int
     instrs: list[tuple[int, Instr | None]] = field(default_factory=list)
@@ -62,8 +67,8 @@ class Region:
     # ran, and indirect jumps (by their pc) to targets it does not hold. Leaving there often
     # has the region translated again.
     pruned: set[int] = field(default_factory=set)
-    # The calls of the entry (by pc) that the region takes as jumps (see above).
-    recursions: set[int] = field(default_factory=set)
+    # The calls (by pc) that the region takes as jumps: of its entry, and of small leaves.
+    linked_jumps: set[int] = field(default_factory=set)
 
     def instructions(self) -> int:
         return sum(len(b.instrs) for b in self.blocks.values())
@@ -90,26 +95,28 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     Where another region starts (`others`: a tail-called function, say), this one leaves
     for it rather than copy it. With a profile, a branch's side that never ran is not
     followed (the region leaves for it instead), and an indirect jump's targets are. A
-    call of the entry jumps to it; once the region has a return, the code after each such
-    call is followed too."""
+    call of the entry, or of a small leaf function, jumps to it; once the region has a
+    return, the code after each such call is followed too."""
     ran = profile.ran if profile is not None else None
     decoded: dict[int, Instr | None] = {}
     jumps: dict[int, list[int]] = {}        # indirect jumps and their successors
-    recursions: dict[int, int] = {}         # calls of the entry -> where they return
+    linked: dict[int, tuple[int, int]] = {}     # calls taken as jumps -> (callee, return)
+    leaves: dict[int, set[int]] = {}        # leaf callee -> its code, copied even into others
+    copied: set[int] = set()                # all the leaves' code
     returns: list[int] = []
     pruned: set[int] = set()
     leaders = {entry}
     work = [entry]
     while len(decoded) < budget:
         if not work:
-            work = [back for back in recursions.values() if back not in leaders] \
+            work = [back for _, back in linked.values() if back not in leaders] \
                 if returns else []
             if not work:
                 break
             leaders.update(work)
         pc = work.pop()
         while pc not in decoded and len(decoded) < budget:
-            if pc != entry and pc in others:
+            if pc != entry and pc in others and pc not in copied:
                 break
             raw = fetch(pc)
             if raw is None:
@@ -134,8 +141,14 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                 leaders.add(pc + instr.imm)
                 work.append(pc + instr.imm)
                 break
-            elif is_call(instr) and flow is Flow.JAL and pc + instr.imm == entry:
-                recursions[pc] = pc + instr.length
+            elif is_call(instr) and flow is Flow.JAL and (
+                    pc + instr.imm == entry or pc + instr.imm in leaves
+                    or _copy_leaf(pc + instr.imm, fetch, supported, leaves,
+                                  budget - len(decoded))):
+                copied.update(leaves.get(pc + instr.imm, ()))
+                linked[pc] = (pc + instr.imm, pc + instr.length)
+                leaders.add(pc + instr.imm)
+                work.append(pc + instr.imm)
                 break
             elif is_call(instr):
                 leaders.add(pc + instr.length)
@@ -150,10 +163,52 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             elif flow is not Flow.NEXT:
                 break
             pc += instr.length
-    backs = sorted(back for back in set(recursions.values()) if back in leaders)
-    targets = {**jumps, **dict.fromkeys(recursions, [entry]), **dict.fromkeys(returns, backs)}
+    targets = {**jumps, **{pc: [callee] for pc, (callee, _) in linked.items()},
+               **{pc: _return_points(pc, entry, linked, leaves, leaders) for pc in returns}}
     return Region(entry, _split(decoded, leaders, ends_block, targets),
-                  (pruned - decoded.keys()) | jumps.keys(), set(recursions))
+                  (pruned - decoded.keys()) | jumps.keys(), set(linked))
+
+
+def _return_points(pc: int, entry: int, linked: dict[int, tuple[int, int]],
+                   leaves: dict[int, set[int]], leaders: set[int]) -> list[int]:
+    """Where the return at pc may go inside the region: after the calls of the leaves it
+    belongs to, else after the calls of the entry (only these: another edge into the
+    middle of a loop around a call would make the loop irreducible)."""
+    callees = {callee for callee, code in leaves.items() if pc in code} or {entry}
+    return sorted({back for callee, back in linked.values()
+                   if callee in callees and back in leaders})
+
+
+def _copy_leaf(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
+               leaves: dict[int, set[int]], room: int) -> bool:
+    """Whether the function at callee is a small leaf that a region may copy in: within
+    LEAF_INSTRUCTIONS (and the room left), all supported, every way out of it a return
+    (branches and jumps stay inside it; no calls, no other indirect jumps). If it is, its
+    instructions' pcs go into leaves."""
+    seen: set[int] = set()
+    work = [callee]
+    while work:
+        pc = work.pop()
+        while pc not in seen:
+            raw = fetch(pc)
+            instr = decode(raw) if raw is not None else None
+            if instr is None or not supported(instr) or \
+                    len(seen) >= min(LEAF_INSTRUCTIONS, room):
+                return False
+            seen.add(pc)
+            flow = instr.spec.flow
+            if is_return(instr):
+                break
+            if flow is Flow.BRANCH:
+                work.append(pc + instr.imm)
+            elif flow is Flow.JAL and instr.rd == 0:
+                work.append(pc + instr.imm)
+                break
+            elif flow is not Flow.NEXT:
+                return False
+            pc += instr.length
+    leaves[callee] = seen
+    return True
 
 
 def _split(decoded: dict[int, Instr | None], leaders: set[int], ends_block: set[str],

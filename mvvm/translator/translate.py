@@ -296,7 +296,7 @@ class _Structurer:
             e.code.op(w.ELSE)
             self.branch(block.start, block.succs[1])
             self._pop()
-        elif instr is not None and is_call(instr) and pc not in self.region.recursions:
+        elif instr is not None and is_call(instr) and pc not in self.region.linked_jumps:
             self._call(block, instr, pc)
         elif flow is Flow.JAL:                  # a jump, or a call of the entry (recursion)
             e.mark(pc)
