@@ -380,22 +380,25 @@ def _bytes_left(e: Emitter, n: int, step: int) -> None:
 def _copy_bytes(e: Emitter, push_to: Callable[[], None], push_from: Callable[[], None],
                 size: int, at: int) -> None:
     """Copy size - 16 bytes (16 more than a multiple of 32) from the guest address
-    push_from pushes to push_to's: 16 bytes, then 32 a step."""
+    push_from pushes to push_to's: 16 bytes, then 32 a step. A step's two vectors are at
+    constant offsets (memargs) from one index per pointer, so that Cranelift checks each
+    index once: two bounds checks per 32 bytes, not four."""
     c = e.code
 
-    def vector(offset: int) -> None:
-        for push in (push_to, push_from):
-            push()
-            c.get(at).op(w.I64_ADD)
-            e.guest_index(offset)
-        c.simd_mem(w.V128_LOAD, GUEST_MEMORY).simd_mem(w.V128_STORE, GUEST_MEMORY)
+    def vectors(back: int, offsets: tuple[int, ...]) -> None:
+        for offset in offsets:
+            for push in (push_to, push_from):
+                push()
+                c.get(at).op(w.I64_ADD)
+                e.guest_index(-back)
+            c.simd_mem(w.V128_LOAD, GUEST_MEMORY, offset)
+            c.simd_mem(w.V128_STORE, GUEST_MEMORY, offset)
 
     c.i64_const(0).set(at)
-    vector(0)
+    vectors(0, (0,))
     c.block(w.BLOCK).block(w.LOOP)
     c.get(at).i64_const(32).op(w.I64_ADD).tee(at).get(size).op(w.I64_GE_U).br(w.BR_IF, 1)
-    vector(-16)
-    vector(0)
+    vectors(16, (0, 16))
     c.br(w.BR, 0).op(w.END, w.END)
 
 
