@@ -11,7 +11,7 @@ from mvvm.isa import decode
 from mvvm.isa.effects import register_bit
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
-from mvvm.translator.dataflow import analyse_registers
+from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.region import Block, Region, discover
 from mvvm.translator.semantics import ENDS_BLOCK, supported
 from mvvm.translator.structure import DISPATCH, analyse
@@ -68,6 +68,17 @@ def test_merge_children_come_highest_reverse_postorder_first():
     assert shape.merge_children(0) == [16, 12]
 
 
+def _registers_of(base: int, words: list[int]) -> tuple[Region, Dataflow]:
+    """The region discovered from base in code made of words, and its register dataflow."""
+
+    def fetch(pc: int) -> int | None:
+        index = (pc - base) // 4
+        return words[index] if 0 <= index < len(words) else None
+
+    found = discover(base, fetch, ENDS_BLOCK, supported)
+    return found, analyse_registers(found, analyse(found), ENDS_BLOCK)
+
+
 def test_a_loop_leaves_alone_the_registers_it_does_not_use():
     """An inner loop over a0 (to a1) inside an outer one over s1 (to s2): in the inner loop
     s1 and s2 are not locals Cranelift must carry. s1, dirty on entering it, is written
@@ -78,16 +89,9 @@ def test_a_loop_leaves_alone_the_registers_it_does_not_use():
              asm("bne", rs1=10, rs2=11, imm=-4),            # ... until a0 == a1
              asm("bne", rs1=9, rs2=18, imm=-12),            # until s1 == s2
              asm("jalr", rd=0, rs1=1, imm=0)]
-
-    def fetch(pc: int) -> int | None:
-        index = (pc - base) // 4
-        return words[index] if 0 <= index < len(words) else None
-
-    found = discover(base, fetch, ENDS_BLOCK, supported)
-    shape = analyse(found)
-    flow = analyse_registers(found, shape, ENDS_BLOCK)
+    found, flow = _registers_of(base, words)
     s1, s2 = register_bit(9, False), register_bit(18, False)
-    assert shape.loop_headers == {base, base + 4}
+    assert analyse(found).loop_headers == {base, base + 4}
     assert flow.before_loop[base + 4] == s1
     assert flow.edge_reload[(base + 4, base + 12)] == s1 | s2
     assert not flow.dirty_in[base + 4] & s1
@@ -104,14 +108,7 @@ def test_a_loop_writes_back_its_fp_registers_on_the_edge_that_leaves_it():
              asm("bne", rs1=10, rs2=11, imm=-8),            # ... until a0 == a1
              asm("bne", rs1=9, rs2=18, imm=-16),            # until s1 == s2
              asm("jalr", rd=0, rs1=1, imm=0)]
-
-    def fetch(pc: int) -> int | None:
-        index = (pc - base) // 4
-        return words[index] if 0 <= index < len(words) else None
-
-    found = discover(base, fetch, ENDS_BLOCK, supported)
-    shape = analyse(found)
-    flow = analyse_registers(found, shape, ENDS_BLOCK)
+    found, flow = _registers_of(base, words)
     fa0, a0 = register_bit(10, True), register_bit(10, False)
     assert flow.edge_store == {(base + 4, base + 16): fa0}
     assert not flow.dirty_in[base + 16] & fa0 and flow.dirty_in[base + 16] & a0
