@@ -101,7 +101,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     decoded: dict[int, Instr | None] = {}
     jumps: dict[int, list[int]] = {}        # indirect jumps and their successors
     linked: dict[int, tuple[int, int]] = {}     # calls taken as jumps -> (callee, return)
-    leaves: dict[int, set[int]] = {}        # leaf callee -> its code, copied even into others
+    leaves: dict[int, set[int] | None] = {}     # callee -> its code if a leaf (copied in)
     copied: set[int] = set()                # all the leaves' code
     returns: list[int] = []
     pruned: set[int] = set()
@@ -142,10 +142,10 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                 work.append(pc + instr.imm)
                 break
             elif is_call(instr) and flow is Flow.JAL and (
-                    pc + instr.imm == entry or pc + instr.imm in leaves
-                    or _copy_leaf(pc + instr.imm, fetch, supported, leaves,
-                                  budget - len(decoded))):
-                copied.update(leaves.get(pc + instr.imm, ()))
+                    pc + instr.imm == entry
+                    or _is_leaf(pc + instr.imm, fetch, supported, leaves,
+                                budget - len(decoded))):
+                copied.update(leaves.get(pc + instr.imm) or ())
                 linked[pc] = (pc + instr.imm, pc + instr.length)
                 leaders.add(pc + instr.imm)
                 work.append(pc + instr.imm)
@@ -170,21 +170,29 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
 
 
 def _return_points(pc: int, entry: int, linked: dict[int, tuple[int, int]],
-                   leaves: dict[int, set[int]], leaders: set[int]) -> list[int]:
+                   leaves: dict[int, set[int] | None], leaders: set[int]) -> list[int]:
     """Where the return at pc may go inside the region: after the calls of the leaves it
     belongs to, else after the calls of the entry (only these: another edge into the
     middle of a loop around a call would make the loop irreducible)."""
-    callees = {callee for callee, code in leaves.items() if pc in code} or {entry}
+    callees = {callee for callee, code in leaves.items() if code and pc in code} or {entry}
     return sorted({back for callee, back in linked.values()
                    if callee in callees and back in leaders})
 
 
-def _copy_leaf(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
-               leaves: dict[int, set[int]], room: int) -> bool:
-    """Whether the function at callee is a small leaf that a region may copy in: within
-    LEAF_INSTRUCTIONS (and the room left), all supported, every way out of it a return
-    (branches and jumps stay inside it; no calls, no other indirect jumps). If it is, its
-    instructions' pcs go into leaves."""
+def _is_leaf(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
+             leaves: dict[int, set[int] | None], room: int) -> bool:
+    """Whether the function at callee is a small leaf that a region may copy in (see
+    `_leaf_code`); leaves keeps the answer for the region's other calls of it."""
+    if callee not in leaves:
+        leaves[callee] = _leaf_code(callee, fetch, supported, room)
+    return leaves[callee] is not None
+
+
+def _leaf_code(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
+               room: int) -> set[int] | None:
+    """The pcs of the function at callee if it is a small leaf: within LEAF_INSTRUCTIONS
+    (and the room left), all supported, every way out of it a return (branches and jumps
+    stay inside it; no calls, no other indirect jumps). Else None."""
     seen: set[int] = set()
     work = [callee]
     while work:
@@ -194,7 +202,7 @@ def _copy_leaf(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
             instr = decode(raw) if raw is not None else None
             if instr is None or not supported(instr) or \
                     len(seen) >= min(LEAF_INSTRUCTIONS, room):
-                return False
+                return None
             seen.add(pc)
             flow = instr.spec.flow
             if is_return(instr):
@@ -205,10 +213,9 @@ def _copy_leaf(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
                 work.append(pc + instr.imm)
                 break
             elif flow is not Flow.NEXT:
-                return False
+                return None
             pc += instr.length
-    leaves[callee] = seen
-    return True
+    return seen
 
 
 def _split(decoded: dict[int, Instr | None], leaders: set[int], ends_block: set[str],

@@ -302,7 +302,7 @@ class _Structurer:
             self._pop()
         elif instr is not None and is_call(instr) and pc not in self.region.linked_jumps:
             self._call(block, instr, pc)
-        elif flow is Flow.JAL:                  # a jump, or a call of the entry (recursion)
+        elif flow is Flow.JAL:                  # a jump, or a call taken as one
             e.mark(pc)
             if instr.rd:
                 e.code.i64_const(pc + instr.length)
