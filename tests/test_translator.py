@@ -97,23 +97,6 @@ def test_a_loop_leaves_alone_the_registers_it_does_not_use():
     assert not flow.dirty_in[base + 4] & s1
 
 
-def test_a_loop_writes_back_its_fp_registers_on_the_edge_that_leaves_it():
-    """A loop that sums into fa0 (and counts in a0) inside an outer one: the edge leaving the
-    inner loop stores fa0, which is then clean on the outer path (not live to its exits
-    only to be stored there); a0 stays dirty (integer registers are left as they were)."""
-    base = 0x10000
-    words = [asm("addi", rd=9, rs1=9, imm=1),               # outer: s1 += 1
-             asm("fadd.d", rd=10, rs1=10, rs2=11, rm=7),    # inner: fa0 += fa1
-             asm("addi", rd=10, rs1=10, imm=1),             # a0 += 1
-             asm("bne", rs1=10, rs2=11, imm=-8),            # ... until a0 == a1
-             asm("bne", rs1=9, rs2=18, imm=-16),            # until s1 == s2
-             asm("jalr", rd=0, rs1=1, imm=0)]
-    found, flow = _registers_of(base, words)
-    fa0, a0 = register_bit(10, True), register_bit(10, False)
-    assert flow.edge_store == {(base + 4, base + 16): fa0}
-    assert not flow.dirty_in[base + 16] & fa0 and flow.dirty_in[base + 16] & a0
-
-
 def test_loops_around_the_entrys_own_loop_go_by_dispatch():
     """Entered at an inner loop's header (4 <-> 8), the region also reaches the outer path
     back to it (8 -> 12 -> 4): that edge goes by DISPATCH, so the outer loop is DISPATCH's

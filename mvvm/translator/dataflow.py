@@ -24,13 +24,7 @@ and reloaded on the edges that leave it, so that inside the loop their locals
 are dead. Otherwise each would be a value the loop carries around (a block
 parameter of its header for Cranelift), and x86-64's 15 registers cannot hold
 a RISC-V function's 31: the register allocator spills and shuffles them on
-every back edge. Symmetrically, the edges that leave a loop write back the FP
-registers the loop wrote: otherwise each stays live until the region's exits,
-only to be stored there, and Cranelift, short of XMM registers (all of them
-caller-saved) on the way out, spilled them where they are defined, inside the
-loop (mandelbrot: 0.82-0.85 of the time in three bench.compare runs). Integer
-registers are left out: stored on those edges too, matmul's inner loop lost its
-spills and yet ran 1.4 times slower, for reasons not found.
+every back edge.
 
 Each block is first summarised as a few steps (a run of ordinary
 instructions folds into one read-before-write mask and one write mask), so
@@ -39,11 +33,10 @@ the fixpoint iterations are a handful of integer operations per block.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
-from mvvm.isa.effects import FP, effects, register_bit
+from mvvm.isa.effects import effects, register_bit
 from mvvm.runtime.fp_soft import SLOW_INDEX
 from mvvm.runtime.precise import may_trap
 from mvvm.translator.region import Block, Region, is_call
@@ -51,7 +44,6 @@ from mvvm.translator.structure import DISPATCH, Shape
 
 A0 = register_bit(10, False)
 ALL_REGISTERS = (1 << 64) - 2       # x1-x31 and f0-f31 (bit 0, x0, is never a local)
-FP_REGISTERS = ALL_REGISTERS & -(1 << FP)
 # Step kinds; a step is (kind, reads, writes). A SYNC writes back, then its writes are
 # registers it reloads (a0 for an ecall, none before a trapping instruction).
 RUN, SYNC, CALL, EXIT, LEAVE = range(5)
@@ -66,7 +58,6 @@ class Dataflow:
     reload: dict[int, int]           # call block start -> registers to reload after the call
     before_loop: dict[int, int]      # loop header -> registers to write back on entering it
     edge_reload: dict[tuple[int, int], int]    # edge leaving loops -> registers to reload
-    edge_store: dict[tuple[int, int], int]     # edge leaving loops -> FP registers to store
 
 
 @dataclass
@@ -84,9 +75,7 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
                                  region.linked_jumps)
                if start != DISPATCH else _Summary([(RUN, 0, 0)], False, False)
                for start in order}
-    bodies = _loop_bodies(shape)
-    idle_at = _idle_registers(region, shape, summary, bodies)
-    leaving = _written_by_loops_left(region, shape, summary, bodies)
+    idle_at = _idle_registers(region, shape, summary)
     arriving = dict.fromkeys(order, 0)   # dirty on the in-edges, before a loop's write-back
     dirty_in = dict.fromkeys(order, 0)
     dirty_out = dict.fromkeys(order, 0)
@@ -98,22 +87,20 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
             out = _dirty_after(summary[start].steps, dirty_in[start], [])
             dirty_out[start] = out
             for succ in shape.edges[start]:
-                merged = arriving[succ] | out & ~leaving.get((start, succ), 0)
+                merged = arriving[succ] | out
                 if merged != arriving[succ]:
                     arriving[succ] = merged
                     changed = True
     before_loop = {h: arriving[h] & _own_idle(h, shape, idle_at) for h in shape.loop_headers}
     edge_reload = {(u, v): idle_at[u] & ~idle_at[v] for u in order for v in shape.edges[u]
                    if idle_at[u] & ~idle_at[v]}
-    edge_store = {edge: mask & dirty_out[edge[0]] for edge, mask in leaving.items()
-                  if mask & dirty_out[edge[0]]}
     live_in = dict.fromkeys(order, 0)
     changed = True
     while changed:
         changed = False
         for start in reversed(order):
             live = _live_before(start, summary[start], shape, dirty_in[start], live_in,
-                                edge_reload, before_loop, edge_store)
+                                edge_reload, before_loop)
             if start == DISPATCH and start in shape.loop_headers:
                 live |= dirty_in[start]      # the edges to it check for an interrupt
             if live != live_in[start]:
@@ -121,24 +108,27 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
                 changed = True
     returns = {start: shape.target(start, blocks[start].end) for start in order
                if summary[start].ends_in_call}
-    reload = {start: _live_on_edge(start, back, shape, live_in, edge_reload, before_loop,
-                                   edge_store)
+    reload = {start: _live_on_edge(start, back, shape, live_in, edge_reload, before_loop)
               for start, back in returns.items() if back in live_in}
-    edge_reload = {edge: mask & _live_on_edge(*edge, shape, live_in, {}, before_loop, {})
+    edge_reload = {edge: mask & _live_on_edge(*edge, shape, live_in, {}, before_loop)
                    for edge, mask in edge_reload.items()}
     return Dataflow(live_in[shape.root] | before_loop.get(shape.root, 0), dirty_in,
                     dirty_out, reload, before_loop,
-                    {edge: mask for edge, mask in edge_reload.items() if mask}, edge_store)
+                    {edge: mask for edge, mask in edge_reload.items() if mask})
 
 
-def _loop_bodies(shape: Shape) -> dict[int, set[int]]:
-    """Loop header -> the blocks of its (natural) loop, outer loops first (a lower reverse
-    postorder)."""
+def _idle_registers(region: Region, shape: Shape, summary: dict[int, _Summary]
+                    ) -> dict[int, int]:
+    """Block start -> the registers that the innermost loop holding the block (and so every
+    loop holding it) never reads or writes; 0 outside loops."""
     preds: dict[int, list[int]] = {start: [] for start in shape.rpo}
     for u, succs in shape.edges.items():
         for v in succs:
             preds[v].append(u)
-    bodies = {}
+    touched = {start: _touched(region.blocks[start], summary[start]) if start != DISPATCH
+               else 0 for start in shape.rpo}
+    idle_at = dict.fromkeys(shape.rpo, 0)
+    # Outer loops first (a lower reverse postorder), so that inner ones overwrite.
     for header in sorted(shape.loop_headers, key=shape.rpo.__getitem__):
         body = {header}
         work = [u for u in preds[header] if shape.is_backward(u, header)]
@@ -147,46 +137,6 @@ def _loop_bodies(shape: Shape) -> dict[int, set[int]]:
             if block not in body:
                 body.add(block)
                 work += preds[block]
-        bodies[header] = body
-    return bodies
-
-
-def _written_by_loops_left(region: Region, shape: Shape, summary: dict[int, _Summary],
-                           bodies: dict[int, set[int]]) -> dict[tuple[int, int], int]:
-    """Edge -> the FP registers the loops it leaves write (DISPATCH's loop, the whole
-    region, aside)."""
-    writes = {start: _written(summary[start]) & FP_REGISTERS for start in shape.rpo}
-    loops = [(body, _union(writes[block] for block in body))
-             for header, body in bodies.items() if header != DISPATCH]
-    leaving = {}
-    for u in shape.rpo:
-        for v in shape.edges[u]:
-            mask = _union(written for body, written in loops if u in body and v not in body)
-            if mask:
-                leaving[u, v] = mask
-    return leaving
-
-
-def _union(masks: Iterable[int]) -> int:
-    total = 0
-    for mask in masks:
-        total |= mask
-    return total
-
-
-def _written(summary: _Summary) -> int:
-    return _union(writes for _, _, writes in summary.steps)
-
-
-def _idle_registers(region: Region, shape: Shape, summary: dict[int, _Summary],
-                    bodies: dict[int, set[int]]) -> dict[int, int]:
-    """Block start -> the registers that the innermost loop holding the block (and so every
-    loop holding it) never reads or writes; 0 outside loops."""
-    touched = {start: _touched(region.blocks[start], summary[start]) if start != DISPATCH
-               else 0 for start in shape.rpo}
-    idle_at = dict.fromkeys(shape.rpo, 0)
-    # Outer loops first, so that inner ones overwrite.
-    for body in bodies.values():
         used = 0
         for block in body:
             used |= touched[block]
@@ -213,11 +163,10 @@ def _own_idle(start: int, shape: Shape, idle_at: dict[int, int]) -> int:
 
 
 def _live_on_edge(u: int, v: int, shape: Shape, live_in: dict[int, int],
-                  edge_reload: dict[tuple[int, int], int], before_loop: dict[int, int],
-                  edge_store: dict[tuple[int, int], int]) -> int:
-    """Registers live on the edge u -> v: what v needs, less what the edge reloads, plus
-    what it writes back and, entering a loop, what is written back before it."""
-    live = live_in[v] & ~edge_reload.get((u, v), 0) | edge_store.get((u, v), 0)
+                  edge_reload: dict[tuple[int, int], int], before_loop: dict[int, int]) -> int:
+    """Registers live on the edge u -> v: what v needs, less what the edge reloads, plus,
+    entering a loop, what is written back before it."""
+    live = live_in[v] & ~edge_reload.get((u, v), 0)
     if v in before_loop and not shape.is_backward(u, v):
         live |= before_loop[v]
     return live
@@ -284,7 +233,7 @@ def _dirty_after(steps: list[Step], dirty: int, flushes: list[int]) -> int:
 
 def _live_before(start: int, summary: _Summary, shape: Shape, dirty: int,
                  live_in: dict[int, int], edge_reload: dict[tuple[int, int], int],
-                 before_loop: dict[int, int], edge_store: dict[tuple[int, int], int]) -> int:
+                 before_loop: dict[int, int]) -> int:
     flushes: list[int] = []
     _dirty_after(summary.steps, dirty, flushes)
     kind = summary.steps[-1][0]
@@ -295,8 +244,7 @@ def _live_before(start: int, summary: _Summary, shape: Shape, dirty: int,
                                  for succ in shape.edges[start]):   # an interrupt check
             live = trailing
         for succ in shape.edges[start]:
-            live |= _live_on_edge(start, succ, shape, live_in, edge_reload, before_loop,
-                                  edge_store)
+            live |= _live_on_edge(start, succ, shape, live_in, edge_reload, before_loop)
     for kind, reads, writes in reversed(summary.steps):
         if kind == RUN:
             live = (live & ~writes) | reads

@@ -43,7 +43,7 @@ class Hammock:
 def find(region: Region, shape: Shape,
          reloading: Container[tuple[int, int]]) -> dict[int, Hammock]:
     """The hammocks, by the start of the block that ends in their branch; none whose edges
-    write back or reload registers (those that leave a loop: `reloading`)."""
+    reload registers (those that enter or leave a loop's idle set)."""
     found = {}
     for start, block in region.blocks.items():
         last = block.last

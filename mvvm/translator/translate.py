@@ -94,8 +94,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     if any(_rounds(instr) for block in region.blocks.values() for _, instr in block.instrs):
         emitter.keep_fp_steady()
     loops = {} if counting else idioms.find(region, shape, flow.dirty_out)
-    selects = {} if counting else hammocks.find(region, shape,
-                                                flow.edge_reload.keys() | flow.edge_store)
+    selects = {} if counting else hammocks.find(region, shape, flow.edge_reload)
     _Structurer(region, shape, flow, emitter, precise, counting, loops, selects).node(
         shape.root)
     code, marks = emitter.finish()
@@ -246,10 +245,7 @@ class _Structurer:
         """Ramsey's doBranch: continue at a guest target from the end of block source."""
         node = self.shape.target(source, target)
         self.e.dirty = self.flow.dirty_out[source]
-        stored = self.flow.edge_store.get((source, node), 0)            # leaving loops
-        self.e.store(stored)
-        self.e.dirty &= ~stored
-        self.e.reload(self.flow.edge_reload.get((source, node), 0))
+        self.e.reload(self.flow.edge_reload.get((source, node), 0))   # leaving loops
         if node not in self.shape.edges[source]:
             if target in self.region.pruned:
                 self._count_pruned(target)
