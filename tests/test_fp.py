@@ -115,6 +115,24 @@ def test_special_results_with_their_flags_set_stay_on_the_fast_path(
     assert json.loads(stats.read_text())["fp_slow_calls"] < 100
 
 
+@pytest.mark.parametrize("tier", ["1", "tiered"])
+def test_rare_fused_results_go_to_tier0_without_leaving_wasm(
+        tier, build_program, guest_env, assert_same_as_qemu, tmp_path):
+    """Exact zeros, exact subnormals and tiny inexact results of fused multiply-adds at
+    every pass of loops in the steady FP state: tier 1 leaves each to tier 0, in wasm
+    (dispatcher._retire_slow_paths; through Python, 5 us each, and under --tier 1 tier 0
+    had no page bitmap to fetch with, so the first such leave hung), and every result and
+    the flags are qemu's."""
+    binary = build_program(PROGRAMS / "fp" / "cancel.c", "O2")
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    assert qemu.status == 0
+    stats = tmp_path / "stats.json"
+    mvvm = toolchain.run_mvvm(binary, options=["--tier", tier, "--stats", str(stats)],
+                              env={**guest_env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert_same_as_qemu(qemu, mvvm)
+    assert json.loads(stats.read_text())["dispatcher_exits"] < 100
+
+
 ILLEGAL_CASES = [(case, frm) for case in range(13) for frm in ("0", "5", "7")]
 
 

@@ -115,7 +115,11 @@ class _Generator:
         buckets = _buckets(all_cases)
         groups = sorted({tuple(v) for v in buckets.values()})
         n, m = len(all_cases), len(groups)
-        c.i64_const(-1).set(self.page).i32_const(ENTRY).set(self.jumped)
+        pc = e.pc.local                 # an odd pc: run that instruction first, as it is
+        c.i64_const(-1).set(self.page)
+        c.i32_const(ENTRY).i32_const(0).get(pc).i64_const(1).op(w.I64_AND, w.I64_EQZ)
+        c.op(w.SELECT).set(self.jumped)
+        c.get(pc).i64_const(-2).op(w.I64_AND).set(pc)
         c.block(w.LOOP)
         self._after_jump()
         self._fetch()

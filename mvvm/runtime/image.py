@@ -62,6 +62,7 @@ class Stats:
     background_seconds: float = 0.0   # of which on the background thread (tiered)
     tier1_errors: int = 0             # background rounds that failed (their code stays in tier 0)
     fp_slow_calls: int = 0            # FP operations the host computed (fp_host)
+    dispatcher_exits: int = 0         # returns from wasm to Python (syscalls, misses, traps)
     started: float = field(default_factory=time.perf_counter)
 
     def report(self) -> dict[str, float]:
@@ -75,6 +76,7 @@ class Stats:
                 "tier0_instructions": self.tier0_instructions,
                 "tier1_errors": self.tier1_errors,
                 "fp_slow_calls": self.fp_slow_calls,
+                "dispatcher_exits": self.dispatcher_exits,
                 "translate_seconds": round(self.translate_seconds, 6),
                 "compile_seconds": round(self.compile_seconds, 6),
                 "background_seconds": round(self.background_seconds, 6),

@@ -225,6 +225,7 @@ class VM:
     def _step(self, outcome: Callable[[], int] | None = None) -> bool:
         """Run the dispatcher until it leaves to Python (or take outcome, the result of a
         run made already), and do what it left for; whether it left at return_address."""
+        self.stats.dispatcher_exits += 1
         try:
             result = outcome() if outcome else self.runtime.call_i64(self.cache.run)
         except WasmTrap as trap:
@@ -245,8 +246,8 @@ class VM:
 
     def _left_for(self, reason: int, pc: int) -> None:
         """What the dispatcher left to Python for: a miss, a syscall's stop, fence.i,
-        ebreak, an illegal instruction, an interrupt, or an FP instruction for tier 0 (its
-        slow path: a region starting there would leave for it again)."""
+        ebreak, an illegal instruction or an interrupt (an FP instruction's slow path left
+        to tier 0 stays in wasm: dispatcher._retire_slow_paths)."""
         if reason == layout.REASON_MISS:
             self._miss(pc)
         elif reason == layout.REASON_SYSCALL:
@@ -257,8 +258,6 @@ class VM:
             self.flush_code()
         elif reason == layout.REASON_BUDGET:
             raise BudgetSpent
-        elif reason == layout.REASON_SLOW:
-            self._retire_in_tier0()
         elif reason == layout.REASON_EBREAK:
             self._fault(Fault(signal.SIGTRAP, TRAP_BRKPT, pc,
                               f"breakpoint (ebreak) at pc {pc:#x}"))
@@ -272,11 +271,10 @@ class VM:
         """Tier 0 could not fetch at pc (its page bitmap may be older than a new mapping),
         or, compiling everything, pc has no region yet."""
         try:
+            self._check_executable(pc)
+            self._refresh_pages()           # tier 0 runs compiled code's slow paths too
             if self.image.tier == COMPILE:
                 self._translate(pc)
-            else:
-                self._check_executable(pc)
-                self._refresh_pages()
         except Fault as fault:
             self._fault(fault)
 
@@ -376,8 +374,7 @@ class VM:
     def _retire_in_tier0(self) -> None:
         """Run the instruction at pc in tier 0: a store whose page was watched for code
         changes (translating code from its page first would watch the page again, and a
-        store to the code around it would fault for ever), or an FP instruction whose slow
-        path its region left to tier 0."""
+        store to the code around it would fault for ever)."""
         budget, only, pc = self._budget.value, self._tier0_only.value, self.pc
         self._budget.value, self._tier0_only.value = 1, 1
         try:
