@@ -461,6 +461,17 @@ class SlowPath:
         c.op(w.END)
         self.e.depth -= 1
 
+    def left_to_tier0(self) -> bool:
+        """Whether, past the fast path, what is left is rare enough for tier 0: in the
+        steady FP state's copy of a loop (RNE, NX set), where the slow path leaves the
+        region, an emulation would only serve results that are not normal and whose flags
+        are not all set. Its code cost more than its rare use saves, though it never runs:
+        Cranelift hoists its loop-invariant parts out of the loop, and their values and its
+        own temporaries crowd the registers, so the loop's own values go to the stack
+        (linsolve's inner loop: its induction variable through memory at every pass, 25%
+        of its time)."""
+        return self.e.assume_steady and self._leaves()
+
     def _leaves(self) -> bool:
         """Whether the slow path leaves the region for tier 0 to run the instruction
         (REASON_SLOW), rather than call the host from the region's code. A call in a loop

@@ -288,8 +288,9 @@ def fused(e: Emitter, i: Instr, pc: FieldValue) -> None:
     if rounding.may_be_rne:
         frame.require_rne()
         _fma_fused(frame, fmt, operands, *FUSED[op])
-        emulate = _fma_single if fmt is SINGLE else _fma_double
-        emulate(frame, operands, *FUSED[op])
+        if not frame.left_to_tier0():
+            emulate = _fma_single if fmt is SINGLE else _fma_double
+            emulate(frame, operands, *FUSED[op])
     frame.finish()
     frame.set_result(fmt)
     rounding.release()
