@@ -220,7 +220,8 @@ def _special_product(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand]
     """Unless r is normal: done if r is a zero that is certainly exact (0 * x, 0 / x,
     x / inf, sqrt(+-0)), else special (a quotient's infinity may be a division by zero).
     For doubles, a subnormal dividend or radicand goes slow too: the exactness test that
-    follows multiplies back, which would round."""
+    follows multiplies back, which would round; in the steady FP state, where NX is set
+    and there is no such test, it stays."""
     c = frame.c
     push_is_normal(c, fmt, r)
     c.op(w.I32_EQZ)
@@ -240,7 +241,7 @@ def _special_product(frame: SlowPath, fmt: Fmt, op: str, operands: list[Operand]
     frame.special_if(fmt, r, OF | NX | DZ if op == "fdiv" else OF | NX)
     frame.done_float(fmt, r)
     frame.close()
-    if fmt is DOUBLE and op != "fmul":
+    if fmt is DOUBLE and op != "fmul" and not frame.e.assume_steady:
         operands[0].push_bits()
         c.i64_const(DOUBLE.sign - 1).op(w.I64_AND).i64_const(1).op(w.I64_SUB)
         c.i64_const(DOUBLE.frac_mask).op(w.I64_LT_U)
