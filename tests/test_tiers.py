@@ -161,6 +161,28 @@ def test_a_call_of_a_small_leaf_is_a_jump_into_its_copy():
     wt.Module.validate(make_engine(), wasm)
 
 
+def test_a_call_through_a_pointer_to_small_leaves_jumps_into_their_copies():
+    """jalr ra through a register whose profiled targets are all small leaves (a sort's
+    comparators): each is copied in, the call compares the target with them in turn (and
+    leaves for any other, as a jump table does), and each leaf's return goes back after
+    the call; the module validates."""
+    words = [asm("jalr", rd=1, rs1=15, imm=0), asm("addi", rd=10, rs1=10, imm=1),
+             asm("jalr", rd=0, rs1=1, imm=0),
+             asm("addi", rd=12, rs1=12, imm=2), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("addi", rd=12, rs1=12, imm=3), asm("jalr", rd=0, rs1=1, imm=0)]
+    seen = {CODE: [CODE + 12, CODE + 20]}
+    code = emit_region(CODE, _fetcher(words),
+                       profile=Profile(lambda pc: True, lambda pc: seen.get(pc, [])))
+    assert code.region.linked_jumps == {CODE}
+    assert code.region.blocks[CODE].succs == [CODE + 12, CODE + 20]
+    assert code.region.blocks[CODE + 12].succs == [CODE + 4]
+    assert code.region.blocks[CODE + 20].succs == [CODE + 4]
+    assert code.region.blocks[CODE + 4].succs == []
+    assert code.region.pruned == {CODE}
+    wasm, _ = pack("pointer", [code])
+    wt.Module.validate(make_engine(), wasm)
+
+
 def test_a_call_of_a_function_that_calls_stays_a_call():
     """A callee with a call of its own is no leaf: the call stays a wasm call, and the
     region does not hold the callee."""

@@ -303,12 +303,13 @@ class _Generator:
         c.br(w.BR, next_depth)
 
     def _record_jump(self, instr: Instr, target: int) -> None:
-        """An indirect jump that neither links nor returns (a jump table's, a computed
-        goto): note its target in the profile of indirect jumps (`record_jump`)."""
+        """An indirect jump other than a return (a jump table's, a computed goto, a call
+        through a pointer): note its target in the profile of indirect jumps
+        (`record_jump`)."""
         c, e = self.c, self.e
         rd, rs1 = (instr.rd.local, instr.rs1.local)         # byte offsets: number * 8
-        c.get(rd).op(w.I32_EQZ).get(rs1).i32_const(8).op(w.I32_NE, w.I32_AND)
-        c.get(rs1).i32_const(40).op(w.I32_NE, w.I32_AND).block(w.IF)
+        c.get(rd).op(w.I32_EQZ).get(rs1).i32_const(8).op(w.I32_EQ)
+        c.get(rs1).i32_const(40).op(w.I32_EQ, w.I32_OR, w.I32_AND, w.I32_EQZ).block(w.IF)
         record_jump(e, e.pc.local, target)
         c.op(w.END)
 

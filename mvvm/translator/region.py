@@ -24,6 +24,7 @@ from mvvm.isa import Flow, Instr, decode
 
 MAX_INSTRUCTIONS = 2000
 LEAF_INSTRUCTIONS = 96      # the largest callee a region copies in (glibc's strlen: 62)
+INDIRECT_LEAVES = 4         # the most profiled targets an indirect call copies in
 # A region entered where another region's code already is (an indirect jump's target, such
 # as a jump-table case, or a return the dispatcher took) gets a small budget: given the full
 # one it would copy the rest of the function again, once per such entry. (Tier 1 gives the
@@ -100,7 +101,8 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     ran = profile.ran if profile is not None else None
     decoded: dict[int, Instr | None] = {}
     jumps: dict[int, list[int]] = {}        # indirect jumps and their successors
-    linked: dict[int, tuple[int, int]] = {}     # calls taken as jumps -> (callee, return)
+    linked: dict[int, tuple[tuple[int, ...], int]] = {}   # calls taken as jumps ->
+    # (the callees, the return point): one for a direct call, the profiled ones for another
     leaves: dict[int, set[int] | None] = {}     # callee -> its code if a leaf (copied in)
     copied: set[int] = set()                # all the leaves' code
     returns: list[int] = []
@@ -146,9 +148,19 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                     or _is_leaf(pc + instr.imm, fetch, supported, leaves,
                                 budget - len(decoded))):
                 copied.update(leaves.get(pc + instr.imm) or ())
-                linked[pc] = (pc + instr.imm, pc + instr.length)
+                linked[pc] = ((pc + instr.imm,), pc + instr.length)
                 leaders.add(pc + instr.imm)
                 work.append(pc + instr.imm)
+                break
+            elif is_call(instr) and profile is not None and _leaves_called(
+                    profile.jumps(pc), entry, fetch, supported, leaves, budget - len(decoded)):
+                callees = tuple(profile.jumps(pc))
+                for callee in callees:
+                    copied.update(leaves[callee] or ())
+                linked[pc] = (callees, pc + instr.length)
+                jumps[pc] = list(callees)
+                leaders.update(callees)
+                work += callees
                 break
             elif is_call(instr):
                 leaders.add(pc + instr.length)
@@ -163,20 +175,30 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             elif flow is not Flow.NEXT:
                 break
             pc += instr.length
-    targets = {**jumps, **{pc: [callee] for pc, (callee, _) in linked.items()},
+    targets = {**jumps, **{pc: list(callees) for pc, (callees, _) in linked.items()},
                **{pc: _return_points(pc, entry, linked, leaves, leaders) for pc in returns}}
     return Region(entry, _split(decoded, leaders, ends_block, targets),
                   (pruned - decoded.keys()) | jumps.keys(), set(linked))
 
 
-def _return_points(pc: int, entry: int, linked: dict[int, tuple[int, int]],
+def _return_points(pc: int, entry: int, linked: dict[int, tuple[tuple[int, ...], int]],
                    leaves: dict[int, set[int] | None], leaders: set[int]) -> list[int]:
     """Where the return at pc may go inside the region: after the calls of the leaves it
     belongs to, else after the calls of the entry (only these: another edge into the
     middle of a loop around a call would make the loop irreducible)."""
-    callees = {callee for callee, code in leaves.items() if code and pc in code} or {entry}
-    return sorted({back for callee, back in linked.values()
-                   if callee in callees and back in leaders})
+    mine = {callee for callee, code in leaves.items() if code and pc in code} or {entry}
+    return sorted({back for callees, back in linked.values()
+                   if mine.intersection(callees) and back in leaders})
+
+
+def _leaves_called(targets: Sequence[int], entry: int, fetch: Fetch,
+                   supported: Callable[[Instr], bool], leaves: dict[int, set[int] | None],
+                   room: int) -> bool:
+    """Whether an indirect call's profiled targets (a comparator passed to a sort, say) are
+    all small leaves, few enough to compare the target with in turn."""
+    return 0 < len(targets) <= INDIRECT_LEAVES and all(
+        target != entry and _is_leaf(target, fetch, supported, leaves, room)
+        for target in targets)
 
 
 def _is_leaf(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],

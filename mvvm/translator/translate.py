@@ -341,6 +341,9 @@ class _Structurer:
         (the most taken first); more, close together (a jump table's), take a br_table
         indexed by the target's distance from the lowest."""
         target = self._jalr_target(instr)
+        if instr.rd:                            # a call of leaves taken as jumps
+            self.e.code.i64_const(block.instrs[-1][0] + instr.length)
+            self.e.set_x(instr.rd)
         edges = self.shape.edges[block.start]
         inside = [succ for succ in dict.fromkeys(block.succs) if succ in edges]
         span = (max(inside) - min(inside)) // 2 + 1 if inside else 0
