@@ -380,12 +380,13 @@ def _bytes_left(e: Emitter, n: int, step: int) -> None:
 def _copy_bytes(e: Emitter, push_to: Callable[[], None], push_from: Callable[[], None],
                 size: int, at: int) -> None:
     """Copy size - 16 bytes (16 more than a multiple of 32) from the guest address
-    push_from pushes to push_to's: 16 bytes, then 32 a step. A step's two vectors are at
-    constant offsets (memargs) from one index per pointer, so that Cranelift checks each
-    index once: two bounds checks per 32 bytes, not four."""
+    push_from pushes to push_to's: 16 bytes, then 64 a step, then 32 if they remain. A
+    step's vectors are at constant offsets (memargs) from one index per pointer, so that
+    Cranelift checks each index once: two bounds checks per 64 bytes, not eight; and one
+    add, compare and branch (32 bytes a step took a third longer on memcpy's bench)."""
     c = e.code
 
-    def vectors(back: int, offsets: tuple[int, ...]) -> None:
+    def vectors(back: int, offsets: range) -> None:
         for offset in offsets:
             for push in (push_to, push_from):
                 push()
@@ -395,11 +396,14 @@ def _copy_bytes(e: Emitter, push_to: Callable[[], None], push_from: Callable[[],
             c.simd_mem(w.V128_STORE, GUEST_MEMORY, offset)
 
     c.i64_const(0).set(at)
-    vectors(0, (0,))
-    c.block(w.BLOCK).block(w.LOOP)
-    c.get(at).i64_const(32).op(w.I64_ADD).tee(at).get(size).op(w.I64_GE_U).br(w.BR_IF, 1)
-    vectors(16, (0, 16))
+    vectors(0, range(0, 16, 16))
+    c.block(w.BLOCK).block(w.LOOP)          # bytes [at - 48, at + 16) a step
+    c.get(at).i64_const(64).op(w.I64_ADD).tee(at).get(size).op(w.I64_GE_U).br(w.BR_IF, 1)
+    vectors(48, range(0, 64, 16))
     c.br(w.BR, 0).op(w.END, w.END)
+    c.get(at).i64_const(32).op(w.I64_SUB).get(size).op(w.I64_LT_U).block(w.IF)
+    vectors(48, range(0, 32, 16))           # the 32 left: [at - 48, at - 16)
+    c.op(w.END)
 
 
 def _load_at(e: Emitter, reg: int, size: int, offset: int) -> None:
