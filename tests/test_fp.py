@@ -98,6 +98,20 @@ def test_the_assumed_fp_state_ends_where_fcsr_changes(tier, build_program, guest
                                                  env=guest_env))
 
 
+def _counted_run(source: str, tier: str, build_program, guest_env, assert_same_as_qemu,
+                 tmp_path: Path) -> dict:
+    """Run fp/source under qemu and MVVM (--tier tier, a fresh code cache), check that they
+    agree, and return MVVM's counters (--stats)."""
+    binary = build_program(PROGRAMS / "fp" / source, "O2")
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    assert qemu.status == 0
+    stats = tmp_path / "stats.json"
+    mvvm = toolchain.run_mvvm(binary, options=["--tier", tier, "--stats", str(stats)],
+                              env={**guest_env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert_same_as_qemu(qemu, mvvm)
+    return json.loads(stats.read_text())
+
+
 @pytest.mark.parametrize("tier", ["1", "tiered"])
 def test_special_results_with_their_flags_set_stay_on_the_fast_path(
         tier, build_program, guest_env, assert_same_as_qemu, tmp_path):
@@ -105,14 +119,9 @@ def test_special_results_with_their_flags_set_stay_on_the_fast_path(
     roots and fused multiply-adds at every pass of a loop: once each raised its flags, the
     host computes none of them (before, each one went to the host: 320,000 of them took
     minutes under --tier 1), and every result and the flags are qemu's."""
-    binary = build_program(PROGRAMS / "fp" / "sticky.c", "O2")
-    qemu = toolchain.run_qemu(binary, env=guest_env)
-    assert qemu.status == 0
-    stats = tmp_path / "stats.json"
-    mvvm = toolchain.run_mvvm(binary, options=["--tier", tier, "--stats", str(stats)],
-                              env={**guest_env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
-    assert_same_as_qemu(qemu, mvvm)
-    assert json.loads(stats.read_text())["fp_slow_calls"] < 100
+    stats = _counted_run("sticky.c", tier, build_program, guest_env, assert_same_as_qemu,
+                         tmp_path)
+    assert stats["fp_slow_calls"] < 100
 
 
 @pytest.mark.parametrize("tier", ["1", "tiered"])
@@ -123,14 +132,9 @@ def test_rare_fused_results_go_to_tier0_without_leaving_wasm(
     (dispatcher._retire_slow_paths; through Python, 5 us each, and under --tier 1 tier 0
     had no page bitmap to fetch with, so the first such leave hung), and every result and
     the flags are qemu's."""
-    binary = build_program(PROGRAMS / "fp" / "cancel.c", "O2")
-    qemu = toolchain.run_qemu(binary, env=guest_env)
-    assert qemu.status == 0
-    stats = tmp_path / "stats.json"
-    mvvm = toolchain.run_mvvm(binary, options=["--tier", tier, "--stats", str(stats)],
-                              env={**guest_env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
-    assert_same_as_qemu(qemu, mvvm)
-    assert json.loads(stats.read_text())["dispatcher_exits"] < 100
+    stats = _counted_run("cancel.c", tier, build_program, guest_env, assert_same_as_qemu,
+                         tmp_path)
+    assert stats["dispatcher_exits"] < 100
 
 
 ILLEGAL_CASES = [(case, frm) for case in range(13) for frm in ("0", "5", "7")]

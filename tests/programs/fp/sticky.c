@@ -6,35 +6,10 @@
  * the first pass raises each flag for the first time.
  */
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-static uint64_t sum;
-
-static void mix(uint64_t bits) { sum = sum * 1000003u + bits; }
-
-static void mix_d(double x)
-{
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    mix(bits);
-}
-
-static void mix_f(float x)
-{
-    uint32_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    mix(bits);
-}
-
-static unsigned flags(void)
-{
-    unsigned f;
-    __asm__ volatile("frflags %0" : "=r"(f));
-    return f;
-}
+#include "checksum.h"
 
 int main(int argc, char **argv)
 {
