@@ -1,6 +1,8 @@
 """Tier 0: the interpreter function, generated from the instruction table.
 
-`interpret(pc) -> pc` runs guest code from pc, one instruction at a time:
+`interpret(pc) -> pc` runs guest code from pc, one instruction at a time (from an odd
+pc, pc - 1 first, without looking for compiled code there: an FP slow path a region
+left to tier 0):
 
     loop $next
       after a jump: leave at an interrupt, or for compiled code at the target;

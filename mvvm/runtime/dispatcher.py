@@ -32,7 +32,8 @@ CORE_NAME = "core"             # the core module's name, which trap frames in ti
 def core_module(tiered: bool, memory64: bool = True) -> bytes:
     """`lookup(pc) -> slot` probes the hash table (slot 0: none); on a miss, tiered, it
     says so, else it asks the host to translate. `interpret(pc) -> pc` is tier 0; not
-    tiered, it runs only while VM_TIER0_ONLY is set (VM._retire_in_tier0).
+    tiered, it runs only while VM_TIER0_ONLY is set (VM._retire_in_tier0) and for the
+    slow paths regions leave to it (`_retire_slow_paths`).
     `run() -> pc` is the dispatch loop. Regions import `lookup` to call their callees.
     The first host imports are the region modules' (mvvm.translator.emitter), in their
     order, so that the semantics the interpreter shares with the translator call the same
