@@ -329,7 +329,7 @@ class SlowPath:
     def to_slow_if(self) -> None:
         """Pop an i32: non-zero takes the slow path."""
         self.tested = True
-        self.c.hint(False).br(w.BR_IF, self.depth + 1)
+        self.c.br(w.BR_IF, self.depth + 1)
 
     def to_slow(self) -> None:
         self.c.br(w.BR, self.depth + 1)
@@ -342,7 +342,7 @@ class SlowPath:
         assert self.special is None
         self.tested = True
         self.special = (fmt, r, infinite)
-        self.c.hint(False).br(w.BR_IF, self.depth)
+        self.c.br(w.BR_IF, self.depth)
 
     def flags_set_already(self, fmt: Fmt, r: int, infinite: int = OF | NX) -> None:
         """For a special RNE result r: done with r itself (a NaN made canonical) if every

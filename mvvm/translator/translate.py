@@ -291,9 +291,6 @@ class _Structurer:
         elif flow is Flow.BRANCH:
             e.mark(pc)
             SEMANTICS[instr.name](e, instr, pc)
-            pruned = [succ in self.region.pruned for succ in block.succs]
-            if pruned[0] != pruned[1]:
-                e.code.hint(pruned[1])          # a side tier 0 never took is an exit
             self._push("if", None, w.IF)
             self.branch(block.start, block.succs[0])
             e.code.op(w.ELSE)
@@ -571,7 +568,6 @@ class _Structurer:
         alone."""
         e = self.e
         e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
-        e.code.hint(False)
         self._push("if", None, w.IF)
         e.exit_reason(layout.REASON_INTERRUPT, pc)
         self._pop()
