@@ -152,9 +152,9 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                 leaders.add(pc + instr.imm)
                 work.append(pc + instr.imm)
                 break
-            elif is_call(instr) and profile is not None and _leaves_called(
-                    profile.jumps(pc), entry, fetch, supported, leaves, budget - len(decoded)):
-                callees = tuple(profile.jumps(pc))
+            elif is_call(instr) and flow is Flow.JALR and profile is not None and (
+                    callees := _leaves_called(profile.jumps(pc), entry, fetch, supported,
+                                              leaves, budget - len(decoded))):
                 for callee in callees:
                     copied.update(leaves[callee] or ())
                 linked[pc] = (callees, pc + instr.length)
@@ -193,12 +193,14 @@ def _return_points(pc: int, entry: int, linked: dict[int, tuple[tuple[int, ...],
 
 def _leaves_called(targets: Sequence[int], entry: int, fetch: Fetch,
                    supported: Callable[[Instr], bool], leaves: dict[int, set[int] | None],
-                   room: int) -> bool:
-    """Whether an indirect call's profiled targets (a comparator passed to a sort, say) are
-    all small leaves, few enough to compare the target with in turn."""
-    return 0 < len(targets) <= INDIRECT_LEAVES and all(
-        target != entry and _is_leaf(target, fetch, supported, leaves, room)
-        for target in targets)
+                   room: int) -> tuple[int, ...]:
+    """An indirect call's profiled targets if they are all small leaves (a comparator
+    passed to a sort, say), few enough to compare the target with in turn; else ()."""
+    if 0 < len(targets) <= INDIRECT_LEAVES and all(
+            target != entry and _is_leaf(target, fetch, supported, leaves, room)
+            for target in targets):
+        return tuple(targets)
+    return ()
 
 
 def _is_leaf(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
