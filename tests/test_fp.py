@@ -137,6 +137,17 @@ def test_rare_fused_results_go_to_tier0_without_leaving_wasm(
     assert stats["dispatcher_exits"] < 100
 
 
+def test_exact_zero_fused_results_stay_in_the_steady_copy(build_program, guest_env,
+                                                          assert_same_as_qemu, tmp_path):
+    """Fused multiply-adds whose result is an exact zero, a factor and the addend being
+    zeros, at every pass of a loop in the steady FP state: tier 1 keeps them on the fast
+    path of the loop's steady copy (they went to tier 0 one by one: 1.8 million tier-0
+    instructions for these 100,000 passes), and every result and the flags are qemu's."""
+    stats = _counted_run("zero_product.c", "1", build_program, guest_env,
+                         assert_same_as_qemu, tmp_path)
+    assert stats["tier0_instructions"] < 1000
+
+
 ILLEGAL_CASES = [(case, frm) for case in range(13) for frm in ("0", "5", "7")]
 
 

@@ -1,4 +1,4 @@
-/* The checksum sticky.c and cancel.c fold their results into: every result's bits, and
+/* The checksum the fp/ programs fold their results into: every result's bits, and
  * fflags where they look, so that one line of output is qemu's or not. */
 #include <stdint.h>
 #include <string.h>
