@@ -13,6 +13,7 @@ int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 100000;
     volatile double third = 1.0, zero = 0.0, three = 3.0;
+    volatile float zerof = 0.0f;
     third = third / three;                      /* NX: the steady state from here */
     double im = zero, re = third;
     for (long i = 0; i < n; i++) {
@@ -21,6 +22,7 @@ int main(int argc, char **argv)
         mix_d(im);
         mix_d(__builtin_fma(k, -zero, im));             /* k * -0 + 0: +0 */
         mix_d(__builtin_fma(-zero, k, -zero));          /* -0 * k - 0: -0 */
+        mix_f(__builtin_fmaf((float)k, -zerof, -zerof));    /* single: -0 */
         re = re * 0.5 + 0.25;
         mix_d(re);
     }
