@@ -137,12 +137,13 @@ def test_rare_fused_results_go_to_tier0_without_leaving_wasm(
     assert stats["dispatcher_exits"] < 100
 
 
-def test_exact_zero_fused_results_stay_in_the_steady_copy(build_program, guest_env,
-                                                          assert_same_as_qemu, tmp_path):
-    """Fused multiply-adds whose result is an exact zero, a factor and the addend being
-    zeros, at every pass of a loop in the steady FP state: tier 1 keeps them on the fast
-    path of the loop's steady copy (they went to tier 0 one by one: 1.8 million tier-0
-    instructions for these 100,000 passes), and every result and the flags are qemu's."""
+def test_zero_products_stay_in_the_steady_copy(build_program, guest_env,
+                                               assert_same_as_qemu, tmp_path):
+    """Fused multiply-adds whose product is an exact zero (the addend a zero or a
+    subnormal) at every pass of a loop in the steady FP state: tier 1 keeps them on the
+    fast path of the loop's steady copy (they went to tier 0 one by one: 1.8 million
+    tier-0 instructions for 100,000 passes of the zero ones), and every result and the
+    flags are qemu's."""
     stats = _counted_run("zero_product.c", "1", build_program, guest_env,
                          assert_same_as_qemu, tmp_path)
     assert stats["tier0_instructions"] < 1000

@@ -323,24 +323,25 @@ def _fma_fused(frame: SlowPath, fmt: Fmt, operands: list[Operand], negate_produc
     frame.open(w.IF)
     frame.flags_set_already(fmt, r)     # else the emulation's error terms decide
     if frame.left_to_tier0():
-        _exact_zero(frame, fmt, r, a, b, c3)
+        _zero_product(frame, fmt, r, a, b)
     frame.close()
     e.release((fmt.ftype, r))
 
 
-def _exact_zero(frame: SlowPath, fmt: Fmt, r: int, a: int, b: int, addend: int) -> None:
-    """Where no emulation follows (SlowPath.left_to_tier0): done with r, which raises no
-    flag, when it is an exact zero, a factor and the addend being zeros. Mandelbrot's
-    real-axis row keeps its imaginary part at 0 * x + 0 and went to tier 0 at every pass.
-    The factors are tested as min(|a|, |b|) == 0, a float: a test of an invariant factor
-    alone was hoisted out of the loop into an integer register (linsolve ran 16% slower).
-    r is the fast path's own value, so the join adds no definition of the result."""
+def _zero_product(frame: SlowPath, fmt: Fmt, r: int, a: int, b: int) -> None:
+    """Where no emulation follows (SlowPath.left_to_tier0): done with r when the product
+    is an exact zero (a factor zero, neither infinite: r finite), since r is then the
+    addend, exactly, and raises no flag. Mandelbrot's real-axis row keeps its imaginary
+    part at 0 * x + 0 and went to tier 0 at every pass. The factors are tested as
+    min(|a|, |b|) == 0, a float: a test of an invariant factor alone was hoisted out of the
+    loop into an integer register (linsolve ran 16% slower). r is the fast path's own
+    value, so the join adds no definition of the result."""
     c = frame.c
-    push_is_zero(c, fmt, r)
-    push_is_zero(c, fmt, addend)
     c.get(a).op(fmt.f["abs"]).get(b).op(fmt.f["abs"], fmt.f["min"])
     fmt.fconst(c, 0.0)
-    c.op(fmt.f["eq"], w.I32_AND, w.I32_AND)
+    c.op(fmt.f["eq"]).get(r).op(fmt.f["abs"])
+    fmt.fconst(c, float("inf"))
+    c.op(fmt.f["lt"], w.I32_AND)
     frame.open(w.IF)
     frame.done_float(fmt, r)
     frame.close()
