@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import wasmtime as wt
 from toolchain import PROGRAMS, run_mvvm, run_qemu
@@ -11,10 +13,11 @@ from mvvm.isa import decode
 from mvvm.isa.effects import register_bit
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
+from mvvm.translator import structure
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.region import Block, Region, discover
 from mvvm.translator.semantics import ENDS_BLOCK, supported
-from mvvm.translator.structure import DISPATCH, analyse
+from mvvm.translator.structure import DISPATCH, Shape, analyse
 from mvvm.translator.translate import emit_region, pack
 from mvvm.wasi.discover import Program
 from mvvm.wasm.encoder import sleb, uleb
@@ -49,18 +52,65 @@ def test_natural_loop_has_a_header_and_no_exits():
     assert shape.edges[8] == [4]
 
 
-def test_an_irreducible_edge_goes_by_dispatch():
-    """0 enters the cycle 4 <-> 8 at both nodes: neither dominates the other, so the
-    retreating edge 8 -> 4 goes by DISPATCH, which jumps to the entry or to 4 by label:
-    the cycle is now DISPATCH's loop, reducible, and nothing leaves the region."""
+def test_an_irreducible_loop_gets_a_copy_of_its_second_entry():
+    """0 enters the cycle 4 <-> 8 at both nodes. 4, first in reverse postorder, stays the
+    header; the edge from 0 to 8 goes to a copy of 8 instead, which goes on to 4: the
+    cycle has one entry, and nothing leaves the region."""
+    found = region({0: [4, 8], 4: [8], 8: [4]})
+    shape = analyse(found)
+    copy = shape.target(0, 8)
+    assert copy < DISPATCH and shape.blocks[copy] is found.blocks[8]
+    assert shape.edges[0] == [4, copy] and shape.edges[copy] == [4]
+    assert shape.root == 0 and not shape.dispatched
+    assert shape.loop_headers == {4}
+    assert all(shape.keeps(u, v) for u, block in found.blocks.items() for v in block.succs)
+
+
+def test_an_irreducible_loop_inside_a_loop_is_split_there():
+    """The outer loop 4 -> ... -> 16 -> 4 has one entry; inside it, 4 enters the cycle
+    8 <-> 12 at both nodes: that inner cycle is the one split."""
+    shape = analyse(region({0: [4], 4: [8, 12], 8: [12], 12: [8, 16], 16: [4, 20], 20: []}))
+    copy = shape.target(4, 12)
+    assert copy < DISPATCH and shape.edges[4] == [8, copy]
+    assert shape.loop_headers == {4, 8} and not shape.dispatched
+
+
+def test_an_irreducible_edge_goes_by_dispatch_beyond_the_copying_budget(monkeypatch):
+    """With no room for copies, the retreating edge 8 -> 4 goes by DISPATCH, which jumps
+    to the entry or to 4 by label: the cycle is now DISPATCH's loop, reducible."""
+    monkeypatch.setattr(structure, "SPLIT_INSTRUCTIONS", 0)
     found = region({0: [4, 8], 4: [8], 8: [4]})
     shape = analyse(found)
     assert shape.root == DISPATCH and shape.dispatch == [0, 4]
-    assert shape.dispatched == {(8, 4)}
+    assert shape.dispatched == {(8, 4): 4}
     assert shape.edges[8] == [DISPATCH] and shape.edges[DISPATCH] == [0, 4]
     assert shape.loop_headers == {DISPATCH}
     assert shape.merge_nodes == {4, 8}
     assert all(shape.keeps(u, v) for u, block in found.blocks.items() for v in block.succs)
+
+
+@pytest.mark.parametrize("room", [structure.SPLIT_INSTRUCTIONS, 3])
+def test_any_graph_comes_out_reducible_with_every_edge_kept(monkeypatch, room):
+    """Random graphs of up to 12 blocks, copies allowed or short of room: every edge of
+    every node goes to a node of the same guest target (directly, or by DISPATCH's label
+    for it), and every retreating edge goes to a node that dominates its source."""
+    monkeypatch.setattr(structure, "SPLIT_INSTRUCTIONS", room)
+    rng = random.Random(10)
+    for _ in range(300):
+        starts = [4 * k for k in range(rng.randint(2, 12))]
+        shape = analyse(region({s: rng.sample(starts, rng.randint(0, 2)) for s in starts}))
+        for node in shape.rpo:
+            if node == DISPATCH:
+                continue
+            for pc in shape.blocks[node].succs:
+                to = shape.target(node, pc)
+                behind = shape.dispatch[shape.label(node, pc)] if to == DISPATCH else to
+                assert to in shape.edges[node] and shape.blocks[behind].start == pc
+                assert not shape.is_backward(node, to) or _dominates(shape, to, node)
+
+
+def _dominates(shape: Shape, a: int, b: int) -> bool:
+    return a == b or any(_dominates(shape, child, b) for child in shape.children[a])
 
 
 def test_merge_children_come_highest_reverse_postorder_first():
@@ -109,12 +159,12 @@ def test_loops_around_the_entrys_own_loop_go_by_dispatch():
 
 def test_an_irreducible_loop_runs_compiled_as_qemu_runs_it(build_program, guest_env):
     """irreducible.S's two-entry loop (with a call inside, and an outer loop) under --tier 1:
-    the region at _start holds it whole, and the exit status is qemu's."""
+    the region at _start holds it whole, split, and the exit status is qemu's."""
     binary = build_program(PROGRAMS / "irreducible.S", "O2")
     program = Program(read_image(str(binary)))
     code = emit_region(program.elf.entry, program.fetch)
     shape = analyse(code.region)
-    assert shape.dispatched
+    assert min(shape.blocks) < DISPATCH and not shape.dispatched     # a copy, no DISPATCH
     assert all(shape.keeps(u, v) for u, block in code.region.blocks.items()
                for v in block.succs)
     wasm, _ = pack("irreducible", [code])

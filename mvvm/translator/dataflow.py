@@ -53,9 +53,9 @@ Step = tuple[int, int, int]
 @dataclass
 class Dataflow:
     entry_live: int                  # registers to load at the region entry
-    dirty_in: dict[int, int]         # block start -> dirty registers at its start
-    dirty_out: dict[int, int]        # block start -> dirty registers on its out-edges
-    reload: dict[int, int]           # call block start -> registers to reload after the call
+    dirty_in: dict[int, int]         # node -> dirty registers at its start
+    dirty_out: dict[int, int]        # node -> dirty registers on its out-edges
+    reload: dict[int, int]           # call node -> registers to reload after the call
     before_loop: dict[int, int]      # loop header -> registers to write back on entering it
     edge_reload: dict[tuple[int, int], int]    # edge leaving loops -> registers to reload
 
@@ -70,12 +70,11 @@ class _Summary:
 def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
                       precise: bool = False) -> Dataflow:
     order = sorted(shape.rpo, key=shape.rpo.__getitem__)
-    blocks = region.blocks
-    summary = {start: _summarise(blocks[start], shape, ends_block, precise,
-                                 region.linked_jumps)
+    blocks = shape.blocks
+    summary = {start: _summarise(start, shape, ends_block, precise, region.linked_jumps)
                if start != DISPATCH else _Summary([(RUN, 0, 0)], False, False)
                for start in order}
-    idle_at = _idle_registers(region, shape, summary)
+    idle_at = _idle_registers(shape, summary)
     arriving = dict.fromkeys(order, 0)   # dirty on the in-edges, before a loop's write-back
     dirty_in = dict.fromkeys(order, 0)
     dirty_out = dict.fromkeys(order, 0)
@@ -117,15 +116,14 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
                     {edge: mask for edge, mask in edge_reload.items() if mask})
 
 
-def _idle_registers(region: Region, shape: Shape, summary: dict[int, _Summary]
-                    ) -> dict[int, int]:
-    """Block start -> the registers that the innermost loop holding the block (and so every
+def _idle_registers(shape: Shape, summary: dict[int, _Summary]) -> dict[int, int]:
+    """Node -> the registers that the innermost loop holding the block (and so every
     loop holding it) never reads or writes; 0 outside loops."""
     preds: dict[int, list[int]] = {start: [] for start in shape.rpo}
     for u, succs in shape.edges.items():
         for v in succs:
             preds[v].append(u)
-    touched = {start: _touched(region.blocks[start], summary[start]) if start != DISPATCH
+    touched = {start: _touched(shape.blocks[start], summary[start]) if start != DISPATCH
                else 0 for start in shape.rpo}
     idle_at = dict.fromkeys(shape.rpo, 0)
     # Outer loops first (a lower reverse postorder), so that inner ones overwrite.
@@ -177,9 +175,10 @@ def _leaves_region(instr: Instr | None, ends_block: set[str]) -> bool:
     return instr is None or instr.spec.flow is Flow.TRAP or instr.name in ends_block
 
 
-def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool,
+def _summarise(node: int, shape: Shape, ends_block: set[str], precise: bool,
                linked_jumps: set[int]) -> _Summary:
     """linked_jumps: the calls the region takes as jumps (Region.linked_jumps)."""
+    block = shape.blocks[node]
     steps: list[Step] = []
     use = defs = 0
     for pc, instr in block.instrs:
@@ -205,7 +204,7 @@ def _summarise(block: Block, shape: Shape, ends_block: set[str], precise: bool,
             defs |= writes
     steps.append((RUN, use, defs))
     last = block.last
-    leaves = not block.succs or not all(shape.keeps(block.start, s) for s in block.succs) \
+    leaves = not block.succs or not all(shape.keeps(node, s) for s in block.succs) \
         or (last is not None and last.spec.flow is Flow.JALR)    # a target not profiled
     return _Summary(steps, leaves, False)
 

@@ -24,7 +24,6 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
-from mvvm.translator.region import Region
 from mvvm.translator.structure import Shape
 
 MAX_INSTRUCTIONS = 4        # of B's; a select per register it writes follows them
@@ -40,30 +39,30 @@ class Hammock:
     body: tuple[tuple[int, Instr], ...]     # B's instructions but a final `j L`, by pc
 
 
-def find(region: Region, shape: Shape,
-         reloading: Container[tuple[int, int]]) -> dict[int, Hammock]:
-    """The hammocks, by the start of the block that ends in their branch; none whose edges
+def find(shape: Shape, reloading: Container[tuple[int, int]]) -> dict[int, Hammock]:
+    """The hammocks, by the node that ends in their branch; none whose edges
     reload registers (those that enter or leave a loop's idle set)."""
     found = {}
-    for start, block in region.blocks.items():
+    for node, block in shape.blocks.items():
         last = block.last
         if last is None or last.spec.flow is not Flow.BRANCH or len(block.succs) != 2:
             continue
         taken, through = block.succs
         for side, join, when_taken in ((through, taken, False), (taken, through, True)):
-            edges = ((start, side), (start, join), (side, join))
-            body = _side_body(region, shape, start, side, join)
+            side_node, join_node = shape.target(node, side), shape.target(node, join)
+            edges = ((node, side_node), (node, join_node), (side_node, join_node))
+            body = _side_body(shape, node, side_node, join_node)
             if body and not any(edge in reloading for edge in edges):
-                found[start] = Hammock(side, join, when_taken, body)
+                found[node] = Hammock(side, join, when_taken, body)
                 break
     return found
 
 
-def _side_body(region: Region, shape: Shape, branch: int, side: int,
+def _side_body(shape: Shape, branch: int, side: int,
                join: int) -> tuple[tuple[int, Instr], ...]:
-    """The instructions of block side if it is a hammock's B between the branch's block
-    and join (a final `j join` left out); empty if it is not."""
-    block = region.blocks.get(side)
+    """The instructions of node side if it is a hammock's B between node branch and node
+    join (a final `j join` left out); empty if it is not."""
+    block = shape.blocks.get(side)
     edges = shape.edges.get(branch, [])
     if block is None or side == join or edges.count(side) != 1 or join not in edges:
         return ()

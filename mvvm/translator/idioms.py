@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from mvvm.isa import Instr
 from mvvm.translator.emitter import GUEST_MEMORY, Emitter
-from mvvm.translator.region import Region
 from mvvm.translator.structure import Shape
 from mvvm.wasm import encoder as w
 
@@ -73,18 +72,17 @@ class Match:
     binding: Binding
 
 
-def find(region: Region, shape: Shape,
-         dirty_out: dict[int, int]) -> dict[tuple[int, int], Match]:
-    """The region's loops that are idioms, by the edge that closes the path (source block,
-    the path's first block): a back edge to the header, unless the idiom matches anywhere.
+def find(shape: Shape, dirty_out: dict[int, int]) -> dict[tuple[int, int], Match]:
+    """The region's loops that are idioms, by the edge that closes the path (source node,
+    the path's first node): a back edge to the header, unless the idiom matches anywhere.
     What a fast path writes must be dirty on that edge already (the path writes it), so that
     the loop's exits write it back."""
     found: dict[tuple[int, int], Match] = {}
-    for header in region.blocks:
+    for header in shape.blocks:
         for idiom in IDIOMS:
             if not idiom.anywhere and header not in shape.loop_headers:
                 continue
-            matched = _match(idiom, region, shape, header)
+            matched = _match(idiom, shape, header)
             if matched is None:
                 continue
             source, binding = matched
@@ -95,8 +93,7 @@ def find(region: Region, shape: Shape,
     return found
 
 
-def _match(idiom: Idiom, region: Region, shape: Shape,
-           header: int) -> tuple[int, Binding] | None:
+def _match(idiom: Idiom, shape: Shape, header: int) -> tuple[int, Binding] | None:
     """(the back edge's source, the binding) if the path from header is the idiom's. A
     step's instructions may lie in several blocks, each running into the next (a branch
     elsewhere into the middle of the path splits it, and differs with what the region
@@ -107,7 +104,7 @@ def _match(idiom: Idiom, region: Region, shape: Shape,
     for step in idiom.path:
         ops = step.ops
         while True:
-            block = region.blocks.get(start)
+            block = shape.blocks.get(start)
             if block is None or (start == header and not first) or len(block.instrs) > len(ops):
                 return None
             first = False
@@ -119,10 +116,10 @@ def _match(idiom: Idiom, region: Region, shape: Shape,
                 break
             if block.succs != [block.end] or not shape.keeps(start, block.end):
                 return None
-            start = block.end
+            start = shape.target(start, block.end)
         if step.succ >= len(block.succs) or not shape.keeps(source, block.succs[step.succ]):
             return None
-        start = block.succs[step.succ]
+        start = shape.target(source, block.succs[step.succ])
     if start != header or not (idiom.anywhere or shape.is_backward(source, header)):
         return None
     return source, binding

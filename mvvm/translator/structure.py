@@ -5,15 +5,25 @@ dominator tree; a loop header becomes a wasm `loop`, a merge node (two or
 more forward in-edges) becomes the code after a `block` that its
 predecessors `br` out of, every other node is emitted inline at its only
 predecessor. That needs a reducible graph. A retreating edge whose target
-does not dominate its source is irreducible (a loop with several entries:
-gcc's jump threading makes them of a state machine's switch); such an edge
-goes instead to DISPATCH, a node put before the region's entry that jumps to
-the entry or to any of those targets by a label variable (a br_table). It
+does not dominate its source is irreducible: it closes a loop with several
+entries (gcc's jump threading makes them of a state machine's switch, and
+glibc's word copy enters its unrolled loop in the middle). Such a loop is
+split (node splitting): one entry stays its header, and what each other entry
+reaches in the loop before the header is copied, the edges into that entry
+from outside the loop going to the copy instead. So a node is a block (by its
+start) or a copy of one (numbered below DISPATCH, sharing the block), and the
+edge from a node to a guest target goes to the node `Shape.target` says.
+
+Where the copies would be too many (SPLIT_INSTRUCTIONS), the irreducible edges
+go instead to DISPATCH, a node put before the region's entry that jumps to the
+entry or to any of those targets by a label variable (a br_table). It
 dominates everything, so the edge becomes the back edge of a loop around the
 region, and the graph is reducible. The edges into the targets from
 elsewhere may turn out irreducible in the new graph too: those are added until
-none is. (Those edges used to leave the region: every pass of a state
-machine's loop went through the dispatcher, a write-back and a lookup.)
+none is. That costs more at run time than the copies: the region becomes one
+loop, every target a merge node, with what is live anywhere in it live around
+it (the lexer bench ran 19% faster split). (Those edges used to leave the
+region: every pass of a state machine's loop went through the dispatcher.)
 
 A region entered at an inner loop's header (the first code to get hot) reaches
 the outer loop too, whose back edge also comes to the entry: one loop, in
@@ -26,25 +36,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mvvm.translator.region import Region
+from mvvm.translator.region import Block, Region
 
 DISPATCH = -1        # the node that jumps to the entry or an irreducible edge's target
+# The most instructions node splitting copies into a region; an irreducible graph that
+# needs more goes by DISPATCH (nsichneu's single function of a few thousand branches).
+SPLIT_INSTRUCTIONS = 1000
 
 
 @dataclass
 class Shape:
     root: int                           # the region's entry, or DISPATCH before it
-    rpo: dict[int, int]                 # block start -> reverse postorder number
+    rpo: dict[int, int]                 # node -> reverse postorder number
+    blocks: dict[int, Block]            # node -> its block: a block's start, or a copy's
+    # number (below DISPATCH), which shares its block
+    succ: dict[int, dict[int, int]]     # node -> guest target -> the node it goes to
     edges: dict[int, list[int]]         # in-region successor edges kept (may repeat)
     children: dict[int, list[int]]      # dominator tree
     loop_headers: set[int]
     merge_nodes: set[int]
     dispatch: list[int]                 # DISPATCH's targets, by label: the entry first
-    dispatched: set[tuple[int, int]]    # the edges that go by DISPATCH (in edges as it)
+    dispatched: dict[tuple[int, int], int]  # (node, guest target) -> the node behind
+    # DISPATCH, for the edges that go by it
 
     def target(self, source: int, target: int) -> int:
-        """The node the edge from source to a guest target goes to."""
-        return DISPATCH if (source, target) in self.dispatched else target
+        """The node the edge from node source to a guest target goes to."""
+        return self.succ[source].get(target, target)
+
+    def label(self, source: int, target: int) -> int:
+        """DISPATCH's label for the edge from source to target that goes by it."""
+        return self.dispatch.index(self.dispatched[source, target])
 
     def keeps(self, source: int, target: int) -> bool:
         """Whether the edge stays in the region (else it is an exit)."""
@@ -61,25 +82,36 @@ class Shape:
 
 
 def analyse(region: Region) -> Shape:
-    edges = {start: [s for s in block.succs if s in region.blocks]
-             for start, block in region.blocks.items()}
-    root, dispatch, dispatched = region.entry, [region.entry], set()
-    redirect = _outer_loops_at_entry(region.entry, edges)
+    """The region's shape, its irreducible loops split; or, where that would copy more
+    than SPLIT_INSTRUCTIONS, the shape with the edges that make them irreducible going by
+    DISPATCH instead (copies and DISPATCH both would pay for both)."""
+    shape = _shape(region, SPLIT_INSTRUCTIONS) or _shape(region, 0)
+    assert shape is not None
+    return shape
+
+
+def _shape(region: Region, room: int) -> Shape | None:
+    """The shape with at most room instructions copied, else None; with no room at all,
+    the edges that make loops irreducible go by DISPATCH."""
+    graph = _Graph(region, room)
+    redirect = _outer_loops_at_entry(region.entry, graph.edges())
     while True:
         if redirect:
-            root = DISPATCH
-            dispatch += sorted({v for _, v in redirect} - set(dispatch))
-            dispatched |= redirect
-            edges = {u: [DISPATCH if (u, v) in redirect else v for v in vs]
-                     for u, vs in edges.items()}
-            edges[DISPATCH] = list(dispatch)
-        order = _reverse_postorder(root, edges)
+            graph.go_by_dispatch(redirect)
+        edges = graph.edges()
+        order = _reverse_postorder(graph.root, edges)
         rpo = {node: i for i, node in enumerate(order)}
         idom = _dominators(order, rpo, edges)
-        redirect = {(u, v) for u in order for v in edges[u]
-                    if rpo[v] <= rpo[u] and not _dominates(v, u, idom)}
-        if not redirect:
+        irreducible = [(u, v) for u in order for v in edges[u]
+                       if rpo[v] <= rpo[u] and not _dominates(v, u, idom)]
+        if not irreducible:
             break
+        if graph.split(irreducible[0][1], order, rpo, edges):
+            redirect = set()
+        elif room:
+            return None
+        else:
+            redirect = set(irreducible)
     children: dict[int, list[int]] = {node: [] for node in order}
     for node in order[1:]:
         children[idom[node]].append(node)
@@ -92,8 +124,129 @@ def analyse(region: Region) -> Shape:
             else:
                 forward_in[v] += 1
     merges = {v for v, count in forward_in.items() if count >= 2}
-    return Shape(root, rpo, edges, children, loop_headers, merges,
-                 dispatch if root == DISPATCH else [], dispatched)
+    return Shape(graph.root, rpo, graph.blocks, graph.succ, edges, children, loop_headers,
+                 merges, edges.get(DISPATCH, []), graph.dispatched)
+
+
+class _Graph:
+    """The region's control-flow graph as analyse changes it: edges that go by DISPATCH,
+    and copies of blocks (node splitting)."""
+
+    def __init__(self, region: Region, room: int) -> None:
+        self.blocks = dict(region.blocks)
+        self.succ = {start: {s: s for s in block.succs if s in region.blocks}
+                     for start, block in region.blocks.items()}
+        self.root = region.entry
+        self.dispatch = [region.entry]
+        self.dispatched: dict[tuple[int, int], int] = {}
+        self.room = room        # the instructions left to copy
+        self.next_copy = DISPATCH - 1
+
+    def edges(self) -> dict[int, list[int]]:
+        """Node -> its successor nodes, an edge per successor of its block (so they may
+        repeat: a branch whose two sides are the same block)."""
+        edges = {node: [self.succ[node][s] for s in block.succs if s in self.succ[node]]
+                 for node, block in self.blocks.items()}
+        if self.root == DISPATCH:
+            edges[DISPATCH] = list(self.dispatch)
+        return edges
+
+    def go_by_dispatch(self, redirect: set[tuple[int, int]]) -> None:
+        """The edges in redirect go by DISPATCH, which becomes the root."""
+        self.root = DISPATCH
+        for u, v in redirect:
+            pc = self.blocks[v].start
+            self.dispatched[u, pc] = v
+            self.succ[u][pc] = DISPATCH
+        self.dispatch += sorted({v for _, v in redirect} - set(self.dispatch))
+
+    def split(self, target: int, order: list[int], rpo: dict[int, int],
+              edges: dict[int, list[int]]) -> bool:
+        """Make the innermost loop around target that has several entries (the irreducible
+        one) a loop with one, its header: what each other entry reaches in the loop
+        before the header gets a copy, which the edges from outside the loop to that
+        entry go to instead. So the two-entry loop of a state machine is a loop with a
+        copy of its first pass; DISPATCH would make the whole region one loop and every
+        node a merge. The header is the entry that needs the fewest copies; the root
+        must be it, so if another needs fewer, DISPATCH becomes the root (a jump to the
+        entry) and the entry an entry like the others. False if the copies would take
+        more than the room left."""
+        preds: dict[int, list[int]] = {node: [] for node in order}
+        for u in order:
+            for v in edges[u]:
+                preds[v].append(u)
+        found = _entered_loop(target, set(order), edges, preds, self.root, rpo)
+        if found is None:
+            return False
+        loop, entries = found
+        if self.root == DISPATCH and DISPATCH in loop:
+            header = DISPATCH
+        else:
+            header = min(entries, key=lambda h: self._cost(loop, entries, h, edges))
+            if self.root in loop and header != self.root:
+                self.go_by_dispatch(set())
+                return True
+        cost = self._cost(loop, entries, header, edges)
+        if cost > self.room:
+            return False
+        self.room -= cost
+        entries.remove(header)
+        bodies = [_reach(entry, edges, loop - {header}) for entry in entries]
+        for entry, body in zip(entries, bodies, strict=True):
+            copies = {node: self._copy(node) for node in body}
+            for node, copy in copies.items():
+                self.succ[copy] = {pc: copies.get(v, v) for pc, v in self.succ[node].items()}
+                self.dispatched.update({(copy, pc): v for (u, pc), v in self.dispatched.items()
+                                        if u == node})
+            for pred in set(preds[entry]) - loop:
+                self._redirect(pred, entry, copies[entry])
+        return True
+
+    def _cost(self, loop: set[int], entries: list[int], header: int,
+              edges: dict[int, list[int]]) -> int:
+        """The instructions that splitting the loop at header copies."""
+        return sum(len(self.blocks[node].instrs) for entry in entries if entry != header
+                   for node in _reach(entry, edges, loop - {header}))
+
+    def _copy(self, node: int) -> int:
+        copy = self.next_copy
+        self.next_copy -= 1
+        self.blocks[copy] = self.blocks[node]
+        return copy
+
+    def _redirect(self, pred: int, node: int, copy: int) -> None:
+        if pred == DISPATCH:
+            self.dispatch = [copy if v == node else v for v in self.dispatch]
+        else:
+            self.succ[pred][self.blocks[node].start] = copy
+
+
+def _entered_loop(node: int, nodes: set[int], edges: dict[int, list[int]],
+                  preds: dict[int, list[int]], root: int, rpo: dict[int, int]
+                  ) -> tuple[set[int], list[int]] | None:
+    """The innermost strongly connected set of nodes around node with several entries,
+    and its entries in reverse postorder; None if there is none. A set with one entry
+    is a reducible loop: without its header, the set around node inside it is looked at."""
+    while True:
+        loop = _reach(node, edges, nodes) & _reach(node, preds, nodes)
+        entries = sorted((n for n in loop if n == root or any(p not in loop for p in preds[n])),
+                         key=rpo.__getitem__)
+        if len(entries) > 1:
+            return loop, entries
+        if entries[:1] in ([], [node]):
+            return None
+        nodes = loop - set(entries)
+
+
+def _reach(start: int, edges: dict[int, list[int]], nodes: set[int]) -> set[int]:
+    """The nodes reachable from start through nodes alone (start included)."""
+    seen, work = {start}, [start]
+    while work:
+        for succ in edges[work.pop()]:
+            if succ in nodes and succ not in seen:
+                seen.add(succ)
+                work.append(succ)
+    return seen
 
 
 def _outer_loops_at_entry(entry: int, edges: dict[int, list[int]]) -> set[tuple[int, int]]:

@@ -59,7 +59,7 @@ class RegionCode:
     code: w.Code
     marks: list[tuple[int, int]]     # (body offset, guest pc)
     idioms: tuple[str, ...] = ()     # the loops it fast-forwards (mvvm.translator.idioms)
-    # its branches emitted as selects, by block (mvvm.translator.hammocks)
+    # its branches emitted as selects, by node (mvvm.translator.hammocks)
     selects: dict[int, hammocks.Hammock] = field(default_factory=dict)
 
     def code_ranges(self) -> list[tuple[int, int]]:
@@ -93,8 +93,8 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     emitter.slow_paths_leave = slow_exits
     if any(_rounds(instr) for block in region.blocks.values() for _, instr in block.instrs):
         emitter.keep_fp_steady()
-    loops = {} if counting else idioms.find(region, shape, flow.dirty_out)
-    selects = {} if counting else hammocks.find(region, shape, flow.edge_reload)
+    loops = {} if counting else idioms.find(shape, flow.dirty_out)
+    selects = {} if counting else hammocks.find(shape, flow.edge_reload)
     _Structurer(region, shape, flow, emitter, precise, counting, loops, selects).node(
         shape.root)
     code, marks = emitter.finish()
@@ -225,7 +225,7 @@ class _Structurer:
         work = [header]
         while work:
             node = work.pop()
-            if any(_rounds(instr) for _, instr in self.region.blocks[node].instrs):
+            if any(_rounds(instr) for _, instr in self.shape.blocks[node].instrs):
                 return True
             work += self.shape.children[node]
         return False
@@ -235,7 +235,7 @@ class _Structurer:
             if start == DISPATCH:
                 self._dispatch()
             else:
-                self._block_code(self.region.blocks[start])
+                self._block_code(start)
             return
         self._push("block", merges[0], w.BLOCK)
         self._within(start, merges[1:])
@@ -243,8 +243,11 @@ class _Structurer:
         self.node(merges[0])
 
     def branch(self, source: int, target: int) -> None:
-        """Ramsey's doBranch: continue at a guest target from the end of block source."""
-        node = self.shape.target(source, target)
+        """Ramsey's doBranch: continue at a guest target from the end of node source."""
+        self._go(source, self.shape.target(source, target), target)
+
+    def _go(self, source: int, node: int, target: int) -> None:
+        """Continue at node, whose guest pc is target, from the end of node source."""
         self.e.dirty = self.flow.dirty_out[source]
         self.e.reload(self.flow.edge_reload.get((source, node), 0))   # leaving loops
         if node not in self.shape.edges[source]:
@@ -252,27 +255,26 @@ class _Structurer:
                 self._count_pruned(target)
             self.e.exit_to(target, chain=True)
             return
-        if (source, target) in self.idioms:
-            match = self.idioms[source, target]
-            match.idiom.fast_path(self.e, match.binding, self.retries[target])
+        if (source, node) in self.idioms:
+            match = self.idioms[source, node]
+            match.idiom.fast_path(self.e, match.binding, self.retries[node])
         if node == DISPATCH:
             self._interrupt_check(target)
-            self.e.code.i32_const(self.shape.dispatch.index(target)).set(self.label)
-            target = node
-        if self.shape.is_backward(source, target):
-            if target != DISPATCH:
+            self.e.code.i32_const(self.shape.label(source, target)).set(self.label)
+        if self.shape.is_backward(source, node):
+            if node != DISPATCH:
                 self._interrupt_check(target)
-            if self.steady is False and ("steady", target) in self.context:
-                self.e.code.get(self.e.steady).br(w.BR_IF, self._depth_of("steady", target))
-            self.e.code.br(w.BR, self._depth_of("loop", target))
-        elif target in self.shape.merge_nodes:
-            self.e.code.br(w.BR, self._depth_of("block", target))
+            if self.steady is False and ("steady", node) in self.context:
+                self.e.code.get(self.e.steady).br(w.BR_IF, self._depth_of("steady", node))
+            self.e.code.br(w.BR, self._depth_of("loop", node))
+        elif node in self.shape.merge_nodes:
+            self.e.code.br(w.BR, self._depth_of("block", node))
         else:
-            self.node(target)
+            self.node(node)
 
-    def _block_code(self, block: Block) -> None:
-        e = self.e
-        e.dirty = self.flow.dirty_in[block.start]
+    def _block_code(self, node: int) -> None:
+        e, block = self.e, self.shape.blocks[node]
+        e.dirty = self.flow.dirty_in[node]
         if self.counting:
             self._spend(block, 0)
         for k, (pc, instr) in enumerate(block.instrs[:-1]):
@@ -284,34 +286,34 @@ class _Structurer:
         if flow is Flow.NEXT:
             self._instruction(pc, instr)
             if block.succs:
-                self.branch(block.start, block.succs[0])
-        elif flow is Flow.BRANCH and block.start in self.hammocks:
+                self.branch(node, block.succs[0])
+        elif flow is Flow.BRANCH and node in self.hammocks:
             e.mark(pc)
             SEMANTICS[instr.name](e, instr, pc)
-            self._select(block, self.hammocks[block.start])
+            self._select(node, self.hammocks[node])
         elif flow is Flow.BRANCH:
             e.mark(pc)
             SEMANTICS[instr.name](e, instr, pc)
             self._push("if", None, w.IF)
-            self.branch(block.start, block.succs[0])
+            self.branch(node, block.succs[0])
             e.code.op(w.ELSE)
-            self.branch(block.start, block.succs[1])
+            self.branch(node, block.succs[1])
             self._pop()
         elif instr is not None and is_call(instr) and pc not in self.region.linked_jumps:
-            self._call(block, instr, pc)
+            self._call(node, instr, pc)
         elif flow is Flow.JAL:                  # a jump, or a call taken as one
             e.mark(pc)
             if instr.rd:
                 e.code.i64_const(pc + instr.length)
                 e.set_x(instr.rd)
-            self.branch(block.start, pc + instr.imm)
+            self.branch(node, pc + instr.imm)
         elif flow is Flow.JALR:
             e.mark(pc)
-            self._indirect_jump(block, instr)
+            self._indirect_jump(node, instr)
         else:
             self._illegal(pc, instr)
 
-    def _select(self, block: Block, hammock: hammocks.Hammock) -> None:
+    def _select(self, node: int, hammock: hammocks.Hammock) -> None:
         """A hammock (mvvm.translator.hammocks), the branch's condition on the stack: its
         side's instructions run, then a select per register they wrote keeps the old value
         unless the side would have run; and on to the join."""
@@ -331,39 +333,38 @@ class _Structurer:
             c.get(old).get(runs).op(w.SELECT)
             e.set_x(reg)
         e.release((w.I32, runs), *((w.I64, old) for old in olds.values()))
-        self.branch(hammock.side, hammock.join)
+        self.branch(self.shape.target(node, hammock.side), hammock.join)
 
-    def _indirect_jump(self, block: Block, instr: Instr) -> None:
+    def _indirect_jump(self, node: int, instr: Instr) -> None:
         """Go to the target if it is one of the profiled ones the region holds; any other
         leaves: a return to the caller, else a chain. A few targets are compared in turn
         (the most taken first); more, close together (a jump table's), take a br_table
         indexed by the target's distance from the lowest."""
-        target = self._jalr_target(instr)
+        block, target = self.shape.blocks[node], self._jalr_target(instr)
         if instr.rd:                            # a call of leaves taken as jumps
             self.e.code.i64_const(block.instrs[-1][0] + instr.length)
             self.e.set_x(instr.rd)
-        edges = self.shape.edges[block.start]
-        inside = [succ for succ in dict.fromkeys(block.succs) if succ in edges]
+        inside = [succ for succ in dict.fromkeys(block.succs) if self.shape.keeps(node, succ)]
         span = (max(inside) - min(inside)) // 2 + 1 if inside else 0
         if len(inside) >= BR_TABLE_TARGETS and span <= BR_TABLE_SPAN:
-            self._jump_table(block, instr, target, inside)
+            self._jump_table(node, instr, target, inside)
         else:
-            self._compare_chain(block, instr, target, inside)
+            self._compare_chain(node, instr, target, inside)
         self.e.release((w.I64, target))
 
-    def _compare_chain(self, block: Block, instr: Instr, target: int,
+    def _compare_chain(self, node: int, instr: Instr, target: int,
                        inside: list[int]) -> None:
         c = self.e.code
         for succ in inside:
             c.get(target).i64_const(succ).op(w.I64_EQ)
             self._push("if", None, w.IF)
-            self.branch(block.start, succ)
+            self.branch(node, succ)
             c.op(w.ELSE)
-        self._leave_by_jump(block, instr, target)
+        self._leave_by_jump(node, instr, target)
         for _ in inside:
             self._pop()
 
-    def _jump_table(self, block: Block, instr: Instr, target: int, inside: list[int]) -> None:
+    def _jump_table(self, node: int, instr: Instr, target: int, inside: list[int]) -> None:
         """A block per target, and an outer one for any other pc; a br_table on (target -
         lowest) / 2 (a distance out of range clamps to the default) leaves the block whose
         end the branch to that target follows."""
@@ -381,9 +382,9 @@ class _Structurer:
         self.e.release((w.I64, distance))
         for succ in inside:
             self._pop()
-            self.branch(block.start, succ)
+            self.branch(node, succ)
         self._pop()
-        self._leave_by_jump(block, instr, target)
+        self._leave_by_jump(node, instr, target)
 
     def _dispatch(self) -> None:
         """DISPATCH: a block per target and a br_table on the label; the branch to each
@@ -397,15 +398,15 @@ class _Structurer:
             w.uleb(k) for k in range(len(targets))))
         for target in targets:
             self._pop()
-            self.branch(DISPATCH, target)
+            self._go(DISPATCH, target, self.shape.blocks[target].start)
 
-    def _leave_by_jump(self, block: Block, instr: Instr, target: int) -> None:
+    def _leave_by_jump(self, node: int, instr: Instr, target: int) -> None:
         """An indirect jump's target the region does not hold: return it to the caller, or
         for anything but a return, chain to it. A jump with profiled targets notes the new
         one in the profile first and counts the exit, so that a region left this way often
         is translated again with it."""
-        e, pc = self.e, block.instrs[-1][0]
-        e.dirty = self.flow.dirty_out[block.start]
+        e, pc = self.e, self.shape.blocks[node].instrs[-1][0]
+        e.dirty = self.flow.dirty_out[node]
         if pc in self.region.pruned:
             source = e.temp()
             e.code.i64_const(pc).set(source)
@@ -478,7 +479,7 @@ class _Structurer:
         e.code.i64_const(-2).op(w.I64_AND).set(target)
         return target
 
-    def _call(self, block: Block, instr: Instr, pc: int) -> None:
+    def _call(self, node: int, instr: Instr, pc: int) -> None:
         """A linking jump as a wasm call: write back, find the callee's region (`push_slot`:
         a cache, then the dispatcher's lookup, for direct and indirect calls alike), call
         it, and if it returns to the next instruction (it normally does) reload and go on.
@@ -509,9 +510,9 @@ class _Structurer:
         c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
         c.get(slot).call_indirect(REGION_TYPE)
         e.release((w.I64, target), (w.I32, slot), (w.I32, site))
-        self._returned(block, back)
+        self._returned(node, back)
 
-    def _returned(self, block: Block, back: int) -> None:
+    def _returned(self, node: int, back: int) -> None:
         """After the call whose result is on the stack: unless it is the return address,
         return it as it is; else reload what the callee may have changed and go on."""
         e, c = self.e, self.e.code
@@ -519,9 +520,9 @@ class _Structurer:
         c.tee(result).i64_const(back).op(w.I64_NE).block(w.IF)
         c.get(result).op(w.RETURN, w.END)
         e.release((w.I64, result))
-        e.reload(self.flow.reload.get(block.start, 0))
+        e.reload(self.flow.reload.get(node, 0))
         self._refresh_steady(back)      # the callee may have changed fcsr
-        self.branch(block.start, back)
+        self.branch(node, back)
 
     def _count_pruned(self, target: int) -> None:
         """Before leaving for a branch side the profile said never ran (or by an indirect
