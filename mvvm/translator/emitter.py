@@ -77,7 +77,7 @@ class Emitter:
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
         self.steady: int | None = None          # see keep_fp_steady
         self.assume_steady = False              # emitting the FP code for steady == 1
-        self.slow_paths_leave = False           # see fp_emit.SlowPath._leaves
+        self.slow_paths_leave = False           # see fp_emit.SlowPath.leaves
         self._temps: dict[int, list[int]] = {w.I32: [], w.I64: [], w.F32: [], w.F64: [],
                                              w.V128: []}
 

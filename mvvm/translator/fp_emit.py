@@ -350,7 +350,7 @@ class SlowPath:
         infinity; UF and NX for a tiny or zero value): flags are sticky, so the slow path
         would change nothing else. A loop whose sums overflow at every pass went through
         the host at each one, 400 times qemu's time. Where the slow path leaves the
-        region (`_leaves`: this is behind a test), r goes to the register and the region
+        region (`leaves`: this is behind a test), r goes to the register and the region
         exits for the next instruction rather than join the fast path's result: the join
         gave the steady loop's result two definitions, which cost mandelbrot's loop 13%
         (25-40% with the test on products too)."""
@@ -365,7 +365,7 @@ class SlowPath:
         self.open(w.IF)
         fmt.iconst(c, CANONICAL_NAN[fmt.p])
         c.op(fmt.f["from_bits"]).get(r).get(r).get(r).op(fmt.f["ne"], w.SELECT).set(r)
-        if self._leaves():
+        if self.leaves():
             self._leave_with(fmt, r)
         else:
             self.done_float(fmt, r)
@@ -452,7 +452,7 @@ class SlowPath:
             self.depth = 0
         c.op(w.END)
         self.e.depth -= 1
-        if self._leaves():
+        if self.leaves():
             self.e.side_exit(self.e.pcs[-1][1], layout.REASON_SLOW)
         else:
             self._host_call()
@@ -470,9 +470,9 @@ class SlowPath:
         own temporaries crowd the registers, so the loop's own values go to the stack
         (linsolve's inner loop: its induction variable through memory at every pass, 25%
         of its time)."""
-        return self.e.assume_steady and self._leaves()
+        return self.e.assume_steady and self.leaves()
 
-    def _leaves(self) -> bool:
+    def leaves(self) -> bool:
         """Whether the slow path leaves the region for tier 0 to run the instruction
         (REASON_SLOW), rather than call the host from the region's code. A call in a loop
         makes Cranelift keep every value live across it in memory, on the fast path too

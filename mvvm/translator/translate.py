@@ -83,7 +83,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     others: where other regions start, which this one leaves for instead of copying;
     profile: tier 0's, which says which branch sides ran (the others are exits) and where
     indirect jumps went; memory64: the guest memory's index width (mvvm.runtime.layout);
-    slow_exits: FP slow paths leave for tier 0 (fp_emit.SlowPath._leaves; not when
+    slow_exits: FP slow paths leave for tier 0 (fp_emit.SlowPath.leaves; not when
     counting, where an exit in mid-block would spend its instructions twice)."""
     region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile)
     shape = analyse(region)

@@ -64,6 +64,8 @@ translated would be lost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mvvm.isa import Instr
 from mvvm.runtime import fp_soft
 from mvvm.runtime.fp_soft import DZ, NV, NX, OF, SLOW_INDEX, UF, fli
@@ -377,10 +379,10 @@ def _fma_double(frame: SlowPath, operands: list[Operand], negate_product: bool,
     a*b = uh + ul exactly (ul from an integer product); c + uh = th + tl (TwoSum);
     v = RN(tl + ul) with error ve; z = RN(th + v) with error ez, then the rare
     double-rounding midpoint fixed with ve. Tiny products and subnormal factors (where the
-    error term is not a normal double) go slow, but for exact zero products."""
+    error term is not a normal double) take `_fma_double_small_product`."""
     e, c = frame.e, frame.c
     a, b, c3 = operands
-    a2, uh, ul, c2, th, tl, v, ve, z, ez = _f64_temps(e, 10)
+    a2, uh, c2 = _f64_temps(e, 3)
     exponents = (e.temp(), e.temp())
     c.get(a.value)
     if negate_product:
@@ -396,16 +398,7 @@ def _fma_double(frame: SlowPath, operands: list[Operand], negate_product: bool,
     c.op(w.I32_OR).get(exponents[0]).get(exponents[1]).op(w.I64_ADD).i64_const(1140)
     c.op(w.I64_LT_U, w.I32_OR)
     _fma_double_small_product(frame, a2, b.value, c2, uh)
-    push_product_error(e, a.push_bits, b.push_bits, exponents, uh)
-    c.set(ul).get(c2).get(uh).op(w.F64_ADD).set(th)
-    push_two_sum_error(e, DOUBLE, c2, uh, th)
-    c.tee(tl).get(ul).op(w.F64_ADD).set(v)
-    push_two_sum_error(e, DOUBLE, tl, ul, v)
-    c.set(ve).get(th).get(v).op(w.F64_ADD).set(z)
-    push_two_sum_error(e, DOUBLE, th, v, z)
-    c.set(ez)
-    push_tie_fixed(e, DOUBLE, z, ez, ve)
-    c.set(z)
+    z, ve, ez = _fma_double_sum(e, (a.push_bits, b.push_bits), exponents, uh, c2)
     _normal_or_exact_zero(frame, DOUBLE, z, (ve, ez))
 
     def inexact() -> None:
@@ -417,8 +410,28 @@ def _fma_double(frame: SlowPath, operands: list[Operand], negate_product: bool,
 
     accrue_inexact(e, inexact)
     frame.done_float(DOUBLE, z)
-    e.release(*((w.F64, t) for t in (a2, uh, ul, c2, th, tl, v, ve, z, ez)),
-              *((w.I64, t) for t in exponents))
+    e.release(*((w.F64, t) for t in (a2, uh, c2, ve, z, ez)), *((w.I64, t) for t in exponents))
+
+
+def _fma_double_sum(e: Emitter, bits: tuple[Callable[[], None], Callable[[], None]],
+                    exponents: tuple[int, int], uh: int, c2: int) -> tuple[int, int, int]:
+    """z = RN(a*b + c2) and its error terms ve and ez (doubles in new temps, both zero
+    when z is exact), for uh = RN(a*b) whose exponents allow `push_product_error` (bits:
+    what pushes a's and b's)."""
+    c = e.code
+    ul, th, tl, v, ve, z, ez = _f64_temps(e, 7)
+    push_product_error(e, *bits, exponents, uh)
+    c.set(ul).get(c2).get(uh).op(w.F64_ADD).set(th)
+    push_two_sum_error(e, DOUBLE, c2, uh, th)
+    c.tee(tl).get(ul).op(w.F64_ADD).set(v)
+    push_two_sum_error(e, DOUBLE, tl, ul, v)
+    c.set(ve).get(th).get(v).op(w.F64_ADD).set(z)
+    push_two_sum_error(e, DOUBLE, th, v, z)
+    c.set(ez)
+    push_tie_fixed(e, DOUBLE, z, ez, ve)
+    c.set(z)
+    e.release(*((w.F64, t) for t in (ul, th, tl, v)))
+    return z, ve, ez
 
 
 def _normal_or_exact_zero(frame: SlowPath, fmt: Fmt, r: int, zeros: tuple[int, ...]) -> None:
@@ -437,7 +450,11 @@ def _normal_or_exact_zero(frame: SlowPath, fmt: Fmt, r: int, zeros: tuple[int, .
 def _fma_double_small_product(frame: SlowPath, a2: int, b: int, c2: int, uh: int) -> None:
     """Pop the i32 "product too small or a factor subnormal (or zero)": then finish here
     if the product is an exact zero (the sum is c, or a signed zero by the rules of
-    addition, which wasm's add follows), else take the slow path."""
+    addition, which wasm's add follows) or the result is exact (`_fma_double_scaled`),
+    else take the slow path: an inexact result there raises flags, which once set let
+    the steady loop copy go on (`flags_set_already`), but an exact one raises none.
+    Where the slow path leaves for tier 0 (SlowPath.leaves), tier 0 scales instead, and
+    the region's code stays as small as it was."""
     c = frame.c
     frame.open(w.IF)
     push_is_zero(c, DOUBLE, a2)
@@ -445,12 +462,86 @@ def _fma_double_small_product(frame: SlowPath, a2: int, b: int, c2: int, uh: int
     c.op(w.I32_OR)
     push_is_zero(c, DOUBLE, uh)
     push_is_finite(c, DOUBLE, c2)
-    c.op(w.I32_AND, w.I32_AND, w.I32_EQZ)
-    frame.to_slow_if()
+    c.op(w.I32_AND, w.I32_AND)
+    frame.open(w.IF)
     c.get(c2).get(uh).op(w.F64_ADD)
     push_result_bits(c, DOUBLE)
     frame.done()
     frame.close()
+    if not frame.leaves():
+        _fma_double_scaled(frame, a2, b, c2)
+    frame.to_slow()
+    frame.close()
+
+
+def _fma_double_scaled(frame: SlowPath, a2: int, b: int, c2: int) -> None:
+    """Done if a2*b + c2 is exact, for a product too small for the emulation (a factor
+    subnormal, or the exponents' sum below 1140): scaled by 2**k (a subnormal factor by
+    2**64, then a's exponent up to that sum; c2 by the same 2**k), the sum is one the
+    emulation computes, and the result is exact if its error terms are zero and it scales
+    back to the same double. An exact result raises no flag, so unlike an inexact one it
+    never finds its flags set already (`flags_set_already`): fma(2**-1060, k, 2**-1060),
+    an exact subnormal, went to the host at every pass (tests/programs/fp/cancel.c ran 20
+    times qemu's time)."""
+    e, c = frame.e, frame.c
+    sa, sb, sc, uh = _f64_temps(e, 4)
+    exponents = ea, eb = e.temp(), e.temp()
+    lift, lo, hi = e.temp(), e.temp(), e.temp()
+    _normalised(e, a2, sa, ea)
+    _normalised(e, b, sb, eb)
+    c.op(w.I64_ADD).set(hi)
+    c.i64_const(1140).get(ea).op(w.I64_SUB).get(eb).op(w.I64_SUB).tee(lift)
+    c.i64_const(0).get(lift).i64_const(0).op(w.I64_GT_S, w.SELECT).set(lift)
+    c.get(sa).op(w.I64_REINTERPRET_F64).get(lift).i64_const(52).op(w.I64_SHL, w.I64_ADD)
+    c.op(w.F64_REINTERPRET_I64).set(sa)
+    c.get(ea).get(lift).op(w.I64_ADD).set(ea)
+    c.get(hi).get(lift).op(w.I64_ADD).tee(hi).i64_const(1).op(w.I64_SHR_U).set(lo)
+    c.get(hi).get(lo).op(w.I64_SUB).set(hi)         # k = lo + hi, each at most 633
+    _scale(c, c2, (lo, hi), 1)
+    c.set(sc).get(sa).get(sb).op(w.F64_MUL).set(uh)
+    push_is_finite(c, DOUBLE, sc)
+    push_is_finite(c, DOUBLE, uh)
+    c.op(w.I32_AND)
+    frame.open(w.IF)
+    z, ve, ez = _fma_double_sum(e, (lambda: c.get(sa).op(w.I64_REINTERPRET_F64),
+                                    lambda: c.get(sb).op(w.I64_REINTERPRET_F64)),
+                                exponents, uh, sc)
+    _scale(c, z, (lo, hi), -1)
+    c.set(sc)
+    _scale(c, sc, (hi, lo), 1)
+    c.get(z).op(w.F64_EQ)
+    for error in (ve, ez):
+        push_is_zero(c, DOUBLE, error)
+        c.op(w.I32_AND)
+    frame.open(w.IF)
+    frame.done_float(DOUBLE, sc)
+    frame.close()
+    frame.close()
+    e.release(*((w.F64, t) for t in (sa, sb, sc, uh, z, ve, ez)),
+              *((w.I64, t) for t in (ea, eb, lift, lo, hi)))
+
+
+def _normalised(e: Emitter, value: int, scaled: int, exponent: int) -> None:
+    """scaled = value, times 2**64 if it is subnormal; exponent: scaled's biased exponent.
+    Pushes the i64 power of two it took: 64 or 0."""
+    c, tiny = e.code, e.temp(w.I32)
+    c.get(value).op(w.I64_REINTERPRET_F64).i64_const(DOUBLE.exp_mask)
+    c.op(w.I64_AND, w.I64_EQZ).set(tiny).get(value)
+    DOUBLE.fconst(c, 2.0 ** 64)
+    c.op(w.F64_MUL).get(value).get(tiny).op(w.SELECT).tee(scaled)
+    c.op(w.I64_REINTERPRET_F64).i64_const(52).op(w.I64_SHR_U).i64_const(0x7FF)
+    c.op(w.I64_AND).set(exponent)
+    c.get(tiny).op(w.I64_EXTEND_I32_U).i64_const(6).op(w.I64_SHL)
+    e.release((w.I32, tiny))
+
+
+def _scale(c: w.Code, value: int, powers: tuple[int, int], sign: int) -> None:
+    """Push value * 2**(sign * p) for each i64 local p of powers in turn (each at most
+    1022: a normal power of two), rounding at each step."""
+    c.get(value)
+    for power in powers:
+        c.i64_const(1023).get(power).op(w.I64_ADD if sign > 0 else w.I64_SUB)
+        c.i64_const(52).op(w.I64_SHL, w.F64_REINTERPRET_I64, w.F64_MUL)
 
 
 # -- conversions ------------------------------------------------------------------------
