@@ -89,6 +89,27 @@ def test_an_irreducible_edge_goes_by_dispatch_beyond_the_copying_budget(monkeypa
     assert all(shape.keeps(u, v) for u, block in found.blocks.items() for v in block.succs)
 
 
+def _two_entry_loops(count: int) -> Region:
+    """count two-entry loops in a row: a enters the cycle x <-> y at both, y goes on."""
+    edges = {}
+    for k in range(count):
+        a, x, y = 12 * k, 12 * k + 4, 12 * k + 8
+        edges |= {a: [x, y], x: [y], y: [x] + ([y + 4] if k + 1 < count else [])}
+    return region(edges)
+
+
+@pytest.mark.parametrize("count", [structure.SPLITS, structure.SPLITS + 1])
+def test_a_region_splits_so_many_loops_and_no_more(count):
+    """Each split analyses the whole graph again: up to SPLITS loops are split, and a
+    region with more goes by DISPATCH alone, copying nothing."""
+    shape = analyse(_two_entry_loops(count))
+    copies = [node for node in shape.blocks if node < DISPATCH]
+    if count <= structure.SPLITS:
+        assert len(copies) == count and not shape.dispatched
+    else:
+        assert not copies and shape.root == DISPATCH and shape.dispatched
+
+
 @pytest.mark.parametrize("room", [structure.SPLIT_INSTRUCTIONS, 3])
 def test_any_graph_comes_out_reducible_with_every_edge_kept(monkeypatch, room):
     """Random graphs of up to 12 blocks, copies allowed or short of room: every edge of

@@ -34,6 +34,7 @@ go by DISPATCH too, which makes the outer loop DISPATCH's: properly nested
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mvvm.translator.region import Block, Region
@@ -42,6 +43,7 @@ DISPATCH = -1        # the node that jumps to the entry or an irreducible edge's
 # The most instructions node splitting copies into a region; an irreducible graph that
 # needs more goes by DISPATCH (nsichneu's single function of a few thousand branches).
 SPLIT_INSTRUCTIONS = 1000
+SPLITS = 64         # and the most loops it splits (each pass analyses the whole graph again)
 
 
 @dataclass
@@ -106,12 +108,12 @@ def _shape(region: Region, room: int) -> Shape | None:
                        if rpo[v] <= rpo[u] and not _dominates(v, u, idom)]
         if not irreducible:
             break
-        if graph.split(irreducible[0][1], order, rpo, edges):
-            redirect = set()
-        elif room:
-            return None
-        else:
+        if not room:
             redirect = set(irreducible)
+        elif graph.split(irreducible[0][1], order, rpo, edges):
+            redirect = set()
+        else:
+            return None
     children: dict[int, list[int]] = {node: [] for node in order}
     for node in order[1:]:
         children[idom[node]].append(node)
@@ -140,6 +142,7 @@ class _Graph:
         self.dispatch = [region.entry]
         self.dispatched: dict[tuple[int, int], int] = {}
         self.room = room        # the instructions left to copy
+        self.splits = SPLITS    # and the loops left to split
         self.next_copy = DISPATCH - 1
 
     def edges(self) -> dict[int, list[int]]:
@@ -179,19 +182,20 @@ class _Graph:
         if found is None:
             return False
         loop, entries = found
-        if self.root == DISPATCH and DISPATCH in loop:
-            header = DISPATCH
-        else:
-            header = min(entries, key=lambda h: self._cost(loop, entries, h, edges))
-            if self.root in loop and header != self.root:
-                self.go_by_dispatch(set())
-                return True
-        cost = self._cost(loop, entries, header, edges)
-        if cost > self.room:
+        self.splits -= 1
+        costs, bound = {}, self.room
+        for header in [DISPATCH] if self.root == DISPATCH and DISPATCH in loop else entries:
+            costs[header] = self._cost(loop, entries, header, edges, bound)
+            bound = min(bound, costs[header])
+        header = min(costs, key=costs.__getitem__)
+        if costs[header] > self.room or self.splits < 0:
             return False
-        self.room -= cost
+        if self.root in loop and header != self.root:
+            self.go_by_dispatch(set())
+            return True
+        self.room -= costs[header]
         entries.remove(header)
-        bodies = [_reach(entry, edges, loop - {header}) for entry in entries]
+        bodies = [set(_reach(entry, edges, loop - {header})) for entry in entries]
         for entry, body in zip(entries, bodies, strict=True):
             copies = {node: self._copy(node) for node in body}
             for node, copy in copies.items():
@@ -203,10 +207,18 @@ class _Graph:
         return True
 
     def _cost(self, loop: set[int], entries: list[int], header: int,
-              edges: dict[int, list[int]]) -> int:
-        """The instructions that splitting the loop at header copies."""
-        return sum(len(self.blocks[node].instrs) for entry in entries if entry != header
-                   for node in _reach(entry, edges, loop - {header}))
+              edges: dict[int, list[int]], bound: int) -> int:
+        """The instructions that splitting the loop at header copies, or a number above
+        bound once it is clear that they are more (the search stops there: a state
+        machine's loop may have hundreds of entries)."""
+        cost, inside = 0, loop - {header}
+        for entry in entries:
+            if entry != header:
+                for node in _reach(entry, edges, inside):
+                    cost += len(self.blocks[node].instrs)
+                    if cost > bound:
+                        return cost
+        return cost
 
     def _copy(self, node: int) -> int:
         copy = self.next_copy
@@ -228,7 +240,7 @@ def _entered_loop(node: int, nodes: set[int], edges: dict[int, list[int]],
     and its entries in reverse postorder; None if there is none. A set with one entry
     is a reducible loop: without its header, the set around node inside it is looked at."""
     while True:
-        loop = _reach(node, edges, nodes) & _reach(node, preds, nodes)
+        loop = set(_reach(node, edges, nodes)) & set(_reach(node, preds, nodes))
         entries = sorted((n for n in loop if n == root or any(p not in loop for p in preds[n])),
                          key=rpo.__getitem__)
         if len(entries) > 1:
@@ -238,15 +250,16 @@ def _entered_loop(node: int, nodes: set[int], edges: dict[int, list[int]],
         nodes = loop - set(entries)
 
 
-def _reach(start: int, edges: dict[int, list[int]], nodes: set[int]) -> set[int]:
-    """The nodes reachable from start through nodes alone (start included)."""
+def _reach(start: int, edges: dict[int, list[int]], nodes: set[int]) -> Iterator[int]:
+    """The nodes reachable from start through nodes alone (start included), as found."""
     seen, work = {start}, [start]
     while work:
-        for succ in edges[work.pop()]:
+        node = work.pop()
+        yield node
+        for succ in edges[node]:
             if succ in nodes and succ not in seen:
                 seen.add(succ)
                 work.append(succ)
-    return seen
 
 
 def _outer_loops_at_entry(entry: int, edges: dict[int, list[int]]) -> set[tuple[int, int]]:
