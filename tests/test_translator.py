@@ -180,7 +180,8 @@ def test_loops_around_the_entrys_own_loop_go_by_dispatch():
 
 def test_an_irreducible_loop_runs_compiled_as_qemu_runs_it(build_program, guest_env):
     """irreducible.S's two-entry loop (with a call inside, and an outer loop) under --tier 1:
-    the region at _start holds it whole, split, and the exit status is qemu's."""
+    the region at _start holds it whole, split (in the precise and counting modes too),
+    and the exit status is qemu's."""
     binary = build_program(PROGRAMS / "irreducible.S", "O2")
     program = Program(read_image(str(binary)))
     code = emit_region(program.elf.entry, program.fetch)
@@ -188,7 +189,8 @@ def test_an_irreducible_loop_runs_compiled_as_qemu_runs_it(build_program, guest_
     assert min(shape.blocks) < DISPATCH and not shape.dispatched     # a copy, no DISPATCH
     assert all(shape.keeps(u, v) for u, block in code.region.blocks.items()
                for v in block.succs)
-    wasm, _ = pack("irreducible", [code])
+    exact = emit_region(program.elf.entry, program.fetch, precise=True, counting=True)
+    wasm, _ = pack("irreducible", [code, exact])    # and in fault handlers' and budgets' modes
     wt.Module.validate(make_engine(), wasm)
     qemu = run_qemu(binary, env=guest_env)
     assert qemu.status == 204
