@@ -14,15 +14,15 @@ from outside the loop going to the copy instead. So a node is a block (by its
 start) or a copy of one (numbered below DISPATCH, sharing the block), and the
 edge from a node to a guest target goes to the node `Shape.target` says.
 
-Where the copies would be too many (SPLIT_INSTRUCTIONS), the irreducible edges
-go instead to DISPATCH, a node put before the region's entry that jumps to the
-entry or to any of those targets by a label variable (a br_table). It
-dominates everything, so the edge becomes the back edge of a loop around the
-region, and the graph is reducible. The edges into the targets from
-elsewhere may turn out irreducible in the new graph too: those are added until
-none is. That costs more at run time than the copies: the region becomes one
+Where the copies or the loops to split would be too many (SPLIT_INSTRUCTIONS,
+SPLITS), the irreducible edges go instead to DISPATCH, a node put before the
+region's entry that jumps to the entry or to any of those targets by a label
+variable (a br_table). It dominates everything, so the edge becomes the back
+edge of a loop around the region, and the graph is reducible. The edges into
+the targets from elsewhere may turn out irreducible in the new graph too:
+those are added until none is. That costs more at run time than the copies: the region becomes one
 loop, every target a merge node, with what is live anywhere in it live around
-it (the lexer bench ran 19% faster split). (Those edges used to leave the
+it (the lexer bench ran 17-20% faster split). (Those edges used to leave the
 region: every pass of a state machine's loop went through the dispatcher.)
 
 A region entered at an inner loop's header (the first code to get hot) reaches
@@ -41,7 +41,7 @@ from mvvm.translator.region import Block, Region
 
 DISPATCH = -1        # the node that jumps to the entry or an irreducible edge's target
 # The most instructions node splitting copies into a region; an irreducible graph that
-# needs more goes by DISPATCH (nsichneu's single function of a few thousand branches).
+# needs more goes by DISPATCH.
 SPLIT_INSTRUCTIONS = 1000
 SPLITS = 64         # and the most loops it splits (each pass analyses the whole graph again)
 
@@ -85,8 +85,9 @@ class Shape:
 
 def analyse(region: Region) -> Shape:
     """The region's shape, its irreducible loops split; or, where that would copy more
-    than SPLIT_INSTRUCTIONS, the shape with the edges that make them irreducible going by
-    DISPATCH instead (copies and DISPATCH both would pay for both)."""
+    than SPLIT_INSTRUCTIONS or split more than SPLITS loops, the shape with the edges that
+    make them irreducible going by DISPATCH instead (copies and DISPATCH both would pay
+    for both)."""
     shape = _shape(region, SPLIT_INSTRUCTIONS) or _shape(region, 0)
     assert shape is not None
     return shape
@@ -172,8 +173,9 @@ class _Graph:
         copy of its first pass; DISPATCH would make the whole region one loop and every
         node a merge. The header is the entry that needs the fewest copies; the root
         must be it, so if another needs fewer, DISPATCH becomes the root (a jump to the
-        entry) and the entry an entry like the others. False if the copies would take
-        more than the room left."""
+        entry) and the entry an entry like the others. False if it cannot: the copies
+        would take more than the room left, no split is left, or no loop around target
+        has several entries."""
         preds: dict[int, list[int]] = {node: [] for node in order}
         for u in order:
             for v in edges[u]:
