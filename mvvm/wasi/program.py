@@ -28,7 +28,7 @@ from mvvm.isa import Flow
 from mvvm.runtime import layout
 from mvvm.runtime.dispatcher import core_module, hash_table
 from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS, Profile, is_call
-from mvvm.translator.structure import analyse
+from mvvm.translator.structure import DISPATCH, analyse
 from mvvm.translator.translate import RegionCode, emit_region, pack
 from mvvm.wasi.discover import Program
 from mvvm.wasi.glue import Config, glue_module
@@ -173,12 +173,13 @@ def _cycles(graph: dict[int, list[int]]) -> dict[int, int]:
 
 def _exits(code: RegionCode) -> set[int]:
     """Where the region's direct jumps and branches leave it for, and the targets of its
-    edges that go by DISPATCH (mvvm.translator.structure): other regions reach those too,
+    edges that go by DISPATCH (mvvm.translator.structure; an edge to a copy stays in the
+    region, as one to its block would): other regions reach those too,
     and a pc no region starts at runs in the module's tier-0 interpreter (2.8x slower on
     lexer's state machine when they were left out)."""
-    edges = analyse(code.region).edges
+    shape = analyse(code.region)
     return {succ for start, block in code.region.blocks.items() for succ in block.succs
-            if succ not in edges[start]}
+            if not shape.keeps(start, succ) or shape.target(start, succ) == DISPATCH}
 
 
 def assemble(program: Program, codes: list[RegionCode], strace: bool) -> bytes:
