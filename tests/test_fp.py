@@ -21,9 +21,12 @@ import toolchain  # noqa: E402
 from toolchain import PROGRAMS, ROOT  # noqa: E402
 
 from mvvm.isa import TABLE  # noqa: E402
+from mvvm.isa.encoder import asm  # noqa: E402
 from mvvm.runtime import fp_soft  # noqa: E402
 from mvvm.runtime.fp_soft import DOUBLE, DZ, HALF, NV, NX, OF, SINGLE, UF  # noqa: E402
+from mvvm.translator import fp_emit  # noqa: E402
 from mvvm.translator.semantics import SEMANTICS  # noqa: E402
+from mvvm.translator.translate import emit_region  # noqa: E402
 
 RNE, RTZ, RDN, RUP, RMM = range(5)
 
@@ -136,6 +139,47 @@ def test_rare_fused_results_go_to_tier0_without_leaving_wasm(
     stats = _counted_run("cancel.c", tier, build_program, guest_env, assert_same_as_qemu,
                          tmp_path)
     assert stats["dispatcher_exits"] < 100 and stats["fp_slow_calls"] < 100
+
+
+@pytest.mark.parametrize("tier", ["0", "1"])
+def test_loops_under_a_directed_rounding_mode_match_qemu(tier, build_program, guest_env,
+                                                         assert_same_as_qemu):
+    """Loops that run whole under each directed rounding mode, where every inexact result
+    takes the slow path: tier 1 leaves each to tier 0 (SlowPath.leaves), which rounds as
+    frm says; every result's bits and the flags are qemu's."""
+    binary = build_program(PROGRAMS / "fp" / "directed.c", "O2")
+    qemu = toolchain.run_qemu(binary, env=guest_env)
+    assert qemu.status == 0
+    assert_same_as_qemu(qemu, toolchain.run_mvvm(binary, options=["--tier", tier],
+                                                 env=guest_env))
+
+
+def test_no_slow_path_behind_a_test_calls_the_host_from_a_region(monkeypatch):
+    """A loop of sums, products and quotients in the dynamic rounding mode: where slow
+    paths may leave (slow_exits, as tiered and --tier 1 runs translate), none calls the
+    host from the region's code, in the loop's steady copy or in its other one, whatever
+    frm may be (a call anywhere in the region sent mandelbrot's loop values through the
+    stack: 20%). Without slow_exits (the counting mode), each does."""
+    calls: list[int] = []
+    host_call = fp_emit.SlowPath._host_call
+
+    def spy(frame: fp_emit.SlowPath) -> None:
+        calls.append(frame.index)
+        host_call(frame)
+
+    monkeypatch.setattr(fp_emit.SlowPath, "_host_call", spy)
+    words = [asm("fadd.d", rd=1, rs1=1, rs2=2, rm=7), asm("fmul.d", rd=3, rs1=1, rs2=2, rm=7),
+             asm("fdiv.d", rd=4, rs1=3, rs2=2, rm=7), asm("addi", rd=5, rs1=5, imm=-1),
+             asm("bne", rs1=5, rs2=0, imm=-16), asm("jalr", rd=0, rs1=1, imm=0)]
+
+    def fetch(pc: int) -> int | None:
+        index = (pc - 0x10000) // 4
+        return words[index] if 0 <= index < len(words) else None
+
+    emit_region(0x10000, fetch, slow_exits=True)
+    assert calls == []
+    emit_region(0x10000, fetch)
+    assert len(calls) >= 3
 
 
 def test_zero_products_stay_in_the_steady_copy(build_program, guest_env,
