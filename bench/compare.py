@@ -8,6 +8,10 @@ the drift for the change. Here the revisions take turns, run by run. Each runs f
 worktree of its own with its .pyc written (`compile_bytecode`), with a code cache of its
 own that one untimed run of each program fills; a program whose output differs between
 revisions is a failure, not a time.
+
+Where a region's hot loop falls in a cache line moves its time by 10-20%, and a change in
+any region of a batch moves the others: `--layouts N` times every revision under N code
+layouts (bench/layout.py), so that a ratio is the change's and not its layout's.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bench import programs as suite
 from bench.build import RISCV64, build
-from bench.measure import MVVM_RUNNER, ROOT, Run, Settings, compile_bytecode, run_once
+from bench.measure import MVVM_RUNNER, ROOT, Run, Runner, Settings, compile_bytecode, run_once
 from bench.report import geomean
 
 
@@ -47,27 +52,42 @@ def checkouts(revisions: list[str], scratch: Path) -> Iterator[list[Path]]:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
 
 
-def compare(spec: str | None, revisions: list[str], rounds: int,
-            quick: bool = False) -> list[tuple[str, list[Run]]]:
-    """Each program's best run under each revision, in the order given."""
+def compare(spec: str | None, revisions: list[str], rounds: int, quick: bool = False,
+            layouts: int = 1) -> list[tuple[str, list[Run]]]:
+    """Each program's best run under each revision, in the order given; with several
+    layouts (bench/layout.py), the geometric mean over them of each one's best."""
     best: list[tuple[str, list[Run]]] = []
     with tempfile.TemporaryDirectory(prefix="mvvm-compare-") as directory:
         scratch = Path(directory)
         with checkouts(revisions, scratch) as trees:
             for tree in trees:
                 compile_bytecode(tree)
-            caches = [Settings(cache=scratch / f"cache{i}") for i in range(len(trees))]
             for program in suite.select(spec):
                 exe, args = build(program.source, RISCV64), program.args(quick)
-                for tree, cache in zip(trees, caches, strict=True):
-                    run_once(MVVM_RUNNER, exe, args, cache, root=tree)
-                runs: list[list[Run]] = [[] for _ in trees]
-                for _ in range(rounds):
-                    for tree, cache, mine in zip(trees, caches, runs, strict=True):
-                        mine.append(run_once(MVVM_RUNNER, exe, args, cache, root=tree))
-                best.append((program.name, [min(mine, key=lambda r: r.seconds)
-                                            for mine in runs]))
+                per_layout = [_best_runs(exe, args, trees, rounds, layout,
+                                         scratch / f"layout{layout}")
+                              for layout in range(layouts)]
+                best.append((program.name, [
+                    replace(runs[0], seconds=geomean(run.seconds for run in runs) or 0)
+                    for runs in zip(*per_layout, strict=True)]))
     return best
+
+
+def _best_runs(exe: Path, args: list[str], trees: list[Path], rounds: int, layout: int,
+               caches: Path) -> list[Run]:
+    """Each tree's best of rounds runs of exe under a layout, interleaved, after one
+    untimed run that fills the tree's code cache for that layout."""
+    runner = MVVM_RUNNER if layout == 0 else Runner(
+        "mvvm", RISCV64, (sys.executable, str(ROOT / "bench" / "layout.py"), str(layout),
+                          "run"), stats=True)
+    settings = [Settings(cache=caches / f"cache{i}") for i in range(len(trees))]
+    for tree, cache in zip(trees, settings, strict=True):
+        run_once(runner, exe, args, cache, root=tree)
+    runs: list[list[Run]] = [[] for _ in trees]
+    for _ in range(rounds):
+        for tree, cache, mine in zip(trees, settings, runs, strict=True):
+            mine.append(run_once(runner, exe, args, cache, root=tree))
+    return [min(mine, key=lambda r: r.seconds) for mine in runs]
 
 
 def problems(results: list[tuple[str, list[Run]]], revisions: list[str]) -> list[str]:
@@ -109,8 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each (default 3)")
     parser.add_argument("--quick", action="store_true",
                         help="the programs' small sizes: a check of the harness, not a time")
+    parser.add_argument("--layouts", type=int, default=1, metavar="N",
+                        help="time each revision under N code layouts (bench/layout.py) and "
+                        "take the geometric mean of their best times (default 1)")
     options = parser.parse_args(argv)
-    results = compare(options.programs, options.revisions, options.rounds, options.quick)
+    results = compare(options.programs, options.revisions, options.rounds, options.quick,
+                      options.layouts)
     print(report(results, options.revisions))
     found = problems(results, options.revisions)
     for problem in found:
