@@ -27,6 +27,7 @@ from mvvm.runtime.fp_soft import DOUBLE, DZ, HALF, NV, NX, OF, SINGLE, UF  # noq
 from mvvm.translator import fp_emit  # noqa: E402
 from mvvm.translator.semantics import SEMANTICS  # noqa: E402
 from mvvm.translator.translate import emit_region  # noqa: E402
+from mvvm.wasm import encoder as w  # noqa: E402
 
 RNE, RTZ, RDN, RUP, RMM = range(5)
 
@@ -159,7 +160,8 @@ def test_no_slow_path_behind_a_test_calls_the_host_from_a_region(monkeypatch):
     paths may leave (slow_exits, as tiered and --tier 1 runs translate), none calls the
     host from the region's code, in the loop's steady copy or in its other one, whatever
     frm may be (a call anywhere in the region sent mandelbrot's loop values through the
-    stack: 20%). Without slow_exits (the counting mode), each does."""
+    stack: 20%), and the tests that lead to them are hinted unlikely. Without slow_exits
+    (the counting mode), each calls the host."""
     calls: list[int] = []
     host_call = fp_emit.SlowPath._host_call
 
@@ -176,8 +178,10 @@ def test_no_slow_path_behind_a_test_calls_the_host_from_a_region(monkeypatch):
         index = (pc - 0x10000) // 4
         return words[index] if 0 <= index < len(words) else None
 
-    emit_region(0x10000, fetch, slow_exits=True)
+    code = emit_region(0x10000, fetch, slow_exits=True).code
     assert calls == []
+    # the tests that take the slow paths are hinted unlikely (SlowPath.to_slow_if)
+    assert code.hints and all(code[at] == w.BR_IF and not likely for at, likely in code.hints)
     emit_region(0x10000, fetch)
     assert len(calls) >= 3
 

@@ -20,6 +20,7 @@ from mvvm.translator.semantics import ENDS_BLOCK, supported
 from mvvm.translator.structure import DISPATCH, Shape, analyse
 from mvvm.translator.translate import emit_region, pack
 from mvvm.wasi.discover import Program
+from mvvm.wasm import encoder as w
 from mvvm.wasm.encoder import sleb, uleb
 
 NOP = decode(0x00000013)          # addi x0, x0, 0
@@ -38,6 +39,46 @@ def test_unsigned_leb128(value, encoded):
 ])
 def test_signed_leb128(value, encoded):
     assert sleb(value) == encoded
+
+
+def _uleb_at(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def test_branch_hints_name_the_branches_they_hint():
+    """The branch-hinting section comes before the code section, and each of its entries
+    is the offset (from the body's locals) of the `if` or `br_if` hinted, size 1, and the
+    hint; the engine accepts the module."""
+    m = w.Module()
+    body = w.Code().get(0).hint(False).block(w.IF).op(w.END)
+    body.block(w.BLOCK).get(0).hint(True).br(w.BR_IF, 0).op(w.END).i32_const(1)
+    m.function(m.type((w.I32,), (w.I32,)), [w.I64, w.I64, w.F64], body, export="f")
+    wasm = m.encode()
+    name = w.encode_name("metadata.code.branch_hint")
+    count, at = _uleb_at(wasm, wasm.index(name) + len(name))
+    function, at = _uleb_at(wasm, at)
+    hints, at = _uleb_at(wasm, at)
+    assert (count, function, hints) == (1, 0, 2)
+    entries = []
+    for _ in range(hints):
+        offset, at = _uleb_at(wasm, at)
+        size, at = _uleb_at(wasm, at)
+        entries.append((offset, size, wasm[at]))
+        at += 1
+    assert wasm[at] == 10                       # the code section follows
+    _, at = _uleb_at(wasm, at + 1)              # its size
+    _, at = _uleb_at(wasm, at)                  # one body
+    _, locals_at = _uleb_at(wasm, at)           # the body's size: its locals start here
+    assert [(wasm[locals_at + offset], size, hint) for offset, size, hint in entries] == [
+        (w.IF, 1, 0), (w.BR_IF, 1, 1)]
+    wt.Module(make_engine(), wasm)
 
 
 def region(edges: dict[int, list[int]]) -> Region:

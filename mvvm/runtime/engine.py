@@ -66,7 +66,8 @@ HOST_STACK = 64 << 20
 
 def settings_text(sandbox: bool) -> str:
     """The engine's settings, for the disk cache's version key."""
-    return repr(sorted(SETTINGS.items()) + sorted(cranelift_flags(sandbox).items()))
+    return repr(sorted(SETTINGS.items()) + sorted(cranelift_flags(sandbox).items())
+                + [("wasm_branch_hinting", True)])
 
 
 def make_engine(profiler: str | None = None, sandbox: bool = False) -> wt.Engine:
@@ -78,6 +79,7 @@ def make_engine(profiler: str | None = None, sandbox: bool = False) -> wt.Engine
         setattr(config, name, value)
     for name, value in cranelift_flags(sandbox).items():
         ffi.wasmtime_config_cranelift_flag_set(config.ptr(), name.encode(), value.encode())
+    ffi.wasmtime_config_wasm_branch_hinting_set(config.ptr(), True)   # see w.Code.hint
     if not sandbox:                 # an embedding calls in on threads of any stack size
         ffi.wasmtime_config_async_stack_size_set(config.ptr(), WASM_STACK)     # >= the next
         config.max_wasm_stack = WASM_STACK

@@ -309,10 +309,10 @@ class Emitter:
         if self.steady is not None:
             prologue.extend(self._fp_steady())
         prologue.block(w.BLOCK).block(w.BLOCK)
-        out = w.Code(prologue + self.code)
+        out = w.Code(prologue).then(self.code)
         out.op(w.END)
         if self.chains:
-            out.extend(self._chain())
+            out.then(self._chain())
         out.op(w.END)
         out.get(self.next_pc).op(w.RETURN)
         return out, [(len(prologue) + offset, pc) for offset, pc in self.pcs]

@@ -327,9 +327,13 @@ class SlowPath:
         e.depth += 3
 
     def to_slow_if(self) -> None:
-        """Pop an i32: non-zero takes the slow path."""
+        """Pop an i32: non-zero takes the slow path. This test and special_if's are hinted
+        unlikely, so that Cranelift lays out the code they lead to past the function's hot
+        code: otherwise it follows the test, and the fast path jumps over it to go on
+        (spectralnorm ran 9% faster, over four code layouts; the other FP programs the
+        same)."""
         self.tested = True
-        self.c.br(w.BR_IF, self.depth + 1)
+        self.c.hint(False).br(w.BR_IF, self.depth + 1)
 
     def to_slow(self) -> None:
         self.c.br(w.BR, self.depth + 1)
@@ -342,7 +346,7 @@ class SlowPath:
         assert self.special is None
         self.tested = True
         self.special = (fmt, r, infinite)
-        self.c.br(w.BR_IF, self.depth)
+        self.c.hint(False).br(w.BR_IF, self.depth)
 
     def flags_set_already(self, fmt: Fmt, r: int, infinite: int = OF | NX) -> None:
         """For a special RNE result r: done with r itself (a NaN made canonical) if every

@@ -161,7 +161,25 @@ def encode_name(text: str) -> bytes:
 
 
 class Code(bytearray):
-    """A function body under construction: instructions appended as bytes."""
+    """A function body under construction: instructions appended as bytes, and the
+    branches marked likely or not (`hint`)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.hints: list[tuple[int, bool]] = []     # (offset of an if or br_if, likely)
+
+    def hint(self, likely: bool) -> Code:
+        """Say whether the branch that comes next (an `if` or a `br_if`) is taken nearly
+        always or nearly never, for the branch-hinting section: Cranelift then lays the
+        other side out as cold code past the function's hot code."""
+        self.hints.append((len(self), likely))
+        return self
+
+    def then(self, code: Code) -> Code:
+        """Append code with its hints."""
+        self.hints += [(len(self) + offset, likely) for offset, likely in code.hints]
+        self.extend(code)
+        return self
 
     def op(self, *opcodes: int) -> Code:
         self.extend(opcodes)
@@ -271,6 +289,19 @@ class Function:
 
     def encode(self) -> tuple[bytes, int]:
         """The encoded body and the offset of the first instruction within it."""
+        header = self._locals_header()
+        inner = header + bytes(self.body) + bytes([END])
+        size = uleb(len(inner))
+        return size + inner, len(size) + len(header)
+
+    def branch_hints(self) -> bytes:
+        """Its entries in the branch-hinting section: each hinted instruction's offset from
+        the start of the locals (where the proposal counts from), a size of 1, the hint."""
+        start = len(self._locals_header())
+        return vector([uleb(start + offset) + b"\x01" + bytes([likely])
+                       for offset, likely in self.body.hints])
+
+    def _locals_header(self) -> bytes:
         runs: list[bytes] = []
         i = 0
         while i < len(self.locals):
@@ -279,10 +310,7 @@ class Function:
                 j += 1
             runs.append(uleb(j - i) + bytes([self.locals[i]]))
             i = j
-        header = vector(runs)
-        inner = header + bytes(self.body) + bytes([END])
-        size = uleb(len(inner))
-        return size + inner, len(size) + len(header)
+        return vector(runs)
 
 
 @dataclass
@@ -347,6 +375,10 @@ class Module:
         section(out, 4, vector(self.tables))
         section(out, 5, vector(self.memories))
         section(out, 7, vector(self.exports))
+        hinted = [uleb(self.imported_funcs + i) + f.branch_hints()
+                  for i, f in enumerate(self.functions) if f.body.hints]
+        if hinted:
+            section(out, 0, encode_name("metadata.code.branch_hint") + vector(hinted))
         bodies = [f.encode() for f in self.functions]
         payload = uleb(len(bodies))
         start = len(out) + 1 + len(uleb(len(payload) + sum(len(b) for b, _ in bodies)))
