@@ -28,7 +28,8 @@ def _pad(steps: int) -> None:
 
     function, encode = w.Module.function, w.Module.encode
 
-    def padded_function(self, type_index, locals_, body, name="", export=None):
+    def padded_function(self: w.Module, type_index: int, locals_: list[int], body: w.Code,
+                        name: str = "", export: str | None = None) -> int:
         if self.name.startswith("batch_") and not getattr(self, "padded", False):
             self.padded = True
             pad = w.Code()
@@ -37,7 +38,7 @@ def _pad(steps: int) -> None:
             function(self, type_index, [], pad.i64_const(0))
         return function(self, type_index, locals_, body, name, export)
 
-    def padded_encode(self):
+    def padded_encode(self: w.Module) -> bytes:
         out = encode(self)
         if getattr(self, "padded", False):
             self.code_offsets = self.code_offsets[1:]

@@ -118,3 +118,43 @@ def test_compare_times_revisions_in_turn_and_checks_their_output() -> None:
     assert text.splitlines()[-1].startswith("geomean")
     wrong = [("sieve", [results[0][1][0], _run("another answer\n")])]
     assert compare.problems(wrong, ["HEAD", "."]) == ["sieve at .: another output than at HEAD"]
+
+
+def test_a_code_layout_moves_every_region_and_keeps_the_trap_map(monkeypatch) -> None:
+    """bench/layout.py's padding: a batch module gets one function more, first, and its
+    trap map still points at each guest instruction's own code, moved with it."""
+    from bench import layout
+    from mvvm.isa.encoder import asm
+    from mvvm.translator.translate import emit_region, pack
+    from mvvm.wasm import encoder as w
+
+    words = [asm("ld", rd=10, rs1=11, imm=8), asm("addi", rd=10, rs1=10, imm=1),
+             asm("sd", rs1=11, rs2=10, imm=16), asm("jalr", rd=0, rs1=1, imm=0)]
+    code = emit_region(0x10000, lambda pc: words[(pc - 0x10000) // 4]
+                       if 0 <= pc - 0x10000 < 4 * len(words) else None)
+    plain, plain_traps = pack("batch_plain", [code])
+    monkeypatch.setattr(w.Module, "function", w.Module.function)   # restored afterwards
+    monkeypatch.setattr(w.Module, "encode", w.Module.encode)
+    layout._pad(2)
+    padded, padded_traps = pack("batch_padded", [code])
+    assert len(padded) > len(plain)
+    assert padded_traps.pcs == plain_traps.pcs
+    moved = padded_traps.offsets[0] - plain_traps.offsets[0]
+    assert moved > 0
+    assert [padded[at] for at in padded_traps.offsets] == [
+        plain[at] for at in plain_traps.offsets]
+    assert all(b - a == moved
+               for a, b in zip(plain_traps.offsets, padded_traps.offsets, strict=True))
+
+
+def test_a_program_runs_alike_under_every_code_layout() -> None:
+    """`python3 bench/layout.py K run PROG` is `mvvm run PROG`, whatever K."""
+    from bench.build import RISCV64, build
+
+    sieve = programs.select("sieve")[0]
+    command = [str(build(sieve.source, RISCV64)), *sieve.args(True)]
+    outputs = {subprocess.run([sys.executable, str(ROOT / "bench" / "layout.py"), str(k),
+                               "run", "--tier", "1", "--no-cache", *command],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT).stdout
+               for k in (0, 3)}
+    assert len(outputs) == 1 and outputs.pop().startswith("sieve")
