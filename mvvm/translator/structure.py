@@ -20,10 +20,11 @@ region's entry that jumps to the entry or to any of those targets by a label
 variable (a br_table). It dominates everything, so the edge becomes the back
 edge of a loop around the region, and the graph is reducible. The edges into
 the targets from elsewhere may turn out irreducible in the new graph too:
-those are added until none is. That costs more at run time than the copies: the region becomes one
-loop, every target a merge node, with what is live anywhere in it live around
-it (the lexer bench ran 17-20% faster split). (Those edges used to leave the
-region: every pass of a state machine's loop went through the dispatcher.)
+those are added until none is. That costs more at run time than the copies:
+the region becomes one loop, every target a merge node, with what is live
+anywhere in it live around it (the lexer bench ran 17-20% faster split).
+(Those edges used to leave the region: every pass of a state machine's loop
+went through the dispatcher.)
 
 A region entered at an inner loop's header (the first code to get hot) reaches
 the outer loop too, whose back edge also comes to the entry: one loop, in

@@ -55,6 +55,7 @@ class RegionCode:
 
     entry: int
     region: Region
+    shape: Shape                     # the region's (mvvm.translator.structure)
     locals: list[int]
     code: w.Code
     marks: list[tuple[int, int]]     # (body offset, guest pc)
@@ -98,7 +99,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     _Structurer(region, shape, flow, emitter, precise, counting, loops, selects).node(
         shape.root)
     code, marks = emitter.finish()
-    return RegionCode(entry, region, emitter.locals, code, marks,
+    return RegionCode(entry, region, shape, emitter.locals, code, marks,
                       tuple(match.idiom.name for match in loops.values()), selects)
 
 

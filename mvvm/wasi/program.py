@@ -28,7 +28,7 @@ from mvvm.isa import Flow
 from mvvm.runtime import layout
 from mvvm.runtime.dispatcher import core_module, hash_table
 from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS, Profile, is_call
-from mvvm.translator.structure import DISPATCH, analyse
+from mvvm.translator.structure import DISPATCH
 from mvvm.translator.translate import RegionCode, emit_region, pack
 from mvvm.wasi.discover import Program
 from mvvm.wasi.glue import Config, glue_module
@@ -177,7 +177,7 @@ def _exits(code: RegionCode) -> set[int]:
     region, as one to its block would): other regions reach those too,
     and a pc no region starts at runs in the module's tier-0 interpreter (2.8x slower on
     lexer's state machine when they were left out)."""
-    shape = analyse(code.region)
+    shape = code.shape
     return {succ for start, block in code.region.blocks.items() for succ in block.succs
             if not shape.keeps(start, succ) or shape.target(start, succ) == DISPATCH}
 
