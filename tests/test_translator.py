@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 import wasmtime as wt
@@ -180,14 +181,19 @@ def test_merge_children_come_highest_reverse_postorder_first():
     assert shape.merge_children(0) == [16, 12]
 
 
-def _registers_of(base: int, words: list[int]) -> tuple[Region, Dataflow]:
-    """The region discovered from base in code made of words, and its register dataflow."""
+def _fetcher(base: int, words: list[int]) -> Callable[[int], int | None]:
+    """A region's fetch from code made of words at base."""
 
     def fetch(pc: int) -> int | None:
         index = (pc - base) // 4
         return words[index] if 0 <= index < len(words) else None
 
-    found = discover(base, fetch, ENDS_BLOCK, supported)
+    return fetch
+
+
+def _registers_of(base: int, words: list[int]) -> tuple[Region, Dataflow]:
+    """The region discovered from base in code made of words, and its register dataflow."""
+    found = discover(base, _fetcher(base, words), ENDS_BLOCK, supported)
     return found, analyse_registers(found, analyse(found), ENDS_BLOCK)
 
 
@@ -207,6 +213,48 @@ def test_a_loop_leaves_alone_the_registers_it_does_not_use():
     assert flow.before_loop[base + 4] == s1
     assert flow.edge_reload[(base + 4, base + 12)] == s1 | s2
     assert not flow.dirty_in[base + 4] & s1
+
+
+# A function whose middle is a loop nest (inner 8 <-> 8 inside outer 4 -> 8 -> 16 -> 4),
+# with code before and after it; with call, the outer loop calls a leaf (jal ra).
+def _nest(call: bool = False) -> list[int]:
+    return [asm("addi", rd=9, rs1=0, imm=0),                        # 0: s1 = 0
+            asm("addi", rd=10, rs1=0, imm=0),                       # 4: outer: a0 = 0
+            asm("addi", rd=10, rs1=10, imm=1),                      # 8: inner: a0 += 1
+            asm("bne", rs1=10, rs2=11, imm=-4),                     # 12: until a0 == a1
+            asm("jal", rd=1, imm=16) if call else asm("addi", rd=9, rs1=9, imm=1),  # 16
+            asm("bne", rs1=9, rs2=18, imm=-16),                     # 20: until s1 == s2
+            asm("addi", rd=10, rs1=9, imm=0),                       # 24: after: a0 = s1
+            asm("jalr", rd=0, rs1=1, imm=0),                        # 28: return
+            asm("jalr", rd=0, rs1=1, imm=0)]                        # 32: the callee
+
+
+def test_a_tight_loop_nest_gets_a_region_of_its_own():
+    """The function's region leaves for the nest at its header, and drops the code after
+    it too (only the nest reached it); a region entered inside the nest (at the inner
+    loop's header, where tier 0 finds it hot) holds the nest alone."""
+    base = 0x10000
+    fetch = _fetcher(base, _nest())
+    outside = discover(base, fetch, ENDS_BLOCK, supported)
+    assert set(outside.blocks) == {base} and outside.blocks[base].succs == [base + 4]
+    inside = discover(base + 8, fetch, ENDS_BLOCK, supported)
+    assert set(inside.blocks) == {base + 4, base + 8, base + 16}
+    assert inside.blocks[base + 16].succs == [base + 4, base + 24]     # the way out leaves
+
+
+def test_a_loop_nest_with_a_call_or_a_single_loop_stays_in_its_region():
+    """A call inside the nest leaves the region at every pass anyway, and a single loop
+    may pass a few times per entry: both stay in the function's region, and so does the
+    code after them."""
+    base = 0x10000
+    with_call = discover(base, _fetcher(base, _nest(call=True)), ENDS_BLOCK, supported)
+    assert {base + 4, base + 8, base + 16, base + 24}.issubset(with_call.blocks)
+    single = [asm("addi", rd=10, rs1=0, imm=0),                     # 0: a0 = 0
+              asm("addi", rd=10, rs1=10, imm=1),                    # 4: loop: a0 += 1
+              asm("bne", rs1=10, rs2=11, imm=-4),                   # 8: until a0 == a1
+              asm("jalr", rd=0, rs1=1, imm=0)]                      # 12: return
+    assert set(discover(base, _fetcher(base, single), ENDS_BLOCK, supported).blocks) \
+        == {base, base + 4, base + 12}
 
 
 def test_loops_around_the_entrys_own_loop_go_by_dispatch():

@@ -77,7 +77,7 @@ class RegionCode:
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                 precise: bool = False, counting: bool = False, others: Container[int] = (),
                 profile: Profile | None = None, memory64: bool = True,
-                slow_exits: bool = False) -> RegionCode:
+                slow_exits: bool = False, nests_apart: bool = True) -> RegionCode:
     """A region of at most budget guest instructions from entry, as a function body;
     precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
     counting: each block takes its instructions from VM_BUDGET (mvvm.runtime.layout);
@@ -85,8 +85,10 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     profile: tier 0's, which says which branch sides ran (the others are exits) and where
     indirect jumps went; memory64: the guest memory's index width (mvvm.runtime.layout);
     slow_exits: FP slow paths leave for tier 0 (fp_emit.SlowPath.leaves; not when
-    counting, where an exit in mid-block would spend its instructions twice)."""
-    region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile)
+    counting, where an exit in mid-block would spend its instructions twice);
+    nests_apart: tight loop nests get regions of their own (mvvm.translator.region)."""
+    region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile,
+                      nests_apart)
     shape = analyse(region)
     flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
     emitter = Emitter(memory64)

@@ -27,7 +27,13 @@ from mvvm.interpreter.rvc import expansion
 from mvvm.isa import Flow
 from mvvm.runtime import layout
 from mvvm.runtime.dispatcher import core_module, hash_table
-from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS, Profile, is_call
+from mvvm.translator.region import (
+    INNER_INSTRUCTIONS,
+    MAX_INSTRUCTIONS,
+    Profile,
+    cycles,
+    is_call,
+)
 from mvvm.translator.structure import DISPATCH
 from mvvm.translator.translate import RegionCode, emit_region, pack
 from mvvm.wasi.discover import Program
@@ -78,7 +84,10 @@ def translate(program: Program) -> list[RegionCode]:
     calls nesting only so deep). A region stops where another starts, and is small where
     another already holds the code, as in the JIT, so that code is not copied over and
     over. Tier 0 runs the rest and leaves for compiled code at the next call, return or
-    backward jump to a region start, as in `mvvm run`."""
+    backward jump to a region start, as in `mvvm run`. Loop nests stay in their regions
+    (`nests_apart`): one entered by a forward jump from tier 0 would run there until a
+    backward jump to a start, which a rotated loop's need not be (compute.c's sieve ran
+    in tier 0, 960 million instructions); `mvvm run`'s tier 0 finds such a loop hot."""
     tables = program.jump_tables()
     # Every branch side may run; an indirect jump goes where its table says.
     profile = Profile(ran=lambda pc: True, jumps=lambda pc: tables.get(pc, ()))
@@ -104,7 +113,7 @@ class _Regions:
             pc = work.pop()
             budget = INNER_INSTRUCTIONS if pc in self.covered else MAX_INSTRUCTIONS
             code = emit_region(pc, self.program.fetch, budget, others=self.starts - {pc},
-                               profile=self.profile, memory64=False)
+                               profile=self.profile, memory64=False, nests_apart=False)
             self.codes.append(code)
             for start, end in code.code_ranges():
                 self.covered.update(range(start, end, 2))
@@ -122,53 +131,9 @@ def _recursive_returns(codes: list[RegionCode]) -> list[int]:
                           for pc, instr in block.instrs
                           if instr is not None and is_call(instr) and instr.spec.flow is Flow.JAL]
              for code in codes}
-    cycle = _cycles({f: [callee for _, callee in sites] for f, sites in calls.items()})
+    cycle = cycles({f: [callee for _, callee in sites] for f, sites in calls.items()})
     return sorted(back for f, sites in calls.items() for back, callee in sites
                   if f in cycle and cycle.get(callee) == cycle[f])
-
-
-def _cycles(graph: dict[int, list[int]]) -> dict[int, int]:
-    """The nodes on a cycle, each with a number for its strongly connected component
-    (Tarjan's algorithm, without recursion: call graphs are deep)."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    stack: list[int] = []
-    on_stack: set[int] = set()
-    found: dict[int, int] = {}
-    for root in graph:
-        if root in index:
-            continue
-        frames = [(root, iter(graph.get(root, ())))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while frames:
-            node, edges = frames[-1]
-            for succ in edges:
-                if succ not in index:
-                    index[succ] = low[succ] = len(index)
-                    stack.append(succ)
-                    on_stack.add(succ)
-                    frames.append((succ, iter(graph.get(succ, ()))))
-                    break
-                if succ in on_stack:
-                    low[node] = min(low[node], index[succ])
-            else:
-                frames.pop()
-                if frames:
-                    parent = frames[-1][0]
-                    low[parent] = min(low[parent], low[node])
-                if low[node] == index[node]:
-                    members = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        members.append(member)
-                        if member == node:
-                            break
-                    if len(members) > 1 or node in graph.get(node, ()):
-                        found.update(dict.fromkeys(members, node))
-    return found
 
 
 def _exits(code: RegionCode) -> set[int]:
