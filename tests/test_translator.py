@@ -257,6 +257,28 @@ def test_a_loop_nest_with_a_call_or_a_single_loop_stays_in_its_region():
         == {base, base + 4, base + 12}
 
 
+def test_the_side_of_a_branch_that_goes_round_its_loop_is_the_else_arm():
+    """Cranelift lays an `if`'s else arm out right after its test: the side of a branch
+    that goes back round a loop goes there (its condition inverted), so that a pass takes
+    one jump, the one back, and not two (out to the latch and back). A forward branch
+    keeps its taken side in the then arm."""
+    base = 0x10000
+    words = [asm("addi", rd=10, rs1=10, imm=1),                     # loop: a0 += 1
+             asm("bne", rs1=10, rs2=11, imm=-4),                    # until a0 == a1
+             asm("beq", rs1=10, rs2=12, imm=8),                     # a0 == a2: skip
+             asm("sd", rs1=2, rs2=10, imm=0),                       # the store
+             asm("jalr", rd=0, rs1=1, imm=0)]
+    code = emit_region(base, _fetcher(base, words))
+    body, marks = bytes(code.code), {pc: at for at, pc in code.marks}
+
+    def before_if(pc: int) -> int:
+        """The opcode before the first `if` of the guest instruction at pc."""
+        return body[body.index(bytes([w.IF, 0x40]), marks[pc]) - 1]
+
+    assert before_if(base + 4) == w.I32_EQZ
+    assert before_if(base + 8) == w.I64_EQ
+
+
 def test_loops_around_the_entrys_own_loop_go_by_dispatch():
     """Entered at an inner loop's header (4 <-> 8), the region also reaches the outer path
     back to it (8 -> 12 -> 4): that edge goes by DISPATCH, so the outer loop is DISPATCH's
