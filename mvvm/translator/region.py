@@ -99,7 +99,8 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     for it rather than copy it. With a profile, a branch's side that never ran is not
     followed (the region leaves for it instead), and an indirect jump's targets are. A
     call of the entry, or of a small leaf function, jumps to it; once the region has a
-    return, the code after each such call is followed too."""
+    return, the code after each such call is followed too. nests_apart: tight loop nests
+    go to regions of their own (`_nests_apart`)."""
     ran = profile.ran if profile is not None else None
     decoded: dict[int, Instr | None] = {}
     jumps: dict[int, list[int]] = {}        # indirect jumps and their successors
