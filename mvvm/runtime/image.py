@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import wasmtime as wt
 
-from mvvm.isa import disasm
+from mvvm import isa
 from mvvm.linux.mm import PROT_EXEC, AddressSpace
 from mvvm.runtime import layout
 from mvvm.runtime.cachefiles import CacheRoot
@@ -349,7 +349,7 @@ class Image:
                 if instr is None:
                     print(f"0x{pc:016x}:  {'':18}illegal", file=out)
                     continue
-                mnemonic, _, operands = disasm(instr, pc).partition("\t")
+                mnemonic, _, operands = isa.disasm(instr, pc).partition("\t")
                 raw = f"{instr.raw:0{2 * instr.length}x}"
                 print(f"0x{pc:016x}:  {raw:<18}{mnemonic:<24}{operands}".rstrip(), file=out)
             print(file=out)

@@ -25,9 +25,8 @@ from typing import TextIO
 
 import wasmtime as wt
 
+from mvvm import isa
 from mvvm.errors import BudgetSpent, GuestFault
-from mvvm.interpreter.rvc import expansion
-from mvvm.isa import decode
 from mvvm.linux.errors import Restart
 from mvvm.linux.mm import AddressSpace
 from mvvm.runtime import fp_host, layout
@@ -476,6 +475,7 @@ class VM:
     def _on_expand(self, values: ctypes.Array) -> None:
         """Tier 0 met a compressed value for the first time: its expansion, kept for next
         time in the VM memory's table."""
+        from mvvm.interpreter.rvc import expansion  # decodes: a warm run seldom needs it
         value = values[0].i32 & 0xFFFF
         word = expansion(value)
         self._rvc[value] = word
@@ -518,7 +518,7 @@ class VM:
         self.pc = pc
         if trap.code in ACCESS_TRAPS:
             signo, code, what = ACCESS_TRAPS[trap.code]
-            instr = decode(self.image.fetch(pc) or 0)
+            instr = isa.decode(self.image.fetch(pc) or 0)
             addr = fault_address(instr, self.x) if exact and instr else 0
             return Fault(signo, code, addr, f"{what} at pc {pc:#x}"), exact
         if trap.code == wt.TrapCode.UNREACHABLE:      # FP: dynamic rounding with frm > 4

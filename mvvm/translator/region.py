@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field, replace
 
-from mvvm.isa import Flow, Instr, decode
+from mvvm import isa
+from mvvm.isa import Flow, Instr
 
 MAX_INSTRUCTIONS = 2000
 LEAF_INSTRUCTIONS = 96      # the largest callee a region copies in (glibc's strlen: 62)
@@ -126,7 +127,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             raw = fetch(pc)
             if raw is None:
                 break
-            instr = decode(raw)
+            instr = isa.decode(raw)
             if instr is not None and not supported(instr):
                 instr = None
             decoded[pc] = instr
@@ -267,7 +268,7 @@ def _leaf_code(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
         pc = work.pop()
         while pc not in seen:
             raw = fetch(pc)
-            instr = decode(raw) if raw is not None else None
+            instr = isa.decode(raw) if raw is not None else None
             if instr is None or not supported(instr) or \
                     len(seen) >= min(LEAF_INSTRUCTIONS, room):
                 return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import resource
 import time
@@ -10,9 +11,6 @@ from ctypes import LittleEndianStructure, c_int32, c_int64, c_uint32, c_uint64, 
 from typing import TYPE_CHECKING
 
 from ...errors import GuestExit, ThreadExit
-from ...isa import TABLE
-from ...isa.rvc import FORMS
-from ...isa.table import CACHE_BLOCK
 from ...runtime.layout import GUEST_LIMIT
 from ..errors import SyscallError
 from ..mm import PROT_WRITE
@@ -437,24 +435,32 @@ HWPROBE_EXTENSIONS = {"Zba": 3, "Zbb": 4, "Zbs": 5, "Zicboz": 6, "Zbc": 7, "Zbkb
                       "Zimop": 42, "Zca": 43, "Zcb": 44, "Zcd": 45, "Zcmop": 47, "Zawrs": 48,
                       "Zicbom": 55}
 ZBKC = {"clmul", "clmulh"}
-IMPLEMENTED = ({spec.ext for spec in TABLE} | {form.ext for form in FORMS}
-               | {"Zca", "Zcd", "Zihintntl", "Zihintpause"}
-               | ({"Zbkc"} if {spec.name for spec in TABLE} >= ZBKC else set()))
 MISALIGNED_FAST = 3                    # wasm loads and stores at any alignment
 MISALIGNED_UNSUPPORTED = 4
-HWPROBE = {
-    0: 0, 1: 0, 2: 0,                  # mvendorid, marchid, mimpid
-    3: 1,                              # BASE_BEHAVIOR: IMA
-    4: HWPROBE_IMA_FD | HWPROBE_IMA_C | sum(   # IMA_EXT_0
-        1 << bit for ext, bit in HWPROBE_EXTENSIONS.items() if ext in IMPLEMENTED),
-    5: MISALIGNED_FAST,                # CPUPERF_0
-    6: CACHE_BLOCK,                    # ZICBOZ_BLOCK_SIZE
-    7: GUEST_LIMIT - 1,                # HIGHEST_VIRT_ADDRESS
-    8: 10_000_000,                     # TIME_CSR_FREQ: rdtime's 10 MHz
-    9: MISALIGNED_FAST,                # MISALIGNED_SCALAR_PERF
-    10: MISALIGNED_UNSUPPORTED,        # MISALIGNED_VECTOR_PERF: no V
-    12: CACHE_BLOCK,                   # ZICBOM_BLOCK_SIZE
-}
+
+
+@functools.cache
+def _hwprobe() -> dict[int, int]:
+    """riscv_hwprobe's keys and values, made at the first call: they read the instruction
+    table, which a run from a warm code cache need not build at all (2 ms of its start)."""
+    from ...isa import rvc, table
+
+    implemented = ({spec.ext for spec in table.TABLE} | {form.ext for form in rvc.FORMS}
+                   | {"Zca", "Zcd", "Zihintntl", "Zihintpause"}
+                   | ({"Zbkc"} if {spec.name for spec in table.TABLE} >= ZBKC else set()))
+    return {
+        0: 0, 1: 0, 2: 0,                  # mvendorid, marchid, mimpid
+        3: 1,                              # BASE_BEHAVIOR: IMA
+        4: HWPROBE_IMA_FD | HWPROBE_IMA_C | sum(   # IMA_EXT_0
+            1 << bit for ext, bit in HWPROBE_EXTENSIONS.items() if ext in implemented),
+        5: MISALIGNED_FAST,                # CPUPERF_0
+        6: table.CACHE_BLOCK,              # ZICBOZ_BLOCK_SIZE
+        7: GUEST_LIMIT - 1,                # HIGHEST_VIRT_ADDRESS
+        8: 10_000_000,                     # TIME_CSR_FREQ: rdtime's 10 MHz
+        9: MISALIGNED_FAST,                # MISALIGNED_SCALAR_PERF
+        10: MISALIGNED_UNSUPPORTED,        # MISALIGNED_VECTOR_PERF: no V
+        12: table.CACHE_BLOCK,             # ZICBOM_BLOCK_SIZE
+    }
 
 
 HWPROBE_MAX_PAIRS = 1 << 16
@@ -472,9 +478,10 @@ def sys_riscv_hwprobe(k: Kernel, pairs: int, count: int, cpusetsize: int, cpus: 
         raise SyscallError(errno.EINVAL)
     if count:
         wanted = k.load_struct(HwprobePair * count, pairs)
+        values = _hwprobe()
         for pair in wanted:
-            known = pair.key in HWPROBE
-            pair.value = HWPROBE[pair.key] if known else 0
+            known = pair.key in values
+            pair.value = values[pair.key] if known else 0
             pair.key = pair.key if known else -1
         k.store_struct(pairs, wanted)
     return 0
