@@ -401,16 +401,17 @@ def _copy_bytes(e: Emitter, push_to: Callable[[], None], push_from: Callable[[],
             c.simd_mem(w.V128_LOAD, GUEST_MEMORY, offset)
             c.simd_mem(w.V128_STORE, GUEST_MEMORY, offset)
 
+    step = 2 * CHUNK
     c.i64_const(0).set(at)
-    vectors(0, range(0, 16, 16))
-    c.block(w.BLOCK).block(w.LOOP)          # bytes [at - 112, at + 16) a step
-    c.get(at).i64_const(128).op(w.I64_ADD).tee(at).get(size).op(w.I64_GE_U).br(w.BR_IF, 1)
-    vectors(112, range(0, 128, 16))
+    vectors(0, range(0, VECTOR, VECTOR))
+    c.block(w.BLOCK).block(w.LOOP)          # bytes [at - step + 16, at + 16) a step
+    c.get(at).i64_const(step).op(w.I64_ADD).tee(at).get(size).op(w.I64_GE_U).br(w.BR_IF, 1)
+    vectors(step - VECTOR, range(0, step, VECTOR))
     c.br(w.BR, 0).op(w.END, w.END)
-    c.get(at).i64_const(128).op(w.I64_SUB).set(at)     # copied: [0, at + 16)
-    for part in (64, 32):                   # the rest: 96, 64, 32 or no bytes
-        c.get(at).i64_const(part + 32).op(w.I64_ADD).get(size).op(w.I64_LE_U).block(w.IF)
-        vectors(-16, range(0, part, 16))
+    c.get(at).i64_const(step).op(w.I64_SUB).set(at)    # copied: [0, at + 16)
+    for part in (step // 2, step // 4):     # the rest: 96, 64, 32 or no bytes
+        c.get(at).i64_const(part + 2 * VECTOR).op(w.I64_ADD).get(size).op(w.I64_LE_U).block(w.IF)
+        vectors(-VECTOR, range(0, part, VECTOR))
         c.get(at).i64_const(part).op(w.I64_ADD).set(at).op(w.END)
 
 
