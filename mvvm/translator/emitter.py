@@ -75,9 +75,11 @@ class Emitter:
         self.depth = 0                          # structured nesting inside the exit blocks
         self.chains = False                     # some exit chains (the tail needs its code)
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
+        self.calls: list[tuple[int, int]] = []  # (body offset, guest pc): see call_region
         self.steady: int | None = None          # see keep_fp_steady
         self.assume_steady = False              # emitting the FP code for steady == 1
         self.slow_paths_leave = False           # see fp_emit.SlowPath.leaves
+        self.direct_calls = False               # see call_region
         self._temps: dict[int, list[int]] = {w.I32: [], w.I64: [], w.F32: [], w.F64: [],
                                              w.V128: []}
 
@@ -272,6 +274,12 @@ class Emitter:
                     self._reg_local(kind, number))
         return code
 
+    def call_region(self, pc: int) -> None:
+        """Call the region at the guest pc (the call depth on the stack): a direct call,
+        whose function the module chooses (mvvm.translator.translate.pack). Only where
+        direct_calls is set: a module that holds the whole program."""
+        self.calls.append((self.code.call_later(), pc))
+
     def host_call(self, func: int) -> None:
         """Call a host import returning i32 after a write-back: zero goes on; non-zero
         leaves for Python at the pc the host put in the VM state, with no further
@@ -301,10 +309,10 @@ class Emitter:
 
     # -- assembling the function -------------------------------------------------------
 
-    def finish(self) -> tuple[w.Code, list[tuple[int, int]]]:
+    def finish(self) -> tuple[w.Code, list[tuple[int, int]], list[tuple[int, int]]]:
         """Prologue (live register loads) + body in the blocks $return and $chain + the
-        chain + `return next_pc`. Returns the function code and the (offset, guest pc)
-        marks, now relative to it."""
+        chain + `return next_pc`. Returns the function code, and the (offset, guest pc)
+        marks and region calls, now relative to it."""
         prologue = self._loads(self.entry_live)
         if self.steady is not None:
             prologue.extend(self._fp_steady())
@@ -315,7 +323,9 @@ class Emitter:
             out.then(self._chain())
         out.op(w.END)
         out.get(self.next_pc).op(w.RETURN)
-        return out, [(len(prologue) + offset, pc) for offset, pc in self.pcs]
+        moved = len(prologue)
+        return (out, [(moved + offset, pc) for offset, pc in self.pcs],
+                [(moved + offset, pc) for offset, pc in self.calls])
 
     def _chain(self) -> w.Code:
         """From next_pc (the registers written back) straight into the region compiled there,

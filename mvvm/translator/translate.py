@@ -59,6 +59,7 @@ class RegionCode:
     locals: list[int]
     code: w.Code
     marks: list[tuple[int, int]]     # (body offset, guest pc)
+    calls: list[tuple[int, int]]     # (body offset, guest pc): Emitter.call_region's
     idioms: tuple[str, ...] = ()     # the loops it fast-forwards (mvvm.translator.idioms)
     # its branches emitted as selects, by node (mvvm.translator.hammocks)
     selects: dict[int, hammocks.Hammock] = field(default_factory=dict)
@@ -77,7 +78,8 @@ class RegionCode:
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                 precise: bool = False, counting: bool = False, others: Container[int] = (),
                 profile: Profile | None = None, memory64: bool = True,
-                slow_exits: bool = False, nests_apart: bool = True) -> RegionCode:
+                slow_exits: bool = False, nests_apart: bool = True,
+                direct_calls: bool = False) -> RegionCode:
     """A region of at most budget guest instructions from entry, as a function body;
     precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
     counting: each block takes its instructions from VM_BUDGET (mvvm.runtime.layout);
@@ -86,7 +88,11 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     indirect jumps went; memory64: the guest memory's index width (mvvm.runtime.layout);
     slow_exits: FP slow paths leave for tier 0 (fp_emit.SlowPath.leaves; not when
     counting, where an exit in mid-block would spend its instructions twice);
-    nests_apart: tight loop nests get regions of their own (mvvm.translator.region)."""
+    nests_apart: tight loop nests get regions of their own (mvvm.translator.region);
+    direct_calls: a direct call is a direct wasm call, of the callee's function if the
+    module holds it, else of a stub (see pack). For a module of a whole program (mvvm
+    wasm): `mvvm run` packs the regions that got hot together, and a callee, hot first,
+    is nearly always in an earlier module, where a stub only adds a call."""
     region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile,
                       nests_apart)
     shape = analyse(region)
@@ -94,21 +100,24 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     emitter = Emitter(memory64)
     emitter.entry_live = flow.entry_live
     emitter.slow_paths_leave = slow_exits
+    emitter.direct_calls = direct_calls
     if any(_rounds(instr) for block in region.blocks.values() for _, instr in block.instrs):
         emitter.keep_fp_steady()
     loops = {} if counting else idioms.find(shape, flow.dirty_out)
     selects = {} if counting else hammocks.find(shape, flow.edge_reload)
     _Structurer(region, shape, flow, emitter, precise, counting, loops, selects).node(
         shape.root)
-    code, marks = emitter.finish()
-    return RegionCode(entry, region, shape, emitter.locals, code, marks,
+    code, marks, calls = emitter.finish()
+    return RegionCode(entry, region, shape, emitter.locals, code, marks, calls,
                       tuple(match.idiom.name for match in loops.values()), selects)
 
 
 def pack(name: str, regions: list[RegionCode], memory64: bool = True) -> tuple[bytes, TrapMap]:
     """One module holding the regions' functions, exported as export_name(index), and the
     trap map of all of them (frames carry the module's name); memory64 as the regions
-    were emitted."""
+    were emitted. A region's direct call (emit_region's direct_calls) of another in the
+    module calls its function; one of a region elsewhere calls a stub (`_call_stub`)
+    that goes through the table. So such a module's regions stand or fall together."""
     module = w.Module(name=name)
     assert module.type((w.I32,), (w.I64,)) == REGION_TYPE
     module.import_func("env", "syscall", module.type((), (w.I32,)))
@@ -120,16 +129,34 @@ def pack(name: str, regions: list[RegionCode], memory64: bool = True) -> tuple[b
                     memory64=memory64)
     module.import_memory("env", "vm", 1)
     module.import_table("env", "regions", 1)
-    for index, region in enumerate(regions):
-        module.function(REGION_TYPE, region.locals, region.code,
-                        name=region_name(region.entry), export=export_name(index))
+    functions = {region.entry: module.function(REGION_TYPE, region.locals, region.code,
+                                               name=region_name(region.entry),
+                                               export=export_name(index))
+                 for index, region in enumerate(regions)}     # the last of an entry's
+    for pc in sorted({pc for region in regions for _, pc in region.calls} - functions.keys()):
+        functions[pc] = module.function(REGION_TYPE, [w.I64, w.I32, w.I32], _call_stub(pc))
+    for region in regions:          # the module holds the bodies themselves: fill them in
+        for offset, pc in region.calls:
+            region.code.fill_call(offset, functions[pc])
     wasm = module.encode()
     offsets: list[int] = []
     pcs: list[int] = []
-    for base, region in zip(module.code_offsets, regions, strict=True):
+    for base, region in zip(module.code_offsets[:len(regions)], regions, strict=True):
         offsets.extend(base + offset for offset, _ in region.marks)
         pcs.extend(pc for _, pc in region.marks)
     return wasm, TrapMap(tuple(offsets), tuple(pcs))
+
+
+def _call_stub(callee: int) -> w.Code:
+    """The function a region calls for the region at callee when another module holds
+    it: a tail call through the table slot `push_slot` finds, or without one, callee
+    returned, which each caller returns as it is, down to the dispatcher."""
+    c, target, site, slot = w.Code(), 1, 2, 3
+    c.i64_const(callee).set(target)
+    push_slot(c, target, site, slot)
+    c.tee(slot).op(w.I32_EQZ).block(w.IF).i64_const(callee).op(w.RETURN, w.END)
+    c.get(CALL_DEPTH_LOCAL).get(slot).call_indirect(REGION_TYPE, tail=True)
+    return c
 
 
 def _rounds(instr: Instr | None) -> bool:
@@ -497,25 +524,44 @@ class _Structurer:
         return target
 
     def _call(self, node: int, instr: Instr, pc: int) -> None:
-        """A linking jump as a wasm call: write back, find the callee's region (`push_slot`:
-        a cache, then the dispatcher's lookup, for direct and indirect calls alike), call
-        it, and if it returns to the next instruction (it normally does) reload and go on.
-        Any other result (longjmp, an exit to Python, a deeper frame's unknown target) is
-        returned as it is, since the VM state already holds every register: no write-back.
-        Too deep a nesting, or a callee that cannot be translated, leaves the region."""
+        """A linking jump as a wasm call: write back, call the callee's region, and if it
+        returns to the next instruction (it normally does) reload and go on. Any other
+        result (longjmp, an exit to Python, a deeper frame's unknown target) is returned
+        as it is, since the VM state already holds every register: no write-back. Too
+        deep a nesting leaves the region for the callee. With e.direct_calls a direct call
+        is a direct wasm call (`Emitter.call_region`); else it goes through the table."""
         e, c = self.e, self.e.code
         e.mark(pc)
-        direct = instr.spec.flow is Flow.JAL
-        target = e.temp() if direct else self._jalr_target(instr)
-        if direct:
-            c.i64_const(pc + instr.imm).set(target)
+        callee = pc + instr.imm if instr.spec.flow is Flow.JAL else None
+        target = None                   # the callee's pc in a local, for the table
+        if callee is None:
+            target = self._jalr_target(instr)
+        elif not e.direct_calls:
+            target = e.temp()
+            c.i64_const(callee).set(target)
         back = pc + instr.length
         c.i64_const(back)
         e.set_x(instr.rd)
         e.write_back()
-        slot, site = e.temp(w.I32), e.temp(w.I32)
         c.get(CALL_DEPTH_LOCAL)
         e.vm_load(layout.VM_CALL_DEPTH, w.I32_LOAD)
+        if target is None:
+            c.op(w.I32_GE_U)
+            self._push("if", None, w.IF)
+            e.exit_to(callee)
+            self._pop()
+            c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
+            e.call_region(callee)
+        else:
+            self._call_indirect(target)
+        self._returned(node, back)
+
+    def _call_indirect(self, target: int) -> None:
+        """The call of the region at the pc in the i64 local target, the depth test's
+        operands on the stack: its table slot from `push_slot`; none there, and it leaves
+        the region for target."""
+        e, c = self.e, self.e.code
+        slot, site = e.temp(w.I32), e.temp(w.I32)
         c.op(w.I32_LT_U)
         c.block(w.IF, w.I32)
         push_slot(c, target, site, slot)
@@ -527,7 +573,6 @@ class _Structurer:
         c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
         c.get(slot).call_indirect(REGION_TYPE)
         e.release((w.I64, target), (w.I32, slot), (w.I32, site))
-        self._returned(node, back)
 
     def _returned(self, node: int, back: int) -> None:
         """After the call whose result is on the stack: unless it is the return address,

@@ -122,6 +122,15 @@ ATOMIC_ALIGN = {
 _ONE_BYTE = [bytes([v]) for v in range(128)]
 
 
+CALL_INDEX_BYTES = 5        # a u32 in LEB128 at its longest
+
+
+def _padded_uleb(value: int) -> bytes:
+    """value in CALL_INDEX_BYTES of LEB128, every byte but the last with its high bit."""
+    groups = [value >> (7 * k) & 0x7F for k in range(CALL_INDEX_BYTES)]
+    return bytes(group | 0x80 for group in groups[:-1]) + bytes(groups[-1:])
+
+
 def uleb(value: int) -> bytes:
     """Unsigned LEB128 (most values the translator writes fit one byte: a table)."""
     if value < 128:
@@ -272,6 +281,18 @@ class Code(bytearray):
         self.append(CALL)
         self.extend(uleb(func))
         return self
+
+    def call_later(self) -> int:
+        """A call whose function is chosen when the module is put together (`fill_call`):
+        its index takes five bytes whatever it is (LEB128 padded with zero groups, which
+        wasm accepts), so that filling it in moves no offset. Returns the index's offset."""
+        self.append(CALL)
+        self.extend(_padded_uleb(0))
+        return len(self) - CALL_INDEX_BYTES
+
+    def fill_call(self, offset: int, func: int) -> None:
+        """Make the call at offset (from `call_later`) a call of func."""
+        self[offset:offset + CALL_INDEX_BYTES] = _padded_uleb(func)
 
     def call_indirect(self, type_index: int, table: int = 0, tail: bool = False) -> Code:
         self.append(RETURN_CALL_INDIRECT if tail else CALL_INDIRECT)
