@@ -45,6 +45,7 @@ SPECS: dict[str, Program] = {
     "strings": Program(flavours=("O2", "pie")),  # strcmp/strlen scans tier 1 fast-forwards
     "memcpy": Program(flavours=("O2",)),  # memcpy's word copy tier 1 fast-forwards
     "selects": Program(flavours=("O2",)),  # short branch hammocks tier 1 makes selects
+    "sextw": Program(status=31, flavours=("O2",)),  # sext.w of words tier 1 makes copies
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mvvm.isa import Flow, Instr
 from mvvm.runtime import layout
 from mvvm.runtime.precise import may_trap
-from mvvm.translator import hammocks, idioms
+from mvvm.translator import hammocks, idioms, words
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
@@ -105,8 +105,8 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
         emitter.keep_fp_steady()
     loops = {} if counting else idioms.find(shape, flow.dirty_out)
     selects = {} if counting else hammocks.find(shape, flow.edge_reload)
-    _Structurer(region, shape, flow, emitter, precise, counting, loops, selects).node(
-        shape.root)
+    _Structurer(region, shape, flow, emitter, precise, counting, loops, selects,
+                words.sext_copies(region, shape)).node(shape.root)
     code, marks, calls = emitter.finish()
     return RegionCode(entry, region, shape, emitter.locals, code, marks, calls,
                       tuple(match.idiom.name for match in loops.values()), selects)
@@ -170,7 +170,7 @@ class _Structurer:
     def __init__(self, region: Region, shape: Shape, flow: Dataflow, emitter: Emitter,
                  precise: bool, counting: bool,
                  loops: dict[tuple[int, int], idioms.Match],
-                 selects: dict[int, hammocks.Hammock]) -> None:
+                 selects: dict[int, hammocks.Hammock], copies: frozenset[int]) -> None:
         self.region = region
         self.shape = shape
         self.flow = flow
@@ -181,6 +181,7 @@ class _Structurer:
         # each one's local: where its fast path tries again (mvvm.translator.idioms)
         self.retries = {header: emitter.local(w.I64) for _, header in loops}
         self.hammocks = selects     # branches emitted as selects, by their block
+        self.copies = copies        # the pcs of the sext.ws that are copies (words.py)
         # DISPATCH's label variable: its target's index in shape.dispatch (0, the entry, is
         # where the function starts)
         self.label = emitter.local(w.I32) if shape.dispatch else None
@@ -467,6 +468,8 @@ class _Structurer:
         csr instruction or a syscall may end (`_rounding`)."""
         e = self.e
         e.mark(pc)
+        if pc in self.copies:
+            instr = words.as_copy(instr)
         if self.precise and may_trap(instr):
             e.write_back()
         if e.steady is not None and _rounds(instr):
