@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from difftest.machine import PAGE, SCRATCH, Fault, MvvmCpu, State  # noqa: E402
 
 from mvvm.isa.encoder import asm  # noqa: E402
-from mvvm.linux.mm import PROT_READ  # noqa: E402
+from mvvm.runtime.address_space import PROT_READ  # noqa: E402
 
 READ_ONLY = SCRATCH - 0x10000            # a page the test maps read-only
 UNMAPPED = SCRATCH + 0x100000            # inside the backed guest space, but not mapped

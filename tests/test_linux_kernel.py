@@ -12,9 +12,8 @@ import pytest
 from test_linux_mm import MMAP_TOP, RW, FakeMemory
 
 from mvvm.errors import GuestExit, GuestSignal
-from mvvm.linux import AddressSpace, Kernel
+from mvvm.linux import Kernel
 from mvvm.linux.abi import AT_FDCWD, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, O_CLOEXEC
-from mvvm.linux.mm import PAGE, PROT_READ
 from mvvm.linux.paths import ConfinedPaths
 from mvvm.linux.structs import (
     Iovec,
@@ -27,6 +26,7 @@ from mvvm.linux.structs import (
     Utsname,
 )
 from mvvm.linux.syscalls import TABLE
+from mvvm.runtime.address_space import PAGE, PROT_READ, AddressSpace
 
 NR = {call.name: nr for nr, call in TABLE.items()}
 O_RDONLY, O_WRONLY, O_RDWR, O_CREAT = 0, 1, 2, 0o100

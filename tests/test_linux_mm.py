@@ -4,9 +4,8 @@ import errno
 
 import pytest
 
-from mvvm.errors import GuestFault
-from mvvm.linux.errors import SyscallError
-from mvvm.linux.mm import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Mapping
+from mvvm.errors import GuestFault, SyscallError
+from mvvm.runtime.address_space import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, Mapping
 
 BASE = 0x10000
 SIZE = 16 << 20

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from mvvm.linux.errors import SyscallError
+from mvvm.errors import SyscallError
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 
 

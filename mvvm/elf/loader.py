@@ -17,8 +17,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, page_up
 from mvvm.runtime import layout
+from mvvm.runtime.address_space import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, page_up
 from mvvm.runtime.memory import GuestMemory
 
 PAGE = 0x1000

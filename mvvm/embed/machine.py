@@ -35,14 +35,13 @@ from typing import Any, BinaryIO, TextIO, TypeVar
 from mvvm.elf.dynamic import closure
 from mvvm.elf.loader import ElfError, ElfImage
 from mvvm.elf.symbols import Symbols
-from mvvm.errors import BudgetSpent, GuestExit, GuestSignal
-from mvvm.linux.errors import SyscallError
+from mvvm.errors import BudgetSpent, GuestExit, GuestSignal, SyscallError
 from mvvm.linux.kernel import Kernel
-from mvvm.linux.mm import PROT_EXEC
-from mvvm.linux.mm import Mapping as Pages
 from mvvm.linux.paths import ConfinedPaths
 from mvvm.linux.process import Process, find_sysroot
 from mvvm.runtime import layout
+from mvvm.runtime.address_space import PROT_EXEC
+from mvvm.runtime.address_space import Mapping as Pages
 from mvvm.runtime.image import Image
 from mvvm.runtime.precise import Fault
 from mvvm.runtime.vm import VM

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 
 from mvvm.errors import GuestFault as BadAddress
-from mvvm.linux.mm import AddressSpace
+from mvvm.runtime.address_space import AddressSpace
 from mvvm.runtime.memory import GuestMemory
 
 from .errors import AddressError

@@ -1,10 +1,11 @@
-"""The Linux layer: the guest's address space, its syscalls, and strace output.
+"""The Linux layer: the guest's syscalls, its processes, threads and signals, and strace
+output.
 
-`AddressSpace` knows which guest pages are mapped; `Kernel` runs one syscall at
-a time against guest memory and the host, the way qemu-user's Linux layer does.
+`Kernel` runs one syscall at a time against guest memory and the host, the way
+qemu-user's Linux layer does; what the guest has mapped it keeps in the runtime's
+`AddressSpace` (mvvm.runtime.address_space), which the translator consults too.
 """
 
 from .kernel import Kernel
-from .mm import AddressSpace, GuestMemory, Mapping
 
-__all__ = ["AddressSpace", "GuestMemory", "Kernel", "Mapping"]
+__all__ = ["Kernel"]

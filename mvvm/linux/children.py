@@ -17,7 +17,7 @@ import signal
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from .errors import SyscallError
+from ..errors import SyscallError
 from .signals import ERESTARTSYS, SignalState
 
 T = TypeVar("T")

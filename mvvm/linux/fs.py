@@ -15,12 +15,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..errors import SyscallError
+from ..runtime.sync import synchronized
 from . import procfs
 from .abi import AT_FDCWD
-from .errors import SyscallError
 from .paths import ConfinedPaths, HostPath, HostPaths
 from .rlimits import RLIMIT_NOFILE, ResourceLimits
-from .sync import synchronized
 
 STDIO = (0, 1, 2)
 

@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import GuestFault
-from .errors import SyscallError
+from ..errors import GuestFault, SyscallError
 from .signals import ERESTARTSYS
 
 if TYPE_CHECKING:

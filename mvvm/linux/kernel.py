@@ -14,12 +14,11 @@ import os
 from collections.abc import Callable
 from typing import Protocol, TextIO, TypeVar
 
-from ..errors import GuestExit, GuestFault, GuestSignal
+from ..errors import GuestExit, GuestFault, GuestSignal, Restart, SyscallError
+from ..runtime.address_space import PAGE, PROT_READ, PROT_WRITE, AddressSpace, GuestMemory
 from .children import Children
-from .errors import Restart, SyscallError
 from .fs import Files
 from .futex import Futexes
-from .mm import PAGE, PROT_READ, PROT_WRITE, AddressSpace, GuestMemory
 from .paths import ConfinedPaths, HostPaths
 from .rlimits import ResourceLimits
 from .signals import RESTARTS, SI_USER, SignalState, send_self

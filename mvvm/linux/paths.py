@@ -28,7 +28,7 @@ import posixpath
 import threading
 from typing import NamedTuple
 
-from .errors import SyscallError
+from ..errors import SyscallError
 
 MAX_LINKS = 40          # Linux's limit on symlinks followed in one lookup (ELOOP beyond)
 RESOLVE_NO_MAGICLINKS, RESOLVE_IN_ROOT = 0x02, 0x10

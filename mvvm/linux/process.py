@@ -1,5 +1,5 @@
 """A Linux process around the VM: load the program, set up the kernel, run, and go on across
-execve (a new VM for the new image) and the restarts syscalls ask for (mvvm.linux.errors).
+execve (a new VM for the new image) and the restarts syscalls ask for (mvvm.errors).
 
 A process forked by a guest is a real host process; when its guest dies of a signal it
 dies of that signal itself, so that the parent's wait4 sees what Linux would report.
@@ -30,15 +30,14 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from mvvm.elf.loader import ElfError, LoaderMissing, load_program
-from mvvm.errors import GuestExit, GuestFault, GuestSignal, ThreadExit
+from mvvm.errors import GuestExit, GuestFault, GuestSignal, Restart, SyscallError, ThreadExit
 from mvvm.linux import hoststack
 from mvvm.linux.abi import AT_FDCWD
-from mvvm.linux.errors import Restart, SyscallError
 from mvvm.linux.futex import exit_robust_list
 from mvvm.linux.kernel import Kernel
-from mvvm.linux.mm import Rights
 from mvvm.linux.paths import ConfinedPaths, HostPaths
 from mvvm.linux.signals import HostSignals, deliver_due, deliver_fault
+from mvvm.runtime.address_space import Rights
 from mvvm.runtime.image import TIERED, Image, Stats
 from mvvm.runtime.layout import CALL_DEPTH_LIMIT, DEEP_CALL_DEPTH, STACK_SIZE
 from mvvm.runtime.vm import VM

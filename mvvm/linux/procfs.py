@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from .mm import PROT_EXEC, PROT_READ, PROT_WRITE, Mapping
+from ..runtime.address_space import PROT_EXEC, PROT_READ, PROT_WRITE, Mapping
 
 _SELF = re.compile(rb"/proc/(self|thread-self|\d+)/([^/]+)")
 

@@ -10,8 +10,8 @@ import errno
 import os
 import resource
 
+from ..errors import SyscallError
 from .abi import RLIMITS
-from .errors import SyscallError
 
 RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_STACK = 3

@@ -21,7 +21,7 @@ from __future__ import annotations
 from ctypes import LittleEndianStructure, c_uint8, c_uint32, c_uint64, sizeof
 from typing import TYPE_CHECKING
 
-from .mm import PAGE, PROT_EXEC, PROT_READ
+from ..runtime.address_space import PAGE, PROT_EXEC, PROT_READ
 from .structs import SigInfo, StackT
 
 if TYPE_CHECKING:

@@ -29,10 +29,9 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GuestFault, GuestSignal
+from ..errors import GuestFault, GuestSignal, SyscallError
 from ..runtime.precise import SEGV_ACCERR, SEGV_MAPERR
 from .abi import NSIG, SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
-from .errors import SyscallError
 from .sigframe import SigInfo, push_frame
 from .structs import SigAction, StackT
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, TextIO
 import wasmtime as wt
 
 from mvvm import isa
-from mvvm.linux.mm import PROT_EXEC, AddressSpace
 from mvvm.runtime import layout
+from mvvm.runtime.address_space import PROT_EXEC, AddressSpace
 from mvvm.runtime.cachefiles import CacheRoot
 from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
 from mvvm.runtime.dispatcher import core_module

@@ -9,7 +9,7 @@ null page and its neighbours, below GUEST_BASE, Linux's mmap_min_addr) are never
 and their host pages fault like any unmapped page. An index is checked against the
 memory's constant bound (Cranelift cannot drop the check for a 64-bit index), and so is
 any address at or above GUEST_LIMIT: it is SIGSEGV, not another guest address. Inside the
-bound, the host's page rights (the guest's, mvvm.linux.mm) make unmapped pages fault.
+bound, the host's page rights (the guest's, mvvm.runtime.address_space) make unmapped pages fault.
 Modules import the memory with its exact size (GUEST_IMPORT) and the engine's reservation
 is smaller than it (mvvm.runtime.memories): Cranelift then checks the index alone against
 the size, and lets the guard pages catch the access's offset, so that the accesses at

@@ -1,7 +1,7 @@
 """Guest memory as the Linux layer and the loader see it: byte access by guest address.
 
 Only the range backed by the wasm memory is checked here; whether a page is
-mapped is the address space's business (mvvm.linux.mm), which may also give the
+mapped is the address space's business (mvvm.runtime.address_space), which may also give the
 host pages the guest's rights (`protect`): translated code then runs on them
 unchanged, and an access they forbid faults in hardware and traps (SIGSEGV).
 Accesses from here are the host's own (the loader, a syscall that has checked
@@ -216,7 +216,7 @@ class GuestMemory:
 
     def host_address(self, addr: int) -> int:
         """Where guest address addr is in the host process (for zero-copy views, which only
-        an embedding makes: its pages keep their host rights, see mvvm.linux.mm)."""
+        an embedding makes: its pages keep their host rights, see mvvm.runtime.address_space)."""
         return self._at(addr, 1)
 
     def read(self, addr: int, size: int) -> bytes:

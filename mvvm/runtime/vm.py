@@ -26,10 +26,9 @@ from typing import TextIO
 import wasmtime as wt
 
 from mvvm import isa
-from mvvm.errors import BudgetSpent, GuestFault
-from mvvm.linux.errors import Restart
-from mvvm.linux.mm import AddressSpace
+from mvvm.errors import BudgetSpent, GuestFault, Restart
 from mvvm.runtime import fp_host, layout
+from mvvm.runtime.address_space import AddressSpace
 from mvvm.runtime.dispatcher import CORE_NAME, CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
 from mvvm.runtime.image import COMPILE, TIERED, Image, Stats

@@ -21,8 +21,8 @@ from unicorn import riscv_const as rv
 
 from mvvm.errors import GuestExit, GuestSignal
 from mvvm.isa.encoder import asm
-from mvvm.linux.mm import PROT_EXEC, PROT_READ, PROT_WRITE, Rights
 from mvvm.runtime import layout
+from mvvm.runtime.address_space import PROT_EXEC, PROT_READ, PROT_WRITE, Rights
 from mvvm.runtime.image import COMPILE
 from mvvm.runtime.vm import VM
 

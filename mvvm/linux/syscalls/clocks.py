@@ -6,8 +6,8 @@ import errno
 import time
 from typing import TYPE_CHECKING
 
+from ...errors import SyscallError
 from ..abi import CLOCKS
-from ..errors import SyscallError
 from ..structs import NS_PER_SEC, Timespec, Timeval, Timezone, split_ns
 from ..table import CLOCK, HEX, PTR, SyscallSet
 

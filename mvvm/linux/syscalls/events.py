@@ -16,7 +16,7 @@ import select
 from ctypes import LittleEndianStructure, c_int32, c_uint32, c_uint64
 from typing import TYPE_CHECKING
 
-from ..errors import SyscallError
+from ...errors import SyscallError
 from ..fs import libc
 from ..structs import NS_PER_SEC, Timespec
 from ..table import CLOCK, FD, HEX, INT, PTR, SIZE, SyscallSet

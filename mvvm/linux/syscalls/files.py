@@ -13,6 +13,8 @@ from collections.abc import Callable
 from ctypes import LittleEndianStructure, c_int32, c_int64, c_uint8, c_uint64, sizeof
 from typing import TYPE_CHECKING
 
+from ...errors import SyscallError
+from ...runtime.address_space import PROT_WRITE
 from .. import abi, procfs
 from ..abi import (
     F_ADD_SEALS,
@@ -47,9 +49,7 @@ from ..abi import (
     TIOCGWINSZ,
     TIOCSWINSZ,
 )
-from ..errors import SyscallError
 from ..fs import OpenFile, libc
-from ..mm import PROT_WRITE
 from ..structs import KERNEL_NCCS, Iovec, Termios
 from ..table import (
     DIRFD,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..errors import SyscallError
+from ...errors import SyscallError
 from ..futex import BITSET_MATCH_ANY
 from ..signals import ERESTARTNOHAND, ERESTARTSYS
 from ..structs import NS_PER_SEC, Timespec

@@ -8,7 +8,8 @@ import fcntl
 import os
 from typing import TYPE_CHECKING
 
-from ...errors import GuestFault
+from ...errors import GuestFault, SyscallError
+from ...runtime.address_space import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
 from .. import procfs
 from ..abi import (
     MAP_ANONYMOUS,
@@ -20,8 +21,6 @@ from ..abi import (
     MAP_TYPE,
     MAX_RW_COUNT,
 )
-from ..errors import SyscallError
-from ..mm import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
 from ..table import FD, HEX, INT, LONG, MAP_FLAGS, PROT, PTR, SIZE, SyscallSet
 
 if TYPE_CHECKING:

@@ -13,11 +13,11 @@ import stat
 from ctypes import create_string_buffer
 from typing import TYPE_CHECKING
 
+from ...errors import SyscallError
+from ...runtime.address_space import PROT_WRITE
 from .. import procfs
 from ..abi import AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW
-from ..errors import SyscallError
 from ..fs import libc, read_dir
-from ..mm import PROT_WRITE
 from ..paths import HostPath
 from ..structs import Stat, Statx, StatxTimestamp, split_ns
 from ..table import (

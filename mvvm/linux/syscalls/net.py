@@ -15,8 +15,8 @@ from collections.abc import Callable
 from ctypes import LittleEndianStructure, c_int32, c_uint32, c_uint64, sizeof
 from typing import TYPE_CHECKING
 
+from ...errors import SyscallError
 from ..abi import AF_UNIX, AT_FDCWD, SOCK_CLOEXEC, SOCK_NONBLOCK
-from ..errors import SyscallError
 from ..fs import libc
 from ..structs import Iovec
 from ..table import (

@@ -10,10 +10,9 @@ import time
 from ctypes import LittleEndianStructure, c_int32, c_int64, c_uint32, c_uint64, sizeof
 from typing import TYPE_CHECKING
 
-from ...errors import GuestExit, ThreadExit
+from ...errors import GuestExit, SyscallError, ThreadExit
+from ...runtime.address_space import PROT_WRITE
 from ...runtime.layout import GUEST_LIMIT
-from ..errors import SyscallError
-from ..mm import PROT_WRITE
 from ..structs import Rlimit, Rusage, Sysinfo, Timeval, Tms, Utsname
 from ..table import HEX, INT, LONG_HEX, PTR, RESOURCE, SIZE, SyscallSet
 

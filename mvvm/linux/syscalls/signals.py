@@ -11,10 +11,9 @@ from collections.abc import Callable
 from ctypes import LittleEndianStructure, c_int32, c_uint8, c_uint64
 from typing import TYPE_CHECKING
 
-from ...errors import GuestFault, GuestSignal
+from ...errors import GuestFault, GuestSignal, Restart, SyscallError
 from ...runtime.precise import TRAP_SIGNALS
 from ..abi import NSIG, SIG_DFL, SIG_IGN, SIGKILL, SIGSTOP
-from ..errors import Restart, SyscallError
 from ..sigframe import SP, SigInfo, pop_frame
 from ..signals import (
     ERESTARTNOHAND,

@@ -19,6 +19,7 @@ import stat
 from ctypes import LittleEndianStructure, c_int32, c_uint64, sizeof
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ...errors import Restart, SyscallError
 from .. import hoststack
 from ..abi import (
     AT_EMPTY_PATH,
@@ -33,7 +34,6 @@ from ..abi import (
     CLONE_VM,
     CSIGNAL,
 )
-from ..errors import Restart, SyscallError
 from ..paths import HostPath
 from ..structs import Rusage, SigInfo
 from ..table import (

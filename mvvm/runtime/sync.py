@@ -1,5 +1,5 @@
-"""Locking for the Linux layer's shared tables (the address space, the descriptor table),
-which the process's threads change from their syscalls at once: Python may switch
+"""Locking for the tables a process's threads share (the address space, the Linux layer's
+descriptor table), which they change from their syscalls at once: Python may switch
 threads between any two bytecodes, so a compound change must be atomic."""
 
 from __future__ import annotations

@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import NamedTuple, Protocol
 
-from ..errors import GuestFault
-from .errors import SyscallError
+from ..errors import GuestFault, SyscallError
 from .sync import synchronized
 
 PAGE = 4096
