@@ -18,6 +18,7 @@ from toolchain import PROGRAMS, run_mvvm, run_qemu
 
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
+from mvvm.runtime.translations import Translations
 from mvvm.runtime.vm import VM
 from mvvm.translator.region import Profile
 from mvvm.translator.structure import analyse
@@ -246,3 +247,24 @@ def test_an_image_no_longer_used_goes_with_its_compiler_thread():
     assert image() is None
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_code_asked_for_the_first_time_is_translated_before_code_asked_again(monkeypatch):
+    """The background compiler's round takes first-time requests (code running in tier 0)
+    before requests to translate a region again (code running compiled), each in the
+    order asked."""
+    from mvvm.runtime.tiers import BackgroundCompiler
+
+    class Image:                        # what a round reads of one
+        translations = Translations()
+
+    image = Image()
+    compiler = BackgroundCompiler(image)            # its thread starts with a request
+    emitted: list[int] = []
+    monkeypatch.setattr(compiler, "_emit", lambda image, pc, profile, again: emitted.append(pc))
+    monkeypatch.setattr(compiler, "_publish", lambda *args: None)
+    profile = Profile(lambda pc: True, lambda pc: [])
+    for pc, again in ((0x100, True), (0x200, False), (0x300, True), (0x400, False)):
+        compiler._pending[pc] = (profile, again)
+    compiler._round(image)
+    assert emitted == [0x200, 0x400, 0x100, 0x300]
