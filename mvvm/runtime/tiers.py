@@ -116,8 +116,8 @@ class BackgroundCompiler:
         modules. Code translated again already runs compiled, where first-time code runs
         in tier 0, 5-10 times slower: lexer's switch, given new cases, had its function's
         14 regions translated again at full budget (70-120 ms each), and the
-        regions for the new cases queued behind them while tier 0 ran them (150-265
-        million instructions against 15-50 million; one cold run in three or four)."""
+        regions for the new cases queued behind them while tier 0 ran them (80-265
+        million instructions against 15-50 million; in a third to a half of cold runs)."""
         generation = image.translations.generation
         codes: list[RegionCode] = []
         started = time.perf_counter()
