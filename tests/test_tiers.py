@@ -134,31 +134,6 @@ def test_a_recursive_call_is_a_jump_to_the_entry():
     wt.Module.validate(make_engine(), wasm)
 
 
-def test_direct_calls_call_the_module_s_function_or_a_stub():
-    """With direct_calls (`mvvm wasm`'s one module), a call of a region the module holds
-    is a wasm call of its function; of one it does not hold, a call of a stub that goes
-    through the table (the same stub for every call of it); the module validates."""
-    words = [asm("jal", rd=1, imm=32), asm("jal", rd=1, imm=60), asm("jalr", rd=0, rs1=1),
-             *[asm("addi", rd=0, rs1=0, imm=0)] * 5,
-             asm("jal", rd=1, imm=32), asm("jalr", rd=0, rs1=1),      # B, at CODE + 32
-             *[asm("addi", rd=0, rs1=0, imm=0)] * 6,
-             asm("jal", rd=1, imm=-32), asm("jalr", rd=0, rs1=1)]     # C, at CODE + 64
-    a, b = (emit_region(pc, _fetcher(words), direct_calls=True) for pc in (CODE, CODE + 32))
-    assert [pc for _, pc in a.calls] == [CODE + 32, CODE + 64]
-    assert [pc for _, pc in b.calls] == [CODE + 64]
-    assert emit_region(CODE, _fetcher(words)).calls == []
-    wasm, _ = pack("direct", [a, b])
-    wt.Module.validate(make_engine(), wasm)
-    imported = 5                        # the host functions: regions' indices follow them
-
-    def callee(code, k):
-        offset = code.calls[k][0]
-        return sum((byte & 0x7F) << 7 * n for n, byte in enumerate(code.code[offset:offset + 5]))
-
-    assert [callee(a, 0), callee(a, 1), callee(b, 0)] == [imported + 1, imported + 2,
-                                                          imported + 2]
-
-
 def test_a_recursion_without_a_return_does_not_follow_its_return_point():
     """Until the region has a return, nothing can come back after a call of its entry: the
     code there is not part of it."""

@@ -26,6 +26,7 @@ from mvvm.wasm import encoder as w
 from mvvm.wasm.encoder import sleb, uleb
 
 NOP = decode(0x00000013)          # addi x0, x0, 0
+CODE = 0x10000
 
 
 @pytest.mark.parametrize(("value", "encoded"), [
@@ -329,3 +330,24 @@ def test_a_sext_w_of_a_word_is_a_copy_and_no_other(build_program, guest_env):
     assert {spec.name for spec in isa.TABLE} >= words.WORD_RESULTS | words.WORDS_IN_WORDS_OUT
     assert run_qemu(binary, env=guest_env).status == 31
     assert run_mvvm(binary, options=["--tier", "1"], env=guest_env).status == 31
+
+
+def test_direct_calls_call_the_module_s_function_or_a_stub():
+    """With direct_calls (`mvvm wasm`'s one module), a call of a region the module holds
+    is a wasm call of its function; of one it does not hold, a call of a stub that goes
+    through the table (the same stub for every call of it); the module validates."""
+    words = [asm("jal", rd=1, imm=32), asm("jal", rd=1, imm=60), asm("jalr", rd=0, rs1=1),
+             *[asm("addi", rd=0, rs1=0, imm=0)] * 5,
+             asm("jal", rd=1, imm=32), asm("jalr", rd=0, rs1=1),      # B, at CODE + 32
+             *[asm("addi", rd=0, rs1=0, imm=0)] * 6,
+             asm("jal", rd=1, imm=-32), asm("jalr", rd=0, rs1=1)]     # C, at CODE + 64
+    a, b = (emit_region(pc, _fetcher(CODE, words), direct_calls=True)
+            for pc in (CODE, CODE + 32))
+    assert [pc for _, pc in a.calls] == [CODE + 32, CODE + 64]
+    assert [pc for _, pc in b.calls] == [CODE + 64]
+    assert emit_region(CODE, _fetcher(CODE, words)).calls == []
+    wasm, _ = pack("direct", [a, b])
+    wt.Module.validate(make_engine(), wasm)
+    imported = 5                        # the host functions: regions' indices follow them
+    called = [_uleb_at(code.code, offset)[0] for code in (a, b) for offset, _ in code.calls]
+    assert called == [imported + 1, imported + 2, imported + 2]
