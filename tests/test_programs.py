@@ -46,6 +46,7 @@ SPECS: dict[str, Program] = {
     "memcpy": Program(flavours=("O2",)),  # memcpy's word copy tier 1 fast-forwards
     "selects": Program(flavours=("O2",)),  # short branch hammocks tier 1 makes selects
     "sextw": Program(status=31, flavours=("O2",)),  # sext.w of words tier 1 makes copies
+    "lanes": Program(flavours=("O2",)),  # element-wise loops tier 1 runs in SIMD lanes
 }
 
 

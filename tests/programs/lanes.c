@@ -1,0 +1,112 @@
+/* Element-wise loops that tier 1 runs in SIMD lanes (mvvm.translator.vectorize), over
+ * lengths around a group's, arrays that overlap at every distance from -40 to 40 bytes
+ * (where the lanes would read a value the scalar loop stored first, the fast path must
+ * stand aside), misaligned elements and arrays that cross pages.  Prints a checksum per
+ * case; the test compares the output with qemu's. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define N 300
+static _Alignas(4096) unsigned char arena[4 * 4096];
+
+__attribute__((noinline)) void axpy32(uint32_t *c, const uint32_t *b, uint32_t a, long n)
+{
+    for (long j = 0; j < n; j++)
+        c[j] += a * b[j];
+}
+
+__attribute__((noinline)) void mix64(uint64_t *d, const uint64_t *s, uint64_t k, long n)
+{
+    for (long j = 0; j < n; j++)
+        d[j] = ((s[j] >> 7) ^ k) + (s[j] << 3);
+}
+
+__attribute__((noinline)) void shift64(int64_t *d, const int64_t *s, long n)
+{
+    for (long j = 0; j < n; j++)
+        d[j] = (s[j] >> 5) - s[j];
+}
+
+__attribute__((noinline)) void fill64(uint64_t *d, uint64_t v, long n)
+{
+    for (long j = 0; j < n; j++)
+        d[j] = v;
+}
+
+__attribute__((noinline)) void words32(uint32_t *d, const uint32_t *s, long n)
+{
+    for (long j = 0; j < n; j++)
+        d[j] = (s[j] >> 3) ^ (s[j] << 5) ^ 0x9e3779b9u;
+}
+
+/* through one pointer: a store 8 bytes above a load (each pass reads what the one two
+ * before stored), and one 12 below (reads ahead of the stores) */
+__attribute__((noinline)) void smear32(volatile uint32_t *a, long n)
+{
+    for (long j = 0; j < n; j++)
+        a[j + 2] += a[j];
+}
+
+__attribute__((noinline)) void pull32(volatile uint32_t *a, long n)
+{
+    for (long j = 0; j < n; j++)
+        a[j] -= a[j + 3] * 5;
+}
+
+static uint64_t seed = 88172645463325252ull;
+
+static uint64_t next(void)
+{
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    return seed;
+}
+
+static void scramble(void)
+{
+    for (size_t i = 0; i < sizeof arena; i++)
+        arena[i] = (unsigned char)next();
+}
+
+static uint64_t checksum(void)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < sizeof arena; i++)
+        h = (h ^ arena[i]) * 1099511628211ull;
+    return h;
+}
+
+int main(void)
+{
+    /* disjoint, every length up to a few groups, every alignment of the bytes */
+    for (long n = 0; n < 40; n++)
+        for (int skew = 0; skew < 4; skew++) {
+            scramble();
+            axpy32((uint32_t *)(arena + 8192 + skew), (uint32_t *)(arena + 16 + skew),
+                   (uint32_t)next(), n);
+            mix64((uint64_t *)(arena + 12288 + skew), (uint64_t *)(arena + 4000 + 2 * skew),
+                  next(), n);
+            printf("%ld %d %016llx\n", n, skew, (unsigned long long)checksum());
+        }
+    /* overlapping: the destination from 40 bytes below the source to 40 above */
+    for (int d = -40; d <= 40; d++) {
+        scramble();
+        axpy32((uint32_t *)(arena + 4096 + d), (uint32_t *)(arena + 4096), 3, N);
+        words32((uint32_t *)(arena + 9000 + d), (uint32_t *)(arena + 9000), N);
+        mix64((uint64_t *)(arena + 13000 + d), (uint64_t *)(arena + 13000), 5, N / 2);
+        shift64((int64_t *)(arena + 2000 + d), (int64_t *)(arena + 2000), N / 2);
+        axpy32((uint32_t *)(arena + 6000), (uint32_t *)(arena + 6000), 7, N);
+        smear32((uint32_t *)(arena + 7000 + d), N);
+        pull32((uint32_t *)(arena + 11000 + d), N);
+        printf("%d %016llx\n", d, (unsigned long long)checksum());
+    }
+    /* across pages, long runs */
+    scramble();
+    for (int round = 0; round < 50; round++) {
+        axpy32((uint32_t *)(arena + 100), (uint32_t *)(arena + 8190), (uint32_t)round, 2000);
+        fill64((uint64_t *)(arena + 9000 + round), next(), 800);
+        shift64((int64_t *)(arena + 3), (int64_t *)(arena + 7000), 1000);
+    }
+    printf("pages %016llx\n", (unsigned long long)checksum());
+    return 0;
+}

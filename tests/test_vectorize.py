@@ -1,0 +1,74 @@
+"""Tier 1's element-wise loops in SIMD lanes (mvvm/translator/vectorize.py): which loops
+qualify, and that a program full of them, overlapping at every distance, gives qemu's
+output with every region compiled."""
+
+from __future__ import annotations
+
+import pytest
+import wasmtime as wt
+from toolchain import PROGRAMS, run_mvvm, run_qemu
+
+from mvvm import isa
+from mvvm.elf.loader import read_image
+from mvvm.isa import decode
+from mvvm.isa.encoder import asm
+from mvvm.runtime.engine import make_engine
+from mvvm.translator import vectorize
+from mvvm.translator.translate import emit_region, pack
+from mvvm.wasi.discover import Program
+
+LANES = PROGRAMS / "lanes.c"
+IN_LANES = {"axpy32": 4, "words32": 4, "pull32": 4, "mix64": 8, "shift64": 8, "fill64": 8}
+
+
+def test_element_wise_loops_run_in_lanes(build_program, guest_env):
+    """lanes.c's loops: each of IN_LANES at its width; smear32 reads, through the same
+    pointer, what the iteration two before stored, which lanes would not see."""
+    binary = build_program(LANES, "O2")
+    program = Program(read_image(str(binary)))
+    symbols = program.symbols.addresses
+    codes = {name: emit_region(symbols[name], program.fetch)
+             for name in (*IN_LANES, "smear32")}
+    for name, width in IN_LANES.items():
+        assert codes[name].idioms == (f"lanes of {width} bytes",), name
+    assert codes["smear32"].idioms == ()
+    assert emit_region(symbols["axpy32"], program.fetch, counting=True).idioms == ()
+    wasm, _ = pack("lanes", list(codes.values()))
+    wt.Module.validate(make_engine(), wasm)
+    qemu = run_qemu(binary, env=guest_env)
+    assert qemu.status == 0
+    assert run_mvvm(binary, options=["--tier", "1"], env=guest_env).stdout == qemu.stdout
+
+
+def _loop(*body: tuple[str, dict[str, int]]) -> list[isa.Instr]:
+    """A one-block loop: the body, a1 and a2 stepped by 4, `bne a1, a3` back."""
+    words = [asm(name, **fields) for name, fields in body]
+    words += [asm("addi", rd=11, rs1=11, imm=4), asm("addi", rd=12, rs1=12, imm=4),
+              asm("bne", rs1=11, rs2=13, imm=-4 * (len(words) + 2))]
+    return [decode(word) for word in words]
+
+
+@pytest.mark.parametrize(("shift", "runs"), [(3, True), (31, True), (32, False), (40, False)])
+def test_a_word_lane_shifts_by_less_than_32(shift, runs):
+    """i32x4.shl takes its count modulo 32; a stored word of x << 32 and more is 0."""
+    loop = vectorize.analyse(_loop(("lw", {"rd": 5, "rs1": 11}),
+                                   ("slli", {"rd": 5, "rs1": 5, "imm": shift}),
+                                   ("sw", {"rs1": 12, "rs2": 5})))
+    assert (loop is not None) == runs
+
+
+def test_a_value_carried_round_the_loop_keeps_it_scalar():
+    """t0 is read before it is written: a sum over the iterations, not a lane each."""
+    body = (("lw", {"rd": 5, "rs1": 11}), ("add", {"rd": 6, "rs1": 6, "rs2": 5}),
+            ("sw", {"rs1": 12, "rs2": 6}))
+    assert vectorize.analyse(_loop(*body)) is None
+    independent = (("lw", {"rd": 5, "rs1": 11}), ("add", {"rd": 6, "rs1": 5, "rs2": 7}),
+                   ("sw", {"rs1": 12, "rs2": 6}))
+    assert vectorize.analyse(_loop(*independent)) is not None
+
+
+def test_lane_operations_are_table_rows():
+    names = {spec.name for spec in isa.TABLE}
+    for ops in vectorize.LANE_OPS.values():
+        assert set(ops) <= names
+    assert set(vectorize.LOADS) | set(vectorize.STORES) <= names
