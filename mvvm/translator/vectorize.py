@@ -14,7 +14,10 @@ the idioms' fast paths do), so no access faults where the scalar loop's would no
 run each instruction of the body for a whole group before the next instruction: that is
 the scalar loop's order unless a store and another access, the later one in the body at
 1 to 15 bytes above the earlier, touch the same bytes in different iterations of a group.
-Through one base that is known here; through two, the fast path tests it.
+Through one base that is known here; through two, the fast path tests it. (Another
+thread that takes a page's rights away while the groups run would see its fault with
+the groups before it stored and the registers as the edge left them: the page bound
+cannot see that race, which the scalar loop would lose at some iteration too.)
 
 LANE_OPS says, for the instructions a lane may run, the SIMD operation whose lanes give
 the bits of the result that the loop's stores keep: a fact about their results at that
@@ -104,7 +107,7 @@ def find(shape: Shape, dirty_out: dict[int, int]) -> dict[tuple[int, int], Match
         loop = analyse([instr for _, instr in block.instrs])
         if loop is None:
             continue
-        writes = sum(1 << reg for reg in loop.steps)
+        writes = sum(1 << reg for reg in loop.steps)      # dirty already: written back
         if writes & ~dirty_out[header] == 0:
             idiom = Idiom(f"lanes of {loop.width} bytes", (), (),
                           lambda e, _binding, _retry, loop=loop: emit(e, loop))
