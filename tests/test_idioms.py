@@ -1,6 +1,6 @@
 """Tier 1's fast-forwarded loops (mvvm/translator/idioms.py): glibc's own strcmp, strlen
-and memcpy's word copy are recognised, the regions validate, and programs that lean on them
-give qemu's results with every region compiled."""
+and memcpy's word copy, and a byte compare to an end pointer, are recognised, the regions
+validate, and programs that lean on them give qemu's results with every region compiled."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ def test_glibc_string_scans_are_fast_forwarded(where, build_program):
     wt.Module.validate(make_engine(), wasm)
     counting = emit_region(symbols["strcmp"], program.fetch, counting=True)
     assert counting.idioms == ()            # budgets count every iteration
+
+
+def test_a_byte_compare_to_an_end_pointer_is_fast_forwarded(build_program):
+    """strings.c's first_difference, memcmp's shape as gcc compiles a check of each byte of
+    a copy; budgets count its iterations instead."""
+    program = Program(read_image(str(build_program(STRINGS, "O2"))))
+    start = program.symbols.addresses["first_difference"]
+    assert emit_region(start, program.fetch).idioms == (idioms.MEMCMP.name,)
+    assert emit_region(start, program.fetch, counting=True).idioms == ()
 
 
 def test_glibc_word_copies_are_fast_forwarded_wherever_their_regions_start(build_program):

@@ -41,7 +41,6 @@ STORES = {"sw": 4, "sd": 8}
 
 # SIMD sub-opcodes (0xFD prefix)
 SPLAT = {4: 0x11, 8: 0x12}                      # i32x4.splat, i64x2.splat
-AND, OR, XOR = 0x4E, 0x50, 0x51                 # v128.and, or, xor
 SHL, SHR_S, SHR_U = {4: 0xAB, 8: 0xCB}, {4: 0xAC, 8: 0xCC}, {4: 0xAD, 8: 0xCD}
 ADD, SUB, MUL = {4: 0xAE, 8: 0xCE}, {4: 0xB1, 8: 0xD1}, {4: 0xB5, 8: 0xD5}
 
@@ -60,7 +59,7 @@ LANE_OPS: dict[int, dict[str, tuple[str, bool]]] = {
 }
 SHIFTS = {"shl": SHL, "shr_s": SHR_S, "shr_u": SHR_U}
 ARITHMETIC = {"add": ADD, "sub": SUB, "mul": MUL}
-BITWISE = {"and": AND, "or": OR, "xor": XOR}
+BITWISE = {"and": w.V128_AND, "or": w.V128_OR, "xor": w.V128_XOR}
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ F32X4_SPLAT, F64X2_SPLAT, F32X4_EXTRACT_LANE, F64X2_EXTRACT_LANE = 0x13, 0x14, 0
 F32X4_RELAXED_MADD, F64X2_RELAXED_MADD = 0x105, 0x107
 V128_LOAD, V128_STORE = 0x00, 0x0B    # their memargs as scalar accesses' (Code.simd_mem)
 I8X16_EQ, I8X16_ALL_TRUE, I8X16_MIN_U = 0x23, 0x63, 0x77
+V128_AND, V128_OR, V128_XOR = 0x4E, 0x50, 0x51
 PREFIX_FE = 0xFE
 # 0xFE-prefixed: the threads proposal's atomics (`Code.atomic` writes the memarg, whose
 # alignment must be the natural one), and atomic.fence (`Code.atomic_fence`).

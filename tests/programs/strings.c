@@ -1,5 +1,5 @@
 /* The string scans tier 1 fast-forwards (mvvm/translator/idioms.py): glibc's strcmp and
- * strlen over strings long enough for the 64-byte chunks, at every alignment of both
+ * strlen, and a loop of memcmp's shape, over strings long enough for the 64-byte chunks, at every alignment of both
  * pointers, with the difference or the end at every position of a chunk and across page
  * boundaries, and strings that end on the last byte of a mapping whose next page is
  * PROT_NONE (the scan must not read it).  Each result is checked against a byte loop of its
@@ -38,6 +38,17 @@ static size_t byte_strlen(const char *s)
     return n;
 }
 
+/* memcmp's shape, as gcc -O2 compiles a check of each byte of a copy (bench/src/memcpy.c):
+ * the first position where two ranges of n > 0 bytes differ, or -1 */
+long first_difference(const char *s, const char *t, size_t n);
+__asm__(".text\n.globl first_difference\n.type first_difference, @function\n"
+        "first_difference:\n"
+        "  add a2, a0, a2\n  mv a3, a0\n"
+        "1: lbu a4, 0(a0)\n  lbu a5, 0(a1)\n  bne a4, a5, 2f\n"
+        "  addi a0, a0, 1\n  addi a1, a1, 1\n  bne a0, a2, 1b\n"
+        "  li a0, -1\n  ret\n"
+        "2: sub a0, a0, a3\n  ret\n");
+
 static char left[8192], right[8192];
 
 /* Strings of `len` bytes at alignments a and b; the second differs at `at` (or not). */
@@ -51,6 +62,7 @@ static void compare(size_t a, size_t b, size_t len, size_t at, int delta)
         t[at] = (char)(t[at] + delta);
     note("strcmp", strcmp(s, t), byte_strcmp(s, t), a, len);
     note("strlen", (long)strlen(t), (long)byte_strlen(t), b, len);
+    note("difference", first_difference(s, t, len), at < len ? (long)at : -1, a, len);
 }
 
 /* A string ending on the last byte before a PROT_NONE page, of each length up to 300. */
@@ -73,6 +85,8 @@ static void at_the_edge(void)
         note("edge strlen", (long)strlen(s), (long)len, len, 0);
         note("edge strcmp", strcmp(s, copy), 0, len, 0);
         note("edge strcmp", strcmp(copy, s), 0, len, 1);
+        note("edge difference", first_difference(copy, s, len + 1), -1, len, 0);
+        note("edge difference", first_difference(s, copy, len + 1), -1, len, 1);
         s[len] = 'q';
     }
     munmap(map, 2 * page);
