@@ -2,27 +2,35 @@
 
 gcc -O2 vectorizes `c[j] += a * b[j]` for the host, four 32-bit lanes at a time; the
 riscv64 build (no V extension) goes word by word. A loop that is one block, whose
-registers are each either an induction (`addi r, r, step`, once), invariant, or a
-temporary written before it is read, whose loads and stores walk contiguous elements of one
-width through inductions, and whose arithmetic is on that width's low bits only, gets a
-fast path on its back edge: whole groups of iterations, lane by lane, then the inductions
-moved on. At least one iteration is left to the scalar loop, so the temporaries end as it
-leaves them, and every exit and trap sees the exact architectural state.
+registers are each an induction (`addi r, r, step`, once), a pointer derived from one
+(an induction plus invariants), an invariant, or a temporary written before it is read,
+whose loads and stores walk contiguous elements of one width through inductions, and
+whose arithmetic is on that width's low bits only (or on doubles), gets a fast path on
+its back edge: whole groups of iterations, lane by lane, then the inductions moved on. At
+least one iteration is left to the scalar loop, so the temporaries end as it leaves them,
+and every exit and trap sees the exact architectural state.
 
 The groups stay within the pages the last iteration touched through each pointer (as
 the idioms' fast paths do), so no access faults where the scalar loop's would not. Lanes
 run each instruction of the body for a whole group before the next instruction: that is
 the scalar loop's order unless a store and another access, the later one in the body at
 1 to 15 bytes above the earlier, touch the same bytes in different iterations of a group.
-Through one base that is known here; through two, the fast path tests it. (Another
+Through one pointer that is known here; through two, the fast path tests it. (Another
 thread that takes a page's rights away while the groups run would see its fault with
 the groups before it stored and the registers as the edge left them: the page bound
 cannot see that race, which the scalar loop would lose at some iteration too.)
 
-LANE_OPS says, for the instructions a lane may run, the SIMD operation whose lanes give
-the bits of the result that the loop's stores keep: a fact about their results at that
-width, kept beside the one pass that uses it (as words.py keeps its own), while their
-meaning stays in the semantics.
+Double-precision arithmetic runs in lanes only in the steady FP state (round to nearest,
+NX set: Emitter.keep_fp_steady's local says so), where a normal result raises no flag
+that is not set already; each result is tested, and a group with any other (zero,
+subnormal, infinite, NaN) stops the lanes before the group stores anything: its
+iterations run scalar, with the slow paths that give their flags and NaNs. So the
+body's stores must all come after its arithmetic.
+
+LANE_OPS and FP_LANE_OPS say, for the instructions a lane may run, the SIMD operation
+whose lanes give the bits of the result that the loop's stores keep: a fact about their
+results at that width, kept beside the one pass that uses it (as words.py keeps its
+own), while their meaning stays in the semantics.
 """
 
 from __future__ import annotations
@@ -31,18 +39,25 @@ from dataclasses import dataclass, field
 
 from mvvm.isa import Instr
 from mvvm.translator.emitter import GUEST_MEMORY, Emitter
-from mvvm.translator.idioms import Idiom, Match, _page_rest
+from mvvm.translator.fp_emit import DYNAMIC, RNE
+from mvvm.translator.idioms import PAGE, Idiom, Match
 from mvvm.translator.structure import Shape
 from mvvm.wasm import encoder as w
 
 VECTOR = 16
-LOADS = {"lw": 4, "lwu": 4, "ld": 8}
-STORES = {"sw": 4, "sd": 8}
+FP = 32                                          # FP register f is key FP + f below
+LOADS = {"lw": 4, "lwu": 4, "ld": 8, "fld": 8}
+STORES = {"sw": 4, "sd": 8, "fsd": 8}
 
 # SIMD sub-opcodes (0xFD prefix)
 SPLAT = {4: 0x11, 8: 0x12}                      # i32x4.splat, i64x2.splat
 SHL, SHR_S, SHR_U = {4: 0xAB, 8: 0xCB}, {4: 0xAC, 8: 0xCC}, {4: 0xAD, 8: 0xCD}
 ADD, SUB, MUL = {4: 0xAE, 8: 0xCE}, {4: 0xB1, 8: 0xD1}, {4: 0xB5, 8: 0xD5}
+F64X2_ABS, F64X2_NEG, F64X2_LT, F64X2_GE = 0xEC, 0xED, 0x49, 0x4C
+F64X2_ADD, F64X2_SUB, F64X2_MUL, F64X2_DIV = 0xF0, 0xF1, 0xF2, 0xF3
+F64X2_RELAXED_NMADD = 0x108
+I64X2_ALL_TRUE = 0xC3
+SMALLEST_NORMAL, INFINITY = 0x0010000000000000, 0x7FF0000000000000     # doubles' bits
 
 # name -> (the lane operation, whether its second operand is the immediate), by lane
 # width: 4, for loops whose stores keep a result's low 32 bits (which depend on the
@@ -60,18 +75,40 @@ LANE_OPS: dict[int, dict[str, tuple[str, bool]]] = {
 SHIFTS = {"shl": SHL, "shr_s": SHR_S, "shr_u": SHR_U}
 ARITHMETIC = {"add": ADD, "sub": SUB, "mul": MUL}
 BITWISE = {"and": w.V128_AND, "or": w.V128_OR, "xor": w.V128_XOR}
+# name -> (the f64x2 operation, its operands, whether it negates the third): IEEE
+# operations lane by lane, rounded once (a fused one by relaxed_madd or _nmadd, -(a * b)
+# + c, which the engine makes deterministic: always fused).
+FP_LANE_OPS: dict[str, tuple[int, int, bool]] = {
+    "fadd.d": (F64X2_ADD, 2, False), "fsub.d": (F64X2_SUB, 2, False),
+    "fmul.d": (F64X2_MUL, 2, False), "fdiv.d": (F64X2_DIV, 2, False),
+    "fmadd.d": (w.F64X2_RELAXED_MADD, 3, False), "fmsub.d": (w.F64X2_RELAXED_MADD, 3, True),
+    "fnmsub.d": (F64X2_RELAXED_NMADD, 3, False), "fnmadd.d": (F64X2_RELAXED_NMADD, 3, True),
+}
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """An induction plus invariant registers (a pointer derived from the induction), and
+    the steps the induction took before it in the body."""
+
+    base: int
+    plus: tuple[int, ...] = ()
+    moved: int = 0
 
 
 @dataclass(frozen=True)
 class Access:
-    """A load or store: its base induction, its offset from the base's value at the
-    iteration's start, the register loaded or stored, its place in the body."""
+    """A load or store: its pointer, its offset from the pointer's value at the iteration's
+    start, the register (key) loaded or stored."""
 
-    base: int
+    pointer: Pointer
     offset: int
     reg: int
-    index: int
     store: bool
+
+    def same_pointer(self, other: Access) -> bool:
+        return (self.pointer.base, self.pointer.plus) == (other.pointer.base,
+                                                           other.pointer.plus)
 
 
 @dataclass
@@ -94,6 +131,11 @@ class Loop:
     def accesses(self) -> list[Access]:
         return [item for item in self.body if isinstance(item, Access)]
 
+    @property
+    def checked(self) -> bool:
+        """Whether its results are tested (double-precision arithmetic)."""
+        return any(isinstance(i, Instr) and i.name in FP_LANE_OPS for i in self.body)
+
 
 def find(shape: Shape, dirty_out: dict[int, int]) -> dict[tuple[int, int], Match]:
     """The region's one-block loops that run in lanes, by their back edge."""
@@ -109,7 +151,7 @@ def find(shape: Shape, dirty_out: dict[int, int]) -> dict[tuple[int, int], Match
         writes = sum(1 << reg for reg in loop.steps)      # dirty already: written back
         if writes & ~dirty_out[header] == 0:
             idiom = Idiom(f"lanes of {loop.width} bytes", (), (),
-                          lambda e, _binding, _retry, loop=loop: emit(e, loop))
+                          lambda e, _binding, retry, loop=loop: emit(e, loop, retry))
             found[header, header] = Match(idiom, {})
     return found
 
@@ -118,6 +160,21 @@ def _closes_on_itself(shape: Shape, node: int, taken: int) -> bool:
     """Whether the node's branch, taken, goes round to the node itself, inside the region."""
     return (shape.keeps(node, taken) and shape.target(node, taken) == node
             and shape.is_backward(node, node))
+
+
+def _keys(instr: Instr) -> tuple[int, tuple[int, ...]]:
+    """The register keys an instruction of a lane loop writes (0: none) and reads, an FP
+    register f as FP + f (a load's or store's pointer is not among them)."""
+    name = instr.name
+    if name in FP_LANE_OPS:
+        sources = (instr.rs1, instr.rs2, instr.rs3)[:FP_LANE_OPS[name][1]]
+        return FP + instr.rd, tuple(FP + reg for reg in sources)
+    if name in STORES:
+        return 0, (FP * (name == "fsd") + instr.rs2,)
+    if name in LOADS:
+        return FP * (name == "fld") + instr.rd, ()
+    immediate = any(ops.get(name, ("", False))[1] for ops in LANE_OPS.values())
+    return instr.rd, (instr.rs1,) if immediate else (instr.rs1, instr.rs2)
 
 
 def analyse(instrs: list[Instr | None]) -> Loop | None:
@@ -131,33 +188,89 @@ def analyse(instrs: list[Instr | None]) -> Loop | None:
     if len(widths) != 1:
         return None
     loop = Loop(widths.pop())
-    written = [i.rd for i in body if i.name not in STORES and i.rd]
-    steps = {i.rd: i.imm for i in body
-             if i.name == "addi" and i.rd == i.rs1 and i.rd and written.count(i.rd) == 1}
-    moved: dict[int, int] = {}              # inductions' steps taken so far in the body
-    temps: set[int] = set()                 # temporaries written so far
-    for index, instr in enumerate(body):
-        if instr.rd in steps and instr.name == "addi" and instr.rs1 == instr.rd:
-            moved[instr.rd] = instr.imm
-            continue
-        if not _reads_ok(instr, steps, temps, written, loop.width):
-            return None
-        if instr.name in LOADS or instr.name in STORES:
-            store = instr.name in STORES
-            if steps.get(instr.rs1) != loop.width or (not store and instr.rd in (0, *steps)):
-                return None
-            loop.body.append(Access(instr.rs1, instr.imm + moved.get(instr.rs1, 0),
-                                    instr.rs2 if store else instr.rd, index, store))
-        elif instr.rd in steps:
-            return None
+    written = [_keys(i)[0] for i in body if _keys(i)[0]]
+    loop.steps = {i.rd: i.imm for i in body
+                  if i.name == "addi" and i.rd == i.rs1 and i.rd and written.count(i.rd) == 1}
+    scan = _Scan(loop, written)
+    if not all(scan.take(instr) for instr in body):
+        return None
+    if not all(_in_order(*pair) for pair in _pairs(loop) if pair[0].same_pointer(pair[1])):
+        return None
+    return loop if _exit_test(loop, branch, written) else None
+
+
+class _Scan:
+    """analyse's walk through the body, in order: what is a temporary or a derived pointer
+    so far, and how far each induction has moved."""
+
+    def __init__(self, loop: Loop, written: list[int]) -> None:
+        self.loop, self.written = loop, written
+        self.moved: dict[int, int] = {}
+        self.temps: set[int] = set()
+        self.pointers: dict[int, Pointer] = {}
+        self.stored = False
+
+    def take(self, instr: Instr) -> bool:
+        loop, name = self.loop, instr.name
+        if instr.rd in loop.steps and name == "addi" and instr.rs1 == instr.rd:
+            self.moved[instr.rd] = instr.imm
+            return True
+        if name == "add" and self._derive(instr):
+            return True
+        rd, sources = _keys(instr)
+        if rd in loop.steps or rd in self.pointers or not self._lanes_read(instr, sources):
+            return False
+        if name in LOADS or name in STORES:
+            pointer = self._pointer(instr.rs1)
+            if pointer is None or (name in LOADS and not rd):
+                return False
+            loop.body.append(Access(pointer, instr.imm, sources[0] if sources else rd,
+                                    name in STORES))
+            self.stored |= name in STORES
+        elif name in FP_LANE_OPS and self.stored:
+            return False                # a failed test must find the group's stores undone
         else:
             loop.body.append(instr)
-        if instr.name not in STORES and instr.rd:
-            temps.add(instr.rd)
-    loop.steps = steps
-    if not all(_in_order(loop, *pair) for pair in _pairs(loop) if pair[0].base == pair[1].base):
+        if rd:
+            self.temps.add(rd)
+        return True
+
+    def _derive(self, instr: Instr) -> bool:
+        """`add rd, pointer, invariant` (either way round): rd is a derived pointer, written
+        by nothing else but more such adds to itself."""
+        for of, plus in ((instr.rs1, instr.rs2), (instr.rs2, instr.rs1)):
+            pointer = self._pointer(of)
+            first = instr.rd not in self.temps and instr.rd not in self.pointers
+            if pointer is not None and plus and plus not in self.written and (
+                    first or of == instr.rd):
+                self.pointers[instr.rd] = Pointer(pointer.base, (*pointer.plus, plus),
+                                                  pointer.moved)
+                return True
+        return False
+
+    def _pointer(self, reg: int) -> Pointer | None:
+        if reg in self.pointers:
+            return self.pointers[reg]
+        if self.loop.steps.get(reg) == self.loop.width:
+            return Pointer(reg, (), self.moved.get(reg, 0))
         return None
-    return loop if _exit_test(loop, branch, steps, written) else None
+
+    def _lanes_read(self, instr: Instr, sources: tuple[int, ...]) -> bool:
+        """Whether an instruction of the body can run in lanes: memory through a pointer,
+        an operation of the tables, on temporaries written before it or on invariants (an
+        induction's value is no lane's, a register written later carries a value round)."""
+        name, width = instr.name, self.loop.width
+        if name in FP_LANE_OPS:
+            if width != 8 or instr.rm not in (RNE, DYNAMIC):
+                return False
+        elif name in LANE_OPS[width]:
+            op, _ = LANE_OPS[width][name]
+            if op == "shl" and instr.imm >= 8 * width:     # i32x4.shl: the count mod 32
+                return False
+        elif name not in LOADS and name not in STORES:
+            return False
+        return not any(reg in self.loop.steps or reg in self.pointers
+                       or (reg in self.written and reg not in self.temps) for reg in sources)
 
 
 def _pairs(loop: Loop) -> list[tuple[Access, Access]]:
@@ -167,35 +280,21 @@ def _pairs(loop: Loop) -> list[tuple[Access, Access]]:
             if a.store or b.store]
 
 
-def _in_order(loop: Loop, earlier: Access, later: Access) -> bool:
-    """Through one base: whether the lanes keep the scalar loop's order (see above)."""
-    distance = later.offset - earlier.offset
+def _in_order(earlier: Access, later: Access) -> bool:
+    """Through one pointer: whether the lanes keep the scalar loop's order (see above)."""
+    distance = _start(later) - _start(earlier)
     return distance <= 0 or distance >= VECTOR
 
 
-def _reads_ok(instr: Instr, steps: dict[int, int], temps: set[int], written: list[int],
-              width: int) -> bool:
-    """Whether an instruction of the body can run in lanes: memory through an induction,
-    arithmetic of the table, on temporaries written before it or on invariants (an
-    induction's value is no lane's, a register written later carries a value round)."""
-    if instr.name in LOADS:
-        return True
-    if instr.name in STORES:
-        sources: tuple[int, ...] = (instr.rs2,)
-    elif instr.name in LANE_OPS[width]:
-        op, immediate = LANE_OPS[width][instr.name]
-        if op == "shl" and instr.imm >= 8 * width:     # i32x4.shl takes the count mod 32
-            return False
-        sources = (instr.rs1,) if immediate else (instr.rs1, instr.rs2)
-    else:
-        return False
-    return not any(reg in steps or (reg in written and reg not in temps) for reg in sources)
+def _start(access: Access) -> int:
+    """The access's constant offset from its pointer's parts at the iteration's start."""
+    return access.offset + access.pointer.moved
 
 
-def _exit_test(loop: Loop, branch: Instr, steps: dict[int, int], written: list[int]) -> bool:
+def _exit_test(loop: Loop, branch: Instr, written: list[int]) -> bool:
     """`bne counter, bound` (either way round): an induction against an invariant."""
     for counter, bound in ((branch.rs1, branch.rs2), (branch.rs2, branch.rs1)):
-        if counter in steps and steps[counter] and bound not in written:
+        if counter in loop.steps and loop.steps[counter] and bound not in written:
             loop.counter, loop.bound = counter, bound
             return True
     return False
@@ -203,35 +302,58 @@ def _exit_test(loop: Loop, branch: Instr, steps: dict[int, int], written: list[i
 
 # -- the fast path ----------------------------------------------------------------------
 
-def emit(e: Emitter, loop: Loop) -> None:
-    """At the back edge: groups = (iterations left - 1) // lanes, no more than the pages
-    allow; if any, and no store reaches a later load, run them and move the inductions."""
+def emit(e: Emitter, loop: Loop, retry: int) -> None:
+    """At the back edge (retry: an i64 local, 0 on entering the loop): the groups. A
+    checked loop's group whose results are not all normal runs scalar, and the lanes wait
+    for it: retry counts down the back edges to its end."""
+    if loop.checked and e.steady is None:
+        return
+    c = e.code
+    if loop.checked:
+        c.get(retry).op(w.I64_EQZ).block(w.IF)
+    _groups(e, loop, retry)
+    if loop.checked:
+        c.op(w.ELSE).get(retry).i64_const(-1).op(w.I64_ADD).set(retry).op(w.END)
+
+
+def _groups(e: Emitter, loop: Loop, retry: int) -> None:
+    """groups = (iterations left - 1) // lanes, no more than the pages allow; if any, and
+    no store reaches a later load, run them (a checked loop: until a result is not
+    normal) and move the inductions by the groups run."""
     c = e.code
     groups, bytes_, at = e.temp(), e.temp(), e.temp()
     _iterations_left(e, loop, groups)
     c.get(groups).i64_const(-1).op(w.I64_ADD).i64_const(loop.lanes).op(w.I64_DIV_U)
     c.set(groups)
     for access in loop.accesses:
-        _page_rest(e, access.base, access.offset)
+        _page_rest(e, access)
         c.i64_const(VECTOR).op(w.I64_DIV_U).tee(bytes_).get(groups).get(bytes_).get(groups)
         c.op(w.I64_LT_U, w.SELECT).set(groups)
     c.get(groups).op(w.I64_EQZ, w.I32_EQZ)
+    if loop.checked:
+        c.get(e.steady).op(w.I32_AND)
     _apart(e, loop)
     c.block(w.IF)
     c.get(groups).i64_const(VECTOR).op(w.I64_MUL).set(bytes_)
     c.i64_const(0).set(at)
     lanes = _lane_locals(e, loop)
-    c.block(w.LOOP)
+    c.block(w.BLOCK).block(w.LOOP)
     for item in loop.body:
         if isinstance(item, Access):
             _access(e, loop.width, item, at, lanes)
+        elif item.name in FP_LANE_OPS:
+            _operate_fp(e, item, lanes)
         else:
             _operate(e, loop.width, item, lanes)
     c.get(at).i64_const(VECTOR).op(w.I64_ADD).tee(at).get(bytes_).op(w.I64_LT_U)
-    c.br(w.BR_IF, 0).op(w.END)
+    c.br(w.BR_IF, 0).op(w.END, w.END)
+    if loop.checked:            # stopped short: wait for the group's iterations to pass
+        c.get(at).get(bytes_).op(w.I64_LT_U).block(w.IF)
+        c.i64_const(loop.lanes).set(retry).op(w.END)
     for reg, step in loop.steps.items():
         e.x(reg)
-        c.get(groups).i64_const(loop.lanes * step).op(w.I64_MUL, w.I64_ADD)
+        c.get(at).i64_const(VECTOR // loop.lanes).op(w.I64_DIV_U)     # the iterations run
+        c.i64_const(step).op(w.I64_MUL, w.I64_ADD)
         e.set_x(reg)
     c.op(w.END)
     e.release((w.I64, groups), (w.I64, bytes_), (w.I64, at),
@@ -253,46 +375,69 @@ def _iterations_left(e: Emitter, loop: Loop, into: int) -> None:
     c.op(w.ELSE).i64_const(1).set(into).op(w.END)
 
 
+def _address(e: Emitter, access: Access) -> None:
+    """Push the guest address the access makes at the iteration's start."""
+    c = e.code
+    e.x(access.pointer.base)
+    for reg in access.pointer.plus:
+        e.x(reg)
+        c.op(w.I64_ADD)
+    if _start(access):
+        c.i64_const(_start(access)).op(w.I64_ADD)
+
+
+def _page_rest(e: Emitter, access: Access) -> None:
+    """Push the bytes from the access's address a to the end of the page of a - 1 (where
+    the last iteration's access ended)."""
+    c = e.code
+    _address(e, access)
+    c.i64_const(-1).op(w.I64_ADD).i64_const(PAGE - 1).op(w.I64_OR).i64_const(1)
+    c.op(w.I64_ADD)
+    _address(e, access)
+    c.op(w.I64_SUB)
+
+
 def _apart(e: Emitter, loop: Loop) -> None:
-    """AND onto the i32 on the stack: for each pair through two bases, the later access is
-    not 1 to 15 bytes above the earlier (`_in_order` checked those through one base)."""
+    """AND onto the i32 on the stack: for each pair through two pointers, the later access
+    is not 1 to 15 bytes above the earlier (`_in_order` checked those through one)."""
     c = e.code
     for earlier, later in _pairs(loop):
-        if earlier.base == later.base:
+        if earlier.same_pointer(later):
             continue
-        e.x(later.base)
-        c.i64_const(later.offset - earlier.offset - 1).op(w.I64_ADD)
-        e.x(earlier.base)
-        c.op(w.I64_SUB).i64_const(VECTOR - 1).op(w.I64_GE_U, w.I32_AND)
+        _address(e, later)
+        _address(e, earlier)
+        c.op(w.I64_SUB).i64_const(-1).op(w.I64_ADD).i64_const(VECTOR - 1)
+        c.op(w.I64_GE_U, w.I32_AND)
 
 
 def _lane_locals(e: Emitter, loop: Loop) -> dict[int, int]:
     regs = {item.reg for item in loop.accesses if not item.store}
-    regs |= {item.rd for item in loop.body if isinstance(item, Instr)}
+    regs |= {_keys(item)[0] for item in loop.body if isinstance(item, Instr)}
     return {reg: e.temp(w.V128) for reg in regs if reg}
 
 
 def _access(e: Emitter, width: int, access: Access, at: int, lanes: dict[int, int]) -> None:
     c = e.code
-    e.x(access.base)
+    _address(e, access)
     c.get(at).op(w.I64_ADD)
-    offset = access.offset
-    if not e.memory64 or offset < 0:
-        e.guest_index(offset)
-        offset = 0
+    e.guest_index()
     if access.store:
         _value(e, access.reg, lanes, width)
-        c.simd_mem(w.V128_STORE, GUEST_MEMORY, offset)
+        c.simd_mem(w.V128_STORE, GUEST_MEMORY)
     else:
-        c.simd_mem(w.V128_LOAD, GUEST_MEMORY, offset).set(lanes[access.reg])
+        c.simd_mem(w.V128_LOAD, GUEST_MEMORY).set(lanes[access.reg])
 
 
-def _value(e: Emitter, reg: int, lanes: dict[int, int], width: int) -> None:
+def _value(e: Emitter, key: int, lanes: dict[int, int], width: int) -> None:
     """Push a register's lanes: a temporary's, or an invariant's splat."""
-    if reg in lanes:
-        e.code.get(lanes[reg])
+    if key in lanes:
+        e.code.get(lanes[key])
         return
-    e.x(reg)
+    if key >= FP:
+        e.f_value(key - FP)
+        e.code.simd(w.F64X2_SPLAT)
+        return
+    e.x(key)
     if width == 4:
         e.code.op(w.I32_WRAP_I64)
     e.code.simd(SPLAT[width])
@@ -316,3 +461,19 @@ def _operate(e: Emitter, width: int, instr: Instr, lanes: dict[int, int]) -> Non
     else:
         c.op(w.DROP)
 
+
+def _operate_fp(e: Emitter, instr: Instr, lanes: dict[int, int]) -> None:
+    """The lanes' results, then out of the group loop (its block is one level up) unless
+    all of them are normal: SMALLEST_NORMAL <= |x| < INFINITY, false for a NaN."""
+    c, size = e.code, e.temp(w.V128)
+    operation, _, negate_third = FP_LANE_OPS[instr.name]
+    rd, sources = _keys(instr)
+    for k, key in enumerate(sources):
+        _value(e, key, lanes, 8)
+        if k == 2 and negate_third:
+            c.simd(F64X2_NEG)
+    c.simd(operation).tee(lanes[rd]).simd(F64X2_ABS).tee(size)
+    c.i64_const(SMALLEST_NORMAL).simd(SPLAT[8]).simd(F64X2_GE)
+    c.get(size).i64_const(INFINITY).simd(SPLAT[8]).simd(F64X2_LT)
+    c.simd(w.V128_AND).simd(I64X2_ALL_TRUE).op(w.I32_EQZ).br(w.BR_IF, 1)
+    e.release((w.V128, size))
