@@ -49,14 +49,11 @@ FP = 32                                          # FP register f is key FP + f b
 LOADS = {"lw": 4, "lwu": 4, "ld": 8, "fld": 8}
 STORES = {"sw": 4, "sd": 8, "fsd": 8}
 
-# SIMD sub-opcodes (0xFD prefix)
-SPLAT = {4: 0x11, 8: 0x12}                      # i32x4.splat, i64x2.splat
-SHL, SHR_S, SHR_U = {4: 0xAB, 8: 0xCB}, {4: 0xAC, 8: 0xCC}, {4: 0xAD, 8: 0xCD}
-ADD, SUB, MUL = {4: 0xAE, 8: 0xCE}, {4: 0xB1, 8: 0xD1}, {4: 0xB5, 8: 0xD5}
-F64X2_ABS, F64X2_NEG, F64X2_LT, F64X2_GE = 0xEC, 0xED, 0x49, 0x4C
-F64X2_ADD, F64X2_SUB, F64X2_MUL, F64X2_DIV = 0xF0, 0xF1, 0xF2, 0xF3
-F64X2_RELAXED_NMADD = 0x108
-I64X2_ALL_TRUE = 0xC3
+SPLAT = {4: w.I32X4_SPLAT, 8: w.I64X2_SPLAT}     # by lane width
+SHL, SHR_S, SHR_U = ({4: w.I32X4_SHL, 8: w.I64X2_SHL}, {4: w.I32X4_SHR_S, 8: w.I64X2_SHR_S},
+                     {4: w.I32X4_SHR_U, 8: w.I64X2_SHR_U})
+ADD, SUB, MUL = ({4: w.I32X4_ADD, 8: w.I64X2_ADD}, {4: w.I32X4_SUB, 8: w.I64X2_SUB},
+                 {4: w.I32X4_MUL, 8: w.I64X2_MUL})
 SMALLEST_NORMAL, INFINITY = 0x0010000000000000, 0x7FF0000000000000     # doubles' bits
 
 # name -> (the lane operation, whether its second operand is the immediate), by lane
@@ -79,10 +76,10 @@ BITWISE = {"and": w.V128_AND, "or": w.V128_OR, "xor": w.V128_XOR}
 # operations lane by lane, rounded once (a fused one by relaxed_madd or _nmadd, -(a * b)
 # + c, which the engine makes deterministic: always fused).
 FP_LANE_OPS: dict[str, tuple[int, int, bool]] = {
-    "fadd.d": (F64X2_ADD, 2, False), "fsub.d": (F64X2_SUB, 2, False),
-    "fmul.d": (F64X2_MUL, 2, False), "fdiv.d": (F64X2_DIV, 2, False),
+    "fadd.d": (w.F64X2_ADD, 2, False), "fsub.d": (w.F64X2_SUB, 2, False),
+    "fmul.d": (w.F64X2_MUL, 2, False), "fdiv.d": (w.F64X2_DIV, 2, False),
     "fmadd.d": (w.F64X2_RELAXED_MADD, 3, False), "fmsub.d": (w.F64X2_RELAXED_MADD, 3, True),
-    "fnmsub.d": (F64X2_RELAXED_NMADD, 3, False), "fnmadd.d": (F64X2_RELAXED_NMADD, 3, True),
+    "fnmsub.d": (w.F64X2_RELAXED_NMADD, 3, False), "fnmadd.d": (w.F64X2_RELAXED_NMADD, 3, True),
 }
 
 
@@ -471,9 +468,9 @@ def _operate_fp(e: Emitter, instr: Instr, lanes: dict[int, int]) -> None:
     for k, key in enumerate(sources):
         _value(e, key, lanes, 8)
         if k == 2 and negate_third:
-            c.simd(F64X2_NEG)
-    c.simd(operation).tee(lanes[rd]).simd(F64X2_ABS).tee(size)
-    c.i64_const(SMALLEST_NORMAL).simd(SPLAT[8]).simd(F64X2_GE)
-    c.get(size).i64_const(INFINITY).simd(SPLAT[8]).simd(F64X2_LT)
-    c.simd(w.V128_AND).simd(I64X2_ALL_TRUE).op(w.I32_EQZ).br(w.BR_IF, 1)
+            c.simd(w.F64X2_NEG)
+    c.simd(operation).tee(lanes[rd]).simd(w.F64X2_ABS).tee(size)
+    c.i64_const(SMALLEST_NORMAL).simd(SPLAT[8]).simd(w.F64X2_GE)
+    c.get(size).i64_const(INFINITY).simd(SPLAT[8]).simd(w.F64X2_LT)
+    c.simd(w.V128_AND).simd(w.I64X2_ALL_TRUE).op(w.I32_EQZ).br(w.BR_IF, 1)
     e.release((w.V128, size))

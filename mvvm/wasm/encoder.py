@@ -81,13 +81,24 @@ MEMORY_COPY, MEMORY_FILL = 10, 11   # 0xFC; immediates: the memory indices (to, 
 MEMORY_SIZE, MEMORY_GROW = 0x3F, 0x40
 I64_MUL_WIDE_S, I64_MUL_WIDE_U = 21, 22
 PREFIX_FD = 0xFD
-# 0xFD-prefixed: the SIMD and relaxed-SIMD proposals' few operations MVVM uses (a scalar
-# fused multiply-add is a relaxed_madd on splats, extracting lane 0).
+# 0xFD-prefixed: the SIMD and relaxed-SIMD proposals' operations MVVM uses (a scalar
+# fused multiply-add is a relaxed_madd on splats, extracting lane 0; the translator's
+# loop idioms and lanes the rest).
 F32X4_SPLAT, F64X2_SPLAT, F32X4_EXTRACT_LANE, F64X2_EXTRACT_LANE = 0x13, 0x14, 0x1F, 0x21
 F32X4_RELAXED_MADD, F64X2_RELAXED_MADD = 0x105, 0x107
 V128_LOAD, V128_STORE = 0x00, 0x0B    # their memargs as scalar accesses' (Code.simd_mem)
 I8X16_EQ, I8X16_ALL_TRUE, I8X16_MIN_U = 0x23, 0x63, 0x77
 V128_AND, V128_OR, V128_XOR = 0x4E, 0x50, 0x51
+I32X4_SPLAT, I64X2_SPLAT = 0x11, 0x12
+I32X4_SHL, I32X4_SHR_S, I32X4_SHR_U, I32X4_ADD, I32X4_SUB, I32X4_MUL = (
+    0xAB, 0xAC, 0xAD, 0xAE, 0xB1, 0xB5)
+I64X2_ALL_TRUE = 0xC3
+I64X2_SHL, I64X2_SHR_S, I64X2_SHR_U, I64X2_ADD, I64X2_SUB, I64X2_MUL = (
+    0xCB, 0xCC, 0xCD, 0xCE, 0xD1, 0xD5)
+F64X2_LT, F64X2_GE = 0x49, 0x4C
+F64X2_ABS, F64X2_NEG, F64X2_ADD, F64X2_SUB, F64X2_MUL, F64X2_DIV = (
+    0xEC, 0xED, 0xF0, 0xF1, 0xF2, 0xF3)
+F64X2_RELAXED_NMADD = 0x108
 PREFIX_FE = 0xFE
 # 0xFE-prefixed: the threads proposal's atomics (`Code.atomic` writes the memarg, whose
 # alignment must be the natural one), and atomic.fence (`Code.atomic_fence`).
