@@ -4,6 +4,8 @@ output with every region compiled."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import wasmtime as wt
 from toolchain import PROGRAMS, run_mvvm, run_qemu
@@ -40,6 +42,21 @@ def test_element_wise_loops_run_in_lanes(build_program, guest_env):
     qemu = run_qemu(binary, env=guest_env)
     assert qemu.status == 0
     assert run_mvvm(binary, options=["--tier", "1"], env=guest_env).stdout == qemu.stdout
+
+
+def test_a_loop_into_an_unmapped_page_faults_at_the_scalar_load(build_program, guest_env):
+    """`lanes hole`: axpy32 runs into a PROT_NONE page. The groups stay within the pages
+    the last iteration touched, so the fault is the scalar loop's own, at its load of the
+    first element in the hole (a group running into it would fault at the back edge)."""
+    binary = build_program(LANES, "O2")
+    program = Program(read_image(str(binary)))
+    assert run_qemu(binary, ["hole"], env=guest_env).status == 139
+    mvvm = run_mvvm(binary, ["hole"], options=["--tier", "1"], env=guest_env)
+    assert mvvm.status == 139
+    pc = int(re.search(rb"at pc (0x[0-9a-f]+)", mvvm.stderr).group(1), 16)
+    load = decode(program.fetch(pc))
+    start = program.symbols.addresses["axpy32"]
+    assert load.name == "lw" and start <= pc < start + 32
 
 
 def _loop(*body: tuple[str, dict[str, int]], step: int = 4) -> list[isa.Instr]:
