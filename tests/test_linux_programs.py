@@ -24,6 +24,10 @@ CXX = "riscv64-linux-gnu-g++"
 # Programs whose output and status must be the same as under qemu-riscv64 (all end with 0).
 COMPARED = ("files", "mmap", "system", "net", "cxx", "lazy", "stack", "protect", "children",
             "robust", "bigspace", "smc")
+# Compared too, and known to differ (strict xfails, with the reason).
+GAPS = {"shared": "MAP_SHARED anonymous memory is private to each process under MVVM: a "
+                  "forked child's stores do not reach its parent (a fork copies the guest "
+                  "memory)"}
 # Programs run under MVVM only (qemu-user cannot execve a riscv64 program, nor confine).
 MVVM_ONLY = ("fork", "exec", "escape", "syscall_loop", "race", "protect_race")
 
@@ -60,10 +64,12 @@ def run_mvvm(binary: Path | str, args: list[str] = (), options: list[str] = (), 
 
 def test_every_linux_program_is_listed():
     on_disk = {p.stem for p in LINUX.glob("*.c")} | {p.stem for p in LINUX.glob("*.cc")}
-    assert on_disk == set(COMPARED) | set(MVVM_ONLY)
+    assert on_disk == set(COMPARED) | set(MVVM_ONLY) | set(GAPS)
 
 
-@pytest.mark.parametrize("name", COMPARED)
+@pytest.mark.parametrize("name", [*COMPARED, *(
+    pytest.param(name, marks=pytest.mark.xfail(reason=why, strict=True))
+    for name, why in GAPS.items())])
 def test_same_as_qemu(name, build, env, tmp_path, assert_same_as_qemu):
     binary = build(name)
     args = {"files": lambda run: [str(tmp_path / f"{run}-scratch")]}.get(name, lambda run: [])
