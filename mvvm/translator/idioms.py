@@ -211,11 +211,18 @@ def _scan(e: Emitter, scan: Scan, retry: int) -> None:
 
 def _page_rest(e: Emitter, reg: int, offset: int = 0) -> None:
     """Push the bytes from p = x[reg] + offset to the end of the page of p - 1."""
+    page_rest(e, lambda: e.x(reg), offset)
+
+
+def page_rest(e: Emitter, push: Callable[[], None], offset: int = 0) -> None:
+    """Push the bytes from p = (the address push pushes) + offset to the end of the page
+    of p - 1: where an access that ended at p may go on without a fault the last one did
+    not have."""
     c = e.code
-    e.x(reg)
+    push()
     c.i64_const(offset - 1).op(w.I64_ADD).i64_const(PAGE - 1).op(w.I64_OR).i64_const(1)
     c.op(w.I64_ADD)
-    e.x(reg)
+    push()
     c.op(w.I64_SUB)
     if offset:
         c.i64_const(offset).op(w.I64_SUB)

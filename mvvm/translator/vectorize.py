@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from mvvm.isa import Instr
 from mvvm.translator.emitter import GUEST_MEMORY, Emitter
 from mvvm.translator.fp_emit import DYNAMIC, RNE
-from mvvm.translator.idioms import PAGE, Idiom, Match
+from mvvm.translator.idioms import Idiom, Match, page_rest
 from mvvm.translator.structure import Shape
 from mvvm.wasm import encoder as w
 
@@ -185,7 +185,7 @@ def analyse(instrs: list[Instr | None]) -> Loop | None:
     if len(widths) != 1:
         return None
     loop = Loop(widths.pop())
-    written = [_keys(i)[0] for i in body if _keys(i)[0]]
+    written = [key for i in body if (key := _keys(i)[0])]
     loop.steps = {i.rd: i.imm for i in body
                   if i.name == "addi" and i.rd == i.rs1 and i.rd and written.count(i.rd) == 1}
     scan = _Scan(loop, written)
@@ -323,7 +323,7 @@ def _groups(e: Emitter, loop: Loop, retry: int) -> None:
     c.get(groups).i64_const(-1).op(w.I64_ADD).i64_const(loop.lanes).op(w.I64_DIV_U)
     c.set(groups)
     for access in loop.accesses:
-        _page_rest(e, access)
+        page_rest(e, lambda access=access: _address(e, access))   # the last one ended there
         c.i64_const(VECTOR).op(w.I64_DIV_U).tee(bytes_).get(groups).get(bytes_).get(groups)
         c.op(w.I64_LT_U, w.SELECT).set(groups)
     c.get(groups).op(w.I64_EQZ, w.I32_EQZ)
@@ -381,17 +381,6 @@ def _address(e: Emitter, access: Access) -> None:
         c.op(w.I64_ADD)
     if _start(access):
         c.i64_const(_start(access)).op(w.I64_ADD)
-
-
-def _page_rest(e: Emitter, access: Access) -> None:
-    """Push the bytes from the access's address a to the end of the page of a - 1 (where
-    the last iteration's access ended)."""
-    c = e.code
-    _address(e, access)
-    c.i64_const(-1).op(w.I64_ADD).i64_const(PAGE - 1).op(w.I64_OR).i64_const(1)
-    c.op(w.I64_ADD)
-    _address(e, access)
-    c.op(w.I64_SUB)
 
 
 def _apart(e: Emitter, loop: Loop) -> None:
