@@ -21,21 +21,24 @@ from mvvm.wasi.discover import Program
 
 LANES = PROGRAMS / "lanes.c"
 IN_LANES = {"axpy32": 4, "words32": 4, "pull32": 4, "mix64": 8, "shift64": 8, "fill64": 8,
-            "daxpy": 8, "ratio": 8, "rows": 8}
+            "daxpy": 8, "ratio": 8, "rows": 8, "dot16": 4, "dotu16": 4, "bytes8": 4,
+            "sum64": 8}
+SCALAR = ("smear32", "prefix32")
 
 
 def test_element_wise_loops_run_in_lanes(build_program, guest_env):
     """lanes.c's loops: each of IN_LANES at its width (rows through a pointer derived
-    from another); smear32 reads, through the same pointer, what the iteration two before
-    stored, which lanes would not see."""
+    from another, the sums over narrow elements in word lanes); smear32 reads, through the
+    same pointer, what the iteration two before stored, which lanes would not see, and
+    prefix32 stores its running sum."""
     binary = build_program(LANES, "O2")
     program = Program(read_image(str(binary)))
     symbols = program.symbols.addresses
-    codes = {name: emit_region(symbols[name], program.fetch)
-             for name in (*IN_LANES, "smear32")}
+    codes = {name: emit_region(symbols[name], program.fetch) for name in (*IN_LANES, *SCALAR)}
     for name, width in IN_LANES.items():
         assert codes[name].idioms == (f"lanes of {width} bytes",), name
-    assert codes["smear32"].idioms == ()
+    for name in SCALAR:
+        assert codes[name].idioms == (), name
     assert emit_region(symbols["axpy32"], program.fetch, counting=True).idioms == ()
     wasm, _ = pack("lanes", list(codes.values()))
     wt.Module.validate(make_engine(), wasm)
@@ -44,19 +47,22 @@ def test_element_wise_loops_run_in_lanes(build_program, guest_env):
     assert run_mvvm(binary, options=["--tier", "1"], env=guest_env).stdout == qemu.stdout
 
 
-def test_a_loop_into_an_unmapped_page_faults_at_the_scalar_load(build_program, guest_env):
-    """`lanes hole`: axpy32 runs into a PROT_NONE page. The groups stay within the pages
-    the last iteration touched, so the fault is the scalar loop's own, at its load of the
-    first element in the hole (a group running into it would fault at the back edge)."""
+@pytest.mark.parametrize(("case", "function", "load"), [("hole", "axpy32", "lw"),
+                                                      ("hole16", "dot16", "lh")])
+def test_a_loop_into_an_unmapped_page_faults_at_the_scalar_load(build_program, guest_env,
+                                                                case, function, load):
+    """`lanes hole`: axpy32 runs into a PROT_NONE page (`hole16`: dot16, its halfwords
+    widened into word lanes). The groups stay within the pages the last iteration
+    touched, so the fault is the scalar loop's own, at its load of the first element in
+    the hole (a group running into it would fault at the back edge)."""
     binary = build_program(LANES, "O2")
     program = Program(read_image(str(binary)))
-    assert run_qemu(binary, ["hole"], env=guest_env).status == 139
-    mvvm = run_mvvm(binary, ["hole"], options=["--tier", "1"], env=guest_env)
+    assert run_qemu(binary, [case], env=guest_env).status == 139
+    mvvm = run_mvvm(binary, [case], options=["--tier", "1"], env=guest_env)
     assert mvvm.status == 139
     pc = int(re.search(rb"at pc (0x[0-9a-f]+)", mvvm.stderr).group(1), 16)
-    load = decode(program.fetch(pc))
-    start = program.symbols.addresses["axpy32"]
-    assert load.name == "lw" and start <= pc < start + 32
+    start = program.symbols.addresses[function]
+    assert decode(program.fetch(pc)).name == load and start <= pc < start + 32
 
 
 def _loop(*body: tuple[str, dict[str, int]], step: int = 4) -> list[isa.Instr]:
@@ -86,6 +92,28 @@ def test_a_value_carried_round_the_loop_keeps_it_scalar():
     assert vectorize.analyse(_loop(*independent)) is not None
 
 
+@pytest.mark.parametrize(("load", "add", "then", "step", "runs"), [
+    ("lw", "addw", None, 4, True), ("lh", "addw", None, 2, True), ("lbu", "addw", None, 1, True),
+    ("ld", "add", None, 8, True), ("ld", "addw", None, 8, True),
+    ("lw", "add", None, 4, False),          # a word lane has no upper half to carry into
+    ("lh", "addw", None, 4, False),         # strided: every other halfword
+    ("lw", "addw", ("sw", 6), 4, False),    # the sum is read (stored) each iteration
+    ("lw", "addw", ("sw", 5), 4, True),
+    ("lh", "addw", ("sh", 5), 2, False),    # a narrow element stored
+    ("lh", "addw", ("sw", 5), 2, False)])   # ... or a widened one: not whole vectors
+def test_a_sum_of_contiguous_elements_runs_in_lanes(load, add, then, step, runs):
+    """`add[w] t1, t1, t0`: t1 is carried round the loop, but only by its own add, so
+    each lane may keep a partial sum; a narrow element widens into a word lane, in a loop
+    that stores nothing."""
+    body = [(load, {"rd": 5, "rs1": 11}), (add, {"rd": 6, "rs1": 6, "rs2": 5})]
+    if then:
+        body.append((then[0], {"rs1": 12, "rs2": then[1]}))
+    loop = vectorize.analyse(_loop(*body, step=step))
+    assert (loop is not None) == runs
+    if runs:
+        assert loop.sums == [vectorize.Sum(6, 5, add == "addw")]
+
+
 @pytest.mark.parametrize(("order", "rm", "runs"), [
     ("load add store", 7, True), ("load add store", 0, True), ("load add store", 1, False),
     ("load store add", 7, False)])
@@ -103,4 +131,5 @@ def test_lane_operations_are_table_rows():
     names = {spec.name for spec in isa.TABLE}
     for ops in (*vectorize.LANE_OPS.values(), vectorize.FP_LANE_OPS):
         assert set(ops) <= names
-    assert set(vectorize.LOADS) | set(vectorize.STORES) <= names
+    assert set(vectorize.LOADS) | set(vectorize.STORES) | set(vectorize.NARROW) <= names
+    assert set().union(*vectorize.SUMS.values()) <= names

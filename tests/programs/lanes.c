@@ -3,9 +3,10 @@
  * (where the lanes would read a value the scalar loop stored first, the fast path must
  * stand aside), misaligned elements and arrays that cross pages; and double-precision
  * loops over values whose results are zero, subnormal, infinite or NaN, in each rounding
- * mode and with the flags clear or set.  Prints a checksum per case, of the FP results'
- * bits and the accrued flags too; the test compares the output with qemu's.  With an
- * argument, runs into an unmapped page instead (SIGSEGV). */
+ * mode and with the flags clear or set; and sums over elements of each width.  Prints a
+ * checksum per case, of the FP results' bits and the accrued flags too; the test compares
+ * the output with qemu's.  With an argument, runs into an unmapped page instead
+ * (SIGSEGV). */
 #include <fenv.h>
 #include <math.h>
 #include <sys/mman.h>
@@ -80,6 +81,49 @@ __attribute__((noinline)) void rows(double *m, long n, long r, long k, double f,
         m[r * n + j] -= f * m[k * n + j];
 }
 
+/* sums: each iteration adds to a register that nothing else in the loop reads, over
+ * elements of 1, 2, 4 and 8 bytes (the narrow ones widened to words); prefix32 stores
+ * its running sum, so it stays scalar */
+__attribute__((noinline)) int dot16(const int16_t *a, const int16_t *b, long n)
+{
+    int sum = 0;
+    for (long j = 0; j < n; j++)
+        sum += a[j] * b[j];
+    return sum;
+}
+
+__attribute__((noinline)) unsigned dotu16(const uint16_t *a, const int16_t *b, long n)
+{
+    unsigned sum = 7;
+    for (long j = 0; j < n; j++)
+        sum += (unsigned)(a[j] * b[j]);
+    return sum;
+}
+
+__attribute__((noinline)) int bytes8(const signed char *s, const unsigned char *u, long n)
+{
+    int sum = -3;
+    for (long j = 0; j < n; j++)
+        sum += s[j] * 3 - u[j];
+    return sum;
+}
+
+__attribute__((noinline)) uint64_t sum64(const uint64_t *p, long n)
+{
+    uint64_t sum = 11;
+    for (long j = 0; j < n; j++)
+        sum += p[j] ^ 0x5555;
+    return sum;
+}
+
+__attribute__((noinline)) uint32_t prefix32(uint32_t *d, const uint32_t *s, long n)
+{
+    uint32_t sum = 0;
+    for (long j = 0; j < n; j++)
+        d[j] = sum += s[j];
+    return sum;
+}
+
 static uint64_t seed = 88172645463325252ull;
 
 static uint64_t next(void)
@@ -149,9 +193,33 @@ static void unsteady(void)
            (unsigned long long)checksum());
 }
 
-/* `lanes hole`: a loop that runs into a PROT_NONE page dies where the scalar loop does,
- * at the load of the page's first element (test_vectorize reads the pc MVVM reports). */
-static void into_a_hole(void)
+/* every length up to a few groups, every alignment, the narrow elements across a page */
+static void sums(void)
+{
+    for (long n = 0; n < 40; n++)
+        for (int skew = 0; skew < 4; skew++) {
+            scramble();
+            const unsigned char *at = arena + 4096 - 2 * n + skew;
+            int dot = dot16((const int16_t *)at, (const int16_t *)(arena + 100 + skew), n);
+            unsigned dotu = dotu16((const uint16_t *)(arena + 9000 + skew),
+                                   (const int16_t *)at, n);
+            int bytes = bytes8((const signed char *)at, arena + 200 + skew, n);
+            uint64_t wide = sum64((const uint64_t *)(arena + 5000 + skew), n);
+            uint32_t prefix = prefix32((uint32_t *)(arena + 12000),
+                                       (uint32_t *)(arena + 7000), n);
+            printf("sums %ld %d %d %u %d %016llx %u %016llx\n", n, skew, dot, dotu, bytes,
+                   (unsigned long long)wide, prefix, (unsigned long long)checksum());
+        }
+    scramble();
+    printf("sums long %d %016llx\n",
+           dot16((const int16_t *)arena, (const int16_t *)arena, 8000),
+           (unsigned long long)sum64((const uint64_t *)(arena + 3), 2000));
+}
+
+/* `lanes hole` (and `lanes hole16`): a loop that runs into a PROT_NONE page dies where
+ * the scalar loop does, at the load of the page's first element (test_vectorize reads the
+ * pc MVVM reports): axpy32's words, dot16's halfwords. */
+static void into_a_hole(const char *which)
 {
     long page = 4096;
     unsigned char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
@@ -160,14 +228,16 @@ static void into_a_hole(void)
         puts("hole: mmap failed");
         return;
     }
-    axpy32((uint32_t *)(map + page - 24 * 4), (uint32_t *)arena, 5, 64);
+    if (strcmp(which, "hole16") == 0)
+        printf("%d\n", dot16((int16_t *)(map + page - 24 * 2), (int16_t *)arena, 64));
+    else
+        axpy32((uint32_t *)(map + page - 24 * 4), (uint32_t *)arena, 5, 64);
 }
 
 int main(int argc, char **argv)
 {
-    (void)argv;
     if (argc > 1) {
-        into_a_hole();
+        into_a_hole(argv[1]);
         return 1;
     }
     /* disjoint, every length up to a few groups, every alignment of the bytes */
@@ -200,6 +270,7 @@ int main(int argc, char **argv)
         shift64((int64_t *)(arena + 3), (int64_t *)(arena + 7000), 1000);
     }
     printf("pages %016llx\n", (unsigned long long)checksum());
+    sums();
     unsteady();
     doubles("nearest", FE_TONEAREST);
     doubles("upward", FE_UPWARD);
