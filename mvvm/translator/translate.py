@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mvvm.isa import Flow, Instr
 from mvvm.runtime import layout
 from mvvm.runtime.precise import may_trap
-from mvvm.translator import hammocks, idioms, vectorize, words
+from mvvm.translator import hammocks, idioms, nests, vectorize, words
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
@@ -104,6 +104,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     if any(_rounds(instr) for block in region.blocks.values() for _, instr in block.instrs):
         emitter.keep_fp_steady()
     loops = {} if counting else {**vectorize.find(shape, flow.dirty_out),
+                                 **nests.find(shape, flow.dirty_out),
                                  **idioms.find(shape, flow.dirty_out)}
     selects = {} if counting else hammocks.find(shape, flow.edge_reload)
     _Structurer(region, shape, flow, emitter, precise, counting, loops, selects,

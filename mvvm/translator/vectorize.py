@@ -39,7 +39,9 @@ own), while their meaning stays in the semantics.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from mvvm.isa import Instr
 from mvvm.translator.emitter import GUEST_MEMORY, Emitter
@@ -172,7 +174,7 @@ def find(shape: Shape, dirty_out: dict[int, int]) -> dict[tuple[int, int], Match
     found: dict[tuple[int, int], Match] = {}
     for header in shape.loop_headers:
         block = shape.blocks.get(header)
-        if block is None or not block.succs or not _closes_on_itself(shape, header,
+        if block is None or not block.succs or not closes_on_itself(shape, header,
                                                                      block.succs[0]):
             continue
         loop = analyse([instr for _, instr in block.instrs])
@@ -186,7 +188,7 @@ def find(shape: Shape, dirty_out: dict[int, int]) -> dict[tuple[int, int], Match
     return found
 
 
-def _closes_on_itself(shape: Shape, node: int, taken: int) -> bool:
+def closes_on_itself(shape: Shape, node: int, taken: int) -> bool:
     """Whether the node's branch, taken, goes round to the node itself, inside the region."""
     return (shape.keeps(node, taken) and shape.target(node, taken) == node
             and shape.is_backward(node, node))
@@ -410,12 +412,12 @@ def _groups(e: Emitter, loop: Loop, retry: int) -> None:
             _access(e, loop.width, item, at, lanes)
         elif isinstance(item, Sum):
             c.get(sums[item.reg])
-            _value(e, item.operand, lanes, loop.width)
+            lane_value(e, item.operand, lanes, loop.width)
             c.simd(ADD[loop.width]).set(sums[item.reg])
         elif item.name in FP_LANE_OPS:
             _operate_fp(e, item, lanes)
         else:
-            _operate(e, loop.width, item, lanes)
+            operate(e, loop.width, item, lanes)
     c.get(at).i64_const(loop.lanes).op(w.I64_ADD).tee(at).get(limit).op(w.I64_LT_U)
     c.br(w.BR_IF, 0).op(w.END, w.END)
     if loop.checked:            # stopped short: wait for the group's iterations to pass
@@ -460,18 +462,26 @@ def _end_sums(e: Emitter, loop: Loop, sums: dict[int, int]) -> None:
 
 
 def _iterations_left(e: Emitter, loop: Loop, into: int) -> None:
-    """into = the iterations before counter reaches bound, or 1 (none to skip) when it
-    does not land on it without wrapping (bound - counter not a multiple of the step)."""
-    c, step = e.code, loop.steps[loop.counter]
-    e.x(loop.bound)
-    e.x(loop.counter)
+    """into = the iterations before counter reaches bound, or 1 (none to skip)."""
+    count_to(e, lambda: e.x(loop.bound), lambda: e.x(loop.counter), loop.steps[loop.counter],
+             into, 1)
+
+
+def count_to(e: Emitter, bound: Callable[[], None], counter: Callable[[], None], step: int,
+             into: int, otherwise: int) -> None:
+    """into = the steps before the counter (pushed by counter) reaches the bound, or
+    otherwise when it does not land on it without wrapping (bound - counter not a
+    multiple of the step)."""
+    c = e.code
+    bound()
+    counter()
     c.op(w.I64_SUB)
     if step < 0:
         c.i64_const(-1).op(w.I64_MUL)
     c.set(into)
     c.get(into).i64_const(abs(step)).op(w.I64_REM_U, w.I64_EQZ)
     c.block(w.IF).get(into).i64_const(abs(step)).op(w.I64_DIV_U).set(into)
-    c.op(w.ELSE).i64_const(1).set(into).op(w.END)
+    c.op(w.ELSE).i64_const(otherwise).set(into).op(w.END)
 
 
 def _address(e: Emitter, access: Access) -> None:
@@ -511,7 +521,7 @@ def _access(e: Emitter, width: int, access: Access, at: int, lanes: dict[int, in
     c.get(at).i64_const(access.size).op(w.I64_MUL, w.I64_ADD)
     e.guest_index()
     if access.store:
-        _value(e, access.reg, lanes, width)
+        lane_value(e, access.reg, lanes, width)
         c.simd_mem(w.V128_STORE, GUEST_MEMORY)
         return
     load, *widen = WIDEN.get((access.size, access.signed), (w.V128_LOAD,))
@@ -521,8 +531,10 @@ def _access(e: Emitter, width: int, access: Access, at: int, lanes: dict[int, in
     c.set(lanes[access.reg])
 
 
-def _value(e: Emitter, key: int, lanes: dict[int, int], width: int) -> None:
-    """Push a register's lanes: a temporary's, or an invariant's splat."""
+def lane_value(e: Emitter, key: int, lanes: dict[int, int], width: int,
+           scalars: Mapping[int, int] = MappingProxyType({})) -> None:
+    """Push a register's lanes: a temporary's, or the splat of an invariant or of a value
+    the same in every lane (in an i64 local of scalars)."""
     if key in lanes:
         e.code.get(lanes[key])
         return
@@ -530,16 +542,21 @@ def _value(e: Emitter, key: int, lanes: dict[int, int], width: int) -> None:
         e.f_value(key - FP)
         e.code.simd(w.F64X2_SPLAT)
         return
-    e.x(key)
+    if key in scalars:
+        e.code.get(scalars[key])
+    else:
+        e.x(key)
     if width == 4:
         e.code.op(w.I32_WRAP_I64)
     e.code.simd(SPLAT[width])
 
 
-def _operate(e: Emitter, width: int, instr: Instr, lanes: dict[int, int]) -> None:
+def operate(e: Emitter, width: int, instr: Instr, lanes: dict[int, int],
+            scalars: Mapping[int, int] = MappingProxyType({})) -> None:
+    """An instruction of LANE_OPS on lanes (see _value for scalars)."""
     c = e.code
     op, immediate = LANE_OPS[width][instr.name]
-    _value(e, instr.rs1, lanes, width)
+    lane_value(e, instr.rs1, lanes, width, scalars)
     if op in SHIFTS:
         c.i32_const(instr.imm).simd(SHIFTS[op][width])
     else:
@@ -547,7 +564,7 @@ def _operate(e: Emitter, width: int, instr: Instr, lanes: dict[int, int]) -> Non
             (c.i32_const(instr.imm) if width == 4 else c.i64_const(instr.imm))
             c.simd(SPLAT[width])
         else:
-            _value(e, instr.rs2, lanes, width)
+            lane_value(e, instr.rs2, lanes, width, scalars)
         c.simd(ARITHMETIC[op][width] if op in ARITHMETIC else BITWISE[op])
     if instr.rd:
         c.set(lanes[instr.rd])
@@ -562,7 +579,7 @@ def _operate_fp(e: Emitter, instr: Instr, lanes: dict[int, int]) -> None:
     operation, _, negate_third = FP_LANE_OPS[instr.name]
     rd, sources = _keys(instr)
     for k, key in enumerate(sources):
-        _value(e, key, lanes, 8)
+        lane_value(e, key, lanes, 8)
         if k == 2 and negate_third:
             c.simd(w.F64X2_NEG)
     c.simd(operation).tee(lanes[rd]).simd(w.F64X2_ABS).tee(size)
