@@ -22,7 +22,7 @@ Registers, by what the nest does to them:
   head to a constant they then add to (a sum's zero).
 The inner loop's trip count is uniform, so the lanes run it together. Loads are in the
 inner loop only (through a uniform pointer: one load, splat), stores in the tail only
-(whole vectors through an outer induction or a lane pointer).
+(whole vectors, through an outer induction).
 
 Safety, as for vectorize's loops: at least one outer iteration is left to the scalar
 code, so the registers end as it leaves them; the groups stay within the pages the last
