@@ -11,8 +11,8 @@ a loop that stores nothing), and whose arithmetic is on that width's low bits on
 doubles), gets a fast path on its back edge: whole groups of iterations, lane by lane,
 then the inductions moved on. At least one iteration is left to the scalar loop, so the
 temporaries end as it leaves them, and every exit and trap sees the exact architectural
-state. (A strided load, gathered lane by lane, was tried: CoreMark's 24-element matrix
-columns ran 8% slower than scalar.)
+state. (A strided load, gathered lane by lane, was tried: CoreMark ran 8% slower on its
+matrices' 24-element columns, which mvvm.translator.nests takes across the outer loop.)
 
 The groups stay within the pages the last iteration touched through each pointer (as
 the idioms' fast paths do), so no access faults where the scalar loop's would not. Lanes
@@ -175,7 +175,7 @@ def find(shape: Shape, dirty_out: dict[int, int]) -> dict[tuple[int, int], Match
     for header in shape.loop_headers:
         block = shape.blocks.get(header)
         if block is None or not block.succs or not closes_on_itself(shape, header,
-                                                                     block.succs[0]):
+                                                                    block.succs[0]):
             continue
         loop = analyse([instr for _, instr in block.instrs])
         if loop is None:
@@ -387,7 +387,7 @@ def emit(e: Emitter, loop: Loop, retry: int) -> None:
 def _groups(e: Emitter, loop: Loop, retry: int) -> None:
     """groups = (iterations left - 1) // lanes, no more than the pages allow; if any, and
     no store reaches a later load, run them (a checked loop: until a result is not
-    normal) and move the inductions, and the sums, by the iterations run (at)."""
+    normal), move the inductions by the iterations run (at) and add up the sums."""
     c = e.code
     groups, limit, at = e.temp(), e.temp(), e.temp()
     _iterations_left(e, loop, groups)
@@ -532,7 +532,7 @@ def _access(e: Emitter, width: int, access: Access, at: int, lanes: dict[int, in
 
 
 def lane_value(e: Emitter, key: int, lanes: dict[int, int], width: int,
-           scalars: Mapping[int, int] = MappingProxyType({})) -> None:
+               scalars: Mapping[int, int] = MappingProxyType({})) -> None:
     """Push a register's lanes: a temporary's, or the splat of an invariant or of a value
     the same in every lane (in an i64 local of scalars)."""
     if key in lanes:
@@ -553,7 +553,7 @@ def lane_value(e: Emitter, key: int, lanes: dict[int, int], width: int,
 
 def operate(e: Emitter, width: int, instr: Instr, lanes: dict[int, int],
             scalars: Mapping[int, int] = MappingProxyType({})) -> None:
-    """An instruction of LANE_OPS on lanes (see _value for scalars)."""
+    """An instruction of LANE_OPS on lanes (see lane_value for scalars)."""
     c = e.code
     op, immediate = LANE_OPS[width][instr.name]
     lane_value(e, instr.rs1, lanes, width, scalars)
