@@ -5,11 +5,9 @@ nest running into an unmapped page faults where the scalar loop does."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import wasmtime as wt
-from toolchain import PROGRAMS, run_mvvm, run_qemu
+from toolchain import PROGRAMS, run_mvvm, run_qemu, tier1_sigsegv_pc
 
 from mvvm.elf.loader import read_image
 from mvvm.isa import decode
@@ -52,10 +50,7 @@ def test_a_nest_into_an_unmapped_page_faults_at_the_scalar_access(build_program,
     hole, with the columns before it stored."""
     binary = build_program(NESTS, "O2")
     program = Program(read_image(str(binary)))
-    assert run_qemu(binary, [case], env=guest_env).status == 139
-    mvvm = run_mvvm(binary, [case], options=["--tier", "1"], env=guest_env)
-    assert mvvm.status == 139
-    pc = int(re.search(rb"at pc (0x[0-9a-f]+)", mvvm.stderr).group(1), 16)
+    pc = tier1_sigsegv_pc(binary, [case], guest_env)
     start = program.symbols.addresses["column16_8"]
     assert decode(program.fetch(pc)).name == faulting and start <= pc < start + 60
 

@@ -4,11 +4,9 @@ output with every region compiled."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import wasmtime as wt
-from toolchain import PROGRAMS, run_mvvm, run_qemu
+from toolchain import PROGRAMS, run_mvvm, run_qemu, tier1_sigsegv_pc
 
 from mvvm import isa
 from mvvm.elf.loader import read_image
@@ -57,10 +55,7 @@ def test_a_loop_into_an_unmapped_page_faults_at_the_scalar_load(build_program, g
     the hole (a group running into it would fault at the back edge)."""
     binary = build_program(LANES, "O2")
     program = Program(read_image(str(binary)))
-    assert run_qemu(binary, [case], env=guest_env).status == 139
-    mvvm = run_mvvm(binary, [case], options=["--tier", "1"], env=guest_env)
-    assert mvvm.status == 139
-    pc = int(re.search(rb"at pc (0x[0-9a-f]+)", mvvm.stderr).group(1), 16)
+    pc = tier1_sigsegv_pc(binary, [case], guest_env)
     start = program.symbols.addresses[function]
     assert decode(program.fetch(pc)).name == load and start <= pc < start + 32
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -71,6 +72,15 @@ def run_qemu(prog: Path, args: list[str] = (), **kw) -> Outcome:
 def run_mvvm(prog: Path, args: list[str] = (), options: list[str] = (), **kw) -> Outcome:
     tier = ["--tier", TIER] if TIER is not None and "--tier" not in options else []
     return run([sys.executable, "-m", "mvvm", "run", *tier, *options, str(prog), *args], **kw)
+
+
+def tier1_sigsegv_pc(prog: Path, args: list[str], env: dict[str, str]) -> int:
+    """The pc MVVM reports (every region compiled) for the SIGSEGV that kills the program
+    under qemu too: where a fast path's fault is the scalar code's own or not."""
+    assert run_qemu(prog, args, env=env).status == 139
+    mvvm = run_mvvm(prog, args, options=["--tier", "1"], env=env)
+    assert mvvm.status == 139
+    return int(re.search(rb"at pc (0x[0-9a-f]+)", mvvm.stderr).group(1), 16)
 
 
 def fetcher(base: int, code: bytes):

@@ -14,8 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arena.h"
+
 #define N 300
-static _Alignas(4096) unsigned char arena[4 * 4096];
 
 __attribute__((noinline)) void axpy32(uint32_t *c, const uint32_t *b, uint32_t a, long n)
 {
@@ -122,28 +123,6 @@ __attribute__((noinline)) uint32_t prefix32(uint32_t *d, const uint32_t *s, long
     for (long j = 0; j < n; j++)
         d[j] = sum += s[j];
     return sum;
-}
-
-static uint64_t seed = 88172645463325252ull;
-
-static uint64_t next(void)
-{
-    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-    return seed;
-}
-
-static void scramble(void)
-{
-    for (size_t i = 0; i < sizeof arena; i++)
-        arena[i] = (unsigned char)next();
-}
-
-static uint64_t checksum(void)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < sizeof arena; i++)
-        h = (h ^ arena[i]) * 1099511628211ull;
-    return h;
 }
 
 static double special(uint64_t r)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static _Alignas(4096) unsigned char arena[4 * 4096];
+#include "arena.h"
 
 /* The kernels, with their term counts and row lengths fixed, as in CoreMark (where the
  * inner loop's bound and steps are constants); unrolling kept off, so that a few terms
@@ -42,28 +42,6 @@ KERNEL(bits16, int32_t, 6, 24, 0, ((x * y >> 2) & 0xf) * ((x * y >> 5) & 0x7f))
 /* unsigned halfwords, and doublewords */
 KERNEL(columnu16, uint32_t, 5, 16, 5, (x ^ y) * 3 - y)
 KERNEL(column64, uint64_t, 4, 9, 0, x * y + (y >> 3))
-
-static uint64_t seed = 88172645463325252ull;
-
-static uint64_t next(void)
-{
-    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-    return seed;
-}
-
-static void scramble(void)
-{
-    for (size_t i = 0; i < sizeof arena; i++)
-        arena[i] = (unsigned char)next();
-}
-
-static uint64_t checksum(void)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < sizeof arena; i++)
-        h = (h ^ arena[i]) * 1099511628211ull;
-    return h;
-}
 
 /* every count of columns up to a few groups, at every alignment; b's last column at a
  * page's end */
