@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "arena.h"
 
@@ -88,19 +87,14 @@ static void overlaps(void)
  * does (at its tenth column); the fault is the scalar loop's, at its store or load. */
 static void into_a_hole(const char *which)
 {
-    long page = 4096;
-    unsigned char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED || mprotect(map + page, page, PROT_NONE) != 0) {
-        puts("hole: mmap failed");
+    unsigned char *end = hole();
+    if (end == NULL)
         return;
-    }
     if (strcmp(which, "column") == 0)
         column16_8((int32_t *)arena, (int16_t *)(arena + 64),
-                   (int16_t *)(map + page - 2 * (7 * 13 + 9)), 20);
+                   (int16_t *)(end - 2 * (7 * 13 + 9)), 20);
     else
-        column16_8((int32_t *)(map + page - 10 * 4), (int16_t *)arena,
-                   (int16_t *)(arena + 64), 20);
+        column16_8((int32_t *)(end - 10 * 4), (int16_t *)arena, (int16_t *)(arena + 64), 20);
 }
 
 int main(int argc, char **argv)
