@@ -344,12 +344,12 @@ def emit(e: Emitter, nest: Nest) -> None:
     frame.apart(groups, trips)
     c.block(w.IF)
     c.get(groups).i64_const(lanes).op(w.I64_MUL).set(limit)
-    c.block(w.BLOCK).block(w.LOOP)
+    c.block(w.LOOP)
     frame.head(scalar_only=False)
     frame.inner()
     frame.tail()
     c.get(at).i64_const(lanes).op(w.I64_ADD).tee(at).get(limit).op(w.I64_LT_U)
-    c.br(w.BR_IF, 0).op(w.END, w.END)
+    c.br(w.BR_IF, 0).op(w.END)
     for reg, step in nest.steps.items():
         e.x(reg)
         c.get(at).i64_const(step).op(w.I64_MUL, w.I64_ADD)
@@ -398,7 +398,7 @@ class _Frame:
     def inner(self) -> None:
         e, c, nest = self.e, self.e.code, self.nest
         loads = iter(nest.loads)
-        c.block(w.BLOCK).block(w.LOOP)
+        c.block(w.LOOP)
         for instr in nest.inner:
             if instr.rd in nest.inner_steps and instr.name == "addi" and instr.rs1 == instr.rd:
                 c.get(self.scalars[instr.rd]).i64_const(instr.imm).op(w.I64_ADD)
@@ -410,7 +410,7 @@ class _Frame:
         counter, bound = nest.inner_exit
         self.scalar(counter)
         self.scalar(bound)
-        c.op(w.I64_NE).br(w.BR_IF, 0).op(w.END, w.END)
+        c.op(w.I64_NE).br(w.BR_IF, 0).op(w.END)
 
     def _load(self, access: Access) -> None:
         e, c, width = self.e, self.e.code, self.nest.width
@@ -445,57 +445,39 @@ class _Frame:
         if offset:
             self.e.code.i64_const(offset).op(w.I64_ADD)
 
-    def _step(self, access: Access) -> int:
-        return self.nest.inner_steps.get(access.pointer, 0)
+    def _reach(self, access: Access, trips: int, upward: bool) -> None:
+        """Push a load's lane-0 address in the first group at its inner pass furthest up
+        (or down): the last pass for a pointer the inner loop moves up, else the first."""
+        c, step = self.e.code, self.nest.inner_steps.get(access.pointer, 0)
+        self._address(access, False)
+        if step and (step > 0) == upward:
+            c.get(trips).i64_const(-1).op(w.I64_ADD).i64_const(step).op(w.I64_MUL, w.I64_ADD)
 
     def bounded(self, trips: int) -> list[tuple[Access, Callable[[], None]]]:
         """The accesses whose reach the pages bound, each with a push of the address where
         the last outer iteration's access ended: the stores, and the loads through lane
-        pointers at their last inner iteration (the first for a step down)."""
-        c = self.e.code
-        pairs: list[tuple[Access, Callable[[], None]]] = []
-        for access in self.nest.stores:
-            pairs.append((access, lambda access=access: self._address(access, True)))
-        for access in self.nest.loads:
-            if self.nest.kinds[access.pointer] != POINTER:
-                continue
-
-            def push(access: Access = access) -> None:
-                self._address(access, False)
-                if self._step(access) > 0:
-                    c.get(trips).i64_const(-1).op(w.I64_ADD).i64_const(self._step(access))
-                    c.op(w.I64_MUL, w.I64_ADD)
-            pairs.append((access, push))
+        pointers at their pass furthest up."""
+        pairs: list[tuple[Access, Callable[[], None]]] = [
+            (store, lambda store=store: self._address(store, True))
+            for store in self.nest.stores]
+        pairs += [(load, lambda load=load: self._reach(load, trips, True))
+                  for load in self.nest.loads if self.nest.kinds[load.pointer] == POINTER]
         return pairs
 
     def apart(self, groups: int, trips: int) -> None:
         """AND onto the i32 on the stack: each store's bytes over all the groups end at or
         below each load's first byte, or start at or above its last."""
-        c = self.e.code
+        c, lanes = self.e.code, self.nest.lanes
         for store in self.nest.stores:
             for load in self.nest.loads:
-                self._range_end(store, True, groups, trips)
-                self._range_start(load, trips)
+                self._address(store, True)
+                c.get(groups).i64_const(lanes * store.size).op(w.I64_MUL, w.I64_ADD)
+                self._reach(load, trips, False)
                 c.op(w.I64_LE_U)
-                self._range_end(load, False, groups, trips)
+                self._reach(load, trips, True)
+                if self.nest.kinds[load.pointer] == POINTER:
+                    c.get(groups).i64_const(lanes * load.size).op(w.I64_MUL, w.I64_ADD)
+                else:
+                    c.i64_const(load.size).op(w.I64_ADD)
                 self._address(store, True)
                 c.op(w.I64_LE_U, w.I32_OR, w.I32_AND)
-
-    def _range_start(self, load: Access, trips: int) -> None:
-        c = self.e.code
-        self._address(load, False)
-        if self._step(load) < 0:
-            c.get(trips).i64_const(-1).op(w.I64_ADD).i64_const(self._step(load))
-            c.op(w.I64_MUL, w.I64_ADD)
-
-    def _range_end(self, access: Access, store: bool, groups: int, trips: int) -> None:
-        """Push one past the last byte the access reaches over all the groups."""
-        c = self.e.code
-        self._address(access, store)
-        if not store and self._step(access) > 0:
-            c.get(trips).i64_const(-1).op(w.I64_ADD).i64_const(self._step(access))
-            c.op(w.I64_MUL, w.I64_ADD)
-        if store or self.nest.kinds[access.pointer] == POINTER:
-            c.get(groups).i64_const(self.nest.lanes * access.size).op(w.I64_MUL, w.I64_ADD)
-        else:
-            c.i64_const(access.size).op(w.I64_ADD)
