@@ -82,6 +82,8 @@ PRODUCT = [("lh", {"rd": 5, "rs1": 11}), ("lh", {"rd": 6, "rs1": 13}),
     (PRODUCT, "sd", 2, False),          # a result wider than the lanes
     (PRODUCT[:2] + [("sw", {"rs1": 14, "rs2": 5})], "sw", 2, False),   # a store inside
     ([("lh", {"rd": 5, "rs1": 11}), ("addw", {"rd": 16, "rs1": 16, "rs2": 5})], "sw", 2,
-     False)])                           # t1 carried from one outer iteration to the next
+     False)])                           # a6 carried from one outer iteration to the next
 def test_which_nests_run_in_lanes(inner, store, step, runs):
+    """A lane is an outer iteration: a column must be contiguous across the lanes, the
+    stores whole vectors in the tail, and no value may pass from one lane to the next."""
     assert (_nest(inner, store, step) is not None) == runs
