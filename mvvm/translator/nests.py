@@ -24,14 +24,16 @@ The inner loop's trip count is uniform, so the lanes run it together. Loads are 
 inner loop only (through a uniform pointer: one load, splat), stores in the tail only
 (whole vectors, through an outer induction).
 
-Safety, as for vectorize's loops: at least one outer iteration is left to the scalar
-code, so the registers end as it leaves them; the groups stay within the pages the last
-outer iteration touched (its inner loop walked each lane pointer's pages in steps
-shorter than a page, so only the reach past its last access, or its first for a step
-down, and past the stores is bounded); and they run only when each store's bytes, over
-all the groups, miss every load's, so that the lanes' order (a group's loads before its
-stores) reads what the scalar order reads. A trip count over MAX_TRIPS leaves the nest
-scalar, where each back edge checks for an interrupt.
+Safety, as for vectorize's loops: one outer iteration at least is left to the scalar
+code, so the registers end as it leaves them (one exactly, unless the pages cut the
+groups short: the last group is shifted back to end just before it, running some
+iterations again, with the same loads and so the same values stored); the groups stay
+within the pages the last outer iteration touched (its inner loop walked each lane
+pointer's pages in steps shorter than a page, so only the reach past its last access, or
+its first for a step down, and past the stores is bounded); and they run only when each
+store's bytes, over all the groups, miss every load's, so that the lanes' order (a
+group's loads before its stores) reads what the scalar order reads. A trip count over
+MAX_TRIPS leaves the nest scalar, where each back edge checks for an interrupt.
 """
 
 from __future__ import annotations
@@ -318,17 +320,21 @@ def _sources(instr: Instr) -> tuple[int, ...]:
 # -- the fast path ----------------------------------------------------------------------
 
 def emit(e: Emitter, nest: Nest) -> None:
-    """At the outer back edge: groups = (outer iterations left - 1) // lanes, no more than
-    the pages allow, none unless the inner trip count is exact and at most MAX_TRIPS and
-    the stores miss the loads; then the groups, and the outer inductions moved on."""
+    """At the outer back edge: the iterations left but one (span) in groups of lanes, the
+    last group shifted back to end with them (it runs some iterations of the one before
+    again, to the same values: the stores miss the loads), no more groups than the pages
+    allow, none unless the inner trip count is exact and at most MAX_TRIPS and the stores
+    miss the loads; then the outer inductions moved on by the iterations done."""
     c, lanes = e.code, nest.lanes
-    groups, trips, limit, at = e.temp(), e.temp(), e.temp(), e.temp()
+    groups, trips, span, limit, at = e.temp(), e.temp(), e.temp(), e.temp(), e.temp()
     scalars = {reg: e.temp() for reg, kind in nest.kinds.items() if kind != LANE}
     vectors = {reg: e.temp(w.V128) for reg, kind in nest.kinds.items() if kind == LANE}
     frame = _Frame(e, nest, scalars, vectors, at)
     counter, bound = nest.exit
-    count_to(e, lambda: e.x(bound), lambda: e.x(counter), nest.steps[counter], groups, 1)
-    c.get(groups).i64_const(-1).op(w.I64_ADD).i64_const(lanes).op(w.I64_DIV_U).set(groups)
+    count_to(e, lambda: e.x(bound), lambda: e.x(counter), nest.steps[counter], span, 1)
+    c.get(span).i64_const(-1).op(w.I64_ADD).tee(span)
+    c.i64_const(lanes - 1).op(w.I64_ADD).i64_const(lanes).op(w.I64_DIV_U)
+    c.i64_const(0).get(span).i64_const(lanes).op(w.I64_GE_U, w.SELECT).set(groups)
     c.i64_const(0).set(at)
     frame.head(scalar_only=True)                # the first group's uniform values
     counter, bound = nest.inner_exit
@@ -343,19 +349,23 @@ def emit(e: Emitter, nest: Nest) -> None:
     c.get(groups).op(w.I64_EQZ, w.I32_EQZ)
     frame.apart(groups, trips)
     c.block(w.IF)
-    c.get(groups).i64_const(lanes).op(w.I64_MUL).set(limit)
-    c.block(w.LOOP)
+    c.get(groups).i64_const(lanes).op(w.I64_MUL).tee(limit)   # limit: the iterations the
+    c.get(span).get(limit).get(span).op(w.I64_LT_U, w.SELECT).set(limit)   # groups run
+    c.block(w.BLOCK).block(w.LOOP)
     frame.head(scalar_only=False)
     frame.inner()
     frame.tail()
-    c.get(at).i64_const(lanes).op(w.I64_ADD).tee(at).get(limit).op(w.I64_LT_U)
-    c.br(w.BR_IF, 0).op(w.END)
+    c.get(at).i64_const(lanes).op(w.I64_ADD).tee(at).get(limit).op(w.I64_GE_U)
+    c.br(w.BR_IF, 1)
+    c.get(at).get(limit).i64_const(-lanes).op(w.I64_ADD).tee(span)   # the last group's
+    c.get(at).get(span).op(w.I64_LT_U, w.SELECT).set(at).br(w.BR, 0).op(w.END, w.END)
     for reg, step in nest.steps.items():
         e.x(reg)
-        c.get(at).i64_const(step).op(w.I64_MUL, w.I64_ADD)
+        c.get(limit).i64_const(step).op(w.I64_MUL, w.I64_ADD)
         e.set_x(reg)
     c.op(w.END)
-    e.release(*((w.I64, local) for local in (groups, trips, limit, at, *scalars.values())),
+    e.release(*((w.I64, local) for local in (groups, trips, span, limit, at,
+                                              *scalars.values())),
               *((w.V128, local) for local in vectors.values()))
 
 
