@@ -22,8 +22,8 @@ from test_faults import assert_death_report  # noqa: E402
 from toolchain import PROGRAMS  # noqa: E402
 
 from mvvm.isa import decode  # noqa: E402
+from mvvm.isa.effects import may_trap  # noqa: E402
 from mvvm.linux.sigframe import FRAME_SIZE, RtSigFrame, SigContext, SigInfo, UContext  # noqa: E402
-from mvvm.runtime.precise import may_trap  # noqa: E402
 
 SIGNALS = PROGRAMS / "signals"
 

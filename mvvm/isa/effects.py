@@ -1,4 +1,5 @@
-"""Which registers an instruction reads and writes, derived from the table's operand tokens.
+"""Which registers an instruction reads and writes, and whether its code may trap: facts
+derived from the table's operand tokens.
 
 Registers are bits of one int: bit r for x_r (x0 is never tracked: it is not
 state) and bit 32 + r for f_r. The translator's dataflow (what to load at a
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from mvvm.isa.instr import Instr
+from mvvm.isa.instr import Flow, Instr
 
 FP = 32
+DYNAMIC_ROUNDING = 7          # rm = 7: round by frm
 
 # operand token -> (Instr field, is an FP register, is written)
 _TOKENS = {
@@ -49,3 +51,18 @@ def effects(instr: Instr) -> tuple[int, int]:
         else:
             reads |= bit
     return reads, writes
+
+
+@cache
+def _operands(operands: str) -> frozenset[str]:
+    return frozenset(operands.split(","))
+
+
+def may_trap(instr: Instr) -> bool:
+    """Whether the wasm code of instr can trap: a memory access (jalr's `mem` operand is
+    no access), or an FP instruction that rounds by frm, which may hold an illegal mode.
+    Precise mode (mvvm.runtime.precise) writes the registers back before each."""
+    tokens = _operands(instr.spec.operands)
+    if instr.spec.flow is Flow.NEXT and not tokens.isdisjoint(("mem", "amo")):
+        return True
+    return "rm" in tokens and instr.rm == DYNAMIC_ROUNDING

@@ -9,18 +9,26 @@ an integer register value. The accrued flags go straight into the fcsr word of t
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING
 
 import wasmtime as wt
-
-from mvvm.runtime.fp_soft import MASK64, SLOW_OPS
 
 if TYPE_CHECKING:
     from mvvm.runtime.image import Stats
 
 PARAMS = (wt.ValType.i32(), wt.ValType.i64(), wt.ValType.i64(), wt.ValType.i64())
 RESULTS = (wt.ValType.i64(),)
-_OPS = tuple(SLOW_OPS.values())
+MASK64 = (1 << 64) - 1
+
+
+@cache
+def _ops() -> tuple[Callable[[int, int, int, int], tuple[int, int]], ...]:
+    """fp_soft's operations by index, loaded at the first slow call: most programs make
+    none, and the module is 2 ms of a warm start."""
+    from mvvm.runtime.fp_soft import SLOW_OPS
+    return tuple(SLOW_OPS.values())
 
 
 class FpSlowPath:
@@ -33,7 +41,7 @@ class FpSlowPath:
 
     def __call__(self, values: ctypes.Array) -> None:
         op = values[0].i32
-        bits, flags = _OPS[op >> 3](values[1].i64 & MASK64, values[2].i64 & MASK64,
+        bits, flags = _ops()[op >> 3](values[1].i64 & MASK64, values[2].i64 & MASK64,
                                     values[3].i64 & MASK64, op & 7)
         if flags:
             self._fcsr.value |= flags

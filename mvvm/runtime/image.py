@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, TextIO
 
 import wasmtime as wt
 
-from mvvm import isa
 from mvvm.runtime import layout
 from mvvm.runtime.address_space import PROT_EXEC, AddressSpace
 from mvvm.runtime.cachefiles import CacheRoot
@@ -342,6 +341,7 @@ class Image:
 
     def log_in_asm(self, region: GuestRegion) -> None:
         """One paragraph per guest block, in qemu's `-d in_asm` layout."""
+        from mvvm.isa import disasm  # translating loaded it
         out = self.in_asm
         for start in sorted(region.blocks):
             print("----------------\nIN:", file=out)
@@ -349,7 +349,7 @@ class Image:
                 if instr is None:
                     print(f"0x{pc:016x}:  {'':18}illegal", file=out)
                     continue
-                mnemonic, _, operands = isa.disasm(instr, pc).partition("\t")
+                mnemonic, _, operands = disasm(instr, pc).partition("\t")
                 raw = f"{instr.raw:0{2 * instr.length}x}"
                 print(f"0x{pc:016x}:  {raw:<18}{mnemonic:<24}{operands}".rstrip(), file=out)
             print(file=out)

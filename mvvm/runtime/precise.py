@@ -5,7 +5,7 @@ registers may still sit in the region's wasm locals, newer than the VM state. Th
 enough to kill the guest, not to run its SIGSEGV handler, which reads the registers
 from its ucontext and may return to them. So once the guest catches a signal that a
 trap raises, the VM translates in precise mode: every instruction that may trap
-(`may_trap`) is preceded by a write-back of the dirty registers, which the register
+(`mvvm.isa.effects.may_trap`) is preceded by a write-back of the dirty registers, which the register
 dataflow treats as a synchronisation point like an ecall. At a trap the VM state is
 then exactly the state before the faulting instruction.
 
@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Sequence
-from functools import cache
+from typing import TYPE_CHECKING
 
 from mvvm.errors import GuestSignal
-from mvvm.isa import Flow, Instr
+
+if TYPE_CHECKING:
+    from mvvm.isa import Instr
 
 # Signals a trap in translated code raises (an out-of-bounds access; `unreachable`, which
 # the FP code uses for a dynamic rounding mode that frm makes illegal). A handler for one
@@ -34,7 +36,6 @@ ILL_ILLOPC = 1
 BUS_ADRALN = 1
 TRAP_BRKPT = 1
 
-DYNAMIC_ROUNDING = 7
 MASK64 = (1 << 64) - 1
 
 
@@ -47,20 +48,6 @@ class Fault(GuestSignal):
         super().__init__(signo, message)
         self.code = code
         self.addr = addr
-
-
-@cache
-def _operands(operands: str) -> frozenset[str]:
-    return frozenset(operands.split(","))
-
-
-def may_trap(instr: Instr) -> bool:
-    """Whether the wasm code of instr can trap: a memory access (jalr's `mem` operand is
-    no access), or an FP instruction that rounds by frm, which may hold an illegal mode."""
-    tokens = _operands(instr.spec.operands)
-    if instr.spec.flow is Flow.NEXT and not tokens.isdisjoint(("mem", "amo")):
-        return True
-    return "rm" in tokens and instr.rm == DYNAMIC_ROUNDING
 
 
 def fault_address(instr: Instr, x: Sequence[int]) -> int:

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Container
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING
 
 import wasmtime as wt
@@ -75,13 +75,14 @@ class BackgroundCompiler:
                                                 daemon=True)
                 self._thread.start()
 
-    def reprofile(self, pc: int, profile: Profile) -> None:
+    def reprofile(self, pc: int, profile: Callable[[], Profile]) -> None:
         """The regions that left out the branch side at pc, which now runs often, are
-        translated again with the profile as it is now (once per region and side)."""
+        translated again with the profile as it is now (once per region and side);
+        profile() is asked for only then (it loads the translator)."""
         with self._wakeup:
             entries = self._pruned_by.pop(pc, set())
         for entry in entries:
-            self.request(entry, profile, again=True)
+            self.request(entry, profile(), again=True)
 
     def forget(self) -> None:
         """The translations were flushed: entries may be asked for again."""

@@ -20,12 +20,12 @@ import ctypes
 import signal
 import time
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import wasmtime as wt
 
-from mvvm import isa
 from mvvm.errors import BudgetSpent, GuestFault, Restart
 from mvvm.runtime import fp_host, layout
 from mvvm.runtime.address_space import AddressSpace
@@ -42,7 +42,9 @@ from mvvm.runtime.precise import (
     Fault,
     fault_address,
 )
-from mvvm.translator.region import Profile
+
+if TYPE_CHECKING:
+    from mvvm.translator.region import Profile
 
 MASK64 = (1 << 64) - 1
 HOT_THRESHOLD = 100             # tier 0 entries of a pc before tier 1 compiles it
@@ -87,7 +89,6 @@ class VM:
             vm_base + layout.VM_JUMP_SOURCES)
         self._jump_targets = (ctypes.c_uint64 * layout.JUMP_TARGETS * layout.JUMP_SOURCES
                               ).from_address(vm_base + layout.VM_JUMP_TARGETS)
-        self.profile = Profile(self._ran, self._jumps)
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
         self._budget = ctypes.c_int64.from_address(vm_base + layout.VM_BUDGET)
         self._tier0_only = ctypes.c_uint32.from_address(vm_base + layout.VM_TIER0_ONLY)
@@ -452,6 +453,13 @@ class VM:
         except BaseException:               # noqa: BLE001 - nothing may unwind through wasm
             values[0].i32 = 0
 
+    @cached_property
+    def profile(self) -> Profile:
+        """Tier 0's profile as the translator reads it, made when a first region is asked
+        for: a run from a warm cache may never load the translator."""
+        from mvvm.translator.region import Profile
+        return Profile(self._ran, self._jumps)
+
     def _on_hot(self, values: ctypes.Array) -> None:
         """Tier 0 found a hot entry, or tier 1 keeps leaving for a branch side its profile
         had left out: load the entry's batch from the disk cache, or ask the background
@@ -464,7 +472,7 @@ class VM:
             image = self.image
             if image.translations.get(pc) is None and not image.load_cached(pc):
                 image.compiler.request(pc, self.profile)
-            image.compiler.reprofile(pc, self.profile)
+            image.compiler.reprofile(pc, lambda: self.profile)
             before = self.cache.regions
             self._catch_up()
             values[0].i32 = int(self.cache.regions != before)
@@ -517,7 +525,8 @@ class VM:
         self.pc = pc
         if trap.code in ACCESS_TRAPS:
             signo, code, what = ACCESS_TRAPS[trap.code]
-            instr = isa.decode(self.image.fetch(pc) or 0)
+            from mvvm.isa import decode  # faults are rare: not loaded before one
+            instr = decode(self.image.fetch(pc) or 0)
             addr = fault_address(instr, self.x) if exact and instr else 0
             return Fault(signo, code, addr, f"{what} at pc {pc:#x}"), exact
         if trap.code == wt.TrapCode.UNREACHABLE:      # FP: dynamic rounding with frm > 4

@@ -36,9 +36,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mvvm.isa import Flow, Instr
-from mvvm.isa.effects import effects, register_bit
+from mvvm.isa.effects import effects, may_trap, register_bit
 from mvvm.runtime.fp_soft import SLOW_INDEX
-from mvvm.runtime.precise import may_trap
 from mvvm.translator.region import Block, Region, is_call
 from mvvm.translator.structure import DISPATCH, Shape
 

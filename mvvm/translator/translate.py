@@ -12,8 +12,8 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 
 from mvvm.isa import Flow, Instr
+from mvvm.isa.effects import may_trap
 from mvvm.runtime import layout
-from mvvm.runtime.precise import may_trap
 from mvvm.translator import hammocks, idioms, nests, vectorize, words
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
