@@ -7,6 +7,7 @@ leaves is the same every time; tiered runs use the same cache."""
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ import stat
 import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,8 +24,10 @@ import wasmtime as wt
 from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
 from mvvm.runtime.cachefiles import CacheRoot
-from mvvm.runtime.diskcache import MAGIC, DiskCache, Member
+from mvvm.runtime.diskcache import MAGIC, DiskCache, Member, _newest, _read
 from mvvm.runtime.engine import make_engine
+from mvvm.runtime.profile import SIZE as PROFILE_SIZE
+from mvvm.runtime.profile import ProfileData, merged, translator_profile
 from mvvm.translator.modules import TrapMap, export_name
 from mvvm.wasm import encoder as w
 
@@ -34,8 +38,9 @@ def program(build_program) -> Path:
 
 
 def run_cached(program: Path, cache: Path, env: dict[str, str], stats: Path,
-               options: tuple[str, ...] = ()) -> tuple[Outcome, dict]:
-    outcome = run_mvvm(program, options=["--tier", "1", "--stats", str(stats), *options],
+               args: list[str] = (), options: tuple[str, ...] = ("--tier", "1")
+               ) -> tuple[Outcome, dict]:
+    outcome = run_mvvm(program, args, options=[*options, "--stats", str(stats)],
                        env={**env, "XDG_CACHE_HOME": str(cache)})
     return outcome, json.loads(stats.read_text())
 
@@ -67,6 +72,37 @@ def test_a_warm_run_loads_neither_translator_nor_decoder(program, tmp_path, gues
                          "mvvm.isa.instr", "mvvm.isa.decoder", "mvvm.runtime.fp_soft"}
 
 
+def _newest_regions(cache: Path) -> dict[int, set[int]]:
+    """Each entry in the cache and the guest code its newest region holds (its bytes)."""
+    (path,) = cache_files(cache)
+    batches = _read(path, CacheRoot.open(cache / "mvvm"))
+    newest = _newest(batches)
+    return {member.pc: {at for lo, hi in member.ranges for at in range(lo, hi)}
+            for batch in batches.values() for member in batch.members
+            if newest[member.pc] == batch.name}
+
+
+def test_a_warm_run_mends_what_the_cached_regions_left_out(build_program, tmp_path,
+                                                           guest_env):
+    """Run without arguments, the loop's region leaves out the side of its branch that
+    never ran; run with one, that side runs often, and the region is translated again
+    with it, from the profile the first run saved as well as the run's own (whose tier 0
+    saw little: without the saved one the new region lost the side that ran only in early
+    passes): the next run installs the mended region and translates nothing."""
+    program = build_program(PROGRAMS / "sides.c", "O2")
+    tiered = ("--tier", "tiered")
+    first, _ = run_cached(program, tmp_path, guest_env, tmp_path / "s1", options=tiered)
+    assert first == run_qemu(program, env=guest_env)
+    before = _newest_regions(tmp_path)
+    expected = run_qemu(program, ["1"], env=guest_env)
+    second, stats2 = run_cached(program, tmp_path, guest_env, tmp_path / "s2", ["1"], tiered)
+    after = _newest_regions(tmp_path)
+    assert second == expected and stats2["regions"] > 0
+    assert any(after[pc] > code for pc, code in before.items())
+    third, stats3 = run_cached(program, tmp_path, guest_env, tmp_path / "s3", ["1"], tiered)
+    assert third == expected and stats3["regions"] == 0
+
+
 def test_damaged_cache_is_rebuilt(program, tmp_path, guest_env):
     expected = run_qemu(program, env=guest_env)
     run_cached(program, tmp_path, guest_env, tmp_path / "s1")
@@ -91,7 +127,8 @@ def test_foreign_file_is_ignored(program, tmp_path, guest_env):
 
 
 def test_no_cache_option_writes_nothing(program, tmp_path, guest_env):
-    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s", ("--no-cache",))
+    outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s",
+                                options=("--tier", "1", "--no-cache"))
     assert outcome.status == 0 and stats["regions"] > 0
     assert cache_files(tmp_path) == []
 
@@ -119,7 +156,8 @@ def _module(engine: wt.Engine) -> wt.Module:
 def _saved_batch(tmp_path: Path, engine: wt.Engine) -> None:
     """A batch of two regions, at 0x1000 (code b"12345678") and 0x2000 (b"abcd")."""
     cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
-    members = [Member(0x1000, [(0x1000, 0x1008)], hashlib.sha256(b"12345678").digest()),
+    members = [Member(0x1000, [(0x1000, 0x1008)], hashlib.sha256(b"12345678").digest(),
+                      (0x1010, 0x1020)),
                Member(0x2000, [(0x2000, 0x2004)], hashlib.sha256(b"abcd").digest())]
     cache.add("batch_a", members, _module(engine), TrapMap((10, 20), (0x1000, 0x2000)))
     cache.save()
@@ -139,8 +177,8 @@ def test_a_batch_loads_whole_and_once(tmp_path):
     _saved_batch(tmp_path, engine)
     again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
     loaded = again.lookup(0x2000, _code())
-    assert [(pc, c.export, c.name) for pc, c in loaded] == [
-        (0x1000, "r0", "batch_a"), (0x2000, "r1", "batch_a")]
+    assert [(m.pc, m.pruned, c.export, c.name) for m, c in loaded] == [
+        (0x1000, (0x1010, 0x1020), "r0", "batch_a"), (0x2000, (), "r1", "batch_a")]
     assert loaded[0][1].module is loaded[1][1].module
     assert again.lookup(0x1000, _code()) == []                # already handed out
 
@@ -149,10 +187,48 @@ def test_region_whose_guest_code_changed_is_not_used(tmp_path):
     engine = make_engine()
     _saved_batch(tmp_path, engine)
     again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
-    assert [pc for pc, _ in again.lookup(0x1000, _code(changed=0x1000))] == [0x2000]
+    assert [m.pc for m, _ in again.lookup(0x1000, _code(changed=0x1000))] == [0x2000]
     again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
     assert again.lookup(0x1000, lambda ranges: None) == []      # no longer executable
     assert again.lookup(0x3000, _code()) == []
+
+
+def test_a_region_translated_again_replaces_its_older_copy(tmp_path):
+    """A later batch's region at an entry is the one installed, even when the earlier
+    batch loads for its other regions; a batch whose regions all have later copies is
+    dropped from the file."""
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
+    cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    mended = Member(0x1000, [(0x1000, 0x1008)], hashlib.sha256(b"12345678").digest())
+    cache.add("batch_b", [mended], _module(engine), TrapMap((10,), (0x1000,)))
+    cache.save()
+    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    assert [(m.pc, c.name) for m, c in again.lookup(0x2000, _code())] == [(0x2000, "batch_a")]
+    assert [(m.pc, c.name) for m, c in again.lookup(0x1000, _code())] == [(0x1000, "batch_b")]
+    newer = Member(0x2000, [(0x2000, 0x2004)], hashlib.sha256(b"abcd").digest())
+    again.add("batch_c", [newer], _module(engine), TrapMap((10,), (0x2000,)))
+    again.save()
+    assert set(_read(again.path, again.root)) == {"batch_b", "batch_c"}
+
+
+def test_the_profile_a_run_saves_joins_the_next_runs():
+    """What a warm run translates along: the blocks and jump targets its own tier 0 saw
+    and those of the saved profile, which the run's own adds to when it saves."""
+    memories = [(ctypes.c_uint8 * PROFILE_SIZE)() for _ in range(2)]     # two VMs' tables
+    live, earlier = (ProfileData.at(ctypes.addressof(memory), memory) for memory in memories)
+    for profile, block, target in ((live, 0x1000, 0x2000), (earlier, 0x3000, 0x4000)):
+        profile.counters[(block >> 1) % len(profile.counters)] = 1
+        bucket = (0x5000 >> 1) % len(profile.sources)
+        profile.sources[bucket] = 0x5000
+        profile.targets[bucket * (len(profile.targets) // len(profile.sources))] = target
+    saved = ProfileData.decode(merged(earlier, None))
+    for profile in (translator_profile(live, saved),
+                    translator_profile(ProfileData.decode(merged(live, saved)), None)):
+        assert profile.ran(0x1000) and profile.ran(0x3000) and not profile.ran(0x6000)
+        assert set(profile.jumps(0x5000)) == {0x2000, 0x4000}
+    assert ProfileData.decode(b"not a profile") is None
+    assert ProfileData.decode(zlib.compress(bytes(PROFILE_SIZE - 4))) is None
 
 
 def test_damaged_core_and_expansion_files_are_rebuilt(program, tmp_path, guest_env):

@@ -48,6 +48,7 @@ SPECS: dict[str, Program] = {
     "sextw": Program(status=31, flavours=("O2",)),  # sext.w of words tier 1 makes copies
     "lanes": Program(flavours=("O2",)),  # element-wise loops tier 1 runs in SIMD lanes
     "nests": Program(flavours=("O2",)),  # loop nests tier 1 runs in SIMD lanes, by outer passes
+    "sides": Program(args=("1",), flavours=("O2",)),  # a side only an argument runs (test_cache)
 }
 
 

@@ -10,7 +10,11 @@ start costs what the run executes, not what the program ever ran.
 Layout: `$XDG_CACHE_HOME/mvvm/<version>/<image>.cache`. <version> hashes the
 translator's sources, the wasmtime version and the engine's settings, so a
 changed translator never sees old code. <image> hashes the program file; one
-file per program holds all its batches, read once at start-up.
+file per program holds all its batches, read once at start-up. Beside it,
+`<image>.profile` keeps the profile the regions were translated from
+(mvvm.runtime.profile), so that a later run can translate one again, mended
+with what it left out: the later batch's copy is the one installed, and a
+batch whose every region has a later copy is dropped when the file is saved.
 
 Nothing in the file is trusted: each region carries the guest code bytes'
 hash (checked against guest memory, which must also still be executable,
@@ -40,8 +44,9 @@ from mvvm.runtime.cachefiles import CacheRoot, read_regular, write_atomically
 from mvvm.runtime.translations import Compiled
 from mvvm.translator.modules import TrapMap, export_name
 
-MAGIC = b"MVVMCC03"
+MAGIC = b"MVVMCC04"
 LIMIT_BYTES = 256 << 20
+PROFILE_SUFFIX = ".profile"
 SOURCES = ("translator", "interpreter", "isa", "wasm", "runtime")
 
 CodeReader = Callable[[list[tuple[int, int]]], bytes | None]   # None: not all executable
@@ -54,6 +59,7 @@ class Member:
     pc: int
     ranges: list[tuple[int, int]]
     code_hash: bytes
+    pruned: tuple[int, ...] = ()      # the region's Region.pruned: where it may be mended
 
 
 @dataclass
@@ -92,18 +98,23 @@ class DiskCache:
         self.root = root
         self.path = directory / f"{hashlib.sha256(image).hexdigest()[:32]}.cache"
         self.batches = _read(self.path, root)
-        self.index = {m.pc: b.name for b in self.batches.values() for m in b.members}
+        # A region translated again (mended) is saved in a later batch than the one it
+        # replaces: the later batch holds the entry, and the earlier one's copy is never
+        # installed, though the rest of that batch may be.
+        self.index = _newest(self.batches)
         self.added: dict[str, Batch] = {}
 
-    def lookup(self, pc: int, current_code: CodeReader) -> list[tuple[int, Compiled]]:
+    def lookup(self, pc: int, current_code: CodeReader) -> list[tuple[Member, Compiled]]:
         """The regions of the cached batch that holds pc, those whose guest code is still
         there; each batch is handed out once."""
         batch = self.batches.get(self.index.get(pc, ""))
         if batch is None:
             return []
-        for member in batch.members:
-            self.index.pop(member.pc, None)
-        valid = [(k, m) for k, m in enumerate(batch.members)
+        mine = [(k, m) for k, m in enumerate(batch.members)
+                if self.index.get(m.pc) == batch.name]
+        for _, member in mine:
+            del self.index[member.pc]
+        valid = [(k, m) for k, m in mine
                  if (code := current_code(m.ranges)) is not None
                  and hashlib.sha256(code).digest() == m.code_hash]
         if not valid:
@@ -113,22 +124,36 @@ class DiskCache:
         except wt.WasmtimeError:
             del self.batches[batch.name]      # made by an incompatible engine: rebuild
             return []
-        return [(m.pc, Compiled(module, export_name(k), batch.name, batch.traps, m.ranges))
+        return [(m, Compiled(module, export_name(k), batch.name, batch.traps, m.ranges))
                 for k, m in valid]
 
     def add(self, name: str, members: list[Member], module: wt.Module,
             traps: TrapMap) -> None:
         self.added[name] = Batch(name, members, module.serialize(), traps)
 
-    def save(self) -> None:
-        """Merge the new regions into the file on disk, atomically; then bound the cache."""
+    def saved_profile(self) -> bytes | None:
+        """The profile the last run that compiled something left (mvvm.runtime.profile)."""
+        return self.root.read(self.path.with_suffix(PROFILE_SUFFIX))
+
+    def save(self, profile: Callable[[], bytes] | None = None) -> None:
+        """Merge the new regions into the file on disk, atomically, and keep profile() (if
+        given) with them; then bound the cache."""
         if not self.added:
             return
         merged = {**_read(self.path, self.root), **self.added}
-        write_atomically(self.path, _encode(merged, self.root))
+        live = set(_newest(merged).values())
+        write_atomically(self.path, _encode({name: batch for name, batch in merged.items()
+                                             if name in live}, self.root))
+        if profile is not None:
+            self.root.write(self.path.with_suffix(PROFILE_SUFFIX), profile())
         self.added = {}
         with suppress(OSError):     # a cache that cannot be bounded is only a larger one
             _evict(self.path.parent.parent, LIMIT_BYTES)
+
+
+def _newest(batches: dict[str, Batch]) -> dict[int, str]:
+    """Each entry's batch: the last one (in the file's order) holding a region there."""
+    return {m.pc: b.name for b in batches.values() for m in b.members}
 
 
 def _encode(batches: dict[str, Batch], root: CacheRoot) -> bytes:
@@ -139,6 +164,7 @@ def _encode(batches: dict[str, Batch], root: CacheRoot) -> bytes:
         for m in b.members:
             body += struct.pack("<QI", m.pc, len(m.ranges)) + b"".join(
                 struct.pack("<QQ", lo, hi) for lo, hi in m.ranges) + m.code_hash
+            body += struct.pack(f"<I{len(m.pruned)}Q", len(m.pruned), *m.pruned)
         body += struct.pack("<I", len(b.traps.offsets))
         body += struct.pack(f"<{len(b.traps.offsets)}I", *b.traps.offsets)
         body += struct.pack(f"<{len(b.traps.pcs)}Q", *b.traps.pcs)
@@ -176,8 +202,11 @@ def _decode(body: bytes) -> Batch:
         at += 12
         ranges = [struct.unpack_from("<QQ", body, at + 16 * i) for i in range(nranges)]
         at += 16 * nranges
-        members.append(Member(pc, ranges, body[at:at + 32]))
-        at += 32
+        code_hash = body[at:at + 32]
+        (npruned,) = struct.unpack_from("<I", body, at + 32)
+        pruned = struct.unpack_from(f"<{npruned}Q", body, at + 36)
+        members.append(Member(pc, ranges, code_hash, pruned))
+        at += 36 + 8 * npruned
     (ntraps,) = struct.unpack_from("<I", body, at)
     at += 4
     offsets = struct.unpack_from(f"<{ntraps}I", body, at)
@@ -196,3 +225,4 @@ def _evict(root: Path, limit: int) -> None:
             break
         total -= f.stat().st_size
         f.unlink(missing_ok=True)
+        f.with_suffix(PROFILE_SUFFIX).unlink(missing_ok=True)

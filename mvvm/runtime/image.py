@@ -33,6 +33,7 @@ from mvvm.runtime.dispatcher import core_module
 from mvvm.runtime.engine import make_engine, settings_text
 from mvvm.runtime.memories import GUEST_SIZE, RESERVATION, Region
 from mvvm.runtime.memory import GuestMemory
+from mvvm.runtime.profile import ProfileData, merged
 from mvvm.runtime.tiers import BackgroundCompiler, compile_batch, emit
 from mvvm.runtime.translations import Compiled, Translations
 from mvvm.translator.modules import TrapMap, region_name
@@ -110,6 +111,7 @@ class Image:
         self.counting = code_of.counting if code_of else False  # tier 1 counts (VM_BUDGET)
         self.cpus: list[VM] = []            # one per running guest thread
         self._disk: DiskCache | None = None
+        self._saved_profile: tuple[ProfileData | None] | None = None
         self._core: wt.Module | None = code_of._core if code_of else None
         self._expansions: bytes | None = None
         self.compiler = BackgroundCompiler(self) if tier == TIERED else None
@@ -246,8 +248,10 @@ class Image:
                 return False
             generation = self.translations.generation
             found = disk.lookup(pc, self.current_code)
-            for entry, compiled in found:
-                self.translations.add(entry, compiled, generation)
+            for member, compiled in found:
+                self.translations.add(member.pc, compiled, generation)
+                if self.compiler is not None:
+                    self.compiler.left_out(member.pc, member.pruned)
         self.stats.cached_regions += len(found)
         self.stats.compile_seconds += time.perf_counter() - started
         return bool(found)
@@ -272,7 +276,8 @@ class Image:
             guest = self.current_code(ranges)
             if guest is None:
                 return                  # the code changed meanwhile: not worth keeping
-            members.append(Member(code.entry, ranges, hashlib.sha256(guest).digest()))
+            members.append(Member(code.entry, ranges, hashlib.sha256(guest).digest(),
+                                  tuple(sorted(code.region.pruned))))
         with self.translations.lock:
             disk.add(name, members, module, traps)
 
@@ -294,11 +299,22 @@ class Image:
             self._disk = DiskCache(directory, self.engine, image, root)
         return self._disk
 
-    def save_code(self) -> None:
-        """Keep this run's new translations for the next run (no-op without a disk cache)."""
+    def saved_profile(self) -> ProfileData | None:
+        """The profile earlier runs left with the disk cache, if any (read once)."""
+        if self._saved_profile is None:
+            with self.translations.lock:
+                disk = self._disk_cache()
+                data = disk.saved_profile() if disk is not None else None
+            self._saved_profile = (ProfileData.decode(data),)
+        return self._saved_profile[0]
+
+    def save_code(self, profile: ProfileData | None = None) -> None:
+        """Keep this run's new translations for the next run (no-op without a disk cache),
+        with profile (tier 0's) merged into the saved one."""
         with self.translations.lock:
             if self._disk is not None:
-                self._disk.save()
+                self._disk.save(None if profile is None
+                                else lambda: merged(profile, self.saved_profile()))
 
     # -- guest code ----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from typing import TYPE_CHECKING
 
 import wasmtime as wt
@@ -83,6 +83,13 @@ class BackgroundCompiler:
             entries = self._pruned_by.pop(pc, set())
         for entry in entries:
             self.request(entry, profile(), again=True)
+
+    def left_out(self, entry: int, sides: Iterable[int]) -> None:
+        """The region at entry, compiled now or loaded from the disk cache, leaves for
+        sides (Region.pruned): leaving there often has it translated again."""
+        with self._wakeup:
+            for side in sides:
+                self._pruned_by.setdefault(side, set()).add(entry)
 
     def forget(self) -> None:
         """The translations were flushed: entries may be asked for again."""
@@ -148,10 +155,8 @@ class BackgroundCompiler:
         every guest thread to install them."""
         name = f"batch_{secrets.token_hex(8)}"     # unique, also beside the disk cache's
         compile_batch(image, name, codes, generation)
-        with self._wakeup:
-            for code in codes:
-                for side in code.region.pruned:
-                    self._pruned_by.setdefault(side, set()).add(code.entry)
+        for code in codes:
+            self.left_out(code.entry, code.region.pruned)
         image.stats.background_seconds += time.perf_counter() - started
         image.stats.batches += 1
         for cpu in list(image.cpus):

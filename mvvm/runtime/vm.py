@@ -42,6 +42,7 @@ from mvvm.runtime.precise import (
     Fault,
     fault_address,
 )
+from mvvm.runtime.profile import ProfileData, translator_profile
 
 if TYPE_CHECKING:
     from mvvm.translator.region import Profile
@@ -85,10 +86,7 @@ class VM:
         self.cache.generation = self.image.translations.generation
         self._counters = (ctypes.c_uint32 * layout.COUNTERS).from_address(
             vm_base + layout.VM_COUNTERS)
-        self._jump_sources = (ctypes.c_uint64 * layout.JUMP_SOURCES).from_address(
-            vm_base + layout.VM_JUMP_SOURCES)
-        self._jump_targets = (ctypes.c_uint64 * layout.JUMP_TARGETS * layout.JUMP_SOURCES
-                              ).from_address(vm_base + layout.VM_JUMP_TARGETS)
+        self._profile = ProfileData.at(vm_base + layout.VM_COUNTERS, self.runtime)
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
         self._budget = ctypes.c_int64.from_address(vm_base + layout.VM_BUDGET)
         self._tier0_only = ctypes.c_uint32.from_address(vm_base + layout.VM_TIER0_ONLY)
@@ -365,8 +363,9 @@ class VM:
 
     def save_code(self) -> None:
         """Keep this run's new translations for the next run (no-op without a disk cache),
-        and the compressed instructions' expansions tier 0 met."""
-        self.image.save_code()
+        with the profile they were made from, and the compressed instructions' expansions
+        tier 0 met."""
+        self.image.save_code(self._profile)
         if self.image.tier != COMPILE:
             self.image.keep_expansions(bytes(self._rvc))
 
@@ -455,10 +454,10 @@ class VM:
 
     @cached_property
     def profile(self) -> Profile:
-        """Tier 0's profile as the translator reads it, made when a first region is asked
-        for: a run from a warm cache may never load the translator."""
-        from mvvm.translator.region import Profile
-        return Profile(self._ran, self._jumps)
+        """Tier 0's profile with what earlier runs saw (mvvm.runtime.profile), as the
+        translator reads it: made when a first region is asked for, since a run from a
+        warm cache may never load the translator."""
+        return translator_profile(self._profile, self.image.saved_profile())
 
     def _on_hot(self, values: ctypes.Array) -> None:
         """Tier 0 found a hot entry, or tier 1 keeps leaving for a branch side its profile
@@ -487,19 +486,6 @@ class VM:
         word = expansion(value)
         self._rvc[value] = word
         values[0].i32 = word - (1 << 32) if word & 0x80000000 else word
-
-    def _ran(self, pc: int) -> bool:
-        """Tier 0's profile: whether the block at pc ran (or one that shares its counter)."""
-        return self._counters[(pc >> 1) & (layout.COUNTERS - 1)] != 0
-
-    def _jumps(self, pc: int) -> list[int]:
-        """Tier 0's profile: the targets the indirect jump at pc took, as far as its bucket
-        kept them, the most entered first (by their counters, which wrap: a guess)."""
-        bucket = (pc >> 1) & (layout.JUMP_SOURCES - 1)
-        if self._jump_sources[bucket] != pc:
-            return []
-        targets = [t for t in self._jump_targets[bucket] if t]
-        return sorted(targets, key=lambda t: -self._counters[(t >> 1) & (layout.COUNTERS - 1)])
 
     def _on_clock(self, values: ctypes.Array) -> None:
         values[0].i64 = time.monotonic_ns() // 100      # a 10 MHz timebase, as on QEMU's virt
