@@ -42,7 +42,7 @@ class FpSlowPath:
     def __call__(self, values: ctypes.Array) -> None:
         op = values[0].i32
         bits, flags = _ops()[op >> 3](values[1].i64 & MASK64, values[2].i64 & MASK64,
-                                    values[3].i64 & MASK64, op & 7)
+                                      values[3].i64 & MASK64, op & 7)
         if flags:
             self._fcsr.value |= flags
         self._stats.fp_slow_calls += 1

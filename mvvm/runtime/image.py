@@ -111,7 +111,6 @@ class Image:
         self.counting = code_of.counting if code_of else False  # tier 1 counts (VM_BUDGET)
         self.cpus: list[VM] = []            # one per running guest thread
         self._disk: DiskCache | None = None
-        self._saved_profile: tuple[ProfileData | None] | None = None
         self._core: wt.Module | None = code_of._core if code_of else None
         self._expansions: bytes | None = None
         self.compiler = BackgroundCompiler(self) if tier == TIERED else None
@@ -299,14 +298,12 @@ class Image:
             self._disk = DiskCache(directory, self.engine, image, root)
         return self._disk
 
+    @functools.cached_property
     def saved_profile(self) -> ProfileData | None:
-        """The profile earlier runs left with the disk cache, if any (read once)."""
-        if self._saved_profile is None:
-            with self.translations.lock:
-                disk = self._disk_cache()
-                data = disk.saved_profile() if disk is not None else None
-            self._saved_profile = (ProfileData.decode(data),)
-        return self._saved_profile[0]
+        """The profile earlier runs left with the disk cache, if any."""
+        with self.translations.lock:
+            disk = self._disk_cache()
+            return ProfileData.decode(disk.saved_profile() if disk is not None else None)
 
     def save_code(self, profile: ProfileData | None = None) -> None:
         """Keep this run's new translations for the next run (no-op without a disk cache),
@@ -314,7 +311,7 @@ class Image:
         with self.translations.lock:
             if self._disk is not None:
                 self._disk.save(None if profile is None
-                                else lambda: merged(profile, self.saved_profile()))
+                                else lambda: merged(profile, self.saved_profile))
 
     # -- guest code ----------------------------------------------------------------------
 

@@ -5,9 +5,9 @@ registers may still sit in the region's wasm locals, newer than the VM state. Th
 enough to kill the guest, not to run its SIGSEGV handler, which reads the registers
 from its ucontext and may return to them. So once the guest catches a signal that a
 trap raises, the VM translates in precise mode: every instruction that may trap
-(`mvvm.isa.effects.may_trap`) is preceded by a write-back of the dirty registers, which the register
-dataflow treats as a synchronisation point like an ecall. At a trap the VM state is
-then exactly the state before the faulting instruction.
+(`mvvm.isa.effects.may_trap`) is preceded by a write-back of the dirty registers, which
+the register dataflow treats as a synchronisation point like an ecall. At a trap the VM
+state is then exactly the state before the faulting instruction.
 
 ebreak and illegal encodings leave the region through an exit, which writes back, so
 SIGTRAP and those SIGILLs are precise in either mode.

@@ -457,7 +457,7 @@ class VM:
         """Tier 0's profile with what earlier runs saw (mvvm.runtime.profile), as the
         translator reads it: made when a first region is asked for, since a run from a
         warm cache may never load the translator."""
-        return translator_profile(self._profile, self.image.saved_profile())
+        return translator_profile(self._profile, self.image.saved_profile)
 
     def _on_hot(self, values: ctypes.Array) -> None:
         """Tier 0 found a hot entry, or tier 1 keeps leaving for a branch side its profile
