@@ -86,9 +86,8 @@ def test_a_warm_run_mends_what_the_cached_regions_left_out(build_program, tmp_pa
                                                            guest_env):
     """Run without arguments, the loop's region leaves out the side of its branch that
     never ran; run with one, that side runs often, and the region is translated again
-    with it, from the profile the first run saved as well as the run's own (whose tier 0
-    saw little: without the saved one the new region lost the side that ran only in early
-    passes): the next run installs the mended region and translates nothing."""
+    with it (from the profile the first run saved and the run's own): the next run
+    installs the mended region and translates nothing."""
     program = build_program(PROGRAMS / "sides.c", "O2")
     tiered = ("--tier", "tiered")
     first, _ = run_cached(program, tmp_path, guest_env, tmp_path / "s1", options=tiered)
