@@ -52,7 +52,7 @@ class ProfileData:
 
     @classmethod
     def decode(cls, data: bytes | None) -> ProfileData | None:
-        """A saved profile (`encode`), or None if data is not one."""
+        """A saved profile (what `merged` made), or None if data is not one."""
         if data is None:
             return None
         try:
@@ -70,6 +70,9 @@ class ProfileData:
     def count(self, pc: int) -> int:
         return self.counters[(pc >> 1) & (layout.COUNTERS - 1)]
 
+    def set_count(self, pc: int, value: int) -> None:
+        self.counters[(pc >> 1) & (layout.COUNTERS - 1)] = value
+
     def jump_targets(self, pc: int) -> list[int]:
         """The targets the indirect jump at pc took, as far as its bucket kept them."""
         bucket = (pc >> 1) & (layout.JUMP_SOURCES - 1)
@@ -81,7 +84,8 @@ class ProfileData:
 
 def translator_profile(live: ProfileData, saved: ProfileData | None) -> Profile:
     """What tier 1 translates along: a block ran if either profile saw it; a jump's targets
-    are both profiles' (by their counters, which wrap: a guess), the most entered first."""
+    are both profiles' (by their counters, which wrap: a guess), the most entered first,
+    ties in the order the live bucket, then the saved one, holds them."""
     from mvvm.translator.region import Profile
     tables = (live,) if saved is None else (live, saved)
 
@@ -89,7 +93,7 @@ def translator_profile(live: ProfileData, saved: ProfileData | None) -> Profile:
         return any(table.count(pc) for table in tables)
 
     def jumps(pc: int) -> list[int]:
-        targets = {t for table in tables for t in table.jump_targets(pc)}
+        targets = dict.fromkeys(t for table in tables for t in table.jump_targets(pc))
         return sorted(targets, key=lambda t: -max(table.count(t) for table in tables))
 
     return Profile(ran, jumps)

@@ -84,8 +84,6 @@ class VM:
                                             self._on_expand)]
         self.cache = CodeCache(self.runtime, host, self.image.core())
         self.cache.generation = self.image.translations.generation
-        self._counters = (ctypes.c_uint32 * layout.COUNTERS).from_address(
-            vm_base + layout.VM_COUNTERS)
         self._profile = ProfileData.at(vm_base + layout.VM_COUNTERS, self.runtime)
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
         self._budget = ctypes.c_int64.from_address(vm_base + layout.VM_BUDGET)
@@ -307,8 +305,7 @@ class VM:
             return
         self._cache_expected = True
         for entry in self.image.cached_entries():
-            slot = (entry >> 1) & (layout.COUNTERS - 1)
-            self._counters[slot] = max(self._counters[slot], HOT_THRESHOLD - 1)
+            self._profile.set_count(entry, max(self._profile.count(entry), HOT_THRESHOLD - 1))
 
     def _check_executable(self, pc: int) -> None:
         if not self.image.executable(pc):
@@ -332,7 +329,7 @@ class VM:
                 compiled = translations.get(entry)
                 if compiled is not None and self.cache.compiled.get(entry) is not compiled:
                     self.cache.install(entry, compiled)
-                    self._counters[(entry >> 1) & (layout.COUNTERS - 1)] = layout.COUNTER_ASKED
+                    self._profile.set_count(entry, layout.COUNTER_ASKED)
             self.cache.installed = len(order)
             self.stats.compile_seconds += time.perf_counter() - started
         return flushed
@@ -466,7 +463,7 @@ class VM:
         whatever is ready (non-zero: something was, so tier 0 goes back to the
         dispatcher)."""
         pc = values[0].i64 & MASK64
-        self._counters[(pc >> 1) & (layout.COUNTERS - 1)] = layout.COUNTER_ASKED
+        self._profile.set_count(pc, layout.COUNTER_ASKED)
         try:
             image = self.image
             if image.translations.get(pc) is None and not image.load_cached(pc):
