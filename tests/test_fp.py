@@ -24,7 +24,7 @@ from mvvm.isa import TABLE  # noqa: E402
 from mvvm.isa.encoder import asm  # noqa: E402
 from mvvm.runtime import fp_soft  # noqa: E402
 from mvvm.runtime.fp_soft import DOUBLE, DZ, HALF, NV, NX, OF, SINGLE, UF  # noqa: E402
-from mvvm.translator import fp_emit  # noqa: E402
+from mvvm.translator import fp_emit, translate  # noqa: E402
 from mvvm.translator.semantics import SEMANTICS  # noqa: E402
 from mvvm.translator.translate import emit_region  # noqa: E402
 from mvvm.wasm import encoder as w  # noqa: E402
@@ -184,6 +184,32 @@ def test_no_slow_path_behind_a_test_calls_the_host_from_a_region(monkeypatch):
     assert code.hints and all(code[at] == w.BR_IF and not likely for at, likely in code.hints)
     emit_region(0x10000, fetch)
     assert len(calls) >= 3
+
+
+def test_only_a_loop_that_rounds_has_a_steady_copy(monkeypatch):
+    """A region entered at an integer loop that an FP loop follows: the FP loop is the one
+    emitted twice (its steady copy and the one for any state), not the integer loop, whose
+    wasm loop holds the FP loop too (Ramsey's structure puts the code a loop dominates in
+    it) but whose back edge, the only way over to the steady copy, never runs once the FP
+    work has begun. spectralnorm's main ran all its FP work in the copy for any state."""
+    versioned: list[int] = []
+    original = translate._Structurer._versioned
+
+    def spy(structurer: translate._Structurer, start: int, merges: list[int]) -> None:
+        versioned.append(start)
+        original(structurer, start, merges)
+
+    monkeypatch.setattr(translate._Structurer, "_versioned", spy)
+    words = [asm("addi", rd=5, rs1=5, imm=-1), asm("bne", rs1=5, rs2=0, imm=-4),
+             asm("fadd.d", rd=1, rs1=1, rs2=2, rm=7), asm("addi", rd=6, rs1=6, imm=-1),
+             asm("bne", rs1=6, rs2=0, imm=-8), asm("jalr", rd=0, rs1=1, imm=0)]
+
+    def fetch(pc: int) -> int | None:
+        index = (pc - 0x10000) // 4
+        return words[index] if 0 <= index < len(words) else None
+
+    emit_region(0x10000, fetch)
+    assert versioned == [0x10008]
 
 
 def test_zero_products_stay_in_the_steady_copy(build_program, guest_env,

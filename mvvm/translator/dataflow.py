@@ -118,22 +118,12 @@ def analyse_registers(region: Region, shape: Shape, ends_block: set[str],
 def _idle_registers(shape: Shape, summary: dict[int, _Summary]) -> dict[int, int]:
     """Node -> the registers that the innermost loop holding the block (and so every
     loop holding it) never reads or writes; 0 outside loops."""
-    preds: dict[int, list[int]] = {start: [] for start in shape.rpo}
-    for u, succs in shape.edges.items():
-        for v in succs:
-            preds[v].append(u)
     touched = {start: _touched(shape.blocks[start], summary[start]) if start != DISPATCH
                else 0 for start in shape.rpo}
     idle_at = dict.fromkeys(shape.rpo, 0)
     # Outer loops first (a lower reverse postorder), so that inner ones overwrite.
     for header in sorted(shape.loop_headers, key=shape.rpo.__getitem__):
-        body = {header}
-        work = [u for u in preds[header] if shape.is_backward(u, header)]
-        while work:
-            block = work.pop()
-            if block not in body:
-                body.add(block)
-                work += preds[block]
+        body = shape.loop_body(header)
         used = 0
         for block in body:
             used |= touched[block]

@@ -35,8 +35,9 @@ go by DISPATCH too, which makes the outer loop DISPATCH's: properly nested
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from mvvm.translator.region import Block, Region
 
@@ -76,6 +77,20 @@ class Shape:
 
     def is_backward(self, source: int, target: int) -> bool:
         return self.rpo[target] <= self.rpo[source]
+
+    def loop_body(self, header: int) -> frozenset[int]:
+        """The nodes of the loop at header: those on a cycle through it. Less than the
+        header's dominator subtree, which in Ramsey's structure is what its wasm loop
+        holds: the code after the loop is in the subtree too."""
+        body: frozenset[int] = frozenset({header})
+        for source in self.preds[header]:
+            if self.is_backward(source, header):
+                body |= _natural_loop(header, source, self.preds)
+        return body
+
+    @cached_property
+    def preds(self) -> dict[int, list[int]]:
+        return _predecessors(self.rpo, self.edges)
 
     def merge_children(self, node: int) -> list[int]:
         """Merge-node children of node, highest reverse postorder first: the first one is
@@ -177,10 +192,7 @@ class _Graph:
         entry) and the entry an entry like the others. False if it cannot: the copies
         would take more than the room left, no split is left, or no loop around target
         has several entries."""
-        preds: dict[int, list[int]] = {node: [] for node in order}
-        for u in order:
-            for v in edges[u]:
-                preds[v].append(u)
+        preds = _predecessors(order, edges)
         found = _entered_loop(target, set(order), edges, preds, self.root, rpo)
         if found is None:
             return False
@@ -268,10 +280,7 @@ def _reach(start: int, edges: dict[int, list[int]], nodes: set[int]) -> Iterator
 def _outer_loops_at_entry(entry: int, edges: dict[int, list[int]]) -> set[tuple[int, int]]:
     """The back edges to the entry whose natural loop strictly holds another's: the edges
     of the loops around the innermost one, when there is an innermost one."""
-    preds: dict[int, list[int]] = {node: [] for node in edges}
-    for u, succs in edges.items():
-        for v in succs:
-            preds[v].append(u)
+    preds = _predecessors(edges, edges)
     bodies = {u: _natural_loop(entry, u, preds) for u in set(preds[entry])}
     if len(bodies) < 2:
         return set()
@@ -279,6 +288,15 @@ def _outer_loops_at_entry(entry: int, edges: dict[int, list[int]]) -> set[tuple[
     if not all(inner < body for body in bodies.values() if body is not inner):
         return set()
     return {(u, entry) for u, body in bodies.items() if body is not inner}
+
+
+def _predecessors(nodes: Iterable[int], edges: dict[int, list[int]]) -> dict[int, list[int]]:
+    """Each node's predecessors among nodes (the edges from elsewhere left out)."""
+    preds: dict[int, list[int]] = {node: [] for node in nodes}
+    for u in preds:
+        for v in edges[u]:
+            preds[v].append(u)
+    return preds
 
 
 def _natural_loop(header: int, source: int, preds: dict[int, list[int]]) -> frozenset[int]:
@@ -312,10 +330,7 @@ def _reverse_postorder(entry: int, edges: dict[int, list[int]]) -> list[int]:
 def _dominators(order: list[int], rpo: dict[int, int],
                 edges: dict[int, list[int]]) -> dict[int, int]:
     """Cooper, Harvey and Kennedy's iterative algorithm; idom[entry] = entry."""
-    preds: dict[int, list[int]] = {node: [] for node in order}
-    for u in order:
-        for v in edges[u]:
-            preds[v].append(u)
+    preds = _predecessors(order, edges)
     entry = order[0]
     idom = {entry: entry}
     changed = True
