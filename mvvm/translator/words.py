@@ -117,8 +117,15 @@ def _after(region: Region, pc: int, instr: Instr, words: int) -> int:
     rd = writes & X_REGISTERS
     if not rd:
         return words
-    if instr.name in WORD_RESULTS or (
-            instr.name in WORDS_IN_WORDS_OUT and reads & X_REGISTERS & ~words == 0) or (
-            instr.name == "addi" and (instr.rs1 == 0 or instr.imm == 0 and words >> instr.rs1 & 1)):
+    if instr.name in WORD_RESULTS or (instr.name == "addi" and instr.rs1 == 0) or (
+            (instr.name in WORDS_IN_WORDS_OUT or _is_move(instr))
+            and reads & X_REGISTERS & ~words == 0):
         return words | rd
     return words & ~rd
+
+
+def _is_move(instr: Instr) -> bool:
+    """`mv`: addi rd, rs, 0, or add with x0, which is what the compressed c.mv is (sha256
+    rotates its eight working variables with c.mv: none was known to hold a word)."""
+    return (instr.name == "addi" and instr.imm == 0
+            or instr.name == "add" and 0 in (instr.rs1, instr.rs2))
