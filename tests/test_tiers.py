@@ -117,6 +117,18 @@ def test_jump_table_targets_of_a_later_phase_still_run(build_program, tmp_path, 
     assert stats["regions"] > 0 and stats["tier1_errors"] == 0
 
 
+def test_a_jump_table_s_odd_entries_lead_to_their_even_targets(build_program, tmp_path,
+                                                               guest_env):
+    """oddjump.S: a hot jump table whose entries are its cases' addresses plus one. Tier 1
+    compiles the loop with all four cases behind a br_table indexed by the jalr's sum,
+    whose odd entries must go where jalr's clearing of bit 0 does; the status is qemu's."""
+    binary = build_program(PROGRAMS / "oddjump.S", "O2")
+    outcome, stats = _run(binary, tmp_path, guest_env, "--tier", "tiered")
+    assert outcome == run_qemu(binary, env=guest_env)
+    assert outcome.status == (10_000_004 // 4 * (1 + 3 + 7 + 13)) & 255
+    assert stats["regions"] > 0 and stats["tier0_instructions"] < 7_000_000   # a tenth
+
+
 def test_a_recursive_call_is_a_jump_to_the_entry():
     """jal ra to the region's own entry: a jump back to it that sets ra, and the region's
     return may go to the instruction after it (else it leaves), so the recursion is a
