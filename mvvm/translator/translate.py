@@ -384,7 +384,7 @@ class _Structurer:
         """Go to the target if it is one of the profiled ones the region holds; any other
         leaves: a return to the caller, else a chain. A few targets are compared in turn
         (the most taken first); more, close together (a jump table's), take a br_table
-        indexed by the target's distance from the lowest."""
+        indexed by the jump's distance from the lowest."""
         block, address = self.shape.blocks[node], self._jalr_address(instr)
         if instr.rd:                            # a call of leaves taken as jumps
             self.e.code.i64_const(block.instrs[-1][0] + instr.length)
