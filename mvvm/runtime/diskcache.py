@@ -81,14 +81,21 @@ def version_key(engine_settings: str) -> str:
     """Changes whenever the code that produces or runs translations changes: our sources,
     wasmtime's library (its size and time stand for its version, and cost no import) and
     the engine's settings. wasmtime also refuses artifacts of another version itself."""
+    return hashlib.sha256(f"{_code_digest()} {engine_settings}".encode()).hexdigest()[:20]
+
+
+@cache
+def _code_digest() -> str:
+    """Our sources' and wasmtime's library's: read once a run, though a run asks for the
+    keys of two settings (the core module's and the regions')."""
     library = next(Path(wt.__file__).parent.glob("*/*wasmtime*"))
     info = library.stat()
-    digest = hashlib.sha256(f"{info.st_size} {info.st_mtime_ns} {engine_settings}".encode())
+    digest = hashlib.sha256(f"{info.st_size} {info.st_mtime_ns}".encode())
     package = Path(__file__).resolve().parent.parent
     for folder in SOURCES:
         for source in sorted((package / folder).rglob("*.py")):
             digest.update(source.read_bytes())
-    return digest.hexdigest()[:20]
+    return digest.hexdigest()
 
 
 class DiskCache:
