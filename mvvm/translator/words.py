@@ -11,7 +11,7 @@ four layouts), against an upper bound (every `sext.w` a copy, wrong in general) 
 and 0.99: what is left is in loops whose region starts at their header, where nothing
 is known of the values that come round. A move keeps a word a word, c.mv (`add rd, x0,
 rs`) as well as `addi rd, rs, 0`: with c.mv a copy, sha256's round loop, which rotates
-its eight variables with it, lost its last seven `sext.w`s (0.97 of the time again).
+its eight variables with it, lost its last six `sext.w`s (0.97 of the time again).
 
 The facts are about the guest's architectural values, which every way the region runs
 (fast-forwarded idioms, FP slow paths, copies of blocks) keeps exact: a forward
