@@ -12,6 +12,7 @@ import math
 import random
 import struct
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -155,6 +156,14 @@ def test_loops_under_a_directed_rounding_mode_match_qemu(tier, build_program, gu
                                                  env=guest_env))
 
 
+def _fetcher(words: list[int]) -> Callable[[int], int | None]:
+    """The words as code at 0x10000."""
+    def fetch(pc: int) -> int | None:
+        index = (pc - 0x10000) // 4
+        return words[index] if 0 <= index < len(words) else None
+    return fetch
+
+
 def test_no_slow_path_behind_a_test_calls_the_host_from_a_region(monkeypatch):
     """A loop of sums, products and quotients in the dynamic rounding mode: where slow
     paths may leave (slow_exits, as tiered and --tier 1 runs translate), none calls the
@@ -174,15 +183,11 @@ def test_no_slow_path_behind_a_test_calls_the_host_from_a_region(monkeypatch):
              asm("fdiv.d", rd=4, rs1=3, rs2=2, rm=7), asm("addi", rd=5, rs1=5, imm=-1),
              asm("bne", rs1=5, rs2=0, imm=-16), asm("jalr", rd=0, rs1=1, imm=0)]
 
-    def fetch(pc: int) -> int | None:
-        index = (pc - 0x10000) // 4
-        return words[index] if 0 <= index < len(words) else None
-
-    code = emit_region(0x10000, fetch, slow_exits=True).code
+    code = emit_region(0x10000, _fetcher(words), slow_exits=True).code
     assert calls == []
     # the tests that take the slow paths are hinted unlikely (SlowPath.to_slow_if)
     assert code.hints and all(code[at] == w.BR_IF and not likely for at, likely in code.hints)
-    emit_region(0x10000, fetch)
+    emit_region(0x10000, _fetcher(words))
     assert len(calls) >= 3
 
 
@@ -204,11 +209,7 @@ def test_only_a_loop_that_rounds_has_a_steady_copy(monkeypatch):
              asm("fadd.d", rd=1, rs1=1, rs2=2, rm=7), asm("addi", rd=6, rs1=6, imm=-1),
              asm("bne", rs1=6, rs2=0, imm=-8), asm("jalr", rd=0, rs1=1, imm=0)]
 
-    def fetch(pc: int) -> int | None:
-        index = (pc - 0x10000) // 4
-        return words[index] if 0 <= index < len(words) else None
-
-    emit_region(0x10000, fetch)
+    emit_region(0x10000, _fetcher(words))
     assert versioned == [0x10008]
 
 
