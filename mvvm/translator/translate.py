@@ -522,10 +522,6 @@ class _Structurer:
             else layout.REASON_ILLEGAL
         self.e.exit_reason(reason, pc)
 
-    def _jalr_target(self, instr: Instr) -> int:
-        """(rs1 + imm) & ~1 into a temp, read before the link overwrites rd (rd may be rs1)."""
-        return self._even(self._jalr_address(instr))
-
     def _jalr_address(self, instr: Instr) -> int:
         """rs1 + imm into a temp, read before the link overwrites rd (rd may be rs1)."""
         e = self.e
@@ -553,7 +549,7 @@ class _Structurer:
         callee = pc + instr.imm if instr.spec.flow is Flow.JAL else None
         target = None                   # the callee's pc in a local, for the table
         if callee is None:
-            target = self._jalr_target(instr)
+            target = self._even(self._jalr_address(instr))
         elif not e.direct_calls:
             target = e.temp()
             c.i64_const(callee).set(target)
