@@ -9,7 +9,6 @@ stand for them, so scripts written for qemu keep working.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
@@ -282,6 +281,7 @@ def _host_exec(options: argparse.Namespace) -> bool:
 
 
 def _write_stats(path: str, report: dict[str, float]) -> None:
+    import json  # only here: a run without --stats need not load it
     text = json.dumps(report)
     if path == "-":
         print(text, file=sys.stderr)

@@ -227,7 +227,7 @@ def test_an_image_no_longer_used_goes_with_its_compiler_thread():
     is collected (its guest memory reserves 256 GiB of host address space: a few hundred
     kept alive exhaust it), and the compiler's thread ends."""
     vm = VM()
-    vm.image.compiler.request(0x10000, Profile(lambda pc: True, lambda pc: []))  # a thread
+    vm.image.compiler.request(0x10000, lambda: Profile(lambda pc: True, lambda pc: []))
     thread = vm.image.compiler._thread
     image = weakref.ref(vm.image)
     del vm

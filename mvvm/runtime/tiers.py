@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from mvvm.translator.region import Profile
     from mvvm.translator.translate import RegionCode
 
+ProfileSource = Callable[[], "Profile"]   # what tier 0 saw, made when a region is translated
+
 MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
 GATHER_SECONDS = 0.01                # how long a first request waits for others to join it
 BATCH_SECONDS = 0.03                 # translating that makes a batch: keeps the latency low
@@ -49,7 +51,7 @@ class BackgroundCompiler:
         self._image = weakref.ref(image)
         self._stopped = False
         weakref.finalize(image, self._stop)
-        self._pending: dict[int, tuple[Profile, bool]] = {}    # pc -> (profile, again)
+        self._pending: dict[int, tuple[ProfileSource, bool]] = {}  # pc -> (profile, again)
         self._asked: set[int] = set()
         self._pruned_by: dict[int, set[int]] = {}     # branch side -> regions without it
         self._wakeup = threading.Condition()
@@ -58,9 +60,10 @@ class BackgroundCompiler:
         # inherits no half-made module and no lock this thread held (mvvm.runtime.image).
         self.busy = threading.Lock()
 
-    def request(self, pc: int, profile: Profile, *, again: bool = False) -> None:
-        """Ask for the region at pc, translated along what the profile says ran (again:
-        even if it was asked for before, to replace it)."""
+    def request(self, pc: int, profile: ProfileSource, *, again: bool = False) -> None:
+        """Ask for the region at pc, translated along what profile() says ran (again:
+        even if it was asked for before, to replace it). profile() is called on this
+        thread, which loads the translator: not on the guest's."""
         with self._wakeup:
             if pc in self._asked and not again:
                 return
@@ -75,14 +78,13 @@ class BackgroundCompiler:
                                                 daemon=True)
                 self._thread.start()
 
-    def reprofile(self, pc: int, profile: Callable[[], Profile]) -> None:
+    def reprofile(self, pc: int, profile: ProfileSource) -> None:
         """The regions that left out the branch side at pc, which now runs often, are
-        translated again with the profile as it is now (once per region and side);
-        profile() is asked for only then (it loads the translator)."""
+        translated again with the profile as it is then (once per region and side)."""
         with self._wakeup:
             entries = self._pruned_by.pop(pc, set())
         for entry in entries:
-            self.request(entry, profile(), again=True)
+            self.request(entry, profile, again=True)
 
     def left_out(self, entry: int, sides: Iterable[int]) -> None:
         """The region at entry, compiled now or loaded from the disk cache, leaves for
@@ -162,7 +164,7 @@ class BackgroundCompiler:
         for cpu in list(image.cpus):
             cpu.wake()
 
-    def _emit(self, image: Image, pc: int, profile: Profile,
+    def _emit(self, image: Image, pc: int, profile: ProfileSource,
               again: bool) -> RegionCode | None:
         """The region at pc. Unlike regions compiled at first sight, it copies the code of
         regions that start inside it (a loop that got hot before its function): hot code
@@ -176,7 +178,7 @@ class BackgroundCompiler:
         if not image.executable(pc):
             return None
         try:
-            return emit(image, pc, profile=profile, full=again)
+            return emit(image, pc, profile=profile(), full=again)
         except GuestFault:          # the code went away meanwhile: tier 0 goes on with it
             return None
 

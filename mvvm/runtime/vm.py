@@ -20,7 +20,6 @@ import ctypes
 import signal
 import time
 from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -85,6 +84,7 @@ class VM:
         self.cache = CodeCache(self.runtime, host, self.image.core())
         self.cache.generation = self.image.translations.generation
         self._profile = ProfileData.at(vm_base + layout.VM_COUNTERS, self.runtime)
+        self._translator_profile: Profile | None = None
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
         self._budget = ctypes.c_int64.from_address(vm_base + layout.VM_BUDGET)
         self._tier0_only = ctypes.c_uint32.from_address(vm_base + layout.VM_TIER0_ONLY)
@@ -449,12 +449,15 @@ class VM:
         except BaseException:               # noqa: BLE001 - nothing may unwind through wasm
             values[0].i32 = 0
 
-    @cached_property
     def profile(self) -> Profile:
         """Tier 0's profile with what earlier runs saw (mvvm.runtime.profile), as the
-        translator reads it: made when a first region is asked for, since a run from a
-        warm cache may never load the translator."""
-        return translator_profile(self._profile, self.image.saved_profile)
+        translator reads it: made when a first region is translated, on the background
+        compiler's thread (`BackgroundCompiler.request`), since it loads the translator
+        (a warm run may never need it, and a guest thread need not wait for it)."""
+        if self._translator_profile is None:
+            self._translator_profile = translator_profile(self._profile,
+                                                          self.image.saved_profile)
+        return self._translator_profile
 
     def _on_hot(self, values: ctypes.Array) -> None:
         """Tier 0 found a hot entry, or tier 1 keeps leaving for a branch side its profile
@@ -468,7 +471,7 @@ class VM:
             image = self.image
             if image.translations.get(pc) is None and not image.load_cached(pc):
                 image.compiler.request(pc, self.profile)
-            image.compiler.reprofile(pc, lambda: self.profile)
+            image.compiler.reprofile(pc, self.profile)
             before = self.cache.regions
             self._catch_up()
             values[0].i32 = int(self.cache.regions != before)
