@@ -94,3 +94,9 @@ REASON_FENCE_I = 5                      # code may have changed: drop translatio
 REASON_INTERRUPT = 6                    # VM_INTERRUPT was set (a time limit, a signal)
 REASON_BUDGET = 7                       # VM_BUDGET is spent: the guest stands before pc
 REASON_SLOW = 8                         # an FP instruction's rare slow path: tier 0 runs it
+
+
+def counter(pc: int) -> int:
+    """The index of the count tier 0 keeps for the halfword at pc (shared: it wraps); the
+    interpreter computes the same in wasm (mvvm.interpreter.generate)."""
+    return (pc >> 1) & (COUNTERS - 1)

@@ -68,10 +68,10 @@ class ProfileData:
                    buffer[sources_end:].cast("Q"), owner)
 
     def count(self, pc: int) -> int:
-        return self.counters[_counter(pc)]
+        return self.counters[layout.counter(pc)]
 
     def set_count(self, pc: int, value: int) -> None:
-        self.counters[_counter(pc)] = value
+        self.counters[layout.counter(pc)] = value
 
     def jump_targets(self, pc: int) -> list[int]:
         """The targets the indirect jump at pc took, as far as its bucket kept them."""
@@ -80,11 +80,6 @@ class ProfileData:
             return []
         start = bucket * layout.JUMP_TARGETS
         return [t for t in self.targets[start:start + layout.JUMP_TARGETS] if t]
-
-
-def _counter(pc: int) -> int:
-    """The counter tier 0 keeps for the halfword at pc (shared with others: it wraps)."""
-    return (pc >> 1) & (layout.COUNTERS - 1)
 
 
 def translator_profile(live: ProfileData, saved: ProfileData | None) -> Profile:

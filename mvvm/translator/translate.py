@@ -612,7 +612,7 @@ class _Structurer:
         e, c = self.e, self.e.code
         e.write_back()
         count = e.temp(w.I32)
-        slot = 4 * ((target >> 1) & (layout.COUNTERS - 1))
+        slot = 4 * layout.counter(target)
         c.i32_const(0).i32_const(0).mem(w.I32_LOAD, 1, layout.VM_COUNTERS + slot)
         c.i32_const(1).op(w.I32_ADD).tee(count).mem(w.I32_STORE, 1, layout.VM_COUNTERS + slot)
         c.get(count).i32_const(PRUNED_PERIOD - 1).op(w.I32_AND, w.I32_EQZ).block(w.IF)

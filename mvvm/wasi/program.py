@@ -196,8 +196,7 @@ def _vm_state(program: Program, slots: dict[int, int], entries: int
             pages[page >> 3] |= 1 << (page & 7)
     counters = bytearray(4 * layout.COUNTERS)      # tier 0 looks for regions at these
     for pc in slots:
-        struct.pack_into("<I", counters, 4 * ((pc >> 1) & (layout.COUNTERS - 1)),
-                         layout.COUNTER_ASKED)
+        struct.pack_into("<I", counters, 4 * layout.counter(pc), layout.COUNTER_ASKED)
     rvc = bytearray(4 * 0x10000)         # every value's: code written at run time too
     for value in range(0x10000):
         if value & 3 != 3:
