@@ -15,7 +15,7 @@ import os
 import stat
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mvvm.runtime import layout
 from mvvm.runtime.address_space import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, page_up
@@ -43,8 +43,7 @@ class LoaderMissing(ElfError):
     looked."""
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     vaddr: int
     offset: int
     filesz: int
@@ -60,8 +59,7 @@ def _interpreter(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode(errors="replace")
 
 
-@dataclass(frozen=True)
-class ElfImage:
+class ElfImage(NamedTuple):
     """A parsed ELF file: what the loader needs of its headers."""
 
     data: bytes
@@ -169,8 +167,7 @@ def map_interpreter(image: ElfImage, memory: GuestMemory, space: AddressSpace,
     return bias
 
 
-@dataclass
-class Process:
+class Process(NamedTuple):
     """Where a loaded program starts: entry pc and stack pointer."""
 
     entry: int

@@ -13,7 +13,6 @@ import itertools
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 from ..errors import SyscallError
 from ..runtime.sync import synchronized
@@ -30,7 +29,6 @@ libc.getdents64.restype = ctypes.c_ssize_t
 libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
 
 
-@dataclass
 class OpenFile:
     """One guest descriptor. Inherited stdio is not owned: closing it leaves the host's open.
 
@@ -38,11 +36,15 @@ class OpenFile:
     paths relative to the descriptor (b"": not a directory of the guest tree).
     """
 
-    host: int
-    cloexec: bool = False
-    owned: bool = True
-    path: bytes = b""
-    sink: Callable[[bytes], object] | None = None   # writes go here, not to host
+    __slots__ = ("host", "cloexec", "owned", "path", "sink")
+
+    def __init__(self, host: int, cloexec: bool = False, owned: bool = True, path: bytes = b"",
+                 sink: Callable[[bytes], object] | None = None) -> None:
+        self.host = host
+        self.cloexec = cloexec
+        self.owned = owned
+        self.path = path
+        self.sink = sink                # writes go here, not to host
 
 
 class Files:
@@ -96,7 +98,7 @@ class Files:
             raise SyscallError(errno.EINVAL)
         entry = self.get(fd)
         new = self.install(os.dup(entry.host), cloexec=cloexec, lowest=lowest, path=entry.path)
-        self._fds[new] = replace(self._fds[new], sink=entry.sink)
+        self._fds[new].sink = entry.sink
         return new
 
     @synchronized

@@ -23,8 +23,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import GuestFault, SyscallError
 from .signals import ERESTARTSYS
@@ -54,19 +53,20 @@ WAKE_CMPS: dict[int, Callable[[int, int], bool]] = {
 }
 
 
-@dataclass(eq=False)
 class Waiter:
     """One waiting thread: the queue it is in now (a requeue changes it), the wakes that
     match it (their bitsets share a bit with its own), and how to end its sleep."""
 
-    addr: int
-    bitset: int
-    kick: Callable[[], None]
-    woken: bool = False
+    __slots__ = ("addr", "bitset", "kick", "woken")
+
+    def __init__(self, addr: int, bitset: int, kick: Callable[[], None]) -> None:
+        self.addr = addr
+        self.bitset = bitset
+        self.kick = kick
+        self.woken = False
 
 
-@dataclass(frozen=True)
-class WakeOp:
+class WakeOp(NamedTuple):
     """A decoded FUTEX_WAKE_OP value3: what to do to the second word, and the test of its
     old value that decides whether its waiters are woken too."""
 

@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable
 from contextlib import suppress
 from ctypes import c_int32
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -52,13 +51,14 @@ class Killed(Exception):  # noqa: N818 - a control transfer, not an error
     """Another thread ended the process or replaced its image: this thread just ends."""
 
 
-@dataclass
 class FileSystemOptions:
     """The guest's view of files: qemu's sysroot (-L), or a confined tree (--root, --map)."""
 
-    sysroot: str | None = None
-    root: str | None = None
-    maps: list[str] = field(default_factory=list)      # "HOST:GUEST"
+    def __init__(self, sysroot: str | None = None, root: str | None = None,
+                 maps: list[str] | None = None) -> None:
+        self.sysroot = sysroot
+        self.root = root
+        self.maps = maps or []          # "HOST:GUEST"
 
     def paths(self) -> HostPaths | ConfinedPaths:
         if self.root is None and not self.maps:

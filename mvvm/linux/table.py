@@ -8,7 +8,6 @@ shows it, so the one declaration drives dispatch and tracing alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import GuestFault
@@ -212,19 +211,20 @@ SIGMASK_HOW = Choice(abi.SIGMASK_HOW)
 IOCTL = Choice(abi.IOCTLS, hex_fallback=True)
 
 
-@dataclass(frozen=True)
 class Syscall:
     """One table entry. impl takes the kernel, then the decoded arguments, and returns a0."""
 
-    nr: int
-    name: str
-    args: tuple[Arg, ...]
-    impl: Callable[..., int]
-    hex_result: bool = False
-    decoders: tuple[Callable[[Kernel, int], object], ...] = field(init=False)
+    __slots__ = ("nr", "name", "args", "impl", "hex_result", "decoders")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "decoders", tuple(kind.value for kind in self.args))
+    def __init__(self, nr: int, name: str, args: tuple[Arg, ...], impl: Callable[..., int],
+                 hex_result: bool = False) -> None:
+        self.nr = nr
+        self.name = name
+        self.args = args
+        self.impl = impl
+        self.hex_result = hex_result
+        self.decoders: tuple[Callable[[Kernel, int], object], ...] = tuple(
+            kind.value for kind in args)
 
     def decode(self, k: Kernel, regs: tuple[int, ...]) -> list[object] | tuple[()]:
         """The implementation's arguments from a0..a5 (only as many as it declares).

@@ -34,9 +34,9 @@ import os
 import struct
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import wasmtime as wt
 
@@ -52,8 +52,7 @@ SOURCES = ("translator", "interpreter", "isa", "wasm", "runtime")
 CodeReader = Callable[[list[tuple[int, int]]], bytes | None]   # None: not all executable
 
 
-@dataclass
-class Member:
+class Member(NamedTuple):
     """One region of a batch; its function is the module's export_name(position)."""
 
     pc: int
@@ -62,8 +61,7 @@ class Member:
     pruned: tuple[int, ...] = ()      # the region's Region.pruned: where it may be mended
 
 
-@dataclass
-class Batch:
+class Batch(NamedTuple):
     name: str                     # the module's name, which trap frames carry
     members: list[Member]
     module: bytes                 # serialized by wasmtime

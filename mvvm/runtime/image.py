@@ -19,7 +19,6 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -48,22 +47,22 @@ TIERED, COMPILE = "tiered", "1"      # tier modes (`mvvm run --tier`), besides "
 RVC_BYTES = 4 * 0x10000
 
 
-@dataclass
 class Stats:
     """What the VM spent its time on; `mvvm run --stats` and the benchmarks report it."""
 
-    regions: int = 0                  # regions translated and compiled
-    batches: int = 0                  # modules the background compiler made of them
-    cached_regions: int = 0           # regions loaded from the disk cache
-    instructions: int = 0             # guest instructions translated
-    tier0_instructions: int = 0       # guest instructions the interpreter ran
-    translate_seconds: float = 0.0    # Python: decoding, region forming, wasm emitting
-    compile_seconds: float = 0.0      # wasmtime: compiling and instantiating regions
-    background_seconds: float = 0.0   # of which on the background thread (tiered)
-    tier1_errors: int = 0             # background rounds that failed (their code stays in tier 0)
-    fp_slow_calls: int = 0            # FP operations the host computed (fp_host)
-    dispatcher_exits: int = 0         # returns from wasm to Python (syscalls, misses, traps)
-    started: float = field(default_factory=time.perf_counter)
+    def __init__(self) -> None:
+        self.regions = 0                # regions translated and compiled
+        self.batches = 0                # modules the background compiler made of them
+        self.cached_regions = 0         # regions loaded from the disk cache
+        self.instructions = 0           # guest instructions translated
+        self.tier0_instructions = 0     # guest instructions the interpreter ran
+        self.translate_seconds = 0.0    # Python: decoding, region forming, wasm emitting
+        self.compile_seconds = 0.0      # wasmtime: compiling and instantiating regions
+        self.background_seconds = 0.0   # of which on the background thread (tiered)
+        self.tier1_errors = 0           # background rounds that failed (their code stays in tier 0)
+        self.fp_slow_calls = 0          # FP operations the host computed (fp_host)
+        self.dispatcher_exits = 0       # returns from wasm to Python (syscalls, misses, traps)
+        self.started = time.perf_counter()
 
     def report(self) -> dict[str, float]:
         """The counters; execute_seconds is the guest's own thread's time outside

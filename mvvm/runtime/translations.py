@@ -9,15 +9,14 @@ drops its instances when it sees the generation change, at its next return to Py
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import wasmtime as wt
 
 from mvvm.translator.modules import TrapMap
 
 
-@dataclass(frozen=True)
-class Compiled:
+class Compiled(NamedTuple):
     """A region ready to instantiate: its module (which may hold other regions too), the
     export of its function, the module's name and trap map, and the guest code it holds."""
 

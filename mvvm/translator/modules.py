@@ -9,7 +9,7 @@ nothing never loads).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 def region_name(entry: int) -> str:
@@ -17,8 +17,7 @@ def region_name(entry: int) -> str:
     return f"region_{entry:x}"
 
 
-@dataclass(frozen=True)
-class TrapMap:
+class TrapMap(NamedTuple):
     """Where each guest instruction's code starts in the module, to map a trap to a pc."""
 
     offsets: tuple[int, ...]         # ascending module offsets

@@ -9,7 +9,7 @@ and a name section so that a trap's frames say which region they came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 I32 = 0x7F
 I64 = 0x7E
@@ -318,8 +318,7 @@ class Code(bytearray):
         return self
 
 
-@dataclass
-class Function:
+class Function(NamedTuple):
     type_index: int
     locals: list[int]
     body: Code
@@ -351,19 +350,19 @@ class Function:
         return vector(runs)
 
 
-@dataclass
 class Module:
     """Builds one module; `encode()` also reports where each function's code starts."""
 
-    name: str = ""
-    types: list[bytes] = field(default_factory=list)
-    imports: list[bytes] = field(default_factory=list)
-    functions: list[Function] = field(default_factory=list)
-    tables: list[bytes] = field(default_factory=list)
-    memories: list[bytes] = field(default_factory=list)
-    exports: list[bytes] = field(default_factory=list)
-    imported_funcs: int = 0
-    code_offsets: list[int] = field(default_factory=list)
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.types: list[bytes] = []
+        self.imports: list[bytes] = []
+        self.functions: list[Function] = []
+        self.tables: list[bytes] = []
+        self.memories: list[bytes] = []
+        self.exports: list[bytes] = []
+        self.imported_funcs = 0
+        self.code_offsets: list[int] = []
 
     def type(self, params: tuple[int, ...], results: tuple[int, ...]) -> int:
         encoded = b"\x60" + vector([bytes([p]) for p in params]) + vector(
