@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gc
 import json
+import shutil
 import weakref
 from pathlib import Path
 
 import pytest
+import toolchain
 import wasmtime as wt
 from toolchain import PROGRAMS, run_mvvm, run_qemu
 
@@ -220,6 +222,77 @@ def test_many_close_targets_make_a_jump_table():
     assert set(code.region.blocks) == {CODE, *targets}
     wasm, _ = pack("table", [code])
     wt.Module.validate(make_engine(), wasm)
+
+
+def _switch(table_entries: list[int] | None = None) -> tuple[list[int], list[int], int]:
+    """A loop dispatching through a table of offsets, as gcc compiles a switch: lla s2
+    before it; slli/add/lw/add/jr a5 at CODE + 8; four cases that each add to s0 and jump
+    back; the table after them. The words, the cases' pcs and the table's address."""
+    table = CODE + 64           # after the 16 words of code
+    cases = [CODE + 28 + 8 * k for k in range(4)]
+    words = [asm("auipc", rd=18, imm=0), asm("addi", rd=18, rs1=18, imm=table - CODE),
+             asm("slli", rd=15, rs1=5, imm=2), asm("add", rd=15, rs1=15, rs2=18),
+             asm("lw", rd=15, rs1=15, imm=0), asm("add", rd=15, rs1=15, rs2=18),
+             asm("jalr", rd=0, rs1=15, imm=0)]
+    for k, case in enumerate(cases):
+        words += [asm("addi", rd=8, rs1=8, imm=k + 1), asm("jal", rd=0, imm=CODE + 8 - case - 4)]
+    words += [asm("ebreak")]
+    assert CODE + 4 * len(words) == table
+    entries = table_entries if table_entries is not None else [c - table for c in cases]
+    return words + [e & 0xFFFFFFFF for e in entries], cases, table
+
+
+def test_a_switch_s_table_is_read_when_it_holds_the_profiled_targets():
+    """The region of the switch's loop reads the table its lla points at (its bytes join
+    the code the region depends on) when the table holds every target the profile saw;
+    not when a target is missing from it, nor without read_only memory to read it from."""
+    words, cases, table = _switch()
+    profile = Profile(lambda pc: True, lambda pc: cases if pc == CODE + 24 else [])
+    code = emit_region(CODE + 8, _fetcher(words), profile=profile,
+                       read_only=_fetcher(words))
+    assert code.tables == ((table, table + 16),)
+    assert (table, table + 16) in code.code_ranges()
+    wasm, _ = pack("switch", [code])
+    wt.Module.validate(make_engine(), wasm)
+    assert not emit_region(CODE + 8, _fetcher(words), profile=profile).tables
+    other, _, _ = _switch([cases[0] - table] * 4)
+    assert not emit_region(CODE + 8, _fetcher(other), profile=profile,
+                           read_only=_fetcher(other)).tables
+
+
+def test_a_switch_whose_table_was_read_runs_as_qemu_runs_it(build_program, tmp_path,
+                                                            guest_env):
+    """switchtable.S: the hot loop over the table tier 1 read, over another table through
+    the same jump, and over the first again after it was rewritten; twice, the second
+    time from the disk cache. Then, with an argument, an index beyond 32 bits, whose
+    entry the guest's lw faults on (SIGSEGV), as under qemu."""
+    binary = build_program(PROGRAMS / "switchtable.S", "O2")
+    expected = run_qemu(binary, env=guest_env)
+    assert expected.status == 250_001 * (24 + 24 + 36) & 255
+    for cached in (False, True):
+        outcome, stats = _run(binary, tmp_path, guest_env, "--tier", "tiered")
+        assert outcome == expected
+        assert (stats["cached_regions"] > 0) == cached and stats["tier1_errors"] == 0
+    assert run_qemu(binary, ["wild"], env=guest_env).status == 139
+    for _ in range(2):          # the cache then holds the region that reads the table
+        wild = run_mvvm(binary, ["wild"], options=["--tier", "tiered"],
+                        env={**guest_env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+        assert wild.status == 139
+
+
+def test_a_region_that_read_a_table_is_not_reused_for_another_table(tmp_path, guest_env):
+    """The same program file rebuilt with one table entry changed: the disk cache's key
+    (which samples the first and last pages) finds the first build's batch, whose region
+    read the old table, and must not run it: the table's bytes are part of the code it
+    checks."""
+    source, flags = PROGRAMS / "switchtable.S", ("-static", "-nostdlib", "-Wl,--build-id=none")
+    program = tmp_path / "switchtable"
+    for build in (toolchain.build(source, flags),
+                  toolchain.build(source, (*flags, "-DOTHER_TABLE"))):
+        shutil.copyfile(build, program)
+        program.chmod(0o755)
+        outcome, _ = _run(program, tmp_path, guest_env, "--tier", "tiered")
+        assert outcome == run_qemu(build, env=guest_env)
 
 
 def test_an_image_no_longer_used_goes_with_its_compiler_thread():

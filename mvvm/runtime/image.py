@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 import wasmtime as wt
 
 from mvvm.runtime import layout
-from mvvm.runtime.address_space import PROT_EXEC, AddressSpace
+from mvvm.runtime.address_space import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace
 from mvvm.runtime.cachefiles import CacheRoot
 from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
 from mvvm.runtime.dispatcher import core_module
@@ -344,6 +344,17 @@ class Image:
         size = 4 if ((pc + 2) & (PAGE - 1)) or self.executable(pc + 2) else 2
         self._watch(pc, size)
         return int.from_bytes(self.memory.read(pc, size), "little")
+
+    def read_only(self, addr: int) -> int | None:
+        """The 32 bits at addr if they are readable and executable and not writable, else
+        None: what the translator reads jump tables from (emit_region's read_only). No
+        guest store reaches them, and an mprotect that makes them writable drops the
+        translations, as for code there; a writable page would need a watch, which takes
+        the whole VM to precise mode (`_watch`)."""
+        rights = PROT_READ | PROT_EXEC
+        if any(self.space.prot_at(a) & (rights | PROT_WRITE) != rights for a in (addr, addr + 3)):
+            return None
+        return int.from_bytes(self.memory.read(addr, 4), "little")
 
     def executable_pages(self) -> list[tuple[int, int]]:
         """The executable guest pages, as (first, end) page numbers, that tier 0 checks its

@@ -200,7 +200,7 @@ def emit(image: Image, pc: int, *, profile: Profile | None = None,
     budget = INNER_INSTRUCTIONS if inner else MAX_INSTRUCTIONS
     code = emit_region(pc, image.fetch, budget, precise=image.precise,
                        counting=image.counting, others=others, profile=profile,
-                       slow_exits=not image.counting)
+                       slow_exits=not image.counting, read_only=image.read_only)
     stats = image.stats
     stats.regions += 1
     stats.instructions += code.region.instructions()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mvvm.isa import Flow, Instr
 from mvvm.isa.effects import may_trap
 from mvvm.runtime import layout
-from mvvm.translator import hammocks, idioms, nests, vectorize, words
+from mvvm.translator import hammocks, idioms, nests, switches, vectorize, words
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
@@ -63,11 +63,14 @@ class RegionCode:
     idioms: tuple[str, ...] = ()     # the loops it fast-forwards (mvvm.translator.idioms)
     # its branches emitted as selects, by node (mvvm.translator.hammocks)
     selects: dict[int, hammocks.Hammock] = field(default_factory=dict)
+    tables: tuple[tuple[int, int], ...] = ()    # the jump tables it read (switches.py)
 
     def code_ranges(self) -> list[tuple[int, int]]:
-        """The guest bytes this translation depends on, as merged [start, end) ranges."""
+        """The guest bytes this translation depends on, as merged [start, end) ranges: its
+        code, and the jump tables it read."""
         ranges: list[tuple[int, int]] = []
-        for start, end in sorted((b.start, b.end) for b in self.region.blocks.values()):
+        code = [(b.start, b.end) for b in self.region.blocks.values()]
+        for start, end in sorted(code + list(self.tables)):
             if ranges and start <= ranges[-1][1]:
                 ranges[-1] = (ranges[-1][0], max(end, ranges[-1][1]))
             else:
@@ -79,7 +82,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                 precise: bool = False, counting: bool = False, others: Container[int] = (),
                 profile: Profile | None = None, memory64: bool = True,
                 slow_exits: bool = False, nests_apart: bool = True,
-                direct_calls: bool = False) -> RegionCode:
+                direct_calls: bool = False, read_only: Fetch | None = None) -> RegionCode:
     """A region of at most budget guest instructions from entry, as a function body;
     precise: registers exact at every trap (mvvm.runtime.precise), for fault handlers;
     counting: each block takes its instructions from VM_BUDGET (mvvm.runtime.layout);
@@ -92,7 +95,11 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     direct_calls: a direct call is a direct wasm call, of the callee's function if the
     module holds it, else of a stub (see pack). For a module of a whole program (mvvm
     wasm): `mvvm run` packs the regions that got hot together, and a callee, hot first,
-    is nearly always in an earlier module, where a stub only adds a call."""
+    is nearly always in an earlier module, where a stub only adds a call.
+    read_only: the 32 bits at an address, or None unless they are in memory that is
+    readable and executable and not writable (which no guest store can change), from
+    which the region may read jump tables (mvvm.translator.switches); without it, it
+    reads none."""
     region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile,
                       nests_apart)
     shape = analyse(region)
@@ -107,11 +114,41 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                                  **nests.find(shape, flow.dirty_out),
                                  **idioms.find(shape, flow.dirty_out)}
     selects = {} if counting else hammocks.find(shape, flow.edge_reload)
+    tables = _known_tables(shape, read_only) if read_only is not None else {}
     _Structurer(region, shape, flow, emitter, precise, counting, loops, selects,
-                words.sext_copies(region, shape)).node(shape.root)
+                words.sext_copies(region, shape), tables).node(shape.root)
     code, marks, calls = emitter.finish()
     return RegionCode(entry, region, shape, emitter.locals, code, marks, calls,
-                      tuple(match.idiom.name for match in loops.values()), selects)
+                      tuple(match.idiom.name for match in loops.values()), selects,
+                      tuple(table.bytes for table in tables.values()))
+
+
+def _known_tables(shape: Shape, read_only: Fetch) -> dict[int, switches.KnownTable]:
+    """The jump tables the region's br_table jumps go through and the translator could
+    read, by the node the jump ends."""
+    read: dict[int, list[switches.KnownTable]] = {}     # by block: copies share it
+    tables = {}
+    for node, block in shape.blocks.items():
+        inside = _inside(shape, node)
+        if block.instrs and _takes_br_table(inside):
+            if block.start not in read:
+                read[block.start] = switches.candidates(block, read_only)
+            table = switches.holding(read[block.start], inside)
+            if table is not None:
+                tables[node] = table
+    return tables
+
+
+def _inside(shape: Shape, node: int) -> list[int]:
+    """The targets of the indirect jump ending node that the region holds."""
+    return [succ for succ in dict.fromkeys(shape.blocks[node].succs) if shape.keeps(node, succ)]
+
+
+def _takes_br_table(inside: list[int]) -> bool:
+    """Whether an indirect jump with these targets in the region takes a br_table: enough
+    of them, close enough together."""
+    return (len(inside) >= BR_TABLE_TARGETS
+            and (max(inside) - min(inside)) // 2 + 1 <= BR_TABLE_SPAN)
 
 
 def pack(name: str, regions: list[RegionCode], memory64: bool = True) -> tuple[bytes, TrapMap]:
@@ -172,7 +209,8 @@ class _Structurer:
     def __init__(self, region: Region, shape: Shape, flow: Dataflow, emitter: Emitter,
                  precise: bool, counting: bool,
                  loops: dict[tuple[int, int], idioms.Match],
-                 selects: dict[int, hammocks.Hammock], copies: frozenset[int]) -> None:
+                 selects: dict[int, hammocks.Hammock], copies: frozenset[int],
+                 tables: dict[int, switches.KnownTable]) -> None:
         self.region = region
         self.shape = shape
         self.flow = flow
@@ -184,6 +222,7 @@ class _Structurer:
         self.retries = {header: emitter.local(w.I64) for _, header in loops}
         self.hammocks = selects     # branches emitted as selects, by their block
         self.copies = copies        # the pcs of the sext.ws that are copies (words.py)
+        self.tables = tables        # the jump tables read, by the node whose jump uses one
         # DISPATCH's label variable: its target's index in shape.dispatch (0, the entry, is
         # where the function starts)
         self.label = emitter.local(w.I32) if shape.dispatch else None
@@ -310,7 +349,10 @@ class _Structurer:
         e.dirty = self.flow.dirty_in[node]
         if self.counting:
             self._spend(block, 0)
+        table = self.tables.get(node)
         for k, (pc, instr) in enumerate(block.instrs[:-1]):
+            if table is not None and pc == table.start:
+                self._known_table(node, table)
             self._instruction(pc, instr)
             if self.counting and instr.name == "ecall":
                 self._spend(block, k + 1)
@@ -389,9 +431,8 @@ class _Structurer:
         if instr.rd:                            # a call of leaves taken as jumps
             self.e.code.i64_const(block.instrs[-1][0] + instr.length)
             self.e.set_x(instr.rd)
-        inside = [succ for succ in dict.fromkeys(block.succs) if self.shape.keeps(node, succ)]
-        span = (max(inside) - min(inside)) // 2 + 1 if inside else 0
-        if len(inside) >= BR_TABLE_TARGETS and span <= BR_TABLE_SPAN:
+        inside = _inside(self.shape, node)
+        if _takes_br_table(inside):
             self._jump_table(node, instr, address, inside)
         else:
             self._compare_chain(node, instr, self._even(address), inside)
@@ -418,24 +459,58 @@ class _Structurer:
         and the jump (interp ran in 0.98 of the time; the clearing is left to the other
         pcs). A distance out of range branches to the outer block first: Cranelift clamps
         a br_table's index itself, so clamping it here too (a select) cost a compare and
-        a cmov per jump (interp ran in 0.95 of the time with the branch)."""
+        a cmov per jump (interp ran in 0.95 of the time with the branch).
+
+        With a table the translator read (`_known_table`), the blocks are open already
+        and odd distances leave: every way into a target's block then has x[rs1] equal
+        to the target less the jalr's immediate, which the block sets."""
         c, lowest = self.e.code, min(inside)
+        known = self.tables.get(node)
+        if known is None:
+            self._open_targets(inside)
         size = max(inside) - lowest + 2
         distance = self.e.temp()
-        for _ in range(len(inside) + 1):
-            self._push("block", None, w.BLOCK)
         c.get(address).i64_const(lowest).op(w.I64_SUB).tee(distance).i64_const(size)
         c.op(w.I64_GE_U).br(w.BR_IF, len(inside))
         c.get(distance).op(w.I32_WRAP_I64, w.BR_TABLE)
         depth = {succ: k for k, succ in enumerate(inside)}
-        c.extend(w.uleb(size) + b"".join(w.uleb(depth.get(lowest + (i & ~1), len(inside)))
-                                         for i in range(size)) + w.uleb(len(inside)))
+        entries = (lowest + i if known else lowest + (i & ~1) for i in range(size))
+        c.extend(w.uleb(size) + b"".join(w.uleb(depth.get(pc, len(inside))) for pc in entries)
+                 + w.uleb(len(inside)))
         self.e.release((w.I64, distance))
         for succ in inside:
             self._pop()
+            if known is not None:
+                c.i64_const(succ - known.imm)
+                self.e.set_x(known.link)
             self.branch(node, succ)
         self._pop()
         self._leave_by_jump(node, instr, self._even(address))
+
+    def _open_targets(self, inside: list[int]) -> None:
+        """The blocks of `_jump_table`: the outer one, then one per target, the first
+        innermost."""
+        for _ in range(len(inside) + 1):
+            self._push("block", None, w.BLOCK)
+
+    def _known_table(self, node: int, table: switches.KnownTable) -> None:
+        """Before the table's pattern (mvvm.translator.switches): where x[rB] is the
+        table's address and rI indexes an entry read, a br_table on rI to the block of
+        that entry's target (`_jump_table`'s, opened here); else, and for a target the
+        region does not hold, on to the pattern and the jump."""
+        c, inside = self.e.code, _inside(self.shape, node)
+        self._open_targets(inside)
+        self._push("block", None, w.BLOCK)
+        self.e.x(table.base)
+        c.i64_const(table.address).op(w.I64_NE).br(w.BR_IF, 0)
+        self.e.x(table.index)
+        c.i64_const(len(table.targets)).op(w.I64_GE_U).br(w.BR_IF, 0)
+        self.e.x(table.index)
+        c.op(w.I32_WRAP_I64, w.BR_TABLE)
+        depth = {succ: k + 1 for k, succ in enumerate(inside)}
+        c.extend(w.uleb(len(table.targets)) + b"".join(
+            w.uleb(depth.get(target, 0)) for target in table.targets) + w.uleb(0))
+        self._pop()
 
     def _dispatch(self) -> None:
         """DISPATCH: a block per target and a br_table on the label; the branch to each

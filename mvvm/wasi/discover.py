@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import struct
 
-from mvvm.elf.loader import ET_DYN, PF_X, ElfImage
+from mvvm.elf.loader import ET_DYN, PF_R, PF_W, PF_X, ElfImage
 from mvvm.elf.symbols import Symbols, code_sections
 from mvvm.isa import Flow, decode
 from mvvm.translator.region import is_return
@@ -49,6 +49,16 @@ class Program:
             if start <= pc < end:
                 return int.from_bytes(data[pc - start:pc - start + 4].ljust(4, b"\0"),
                                       "little")
+        return None
+
+    def read_only(self, addr: int) -> int | None:
+        """The 32 bits at addr if a readable code segment the program cannot write holds
+        them, else None: where the translator reads jump tables (emit_region's
+        read_only)."""
+        for start, data, _, flags in self.segments:
+            if (flags & (PF_R | PF_W | PF_X) == PF_R | PF_X
+                    and start <= addr and addr + 4 <= start + len(data)):
+                return int.from_bytes(data[addr - start:addr - start + 4], "little")
         return None
 
     def unavailable(self) -> list[str]:

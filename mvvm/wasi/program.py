@@ -114,7 +114,7 @@ class _Regions:
             budget = INNER_INSTRUCTIONS if pc in self.covered else MAX_INSTRUCTIONS
             code = emit_region(pc, self.program.fetch, budget, others=self.starts - {pc},
                                profile=self.profile, memory64=False, nests_apart=False,
-                               direct_calls=True)
+                               direct_calls=True, read_only=self.program.read_only)
             self.codes.append(code)
             for start, end in code.code_ranges():
                 self.covered.update(range(start, end, 2))
