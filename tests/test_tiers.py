@@ -268,7 +268,7 @@ def test_a_switch_whose_table_was_read_runs_as_qemu_runs_it(build_program, tmp_p
     entry the guest's lw faults on (SIGSEGV), as under qemu."""
     binary = build_program(PROGRAMS / "switchtable.S", "O2")
     expected = run_qemu(binary, env=guest_env)
-    assert expected.status == 250_001 * (24 + 24 + 36) & 255
+    assert expected.status == 250_001 * (35 + 35 + 50) & 255
     for cached in (False, True):
         outcome, stats = _run(binary, tmp_path, guest_env, "--tier", "tiered")
         assert outcome == expected

@@ -70,14 +70,15 @@ passes:					/* s1 passes */
 	lw	a5, 0(a5)
 	add	a5, a5, s2
 	jr	a5
-case0:	addi	s0, s0, 1
-	j	next
-case1:	addi	s0, s0, 3
-	j	next
-case2:	addi	s0, s0, 7
-	j	next
-case3:	addi	s0, s0, 13
-next:	addi	s1, s1, -1
+case0:	li	t1, 2			/* each case's amount, added at tally */
+	j	tally
+case1:	li	t1, 5
+	j	tally
+case2:	li	t1, 11
+	j	tally
+case3:	li	t1, 17
+tally:	add	s0, s0, t1
+	addi	s1, s1, -1
 	bnez	s1, passes
 	ret
 
