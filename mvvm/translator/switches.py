@@ -41,7 +41,7 @@ class KnownTable(NamedTuple):
     imm: int                        # the jalr's immediate
     address: int                    # K, rB's value that the table was read for
     targets: tuple[int | None, ...]
-    bytes: tuple[int, int]          # [start, end) of the table entries read
+    span: tuple[int, int]           # [start, end) of the table entries read
 
 
 class _Pattern(NamedTuple):
@@ -102,8 +102,8 @@ def _other_addend(instr: Instr, reg: int) -> int | None:
 
 
 def _lla_values(read_only: Fetch, before: int, reg: int) -> list[int]:
-    """The addresses `auipc reg; addi reg, reg, lo` pairs within WINDOW bytes before a pc
-    load, nearest first. Each 2-byte step is decoded on its own, as no instruction
+    """The addresses that `auipc reg; addi reg, reg, lo` pairs within WINDOW bytes before a
+    pc load, nearest first. Each 2-byte step is decoded on its own, as no instruction
     boundary is known there: a pair read out of step only adds a candidate that its
     table then fails."""
     found = []

@@ -120,7 +120,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     code, marks, calls = emitter.finish()
     return RegionCode(entry, region, shape, emitter.locals, code, marks, calls,
                       tuple(match.idiom.name for match in loops.values()), selects,
-                      tuple(table.bytes for table in tables.values()))
+                      tuple(table.span for table in tables.values()))
 
 
 def _known_tables(shape: Shape, read_only: Fetch) -> dict[int, switches.KnownTable]:
