@@ -108,9 +108,11 @@ def _lla_values(read_only: Fetch, before: int, reg: int) -> list[int]:
     table then fails."""
     found = []
     for pc in range(before - 4, max(before - WINDOW, 0) - 1, -2):
-        high, low = _decoded(read_only, pc), _decoded(read_only, pc + 4)
-        if (high is not None and high.name == "auipc" and high.rd == reg
-                and low is not None and low.name == "addi" and low.rd == low.rs1 == reg):
+        high = _decoded(read_only, pc)
+        if high is None or high.name != "auipc" or high.rd != reg:
+            continue
+        low = _decoded(read_only, pc + 4)
+        if low is not None and low.name == "addi" and low.rd == low.rs1 == reg:
             found.append(pc + high.imm + low.imm)
     return found
 
