@@ -47,7 +47,7 @@ SPECS: dict[str, Program] = {
     "selects": Program(flavours=("O2",)),  # short branch hammocks tier 1 makes selects
     "sextw": Program(status=63, flavours=("O2",)),  # sext.w of words tier 1 makes copies
     "oddjump": Program(status=24, flavours=("O2",)),  # a jump table of odd entries (test_tiers)
-    "switchtable": Program(status=248, flavours=("O2",)),  # a jump table tier 1 reads (test_tiers)
+    "switchtable": Program(status=203, flavours=("O2",)),  # a jump table tier 1 reads (test_tiers)
     "lanes": Program(flavours=("O2",)),  # element-wise loops tier 1 runs in SIMD lanes
     "nests": Program(flavours=("O2",)),  # loop nests tier 1 runs in SIMD lanes, by outer passes
     "sides": Program(args=("1",), flavours=("O2",)),  # a side only an argument runs (test_cache)

@@ -27,6 +27,7 @@ from mvvm.translator.region import Block, Fetch, is_return
 
 WINDOW = 1024           # bytes before the pattern searched for rB's lla
 MOST_ENTRIES = 1024     # the longest table read
+ZERO_EXTENDING = frozenset({"lbu", "lhu", "lwu", "zext.h"})    # to below 2**32, at most
 
 
 class KnownTable(NamedTuple):
@@ -42,6 +43,7 @@ class KnownTable(NamedTuple):
     address: int                    # K, rB's value that the table was read for
     targets: tuple[int | None, ...]
     span: tuple[int, int]           # [start, end) of the table entries read
+    narrow: bool                    # rI is below 2**32 at the pattern (`_narrow`)
 
 
 class _Pattern(NamedTuple):
@@ -51,6 +53,7 @@ class _Pattern(NamedTuple):
     link: int
     offset: int                     # the lw's
     imm: int
+    narrow: bool
 
 
 def candidates(block: Block, read_only: Fetch) -> list[KnownTable]:
@@ -85,12 +88,27 @@ def _match(instrs: list[tuple[int, Instr | None]]) -> _Pattern | None:
     if base is None:
         return None
     if scale.name == "sh2add" and scale.rd == link and scale.rs2 == base != scale.rs1:
-        return _Pattern(instrs[-4][0], scale.rs1, base, link, load.imm, jump.imm)
+        return _Pattern(instrs[-4][0], scale.rs1, base, link, load.imm, jump.imm,
+                        _narrow(instrs[:-4], scale.rs1))
     shift = tail[0] if len(tail) == 5 else None
     if (_other_addend(scale, link) == base and shift is not None and shift.name == "slli"
             and shift.rd == link and shift.imm == 2 and shift.rs1 != base):
-        return _Pattern(instrs[-5][0], shift.rs1, base, link, load.imm, jump.imm)
+        return _Pattern(instrs[-5][0], shift.rs1, base, link, load.imm, jump.imm,
+                        _narrow(instrs[:-5], shift.rs1))
     return None
+
+
+def _narrow(before: list[tuple[int, Instr | None]], reg: int) -> bool:
+    """Whether the last of these instructions to write reg leaves it below 2**32: then
+    the index needs no 64-bit range check of its own, the br_table's on its low 32 bits
+    being exact (interp's `lwu` of the opcode: two x86 instructions of about twenty a
+    dispatch)."""
+    last = next((instr for _, instr in reversed(before)
+                 if instr is None or instr.rd == reg), None)
+    if last is None:
+        return False
+    return (last.name in ZERO_EXTENDING or (last.name == "andi" and last.imm >= 0)
+            or (last.name == "add.uw" and last.rs2 == 0))
 
 
 def _other_addend(instr: Instr, reg: int) -> int | None:
@@ -141,4 +159,5 @@ def _read(read_only: Fetch, pattern: _Pattern, address: int) -> KnownTable | Non
     if not targets:
         return None
     return KnownTable(pattern.start, pattern.index, pattern.base, pattern.link, pattern.imm,
-                      address, tuple(targets), (first, first + 4 * len(targets)))
+                      address, tuple(targets), (first, first + 4 * len(targets)),
+                      pattern.narrow)

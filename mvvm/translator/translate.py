@@ -497,14 +497,16 @@ class _Structurer:
         """Before the table's pattern (mvvm.translator.switches): where x[rB] is the
         table's address and rI indexes an entry read, a br_table on rI to the block of
         that entry's target (`_jump_table`'s, opened here); else, and for a target the
-        region does not hold, on to the pattern and the jump."""
+        region does not hold, on to the pattern and the jump. The br_table's default is
+        that way too, so an rI known to be narrow needs no range check before it."""
         c, inside = self.e.code, _inside(self.shape, node)
         self._open_targets(inside)
         self._push("block", None, w.BLOCK)
         self.e.x(table.base)
         c.i64_const(table.address).op(w.I64_NE).br(w.BR_IF, 0)
-        self.e.x(table.index)
-        c.i64_const(len(table.targets)).op(w.I64_GE_U).br(w.BR_IF, 0)
+        if not table.narrow:
+            self.e.x(table.index)
+            c.i64_const(len(table.targets)).op(w.I64_GE_U).br(w.BR_IF, 0)
         self.e.x(table.index)
         c.op(w.I32_WRAP_I64, w.BR_TABLE)
         depth = {succ: k + 1 for k, succ in enumerate(inside)}

@@ -1,12 +1,13 @@
 /* A switch as gcc compiles it: a table of 32-bit offsets from the table's own address,
  * read by slli/add/lw/add/jr, with the address loaded (lla) before the hot loop.  Tier 1
  * reads the table while it translates the loop and dispatches on the index itself
- * (mvvm.translator.switches).  Three phases run the loop a million times each: over
+ * (mvvm.translator.switches).  Four phases run a loop a million times each: over
  * table1; over table2, which lists the cases in reverse (the base register is not the
  * address the region read its table at, so its check fails and the jump goes the
- * table's way); and over table1 again after mprotect made its page writable and its
- * first entry was rewritten, which must send index 0 to the new case.  The exit status
- * is the sum's low byte (qemu's).
+ * table's way); a second loop over table1 whose index an lwu loads (below 2**32, so the
+ * region leaves its range check to the br_table); and the first loop over table1 again
+ * after mprotect made its page writable and its first entry was rewritten, which must
+ * send index 0 to the new case.  The exit status is the sum's low byte (qemu's).
  * With an argument, the first phase is followed by one pass whose index is 2**32 + 1:
  * the guest's lw of that entry faults (SIGSEGV), and the region must not take the index
  * for 1, its low 32 bits.
@@ -26,6 +27,8 @@ _start:
 	bne	t0, t1, wild
 	lla	s2, table2
 	call	run
+	lla	s3, order
+	call	run_loaded
 	lla	a0, table1		/* the tables' page, writable */
 	li	a1, 4096
 	li	a2, 3			/* PROT_READ | PROT_WRITE */
@@ -61,6 +64,7 @@ wild:
 	ecall
 
 run:					/* a million passes over the table at s2 */
+	li	s5, 0			/* back to passes after each case */
 	li	s1, 1000004
 passes:					/* s1 passes */
 	andi	t0, s1, 3		/* the case's index, 0 to 3, plus s4 */
@@ -79,8 +83,25 @@ case2:	li	t1, 11
 case3:	li	t1, 17
 tally:	add	s0, s0, t1
 	addi	s1, s1, -1
-	bnez	s1, passes
-	ret
+	beqz	s1, 1f
+	bnez	s5, loaded
+	j	passes
+1:	ret
+
+run_loaded:				/* a million passes over table1, indexes from s3 */
+	li	s5, 1			/* back to loaded after each case */
+	li	s1, 1000004
+	lla	s2, table1
+loaded:
+	andi	t0, s1, 3
+	slli	t0, t0, 2
+	add	t0, t0, s3
+	lwu	t0, 0(t0)		/* order[s1 & 3] */
+	slli	a5, t0, 2
+	add	a5, a5, s2
+	lw	a5, 0(a5)
+	add	a5, a5, s2
+	jr	a5
 
 	.balign	4096
 table1:	.word	case0 - table1
@@ -91,5 +112,6 @@ table1:	.word	case0 - table1
 #endif
 	.word	case2 - table1, case3 - table1
 table2:	.word	case3 - table2, case2 - table2, case1 - table2, case0 - table2
+order:	.word	3, 1, 0, 2
 	.balign	4096
 	.skip	4096			/* a last page after the tables' */
