@@ -23,8 +23,9 @@ import pytest
 import wasmtime as wt
 from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
+import mvvm
 from mvvm.runtime.cachefiles import CacheRoot
-from mvvm.runtime.diskcache import MAGIC, DiskCache, Member, _newest, _read
+from mvvm.runtime.diskcache import MAGIC, SOURCES, DiskCache, Member, _newest, _read, _sources
 from mvvm.runtime.engine import make_engine
 from mvvm.runtime.profile import SIZE as PROFILE_SIZE
 from mvvm.runtime.profile import ProfileData, merged, translator_profile
@@ -102,6 +103,17 @@ def test_a_warm_run_mends_what_the_cached_regions_left_out(build_program, tmp_pa
     assert any(after[pc] > code for pc, code in before.items())
     third, stats3 = run_cached(program, tmp_path, guest_env, tmp_path / "s3", ["1"], tiered)
     assert third == expected and stats3["regions"] == 0
+
+
+def test_the_cache_s_version_covers_every_source_of_translations():
+    """The version key hashes every Python file of the folders that make or run
+    translations, subfolders included, and only those: a change to any of them must
+    miss the cache that the code before it filled."""
+    package = Path(mvvm.__file__).parent
+    expected = {str(path) for folder in SOURCES for path in (package / folder).rglob("*.py")}
+    assert set(_sources(str(package))) == expected
+    assert str(package / "translator" / "translate.py") in expected
+    assert not any("/linux/" in path for path in expected)
 
 
 def test_damaged_cache_is_rebuilt(program, tmp_path, guest_env):
