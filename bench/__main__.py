@@ -27,7 +27,7 @@ from bench.measure import (
     build_all,
     run_suite,
 )
-from bench.report import Table, build_table, format_profiles, format_table, to_json
+from bench.report import Table, build_table, format_profiles, format_scores, format_table, to_json
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,6 +90,10 @@ def _report(table: Table, profiles: dict[str, profile.Profile | None],
     """Print the table, the profiles and the problems, write the JSON; the exit status: 1
     on any problem."""
     print(format_table(table))
+    scores = format_scores(table)
+    if scores:
+        print()
+        print(scores)
     if profiles:
         print()
         print(format_profiles(profiles))

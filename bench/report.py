@@ -11,6 +11,7 @@ riscv64 but not on x86-64, so chaotic float results (mandelbrot) legitimately di
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ RATIOS = (("mvvm/qemu", "mvvm", "qemu"), ("mvvm/native", "mvvm", "native"),
 COUNTERS = ("tier0_instructions", "instructions", "regions", "batches", "cached_regions",
             "translate_seconds", "compile_seconds", "background_seconds", "execute_seconds")
 TIMES = ("native", "qemu", "mvvm", "wasm")
+SCORE = re.compile(r"^score: ([0-9.]+) per second$", re.MULTILINE)    # bench.h's bench_score
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Row:
     failed: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     count: int = 1
+    scores: dict[str, float] = field(default_factory=dict)    # by runner: self-timed rates
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -96,6 +99,13 @@ def _problems(runner: Runner, runs: dict[str, list[Run]], reference: dict[str, s
         _disagreement(runner.name, first, mine, runs[first]) if first else [])
 
 
+def _score(runs: list[Run]) -> float | None:
+    """The median of the rates a program that times its own work printed (bench_score),
+    if every run printed one."""
+    found = [float(match.group(1)) for run in runs if (match := SCORE.search(run.stderr))]
+    return statistics.median(found) if found and len(found) == len(runs) else None
+
+
 def _counters(runs: list[Run]) -> dict[str, float | None]:
     stats = median_run(runs).stats or {}
     return {key: stats.get(key) for key in COUNTERS}
@@ -119,6 +129,9 @@ def program_row(program: Program, runs: dict[str, list[Run]], runners: list[Runn
             continue
         reference.setdefault(runner.toolchain.name, runner.name)
         row.values[runner.name] = statistics.median(run.seconds for run in runs[runner.name])
+        score = _score(runs[runner.name])
+        if score is not None:
+            row.scores[runner.name] = score
         if runner.stats:
             row.values.update(_counters(runs[runner.name]))
     _add_ratios(row)
@@ -189,6 +202,25 @@ def format_table(table: Table) -> str:
     return _fixed_width(headers, [[_cells(row) for row in part] for part in table.sections()])
 
 
+def format_scores(table: Table) -> str | None:
+    """The rates of the programs that time their own work (CoreMark's way: start-up and
+    set-up left out), by runner, and MVVM's as a share of native's and a multiple of qemu's;
+    None when no program does."""
+    rows = [row for row in table.compute + table.startup if row.scores]
+    if not rows:
+        return None
+    names = [name for name in TIMES if any(name in row.scores for row in rows)]
+    cells = []
+    for row in rows:
+        ours, native, qemu = (row.scores.get(name) for name in ("mvvm", "native", "qemu"))
+        cells.append([row.label, *(f"{row.scores[n]:,.0f}" if n in row.scores else "-"
+                                   for n in names),
+                      f"{100 * ours / native:.0f}%" if ours and native else "-",
+                      f"{ours / qemu:.2f}" if ours and qemu else "-"])
+    headers = ["self-timed (per s)", *names, "mvvm/native", "mvvm/qemu"]
+    return _fixed_width(headers, [cells])
+
+
 def format_profiles(profiles: dict[str, Profile | None]) -> str:
     """Where each program's MVVM time went: shares of the guest thread's perf samples, and
     the background compiler's seconds."""
@@ -241,6 +273,7 @@ def _profile_json(found: Profile | None) -> dict[str, object]:
 def _program_json(program: Program, row: Row, runs: dict[str, list[Run]]) -> dict[str, object]:
     return {
         "name": program.name, "group": program.group, **row.values,
+        **({"scores": row.scores} if row.scores else {}),
         "ok": not row.problems, "problems": row.problems,
         "runs": {name: [{"seconds": round(run.seconds, 6), "status": run.status,
                          "stdout": run.stdout} for run in mine]

@@ -21,8 +21,8 @@ if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not a
     sys.path.insert(0, str(ROOT))
 
 from bench import profile, programs  # noqa: E402
-from bench.measure import MVVM_RUNNER, QEMU_RUNNER, Results, Run  # noqa: E402
-from bench.report import build_table, program_row  # noqa: E402
+from bench.measure import MVVM_RUNNER, NATIVE_RUNNER, QEMU_RUNNER, Results, Run  # noqa: E402
+from bench.report import build_table, format_scores, program_row  # noqa: E402
 
 # Every C program in bench/src is a benchmark: one missing from the registry fails here.
 SOURCES = sorted(path.stem for path in programs.SOURCES.glob("*.c"))
@@ -40,6 +40,8 @@ def test_quick_run_is_correct_under_mvvm_its_module_and_qemu(name: str, tmp_path
     assert (qemu["status"], mvvm["status"], wasm["status"]) == (0, 0, 0)
     assert mvvm["stdout"] == wasm["stdout"] == qemu["stdout"] != ""
     assert result["module/elf"] > 1
+    if name == "coremark":      # times its iterations itself, as CoreMark does
+        assert set(result["scores"]) == {"qemu", "mvvm", "wasm"}
 
 
 def test_registry_matches_sources() -> None:
@@ -53,8 +55,8 @@ def test_select_by_name_and_group() -> None:
         programs.select("sha256,nope")
 
 
-def _run(stdout: str, status: int = 0, seconds: float = 1.0) -> Run:
-    return Run(seconds, status, stdout, "")
+def _run(stdout: str, status: int = 0, seconds: float = 1.0, stderr: str = "") -> Run:
+    return Run(seconds, status, stdout, stderr)
 
 
 def test_wrong_output_is_a_failure_not_a_time() -> None:
@@ -75,6 +77,25 @@ def test_geomean_covers_good_compute_bound_rows_only() -> None:
     table = build_table(chosen, results, [QEMU_RUNNER, MVVM_RUNNER])
     assert table.mean.count == 2  # sort failed, hello is start-up
     assert table.mean.values["mvvm/qemu"] == pytest.approx(4.0)
+
+
+def test_a_self_timed_rate_is_the_median_of_what_the_runs_printed() -> None:
+    """bench_score's `score:` line on stderr: each runner's median rate, and MVVM's as a
+    share of native's and a multiple of qemu's; a runner with a run that printed none has
+    no rate."""
+    results = Results()
+    (coremark,) = programs.select("coremark")
+    for native, qemu, mvvm in ((100.0, 20.0, 60.0), (90.0, 25.0, 70.0), (110.0, 30.0, 65.0)):
+        for runner, rate in (("native", native), ("qemu", qemu), ("mvvm", mvvm)):
+            results.add("coremark", runner,
+                        _run("ok\n", stderr=f"warming up\nscore: {rate} per second\n"))
+    runners = [NATIVE_RUNNER, QEMU_RUNNER, MVVM_RUNNER]
+    table = build_table([coremark], results, runners)
+    assert table.compute[0].scores == {"native": 100.0, "qemu": 25.0, "mvvm": 65.0}
+    assert format_scores(table).splitlines()[-1].split() == [
+        "coremark", "100", "25", "65", "65%", "2.60"]
+    results.add("coremark", "mvvm", _run("ok\n"))
+    assert "mvvm" not in build_table([coremark], results, runners).compute[0].scores
 
 
 def test_profile_sorts_the_guest_threads_samples_into_engine_parts() -> None:
