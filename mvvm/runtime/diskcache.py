@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import wasmtime as wt
-from wasmtime import _ffi as wasmtime_ffi
+from wasmtime import _ffi as ffi
 
 from mvvm.runtime.cachefiles import CacheRoot, read_regular, write_atomically
 from mvvm.runtime.translations import Compiled
@@ -88,7 +88,7 @@ def _code_digest() -> str:
     """Our sources' and wasmtime's library's: read once a run, though a run asks for the
     keys of two settings (the core module's and the regions'). By os.walk and open rather
     than pathlib's rglob and read_bytes, which took twice as long (3 ms of a warm start)."""
-    info = os.stat(wasmtime_ffi.filename)      # the library the bindings loaded
+    info = os.stat(ffi.filename)        # the library the bindings loaded
     digest = hashlib.sha256(f"{info.st_size} {info.st_mtime_ns}".encode())
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     for source in sorted(_sources(package)):
