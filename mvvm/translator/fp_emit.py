@@ -531,18 +531,26 @@ def push_nx_clear(e: Emitter) -> None:
     e.code.i32_const(NX).op(w.I32_AND, w.I32_EQZ)
 
 
+def normal_range(fmt: Fmt) -> tuple[int, int]:
+    """(least, span): a result is normal, and not +-min normal either, when its bits
+    shifted left by one (no sign) minus least are below span as unsigned numbers. A rounded
+    result of +-min normal may come from a tiny value (underflow, with tininess detected
+    after rounding), so it does not count: least is the bits above min normal's."""
+    least = (1 << fmt.frac) + 1
+    return least << 1, (fmt.exp_mask - least) << 1
+
+
 def push_is_normal(code: w.Code, fmt: Fmt, value: int) -> None:
-    """i32: value is a normal number, and not +-min normal either, since a rounded result
-    there may come from a tiny value (underflow, with tininess detected after rounding).
-    On the bits shifted left by one (no sign): min normal < |value| < inf is one unsigned
-    compare after a subtraction, where two float compares cost several instructions each."""
-    least, infinity = (1 << fmt.frac) + 1, fmt.exp_mask
+    """i32: value is a normal number other than +-min normal (`normal_range`): one
+    unsigned compare after a subtraction, where two float compares cost several
+    instructions each."""
+    least, span = normal_range(fmt)
     code.get(value).op(fmt.f["to_bits"])
     fmt.iconst(code, 1)
     code.op(fmt.i["shl"])
-    fmt.iconst(code, least << 1)
+    fmt.iconst(code, least)
     code.op(fmt.i["sub"])
-    fmt.iconst(code, (infinity - least) << 1)
+    fmt.iconst(code, span)
     code.op(fmt.i["lt_u"])
 
 

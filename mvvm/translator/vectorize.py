@@ -45,7 +45,7 @@ from types import MappingProxyType
 
 from mvvm.isa import Instr
 from mvvm.translator.emitter import GUEST_MEMORY, Emitter
-from mvvm.translator.fp_emit import DYNAMIC, RNE
+from mvvm.translator.fp_emit import DOUBLE, DYNAMIC, RNE, normal_range
 from mvvm.translator.idioms import Idiom, Match, page_rest
 from mvvm.translator.structure import Shape
 from mvvm.wasm import encoder as w
@@ -72,7 +72,8 @@ SHL, SHR_S, SHR_U = ({4: w.I32X4_SHL, 8: w.I64X2_SHL}, {4: w.I32X4_SHR_S, 8: w.I
                      {4: w.I32X4_SHR_U, 8: w.I64X2_SHR_U})
 ADD, SUB, MUL = ({4: w.I32X4_ADD, 8: w.I64X2_ADD}, {4: w.I32X4_SUB, 8: w.I64X2_SUB},
                  {4: w.I32X4_MUL, 8: w.I64X2_MUL})
-SMALLEST_NORMAL, INFINITY = 0x0010000000000000, 0x7FF0000000000000     # doubles' bits
+LEAST, SPAN = normal_range(DOUBLE)          # a double lane's normal results
+SIGN = 1 << 63
 
 # name -> (the lane operation, whether its second operand is the immediate), by lane
 # width: 4, for loops whose stores keep a result's low 32 bits (which depend on the
@@ -573,17 +574,19 @@ def operate(e: Emitter, width: int, instr: Instr, lanes: dict[int, int],
 
 
 def _operate_fp(e: Emitter, instr: Instr, lanes: dict[int, int]) -> None:
-    """The lanes' results, then out of the group loop (its block is one level up) unless
-    all of them are normal: SMALLEST_NORMAL <= |x| < INFINITY, false for a NaN."""
-    c, size = e.code, e.temp(w.V128)
+    """The lanes' results, then out of the group loop (its block is one level up) if any
+    of them is not normal, as the scalar fast path tests it (fp_emit.normal_range): there
+    the test is an unsigned compare, which SIMD has only as a signed one after the sign
+    bit's flip, folded into the subtraction: a shift, an add and a compare, constants in
+    memory operands, where the float compares took nine x86 instructions."""
+    c = e.code
     operation, _, negate_third = FP_LANE_OPS[instr.name]
     rd, sources = _keys(instr)
     for k, key in enumerate(sources):
         lane_value(e, key, lanes, 8)
         if k == 2 and negate_third:
             c.simd(w.F64X2_NEG)
-    c.simd(operation).tee(lanes[rd]).simd(w.F64X2_ABS).tee(size)
-    c.i64_const(SMALLEST_NORMAL).simd(SPLAT[8]).simd(w.F64X2_GE)
-    c.get(size).i64_const(INFINITY).simd(SPLAT[8]).simd(w.F64X2_LT)
-    c.simd(w.V128_AND).simd(w.I64X2_ALL_TRUE).op(w.I32_EQZ).br(w.BR_IF, 1)
-    e.release((w.V128, size))
+    c.simd(operation).tee(lanes[rd]).i32_const(1).simd(w.I64X2_SHL)
+    c.i64_const(SIGN - LEAST).simd(SPLAT[8]).simd(w.I64X2_ADD)
+    c.i64_const(SPAN - SIGN - 1).simd(SPLAT[8]).simd(w.I64X2_GT_S)
+    c.simd(w.V128_ANY_TRUE).br(w.BR_IF, 1)

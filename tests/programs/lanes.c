@@ -8,6 +8,7 @@
  * the output with qemu's.  With an argument, runs into an unmapped page instead
  * (SIGSEGV). */
 #include <fenv.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -171,6 +172,22 @@ static void unsteady(void)
            (unsigned long long)checksum());
 }
 
+/* NX set, every result normal but one: exactly the smallest normal, rounded up (ties to
+ * even) from 2^-1022 (1 - 2^-53), which is tiny after rounding: UF, as from the scalar
+ * loop. */
+static void tie(void)
+{
+    double *y = (double *)(arena + 8192), *x = y + 100;
+    for (int i = 0; i < 40; i++)
+        x[i] = 1.0 + i / 3.0, y[i] = i * 0.7;
+    x[21] = DBL_MIN, y[21] = 0.0;
+    feclearexcept(FE_ALL_EXCEPT);
+    feraiseexcept(FE_INEXACT);
+    daxpy(y, x, -(1.0 - 0x1p-53), 40);
+    printf("tie %02x %016llx\n", fetestexcept(FE_ALL_EXCEPT),
+           (unsigned long long)checksum());
+}
+
 /* every length up to a few groups, every alignment, the narrow elements across a page */
 static void sums(void)
 {
@@ -246,6 +263,7 @@ int main(int argc, char **argv)
     printf("pages %016llx\n", (unsigned long long)checksum());
     sums();
     unsteady();
+    tie();
     doubles("nearest", FE_TONEAREST);
     doubles("upward", FE_UPWARD);
     doubles("zero", FE_TOWARDZERO);
