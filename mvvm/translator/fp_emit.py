@@ -210,10 +210,10 @@ def push_result_bits(code: w.Code, fmt: Fmt) -> None:
 def raise_flags(e: Emitter) -> None:
     """Pop i32 flag bits and accrue them into fflags. The store happens only when a flag is
     new, so a loop that raises NX on every operation reads fcsr but does not keep storing it
-    (a chain of store-load forwarding through every FP operation)."""
+    (a chain of store-load forwarding through every FP operation); hinted unlikely."""
     c, new = e.code, e.temp(w.I32)
     e.vm_load(layout.VM_FCSR, w.I32_LOAD)
-    c.i32_const(-1).op(w.I32_XOR, w.I32_AND).tee(new).block(w.IF)
+    c.i32_const(-1).op(w.I32_XOR, w.I32_AND).tee(new).hint(False).block(w.IF)
     c.i32_const(0)
     e.vm_load(layout.VM_FCSR, w.I32_LOAD)
     c.get(new).op(w.I32_OR).mem(w.I32_STORE, 1, layout.VM_FCSR)
@@ -225,10 +225,11 @@ def raise_flags(e: Emitter) -> None:
 def accrue_inexact(e: Emitter, push_inexact: Callable[[], None]) -> None:
     """Set NX if push_inexact's i32 says the result is inexact, evaluating it only while NX
     is clear. NX is sticky and nearly every program has an inexact result at once, so the
-    usual cost is one load and a branch, not the exact error terms behind the test."""
+    usual cost is one load and a branch (hinted unlikely), not the exact error terms
+    behind the test."""
     c = e.code
     push_nx_clear(e)
-    c.block(w.IF)
+    c.hint(False).block(w.IF)
     push_inexact()
     c.block(w.IF).i32_const(0)
     e.vm_load(layout.VM_FCSR, w.I32_LOAD)
