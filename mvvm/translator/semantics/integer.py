@@ -159,8 +159,8 @@ def divide(e: Emitter, i: Instr, pc: FieldValue) -> None:
         e.code.set(local)
     ops = _division_ops(word)
     c = e.code
-    # b == 0: quotient all ones, remainder the dividend.
-    c.get(b).op(ops["eqz"]).block(w.IF, vt)
+    # b == 0: quotient all ones, remainder the dividend (rare: hinted out of the way).
+    c.get(b).op(ops["eqz"]).hint(False).block(w.IF, vt)
     if remainder:
         c.get(a)
     else:
@@ -168,7 +168,7 @@ def divide(e: Emitter, i: Instr, pc: FieldValue) -> None:
     c.op(w.ELSE)
     if signed:
         # b == -1: quotient -a (wraps MIN to MIN), remainder 0; avoids wasm's overflow trap.
-        c.get(b).op(ops["const"], 0x7F, ops["eq"]).block(w.IF, vt)
+        c.get(b).op(ops["const"], 0x7F, ops["eq"]).hint(False).block(w.IF, vt)
         c.op(ops["const"], 0)
         if not remainder:
             c.get(a).op(ops["sub"])
