@@ -27,9 +27,9 @@ cannot see that race, which the scalar loop would lose at some iteration too.)
 Double-precision arithmetic runs in lanes only in the steady FP state (round to nearest,
 NX set: Emitter.keep_fp_steady's local says so), where a normal result raises no flag
 that is not set already; each result is tested, and a group with any other (zero,
-subnormal, infinite, NaN) stops the lanes before the group stores anything: its
-iterations run scalar, with the slow paths that give their flags and NaNs. So the
-body's stores must all come after its arithmetic.
+subnormal, +-min normal, infinite, NaN) stops the lanes before the group stores
+anything: its iterations run scalar, with the slow paths that give their flags and NaNs.
+So the body's stores must all come after its arithmetic.
 
 LANE_OPS and FP_LANE_OPS say, for the instructions a lane may run, the SIMD operation
 whose lanes give the bits of the result that the loop's stores keep: a fact about their
