@@ -577,8 +577,9 @@ def _operate_fp(e: Emitter, instr: Instr, lanes: dict[int, int]) -> None:
     """The lanes' results, then out of the group loop (its block is one level up) if any
     of them is not normal, as the scalar fast path tests it (fp_emit.normal_range): there
     the test is an unsigned compare, which SIMD has only as a signed one after the sign
-    bit's flip, folded into the subtraction: a shift, an add and a compare, constants in
-    memory operands, where the float compares took nine x86 instructions."""
+    bit's flip, folded into the subtraction: a shift, an add and a compare (their
+    constants hoisted out of the loop), where the float compares took nine x86
+    instructions."""
     c = e.code
     operation, _, negate_third = FP_LANE_OPS[instr.name]
     rd, sources = _keys(instr)
