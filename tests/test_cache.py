@@ -18,6 +18,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import wasmtime as wt
@@ -27,8 +28,10 @@ import mvvm
 from mvvm.runtime.cachefiles import CacheRoot
 from mvvm.runtime.diskcache import MAGIC, SOURCES, DiskCache, Member, _newest, _read, _sources
 from mvvm.runtime.engine import make_engine
+from mvvm.runtime.image import Image
 from mvvm.runtime.profile import SIZE as PROFILE_SIZE
 from mvvm.runtime.profile import ProfileData, merged, translator_profile
+from mvvm.runtime.translations import Translations
 from mvvm.translator.modules import TrapMap, export_name
 from mvvm.wasm import encoder as w
 
@@ -223,6 +226,41 @@ def test_a_region_translated_again_replaces_its_older_copy(tmp_path):
     again.add("batch_c", [newer], _module(engine), TrapMap((10,), (0x2000,)))
     again.save()
     assert set(_read(again.path, again.root)) == {"batch_b", "batch_c"}
+
+
+class _Guest:
+    """What Image.keep_batch reads of an image: a disk cache, and guest code ("abcd" at
+    0x2000) whose reading may come after a flush (flush_first), as when the guest made
+    the code writable (and then changed it) after the batch was translated."""
+
+    def __init__(self, disk: DiskCache, flush_first: bool) -> None:
+        self.translations, self.disk, self.flush_first = Translations(), disk, flush_first
+
+    def _disk_cache(self) -> DiskCache:
+        return self.disk
+
+    def current_code(self, ranges: list[tuple[int, int]]) -> bytes:
+        if self.flush_first:
+            self.translations.flush()
+        return b"abcd"
+
+
+@pytest.mark.parametrize("flushed", [False, True])
+def test_a_batch_translated_before_a_flush_is_not_kept(tmp_path, flushed):
+    """A batch is saved with the hashes of the guest bytes read when it is kept, so it is
+    kept only if no flush came since its translation (its generation): switchtable's
+    region read table1, the guest rewrote the table, and the batch, saved with the new
+    table's hash, ran the old one in the next run (exit 91 for 203)."""
+    engine = make_engine()
+    cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    code = SimpleNamespace(entry=0x2000, code_ranges=lambda: [(0x2000, 0x2004)],
+                           region=SimpleNamespace(pruned=set()))
+    guest = _Guest(cache, flushed)
+    Image.keep_batch(guest, "batch_a", [code], _module(engine),
+                     TrapMap((10,), (0x2000,)), guest.translations.generation)
+    cache.save()
+    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    assert [m.pc for m, _ in again.lookup(0x2000, _code())] == ([] if flushed else [0x2000])
 
 
 def test_the_profile_a_run_saves_joins_the_next_runs():

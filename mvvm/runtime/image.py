@@ -262,8 +262,14 @@ class Image:
             return list(disk.index) if disk is not None else []
 
     def keep_batch(self, name: str, codes: list[RegionCode], module: wt.Module,
-                   traps: TrapMap) -> None:
-        """Remember a compiled batch for the disk cache (saved at the end of the run)."""
+                   traps: TrapMap, generation: int) -> None:
+        """Remember a batch translated in generation for the disk cache (saved at the end
+        of the run), with the hashes of the guest bytes it depends on. Those are read now,
+        and the batch is kept only if no flush came since it was translated, checked after
+        the reading: every change to code or to a jump table the translator read comes
+        after a flush (an mprotect that makes it writable, a store to watched code), and a
+        batch translated from the old bytes but hashed with the new would load in later
+        runs, as switchtable's did (its table rewritten between the two: exit 91)."""
         with self.translations.lock:
             disk = self._disk_cache()
         if disk is None:
@@ -277,7 +283,8 @@ class Image:
             members.append(Member(code.entry, ranges, hashlib.sha256(guest).digest(),
                                   tuple(sorted(code.region.pruned))))
         with self.translations.lock:
-            disk.add(name, members, module, traps)
+            if generation == self.translations.generation:
+                disk.add(name, members, module, traps)
 
     def _disk_cache(self) -> DiskCache | None:
         """Opened when the guest starts, keyed by what is executable then (the program

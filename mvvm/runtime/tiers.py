@@ -225,5 +225,5 @@ def compile_batch(image: Image, name: str, codes: list[RegionCode],
     with image.translations.lock:
         for code, region in zip(codes, compiled, strict=True):
             image.translations.add(code.entry, region, generation)
-    image.keep_batch(name, codes, module, traps)
+    image.keep_batch(name, codes, module, traps, generation)
     return compiled
