@@ -213,7 +213,7 @@ def emit(image: Image, pc: int, *, profile: Profile | None = None,
 def compile_batch(image: Image, name: str, codes: list[RegionCode],
                   generation: int) -> list[Compiled]:
     """Pack the regions into one module named name, compile it, and add the regions to
-    the translations (unless they moved past generation) and to the disk cache."""
+    the translations and to the disk cache, each unless they moved past generation."""
     from mvvm.translator.translate import pack
 
     started = time.perf_counter()
