@@ -89,6 +89,15 @@ class Shape:
         return body
 
     @cached_property
+    def idom(self) -> dict[int, int]:
+        """Each node's immediate dominator, the root's itself."""
+        return {self.root: self.root} | {kid: node for node, kids in self.children.items()
+                                         for kid in kids}
+
+    def dominates(self, a: int, b: int) -> bool:
+        return _dominates(a, b, self.idom)
+
+    @cached_property
     def preds(self) -> dict[int, list[int]]:
         return _predecessors(self.rpo, self.edges)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mvvm.isa import Flow, Instr
 from mvvm.isa.effects import may_trap
 from mvvm.runtime import layout
-from mvvm.translator import hammocks, idioms, nests, switches, vectorize, words
+from mvvm.translator import bounded, hammocks, idioms, nests, switches, vectorize, words
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
@@ -64,6 +64,8 @@ class RegionCode:
     # its branches emitted as selects, by node (mvvm.translator.hammocks)
     selects: dict[int, hammocks.Hammock] = field(default_factory=dict)
     tables: tuple[tuple[int, int], ...] = ()    # the jump tables it read (switches.py)
+    # the loops, by header pc, with a copy that runs without polls (mvvm.translator.bounded)
+    unpolled: tuple[int, ...] = ()
 
     def code_ranges(self) -> list[tuple[int, int]]:
         """The guest bytes this translation depends on, as merged [start, end) ranges: its
@@ -115,12 +117,17 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                                  **idioms.find(shape, flow.dirty_out)}
     selects = {} if counting else hammocks.find(shape, flow.edge_reload)
     tables = _known_tables(shape, read_only) if read_only is not None else {}
-    _Structurer(region, shape, flow, emitter, precise, counting, loops, selects,
-                words.sext_copies(region, shape), tables).node(shape.root)
+    counted = {} if counting else {header: loop for header, loop in
+                                   bounded.find(shape, region.linked_jumps).items()
+                                   if not any(v == header for _, v in loops)}
+    structurer = _Structurer(region, shape, flow, emitter, precise, counting, loops, selects,
+                             words.sext_copies(region, shape), tables, counted)
+    structurer.node(shape.root)
     code, marks, calls = emitter.finish()
     return RegionCode(entry, region, shape, emitter.locals, code, marks, calls,
                       tuple(match.idiom.name for match in loops.values()), selects,
-                      tuple(table.span for table in tables.values()))
+                      tuple(table.span for table in tables.values()),
+                      tuple(structurer.unpolled_loops))
 
 
 def _known_tables(shape: Shape, read_only: Fetch) -> dict[int, switches.KnownTable]:
@@ -210,7 +217,8 @@ class _Structurer:
                  precise: bool, counting: bool,
                  loops: dict[tuple[int, int], idioms.Match],
                  selects: dict[int, hammocks.Hammock], copies: frozenset[int],
-                 tables: dict[int, switches.KnownTable]) -> None:
+                 tables: dict[int, switches.KnownTable],
+                 counted: dict[int, bounded.Bounded]) -> None:
         self.region = region
         self.shape = shape
         self.flow = flow
@@ -230,6 +238,11 @@ class _Structurer:
         # inside a loop emitted twice (`_versioned`): True in its copy for the steady FP
         # state, False in the other
         self.steady: bool | None = None
+        self.counted = counted      # loops that may run without polls, by header
+        self.unpolled: int | None = None    # the header of such a loop's copy without them,
+        # while it is emitted
+        self.after: dict[int, int] = {}     # the node after such a loop -> its header
+        self.unpolled_loops: list[int] = []     # the pcs of their headers
 
     def _push(self, kind: str, label: int | None, opcode: int) -> None:
         self.e.code.block(opcode)
@@ -249,17 +262,23 @@ class _Structurer:
 
     def node(self, start: int) -> None:
         """Ramsey's doTree."""
-        merges = self.shape.merge_children(start)
         if start in self.shape.loop_headers:
             self.e.store(self.flow.before_loop[start])     # what the loop leaves alone
             if start in self.retries:
                 self.e.code.i64_const(0).set(self.retries[start])
             if self._versions(start):
-                self._versioned(start, merges)
+                self._versioned(start, self._merges(start))
+            elif start in self.counted and self.steady is None:
+                self._polled_or_not(start, self.counted[start])
             else:
-                self._loop(start, merges)
+                self._loop(start, self._merges(start))
         else:
-            self._within(start, merges)
+            self._within(start, self._merges(start))
+
+    def _merges(self, node: int) -> list[int]:
+        """Its merge children, but for the node after a loop emitted twice, which comes
+        once, after both copies (`_polled_or_not`)."""
+        return [m for m in self.shape.merge_children(node) if m not in self.after]
 
     def _loop(self, start: int, merges: list[int]) -> None:
         self._push("loop", start, w.LOOP)
@@ -285,6 +304,32 @@ class _Structurer:
         self.steady = True
         self._loop(start, merges)
         self.steady = None
+
+    def _polled_or_not(self, start: int, loop: bounded.Bounded) -> None:
+        """A loop that counts to a bound (mvvm.translator.bounded), emitted twice: with the
+        polls of its back edge, and, where the count is short enough, without. The node
+        it goes on to, when that is in its dominator subtree (which Ramsey's structure
+        puts inside the wasm loop), comes once, after both: copies of the code after the
+        loop would double the region for each such loop in turn."""
+        after = loop.exit if loop.exit is not None and self.shape.dominates(start, loop.exit) \
+            else None
+        if after is not None:
+            self._push("after", start, w.BLOCK)
+            self.after[after] = start
+        merges = self._merges(start)
+        self._push("polled", start, w.BLOCK)
+        loop.fits(self.e)
+        self.e.code.br(w.BR_IF, 0)
+        self._loop(start, merges)
+        self._pop()
+        self.unpolled = start
+        self._loop(start, merges)
+        self.unpolled = None
+        self.unpolled_loops.append(self.shape.blocks[start].start)
+        if after is not None:
+            del self.after[after]
+            self._pop()
+            self.node(after)
 
     def _versions(self, header: int) -> bool:
         """Whether the loop at header is emitted twice: not inside another that is, nor when
@@ -330,11 +375,14 @@ class _Structurer:
         if (source, node) in self.idioms:
             match = self.idioms[source, node]
             match.idiom.fast_path(self.e, match.binding, self.retries[node])
+        if node in self.after:
+            self.e.code.br(w.BR, self._depth_of("after", self.after[node]))
+            return
         if node == DISPATCH:
             self._interrupt_check(target)
             self.e.code.i32_const(self.shape.label(source, target)).set(self.label)
         if self.shape.is_backward(source, node):
-            if node != DISPATCH:
+            if node not in (DISPATCH, self.unpolled):
                 self._interrupt_check(target)
             if self.steady is False and ("steady", node) in self.context:
                 self.e.code.get(self.e.steady).br(w.BR_IF, self._depth_of("steady", node))

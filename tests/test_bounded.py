@@ -1,0 +1,125 @@
+"""Loops that count to a bound run without polls for an interrupt when they end soon
+(mvvm/translator/bounded.py): which loops qualify, that the code after such a loop is
+emitted once, and that a module of them validates. That the polled copy still runs when
+the count is long or never lands is tests/test_limits.py's (limits/counted.c)."""
+
+from __future__ import annotations
+
+import pytest
+import wasmtime as wt
+from toolchain import PROGRAMS, fetcher
+
+from mvvm.elf.loader import read_image
+from mvvm.isa.encoder import asm
+from mvvm.runtime.engine import make_engine
+from mvvm.translator import bounded
+from mvvm.translator.region import discover
+from mvvm.translator.semantics import ENDS_BLOCK, supported
+from mvvm.translator.structure import analyse
+from mvvm.translator.translate import emit_region, pack
+from mvvm.wasi.discover import Program
+
+BASE = 0x10000
+RET = asm("jalr", rd=0, rs1=1, imm=0)
+A0, A1, A2, S1 = 10, 11, 12, 9
+
+
+def _fetch(words: list[int]):
+    return fetcher(BASE, b"".join(word.to_bytes(4, "little") for word in words))
+
+
+def _counted(words: list[int]) -> dict[int, bounded.Bounded]:
+    region = discover(BASE, _fetch(words), ENDS_BLOCK, supported)
+    return bounded.find(analyse(region), region.linked_jumps)
+
+
+def test_a_loop_that_steps_to_its_bound_counts():
+    """`addi a0, a0, 1; bne a0, a1` round to itself: a0 counts to a1 by 1."""
+    found = _counted([asm("addi", rd=A0, rs1=A0, imm=1),
+                      asm("bne", rs1=A0, rs2=A1, imm=-4), RET])
+    assert list(found) == [BASE]
+    loop = found[BASE]
+    assert (loop.counter, loop.bound, loop.step, loop.exit) == (A0, A1, 1, BASE + 8)
+    assert loop.limit == bounded.BETWEEN_POLLS // 2
+
+
+def test_a_loop_that_leaves_by_beq_counts_down():
+    """A rotated loop (its test, `beq a1, a0` out of it, at the top; the step, down by 8,
+    before it; a store after it; a jump back): a0 counts to a1 by -8; the register
+    compared may come first."""
+    found = _counted([asm("addi", rd=A0, rs1=A0, imm=-8),           # 0: loop
+                      asm("beq", rs1=A1, rs2=A0, imm=12),           # 4: to 16
+                      asm("sd", rs1=A0, rs2=A2, imm=0),             # 8
+                      asm("jal", rd=0, imm=-12),                    # 12: to 0
+                      RET])                                         # 16
+    loop = found[BASE]
+    assert (loop.counter, loop.bound, loop.step, loop.exit) == (A0, A1, -8, BASE + 16)
+
+
+@pytest.mark.parametrize(("why", "words"), [
+    ("the counter steps twice", [asm("addi", rd=A0, rs1=A0, imm=1),
+                                 asm("addi", rd=A0, rs1=A0, imm=1),
+                                 asm("bne", rs1=A0, rs2=A1, imm=-8), RET]),
+    ("the bound moves too", [asm("addi", rd=A0, rs1=A0, imm=1),
+                             asm("addi", rd=A1, rs1=A1, imm=2),
+                             asm("bne", rs1=A0, rs2=A1, imm=-8), RET]),
+    ("the counter is not stepped", [asm("slli", rd=A0, rs1=A0, imm=1),
+                                    asm("bne", rs1=A0, rs2=A1, imm=-4), RET]),
+    ("the test is an order", [asm("addi", rd=A0, rs1=A0, imm=1),
+                              asm("bltu", rs1=A0, rs2=A1, imm=-4), RET]),
+    ("it goes on while they are equal", [asm("addi", rd=A0, rs1=A0, imm=1),
+                                         asm("beq", rs1=A0, rs2=A1, imm=-4), RET]),
+    ("the step is skipped on some passes", [asm("beq", rs1=A2, rs2=0, imm=8),   # 0: to 8
+                                            asm("addi", rd=A0, rs1=A0, imm=1),  # 4
+                                            asm("bne", rs1=A0, rs2=A1, imm=-8),  # 8: to 0
+                                            RET]),
+    ("a call may write any register", [asm("addi", rd=A0, rs1=A0, imm=1),
+                                       asm("jalr", rd=1, rs1=S1, imm=0),
+                                       asm("bne", rs1=A0, rs2=A1, imm=-8), RET]),
+])
+def test_a_loop_that_may_not_end_soon_does_not_count(why, words):
+    assert _counted(words) == {}, why
+
+
+def _marks(code) -> dict[int, int]:
+    """How many times each guest pc's code is in the region's body."""
+    marks: dict[int, int] = {}
+    for _, pc in code.marks:
+        marks[pc] = marks.get(pc, 0) + 1
+    return marks
+
+
+def test_the_node_after_a_loop_with_two_ways_out_comes_once():
+    """A loop that may break (at 12, when the byte it loads is zero) and counts (at 20):
+    both go to the return at 24, a merge node below the test at 8, not the header; the
+    loop's code is there twice, the return once."""
+    words = [asm("beq", rs1=13, rs2=0, imm=8),                      # 0: to 8
+             asm("addi", rd=14, rs1=14, imm=1),                     # 4
+             asm("lb", rd=A2, rs1=A0, imm=0),                       # 8
+             asm("beq", rs1=A2, rs2=0, imm=12),                     # 12: break, to 24
+             asm("addi", rd=A0, rs1=A0, imm=1),                     # 16
+             asm("bne", rs1=A0, rs2=A1, imm=-20),                   # 20: to 0
+             RET]                                                   # 24
+    code = emit_region(BASE, _fetch(words))
+    assert code.unpolled == (BASE,)
+    marks = _marks(code)
+    assert [marks[BASE + 4 * k] for k in range(7)] == [2, 2, 2, 2, 2, 2, 1]
+
+
+def test_the_code_after_a_counted_loop_comes_once(build_program):
+    """limits/counted.c's count(): its loop is emitted twice (the pcs in it have two marks
+    each), the return after it once; and a module of the region validates."""
+    binary = build_program(PROGRAMS / "limits" / "counted.c", "O2")
+    program = Program(read_image(str(binary)))
+    code = emit_region(program.symbols.addresses["count"], program.fetch)
+    (header,) = code.unpolled
+    loop = code.shape.loop_body(header)
+    marks = _marks(code)
+    inside = {pc for node in loop for pc, _ in code.shape.blocks[node].instrs}
+    after = max(pc for block in code.region.blocks.values() for pc, _ in block.instrs)
+    assert {marks[pc] for pc in inside} == {2}
+    assert after not in inside and marks[after] == 1
+    wasm, _ = pack("counted", [code])
+    wt.Module.validate(make_engine(), wasm)
+    assert emit_region(program.symbols.addresses["count"], program.fetch,
+                       counting=True).unpolled == ()
