@@ -127,7 +127,7 @@ def _bounded(shape: Shape, header: int, linked_jumps: set[int]) -> Bounded | Non
             for reg in range(1, 32):
                 if written >> reg & 1:
                     writes.setdefault(reg, []).append((node, instr))
-    for node in every_pass:
+    for node in sorted(every_pass, key=shape.rpo.__getitem__):
         test = _test(shape, node, body)
         if test is None:
             continue

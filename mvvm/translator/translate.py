@@ -768,7 +768,8 @@ class _Structurer:
         translated code can be stopped (a time limit) or interrupted (a signal). On the
         edge rather than at the loop header, where a register the loop writes before it
         reads (a temporary) would be live around the back edge for the check's write-back
-        alone."""
+        alone. (Even on the edge, the write-back keeps the temporaries live to it: a loop
+        that ends soon goes without, mvvm.translator.bounded.)"""
         e = self.e
         e.vm_load(layout.VM_INTERRUPT, w.I32_LOAD)
         self._push("if", None, w.IF)
