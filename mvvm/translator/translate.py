@@ -306,25 +306,26 @@ class _Structurer:
         self.steady = None
 
     def _polled_or_not(self, start: int, loop: bounded.Bounded) -> None:
-        """A loop that counts to a bound (mvvm.translator.bounded), emitted twice: with the
-        polls of its back edge, and, where the count is short enough, without. The node
-        it goes on to, when that is in its dominator subtree (which Ramsey's structure
-        puts inside the wasm loop), comes once, after both: copies of the code after the
-        loop would double the region for each such loop in turn."""
+        """A loop that counts to a bound (mvvm.translator.bounded), emitted twice: first
+        without the polls of its back edge, which runs where the count is short enough
+        (the entry falls through to it), then with them. The node it goes on to, when
+        that is in its dominator subtree (which Ramsey's structure puts inside the wasm
+        loop), comes once, after both: copies of the code after the loop would double
+        the region for each such loop in turn."""
         after = loop.exit if loop.exit is not None and self.shape.dominates(start, loop.exit) \
             else None
         if after is not None:
             self._push("after", start, w.BLOCK)
             self.after[after] = start
         merges = self._merges(start)
-        self._push("polled", start, w.BLOCK)
+        self._push("unpolled", start, w.BLOCK)
         loop.fits(self.e)
-        self.e.code.br(w.BR_IF, 0)
-        self._loop(start, merges)
-        self._pop()
+        self.e.code.op(w.I32_EQZ).br(w.BR_IF, 0)
         self.unpolled = start
         self._loop(start, merges)
         self.unpolled = None
+        self._pop()
+        self._loop(start, merges)
         self.unpolled_loops.append(self.shape.blocks[start].start)
         if after is not None:
             del self.after[after]
