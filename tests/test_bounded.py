@@ -47,17 +47,22 @@ def test_a_loop_that_steps_to_its_bound_counts():
     assert loop.limit == bounded.BETWEEN_POLLS // 2
 
 
-def test_a_loop_that_leaves_by_beq_counts_down():
-    """A rotated loop (its test, `beq a1, a0` out of it, at the top; the step, down by 8,
-    before it; a store after it; a jump back): a0 counts to a1 by -8; the register
-    compared may come first."""
-    found = _counted([asm("addi", rd=A0, rs1=A0, imm=-8),           # 0: loop
-                      asm("beq", rs1=A1, rs2=A0, imm=12),           # 4: to 16
+@pytest.mark.parametrize(("step", "test", "goes_on", "signed"), [
+    (-8, asm("beq", rs1=A1, rs2=A0, imm=12), bounded.DIFFER, True),
+    (-1, asm("bltu", rs1=A0, rs2=A1, imm=12), bounded.ABOVE, False),
+])
+def test_a_rotated_loop_that_leaves_at_its_top_counts_down(step, test, goes_on, signed):
+    """A rotated loop (its step and its test, out of the loop, at the top; a store after
+    them; a jump back): with `beq a1, a0` out it goes on while they differ (the register
+    compared may come first), with `bltu a0, a1` out while a0 is at least a1, unsigned."""
+    found = _counted([asm("addi", rd=A0, rs1=A0, imm=step),         # 0: loop
+                      test,                                         # 4: to 16
                       asm("sd", rs1=A0, rs2=A2, imm=0),             # 8
                       asm("jal", rd=0, imm=-12),                    # 12: to 0
                       RET])                                         # 16
     loop = found[BASE]
-    assert (loop.counter, loop.bound, loop.step, loop.exit) == (A0, A1, -8, BASE + 16)
+    assert (loop.counter, loop.bound, loop.step, loop.exit) == (A0, A1, step, BASE + 16)
+    assert (loop.goes_on, loop.signed) == (goes_on, signed)
 
 
 def test_a_loop_that_steps_up_to_its_bound_by_a_register_counts():
@@ -69,19 +74,6 @@ def test_a_loop_that_steps_up_to_its_bound_by_a_register_counts():
     loop = found[BASE]
     assert (loop.counter, loop.bound, loop.step, loop.step_register) == (A0, A1, 0, A2)
     assert (loop.goes_on, loop.signed) == (bounded.BELOW, True)
-
-
-def test_a_loop_that_leaves_when_below_its_bound_counts_down():
-    """`addi a0, a0, -1; bltu a0, a1` out of the loop (it goes on while a0 is at least a1,
-    unsigned): a0 counts down to a1."""
-    found = _counted([asm("addi", rd=A0, rs1=A0, imm=-1),           # 0: loop
-                      asm("bltu", rs1=A0, rs2=A1, imm=12),          # 4: to 16
-                      asm("sd", rs1=A0, rs2=A2, imm=0),             # 8
-                      asm("jal", rd=0, imm=-12),                    # 12: to 0
-                      RET])                                         # 16
-    loop = found[BASE]
-    assert (loop.counter, loop.bound, loop.step) == (A0, A1, -1)
-    assert (loop.goes_on, loop.signed) == (bounded.ABOVE, False)
 
 
 @pytest.mark.parametrize(("why", "words"), [
