@@ -152,7 +152,7 @@ def test_a_loop_that_fits_ends_within_its_limit(goes_on, signed, step, t):
     yes the loop ends within its limit and 2 passes, whether it steps before its test or
     after (a test at most 2 below it, or 2 above, lands too: limit 16, at most so many
     passes); and near the bound it says yes."""
-    loop = bounded.Bounded(frozenset(), None, A0, A1, step, t, goes_on, signed, 16)
+    loop = bounded.Bounded(None, A0, A1, step, t, goes_on, signed, 16)
     rng = random.Random(f"{goes_on}{signed}{step}{t}")
     values = EDGES + [rng.getrandbits(64) for _ in range(6)]
     steps = [1, 3, 1 << 20, (1 << 20) + 1, MASK] if t else [0]

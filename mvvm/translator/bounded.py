@@ -53,7 +53,6 @@ ORDERS = {"blt": True, "bge": True, "bltu": False, "bgeu": False}   # -> signed
 class Bounded:
     """A loop (by its header) that may run without polls."""
 
-    body: frozenset[int]      # its nodes
     exit: int | None          # the node it goes on to in the region, if any
     counter: int              # r: the induction register the test compares
     bound: int                # s: the register it is compared with (x0 allowed)
@@ -136,7 +135,7 @@ def _bounded(shape: Shape, header: int, linked_jumps: set[int]) -> Bounded | Non
             step, step_register = _step(writes.get(counter, []), every_pass, writes)
             goes_on = _goes_on(name, counter == first, step)
             if counter and goes_on and bound not in writes:
-                return Bounded(body, next(iter(exits), None), counter, bound, step,
+                return Bounded(next(iter(exits), None), counter, bound, step,
                                step_register, goes_on, ORDERS.get(name, True),
                                max(1, BETWEEN_POLLS // size))
     return None
