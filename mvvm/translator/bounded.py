@@ -7,7 +7,7 @@ live to the back edge for it alone, besides the load and the branch; in sha256's
 loop, with 8 state words, the K and W pointers and the temporaries of the sigma
 functions, that is spills on every pass. A loop that counts to a bound needs no poll when
 the count is short: it ends soon, and the code around it polls. (sha256's rounds and
-message schedule: execute 0.83 s to 0.69 s.)
+message schedule: execute 0.83 s to 0.72 s.)
 
 Such a loop is innermost, with one back edge (the latch) and one node it goes on to when it
 ends, and one test that every pass makes (its block dominates the latch) of an induction r
