@@ -115,17 +115,10 @@ def _bounded(shape: Shape, header: int, linked_jumps: set[int]) -> Bounded | Non
     if len(exits) > 1 or DISPATCH in exits:
         return None
     every_pass = _dominators_of(shape, latches.pop(), header)
-    writes: dict[int, list[tuple[int, Instr]]] = {}     # integer register -> its writes
-    size = 0
-    for node in body:
-        for pc, instr in shape.blocks[node].instrs:
-            size += 1
-            if instr is None or (is_call(instr) and pc not in linked_jumps):
-                return None
-            written = effects(instr)[1]
-            for reg in range(1, 32):
-                if written >> reg & 1:
-                    writes.setdefault(reg, []).append((node, instr))
+    writes = _writes(shape, body, linked_jumps)
+    if writes is None:
+        return None
+    size = sum(len(shape.blocks[node].instrs) for node in body)
     for node in sorted(every_pass, key=shape.rpo.__getitem__):
         test = _test(shape, node, body)
         if test is None:
@@ -139,6 +132,22 @@ def _bounded(shape: Shape, header: int, linked_jumps: set[int]) -> Bounded | Non
                                step_register, goes_on, ORDERS.get(name, True),
                                max(1, BETWEEN_POLLS // size))
     return None
+
+
+def _writes(shape: Shape, body: frozenset[int], linked_jumps: set[int]
+            ) -> dict[int, list[tuple[int, Instr]]] | None:
+    """Each integer register the loop writes -> its writes (node, instruction); None if
+    the loop has a call, which may write any, or code that is not an instruction."""
+    writes: dict[int, list[tuple[int, Instr]]] = {}
+    for node in body:
+        for pc, instr in shape.blocks[node].instrs:
+            if instr is None or (is_call(instr) and pc not in linked_jumps):
+                return None
+            written = effects(instr)[1]
+            for reg in range(1, 32):
+                if written >> reg & 1:
+                    writes.setdefault(reg, []).append((node, instr))
+    return writes
 
 
 def _dominators_of(shape: Shape, node: int, header: int) -> set[int]:
