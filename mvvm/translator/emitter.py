@@ -108,6 +108,12 @@ class Emitter:
             table[reg] = self.local(w.I64 if kind == "x" else w.F64)
         return table[reg]
 
+    def register_local(self, bit: int) -> tuple[int, int]:
+        """The local of the register whose mask bit (mvvm.isa.effects) is bit, and its
+        type: for code that saves and restores it without making it dirty."""
+        kind, number, _ = _home(bit)
+        return self._reg_local(kind, number), w.F64 if kind == "f" else w.I64
+
     # -- guest registers ---------------------------------------------------------------
 
     def x(self, reg: int) -> None:

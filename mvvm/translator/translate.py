@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from mvvm.isa import Flow, Instr
 from mvvm.isa.effects import may_trap
 from mvvm.runtime import layout
-from mvvm.translator import bounded, hammocks, idioms, nests, switches, vectorize, words
+from mvvm.translator import (
+    bounded,
+    fp_windows,
+    hammocks,
+    idioms,
+    nests,
+    switches,
+    vectorize,
+    words,
+)
 from mvvm.translator.dataflow import Dataflow, analyse_registers
 from mvvm.translator.emitter import (
     CALL_DEPTH_LOCAL,
@@ -66,6 +75,7 @@ class RegionCode:
     tables: tuple[tuple[int, int], ...] = ()    # the jump tables it read (switches.py)
     # the loops, by header pc, with a copy that runs without polls (mvvm.translator.bounded)
     unpolled: tuple[int, ...] = ()
+    windows: tuple[int, ...] = ()    # the pcs where its FP windows start (fp_windows.py)
 
     def code_ranges(self) -> list[tuple[int, int]]:
         """The guest bytes this translation depends on, as merged [start, end) ranges: its
@@ -127,7 +137,7 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     return RegionCode(entry, region, shape, emitter.locals, code, marks, calls,
                       tuple(match.idiom.name for match in loops.values()), selects,
                       tuple(table.span for table in tables.values()),
-                      tuple(structurer.unpolled_loops))
+                      tuple(structurer.unpolled_loops), tuple(structurer.windows))
 
 
 def _known_tables(shape: Shape, read_only: Fetch) -> dict[int, switches.KnownTable]:
@@ -243,6 +253,7 @@ class _Structurer:
         # while it is emitted
         self.after: dict[int, int] = {}     # the node after such a loop -> its header
         self.unpolled_loops: list[int] = []     # the pcs of their headers
+        self.windows: list[int] = []            # the pcs where FP windows start
 
     def _push(self, kind: str, label: int | None, opcode: int) -> None:
         self.e.code.block(opcode)
@@ -399,7 +410,14 @@ class _Structurer:
         if self.counting:
             self._spend(block, 0)
         table = self.tables.get(node)
+        windows = self._windows(block.instrs[:-1], table)
+        after_window = 0
         for k, (pc, instr) in enumerate(block.instrs[:-1]):
+            if k < after_window:
+                continue
+            if k in windows:
+                after_window = self._window(windows[k], block.instrs)
+                continue
             if table is not None and pc == table.start:
                 self._known_table(node, table)
             self._instruction(pc, instr)
@@ -592,6 +610,50 @@ class _Structurer:
             self._count_pruned(pc)
         e.code.get(target)
         e.exit_dynamic(chain=not is_return(instr))
+
+    def _windows(self, instrs: list[tuple[int, Instr | None]],
+                 table: switches.KnownTable | None) -> dict[int, fp_windows.Window]:
+        """The FP windows among instrs (mvvm.translator.fp_windows), by their first
+        instruction's index: in a loop's copy for the steady FP state alone, and not in
+        precise mode (where an instruction that rounds by frm writes back first), nor
+        around the start of a jump table's read."""
+        if self.steady is not True or self.precise:
+            return {}
+        return {window.start: window for window in fp_windows.find(instrs)
+                if table is None or all(instrs[k][0] != table.start
+                                        for k in range(window.start, window.end))}
+
+    def _window(self, window: fp_windows.Window, instrs: list[tuple[int, Instr]]) -> int:
+        """Emit the window twice: its fast copy, then the careful one that a failed test
+        goes to, from the registers it writes as they were before it. Returns its end."""
+        e, c = self.e, self.e.code
+        self.windows.append(instrs[window.start][0])
+        saved = [(local, valtype, e.temp(valtype)) for local, valtype in
+                 (e.register_local(bit) for bit in range(64) if window.writes >> bit & 1)]
+        for local, _, temp in saved:
+            c.get(local).set(temp)
+        dirty = e.dirty
+        self._push("window", None, w.BLOCK)
+        self._push("careful", None, w.BLOCK)
+        for k in range(window.start, window.end):
+            pc, instr = instrs[k]
+            if fp_windows.is_operation(instr):
+                e.mark(pc)
+                fp_windows.emit(e, instr, k not in window.untested)
+            else:
+                self._instruction(pc, instr)
+        c.br(w.BR, 1)
+        self._pop()
+        fast = e.dirty
+        for local, valtype, temp in saved:
+            c.get(temp).set(local)
+            e.release((valtype, temp))
+        e.dirty = dirty
+        for k in range(window.start, window.end):
+            self._instruction(*instrs[k])
+        e.dirty |= fast
+        self._pop()
+        return window.end
 
     def _instruction(self, pc: int, instr: Instr) -> None:
         """Emit one instruction that does not branch (discovery made sure it is supported);
