@@ -65,7 +65,8 @@ def test_a_result_no_later_test_sees_is_tested(why, words):
 
 
 def test_the_loop_of_fp_windows_c_has_a_window(build_program):
-    """limits of the window in windows.c's loop: it starts at the inline asm's fsub."""
+    """windows.c's loop has one window, and it starts at the inline asm's fsub (the loads
+    before it are no part of it)."""
     binary = build_program(PROGRAMS / "fp" / "windows.c", "O2")
     program = Program(read_image(str(binary)))
     code = emit_region(program.symbols.addresses["phase"], program.fetch, slow_exits=True)
