@@ -22,7 +22,8 @@ the fast copy, whose tests pass only results that raise no flag in the steady st
 finite sum, a normal product or fused result), and the careful copy that a failed test
 goes to: the instructions as they are emitted elsewhere (their slow paths, their flags,
 an exact zero product's fast path), from the registers as they were before the window,
-which the fast copy saved.
+which the fast copy saved. (mandelbrot: execute 0.73 s to 0.58 s, two of its seven tests
+gone; nbody 0.67 s to 0.64 s, three of its loop's tests gone.)
 """
 
 from __future__ import annotations

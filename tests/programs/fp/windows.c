@@ -8,28 +8,13 @@
  */
 #include <fenv.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <string.h>
+
+#include "checksum.h"
 
 #define PASSES 200000
 
-static uint64_t sum;
 static double left[PASSES], right[PASSES];
-
-static void mix(double x)
-{
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    sum = sum * 1000003u + bits;
-}
-
-static unsigned flags(void)
-{
-    unsigned f;
-    __asm__ volatile("frflags %0" : "=r"(f));
-    return f;
-}
 
 __attribute__((noinline)) static void phase(const char *name, double c, double d)
 {
@@ -45,7 +30,7 @@ __attribute__((noinline)) static void phase(const char *name, double c, double d
                          : [t] "=&f"(t), [u] "=&f"(u), [p] "=&f"(p), [n] "+r"(count)
                          : [a] "f"(left[k]), [b] "f"(right[k]), [c] "f"(c), [d] "f"(d));
         acc += p;
-        mix(t), mix(u), mix(p);
+        mix_d(t), mix_d(u), mix_d(p);
     }
     printf("%-9s flags %02x passes %ld results %016llx sum %a\n", name, flags(), count,
            (unsigned long long)sum, acc);
