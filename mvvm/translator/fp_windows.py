@@ -135,7 +135,7 @@ def emit(e: Emitter, instr: Instr, tested: bool) -> None:
         c.get(operands[0]).get(operands[1]).op(DOUBLE.f[ARITH[op]])
     c.set(r)
     if tested:
-        (push_is_finite if op in ("fadd", "fsub") else push_is_normal)(c, DOUBLE, r)
+        (push_is_finite if instr.spec.name in SUMS else push_is_normal)(c, DOUBLE, r)
         c.op(w.I32_EQZ).hint(False).br(w.BR_IF, 0)
     c.get(r)
     e.set_f_value(instr.rd)
