@@ -18,17 +18,20 @@ import toolchain
 import wasmtime as wt
 from toolchain import PROGRAMS, run_mvvm, run_qemu
 
+from mvvm.elf.loader import read_image
 from mvvm.isa import decode
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
 from mvvm.runtime.translations import Translations
 from mvvm.runtime.vm import VM
 from mvvm.translator import switches
-from mvvm.translator.region import Block, Profile
+from mvvm.translator.region import Block, Profile, is_call
 from mvvm.translator.structure import analyse
 from mvvm.translator.translate import emit_region, pack
+from mvvm.wasi.discover import Program
 
 COMPUTE = PROGRAMS / "compute.c"
+COPIED = PROGRAMS / "calls" / "copied.c"
 
 
 def _run(binary: Path, tmp_path: Path, env: dict[str, str], *options: str
@@ -201,16 +204,76 @@ def test_a_call_through_a_pointer_to_small_leaves_jumps_into_their_copies():
     wt.Module.validate(make_engine(), wasm)
 
 
-def test_a_call_of_a_function_that_calls_stays_a_call():
-    """A callee with a call of its own is no leaf: the call stays a wasm call, and the
-    region does not hold the callee."""
+def test_a_small_function_that_calls_a_leaf_is_copied_with_the_leaf():
+    """jal ra to a small function whose call is of a leaf (memcpy and its word loop): both
+    are copied in, each call a jump; each return goes back after the calls of its own
+    function, and the entry's, with no call of the entry, leaves."""
     words = [asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
              asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
              asm("jalr", rd=0, rs1=1, imm=0)]
     code = emit_region(CODE, _fetcher(words))
+    assert code.region.linked_jumps == {CODE, CODE + 8}
+    succs = {pc: block.succs for pc, block in code.region.blocks.items()}
+    assert succs == {CODE: [CODE + 8], CODE + 8: [CODE + 16], CODE + 16: [CODE + 12],
+                     CODE + 12: [CODE + 4], CODE + 4: []}
+    wasm, _ = pack("copied", [code])
+    wt.Module.validate(make_engine(), wasm)
+
+
+def test_a_copied_function_s_call_of_another_that_calls_stays_a_call():
+    """One level only: the copied function's call of a function with a call of its own
+    stays a wasm call, and the region holds neither that function nor its leaf."""
+    words = [asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("jalr", rd=0, rs1=1, imm=0)]
+    code = emit_region(CODE, _fetcher(words))
+    assert code.region.linked_jumps == {CODE}
+    assert set(code.region.blocks) == {CODE, CODE + 4, CODE + 8, CODE + 12}
+    assert code.region.blocks[CODE + 8].succs == [CODE + 12]
+
+
+def test_a_call_of_a_function_with_another_way_out_stays_a_call():
+    """A callee that may leave other than by a return (an indirect jump, which a region
+    scanning it without a profile cannot follow) is not copied: the call stays a call."""
+    words = [asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("jalr", rd=0, rs1=15, imm=0)]
+    code = emit_region(CODE, _fetcher(words))
     assert not code.region.linked_jumps
     assert set(code.region.blocks) == {CODE, CODE + 4}
 
+
+
+def test_copied_c_s_loop_holds_the_small_functions_it_calls(build_program):
+    """copied.c's main: the region from its entry holds pair, escape and their calls of
+    mix (each call a jump), but not spread or leave, which call: the copies' calls of them
+    stay calls."""
+    binary = build_program(COPIED, "O2")
+    program = Program(read_image(str(binary)))
+    at = program.symbols.addresses
+    code = emit_region(at["main"], program.fetch)
+    held = set(code.region.blocks)
+    assert {at["pair"], at["escape"], at["mix"]} <= held
+    assert at["spread"] not in held and at["leave"] not in held
+    calls = {pc: program.fetch(pc) for block in code.region.blocks.values()
+             for pc, instr in block.instrs if instr is not None and is_call(instr)}
+    targets = {pc: pc + decode(word).imm for pc, word in calls.items()}
+    kept = {pc for pc, target in targets.items() if target in (at["spread"], at["leave"])}
+    assert len(kept) == 2 and kept.isdisjoint(code.region.linked_jumps)
+    assert {pc for pc, target in targets.items()
+            if target in (at["pair"], at["escape"], at["mix"])} <= code.region.linked_jumps
+
+
+@pytest.mark.parametrize("tier", ["1", "tiered"])
+def test_copied_functions_return_to_their_callers(tier, build_program, guest_env,
+                                                  assert_same_as_qemu):
+    """The copies' returns go back to each of two call sites, the call of spread from a
+    copy comes back into it, and the call of leave from a copy comes back by longjmp where
+    qemu's does: the output and status (the program's own check of its sum) are qemu's."""
+    binary = build_program(COPIED, "O2")
+    qemu = run_qemu(binary, env=guest_env)
+    assert qemu.status == 0
+    assert_same_as_qemu(qemu, run_mvvm(binary, options=["--tier", tier], env=guest_env))
 
 def test_many_close_targets_make_a_jump_table():
     """Five profiled targets of jalr x0, 0(a5), 8 bytes apart: the region holds them all

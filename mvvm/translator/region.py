@@ -11,9 +11,14 @@ guest stack as natively, where a wasm call per guest call would store and load
 every register the two share. A direct call of a small leaf function (strlen,
 strcmp: no calls of its own) is a jump too, its code copied into the region
 and its returns going back the same way: inlined, with no write-back and
-reload of the caller's registers around it. Returns to other code, other
-indirect targets, traps and anything beyond the size bound leave it, and so does a
-tight loop nest, which gets a region of its own (`_nests_apart`).
+reload of the caller's registers around it. So is a direct call, from the
+region's own code, of a small function whose calls are direct (glibc's memcpy:
+its head and tail bytes, and a call of a word loop for the rest): its calls of
+leaves are jumps in turn, its others wasm calls. (One level only: a copied
+function's call of another small non-leaf stays a call, so copies cannot nest
+without bound or recurse.) Returns to other code, other indirect targets, traps
+and anything beyond the size bound leave it, and so does a tight loop nest,
+which gets a region of its own (`_nests_apart`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from mvvm import isa
 from mvvm.isa import Flow, Instr
 
 MAX_INSTRUCTIONS = 2000
-LEAF_INSTRUCTIONS = 96      # the largest callee a region copies in (glibc's strlen: 62)
+COPIED_INSTRUCTIONS = 96    # the largest callee a region copies in (glibc's strlen: 62)
 INDIRECT_LEAVES = 4         # the most profiled targets an indirect call copies in
 # A region entered where another region's code already is (an indirect jump's target, such
 # as a jump-table case, or a return the dispatcher took) gets a small budget: given the full
@@ -70,7 +75,7 @@ class Region:
     # ran, and indirect jumps (by their pc) to targets it does not hold. Leaving there often
     # has the region translated again.
     pruned: set[int] = field(default_factory=set)
-    # The calls (by pc) that the region takes as jumps: of its entry, and of small leaves.
+    # The calls (by pc) that the region takes as jumps: of its entry, and of small functions.
     linked_jumps: set[int] = field(default_factory=set)
 
     def instructions(self) -> int:
@@ -99,24 +104,24 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     Where another region starts (`others`: a tail-called function, say), this one leaves
     for it rather than copy it. With a profile, a branch's side that never ran is not
     followed (the region leaves for it instead), and an indirect jump's targets are. A
-    call of the entry, or of a small leaf function, jumps to it; once the region has a
-    return, the code after each such call is followed too. nests_apart: tight loop nests
-    go to regions of their own (`_nests_apart`)."""
+    call of the entry, or of a small function (as the module says), jumps to it; once
+    the region has a return, the code after each such call it may return to is followed
+    too. nests_apart: tight loop nests go to regions of their own (`_nests_apart`)."""
     ran = profile.ran if profile is not None else None
     decoded: dict[int, Instr | None] = {}
     jumps: dict[int, list[int]] = {}        # indirect jumps and their successors
     linked: dict[int, tuple[tuple[int, ...], int]] = {}   # calls taken as jumps ->
     # (the callees, the return point): one for a direct call, the profiled ones for another
-    leaves: dict[int, set[int] | None] = {}     # callee -> its code if a leaf (copied in)
-    copied: set[int] = set()                # all the leaves' code
+    small: dict[int, Callee | None] = {}    # callee -> itself if small enough to copy in
+    copied: set[int] = set()                # all the copied functions' code
     returns: list[int] = []
     pruned: set[int] = set()
     leaders = {entry}
     work = [entry]
     while len(decoded) < budget:
         if not work:
-            work = [back for _, back in linked.values() if back not in leaders] \
-                if returns else []
+            work = [back for back in _returned_to(returns, entry, linked, small)
+                    if back not in leaders]
             if not work:
                 break
             leaders.update(work)
@@ -149,18 +154,18 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                 break
             elif is_call(instr) and flow is Flow.JAL and (
                     pc + instr.imm == entry
-                    or _is_leaf(pc + instr.imm, fetch, supported, leaves,
-                                budget - len(decoded))):
-                copied.update(leaves.get(pc + instr.imm) or ())
+                    or _is_copied(pc + instr.imm, fetch, supported, small,
+                                  budget - len(decoded), leaf=pc in copied)):
+                copied.update(_code(small, pc + instr.imm))
                 linked[pc] = ((pc + instr.imm,), pc + instr.length)
                 leaders.add(pc + instr.imm)
                 work.append(pc + instr.imm)
                 break
             elif is_call(instr) and flow is Flow.JALR and profile is not None and (
                     callees := _leaves_called(profile.jumps(pc), entry, fetch, supported,
-                                              leaves, budget - len(decoded))):
+                                              small, budget - len(decoded))):
                 for callee in callees:
-                    copied.update(leaves[callee] or ())
+                    copied.update(_code(small, callee))
                 linked[pc] = (callees, pc + instr.length)
                 jumps[pc] = list(callees)
                 leaders.update(callees)
@@ -180,7 +185,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
                 break
             pc += instr.length
     targets = {**jumps, **{pc: list(callees) for pc, (callees, _) in linked.items()},
-               **{pc: _return_points(pc, entry, linked, leaves, leaders) for pc in returns}}
+               **{pc: _return_points(pc, entry, linked, small, leaders) for pc in returns}}
     region = Region(entry, _split(decoded, leaders, ends_block, targets),
                     (pruned - decoded.keys()) | jumps.keys(), set(linked))
     return _nests_apart(region) if nests_apart else region
@@ -227,42 +232,71 @@ def _is_tight(blocks: dict[int, Block], loop: set[int]) -> bool:
 
 
 def _return_points(pc: int, entry: int, linked: dict[int, tuple[tuple[int, ...], int]],
-                   leaves: dict[int, set[int] | None], leaders: set[int]) -> list[int]:
-    """Where the return at pc may go inside the region: after the calls of the leaves it
+                   small: dict[int, Callee | None], leaders: set[int]) -> list[int]:
+    """Where the return at pc may go inside the region (see `_returned_to`)."""
+    return sorted(back for back in _returned_to([pc], entry, linked, small) if back in leaders)
+
+
+def _returned_to(returns: list[int], entry: int,
+                 linked: dict[int, tuple[tuple[int, ...], int]],
+                 small: dict[int, Callee | None]) -> set[int]:
+    """Where the returns at pcs may go: after the calls of the copied functions each
     belongs to, else after the calls of the entry (only these: another edge into the
-    middle of a loop around a call would make the loop irreducible)."""
-    mine = {callee for callee, code in leaves.items() if code and pc in code} or {entry}
-    return sorted({back for callees, back in linked.values()
-                   if mine.intersection(callees) and back in leaders})
+    middle of a loop around a call would make the loop irreducible). Not after a call of
+    a function with no return in the region (a longjmp): no edge goes there."""
+    called = {callee for callees, _ in linked.values() for callee in callees}
+    owners = set()
+    for pc in returns:
+        owners |= {callee for callee in called if pc in _code(small, callee)} or {entry}
+    return {back for callees, back in linked.values() if owners.intersection(callees)}
+
+
+@dataclass(frozen=True)
+class Callee:
+    """A small function a region may copy in: its pcs, and whether it makes calls (direct
+    ones: a function with any other way out is not copied)."""
+
+    code: frozenset[int]
+    calls: bool
+
+
+def _code(small: dict[int, Callee | None], callee: int) -> frozenset[int]:
+    known = small.get(callee)
+    return known.code if known is not None else frozenset()
 
 
 def _leaves_called(targets: Sequence[int], entry: int, fetch: Fetch,
-                   supported: Callable[[Instr], bool], leaves: dict[int, set[int] | None],
+                   supported: Callable[[Instr], bool], small: dict[int, Callee | None],
                    room: int) -> tuple[int, ...]:
     """An indirect call's profiled targets if they are all small leaves (a comparator
     passed to a sort, say), few enough to compare the target with in turn; else ()."""
     if 0 < len(targets) <= INDIRECT_LEAVES and all(
-            target != entry and _is_leaf(target, fetch, supported, leaves, room)
+            target != entry and _is_copied(target, fetch, supported, small, room, leaf=True)
             for target in targets):
         return tuple(targets)
     return ()
 
 
-def _is_leaf(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
-             leaves: dict[int, set[int] | None], room: int) -> bool:
-    """Whether the function at callee is a small leaf that a region may copy in (see
-    `_leaf_code`); leaves keeps the answer for the region's other calls of it."""
-    if callee not in leaves:
-        leaves[callee] = _leaf_code(callee, fetch, supported, room)
-    return leaves[callee] is not None
+def _is_copied(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
+               small: dict[int, Callee | None], room: int, leaf: bool) -> bool:
+    """Whether the function at callee is small enough for a region to copy in (see
+    `_small_code`), and, if leaf, makes no calls; small keeps the scan for the region's
+    other calls of it."""
+    if callee not in small:
+        small[callee] = _small_code(callee, fetch, supported, room)
+    known = small[callee]
+    return known is not None and not (leaf and known.calls)
 
 
-def _leaf_code(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
-               room: int) -> set[int] | None:
-    """The pcs of the function at callee if it is a small leaf: within LEAF_INSTRUCTIONS
-    (and the room left), all supported, every way out of it a return (branches and jumps
-    stay inside it; no calls, no other indirect jumps). Else None."""
+def _small_code(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
+                room: int) -> Callee | None:
+    """The function at callee if it is small: within COPIED_INSTRUCTIONS (and the room
+    left), all supported, every way out of it a return (branches and jumps stay inside
+    it; calls are direct, and the scan goes on after them as if they came back, which a
+    longjmp does not: code after it is copied that never runs; no other indirect jumps).
+    Else None."""
     seen: set[int] = set()
+    calls = False
     work = [callee]
     while work:
         pc = work.pop()
@@ -270,7 +304,7 @@ def _leaf_code(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
             raw = fetch(pc)
             instr = isa.decode(raw) if raw is not None else None
             if instr is None or not supported(instr) or \
-                    len(seen) >= min(LEAF_INSTRUCTIONS, room):
+                    len(seen) >= min(COPIED_INSTRUCTIONS, room):
                 return None
             seen.add(pc)
             flow = instr.spec.flow
@@ -281,10 +315,12 @@ def _leaf_code(callee: int, fetch: Fetch, supported: Callable[[Instr], bool],
             elif flow is Flow.JAL and instr.rd == 0:
                 work.append(pc + instr.imm)
                 break
+            elif flow is Flow.JAL and is_call(instr):
+                calls = True
             elif flow is not Flow.NEXT:
                 return None
             pc += instr.length
-    return seen
+    return Callee(frozenset(seen), calls)
 
 
 def _split(decoded: dict[int, Instr | None], leaders: set[int], ends_block: set[str],
