@@ -16,7 +16,7 @@ from mvvm.isa.effects import register_bit
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
 from mvvm.translator import structure, words
-from mvvm.translator.dataflow import Dataflow, analyse_registers
+from mvvm.translator.dataflow import FEW_REGISTERS, Dataflow, analyse_registers
 from mvvm.translator.region import Block, Region, discover
 from mvvm.translator.semantics import ENDS_BLOCK, supported
 from mvvm.translator.structure import DISPATCH, Shape, analyse
@@ -215,6 +215,30 @@ def test_a_loop_leaves_alone_the_registers_it_does_not_use():
     assert flow.before_loop[base + 4] == s1
     assert flow.edge_reload[(base + 4, base + 12)] == s1 | s2
     assert not flow.dirty_in[base + 4] & s1
+
+
+def test_a_short_counted_loop_in_a_copy_carries_the_registers_it_does_not_use():
+    """The same nest, its inner loop named as a copied function's counted loop (memcpy's
+    head and tail bytes, a few passes an entry): it touches few registers, so it carries
+    the others (no write-back before it, no reload after), where a write-back and reload
+    per entry would cost more than its passes. With more than FEW_REGISTERS touched it
+    leaves them alone again."""
+    base = 0x10000
+    words = [asm("addi", rd=9, rs1=9, imm=1),
+             asm("addi", rd=10, rs1=10, imm=1),
+             asm("bne", rs1=10, rs2=11, imm=-4),
+             asm("bne", rs1=9, rs2=18, imm=-12),
+             asm("jalr", rd=0, rs1=1, imm=0)]
+    found = discover(base, _fetcher(base, words), ENDS_BLOCK, supported)
+    flow = analyse_registers(found, analyse(found), ENDS_BLOCK, carried={base + 4})
+    assert not flow.before_loop[base + 4] and not flow.edge_reload
+    busy = [words[0], *[asm("add", rd=r, rs1=r, rs2=10) for r in range(12, 12 + FEW_REGISTERS)],
+            asm("addi", rd=10, rs1=10, imm=1),
+            asm("bne", rs1=10, rs2=11, imm=-4 * (FEW_REGISTERS + 1)),
+            asm("bne", rs1=9, rs2=18, imm=-4 * (FEW_REGISTERS + 3)), words[-1]]
+    found = discover(base, _fetcher(base, busy), ENDS_BLOCK, supported)
+    flow = analyse_registers(found, analyse(found), ENDS_BLOCK, carried={base + 4})
+    assert flow.before_loop[base + 4] == register_bit(9, False)
 
 
 # A function whose middle is a loop nest (inner 8 <-> 8 inside outer 4 -> 8 -> 16 -> 4),

@@ -77,6 +77,8 @@ class Region:
     pruned: set[int] = field(default_factory=set)
     # The calls (by pc) that the region takes as jumps: of its entry, and of small functions.
     linked_jumps: set[int] = field(default_factory=set)
+    # The pcs of the functions copied in (the callees of the linked jumps but the entry).
+    copied: frozenset[int] = frozenset()
 
     def instructions(self) -> int:
         return sum(len(b.instrs) for b in self.blocks.values())
@@ -187,7 +189,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     targets = {**jumps, **{pc: list(callees) for pc, (callees, _) in linked.items()},
                **{pc: _return_points(pc, entry, linked, small, leaders) for pc in returns}}
     region = Region(entry, _split(decoded, leaders, ends_block, targets),
-                    (pruned - decoded.keys()) | jumps.keys(), set(linked))
+                    (pruned - decoded.keys()) | jumps.keys(), set(linked), frozenset(copied))
     return _nests_apart(region) if nests_apart else region
 
 

@@ -115,7 +115,9 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
     region = discover(entry, fetch, ENDS_BLOCK, supported, budget, others, profile,
                       nests_apart)
     shape = analyse(region)
-    flow = analyse_registers(region, shape, ENDS_BLOCK, precise)
+    bounds = {} if counting else bounded.find(shape, region.linked_jumps)
+    flow = analyse_registers(region, shape, ENDS_BLOCK, precise,
+                             {h for h in bounds if shape.blocks[h].start in region.copied})
     emitter = Emitter(memory64)
     emitter.entry_live = flow.entry_live
     emitter.slow_paths_leave = slow_exits
@@ -127,9 +129,8 @@ def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
                                  **idioms.find(shape, flow.dirty_out)}
     selects = {} if counting else hammocks.find(shape, flow.edge_reload)
     tables = _known_tables(shape, read_only) if read_only is not None else {}
-    counted = {} if counting else {header: loop for header, loop in
-                                   bounded.find(shape, region.linked_jumps).items()
-                                   if not any(v == header for _, v in loops)}
+    counted = {header: loop for header, loop in bounds.items()
+               if not any(v == header for _, v in loops)}
     structurer = _Structurer(region, shape, flow, emitter, precise, counting, loops, selects,
                              words.sext_copies(region, shape), tables, counted)
     structurer.node(shape.root)
