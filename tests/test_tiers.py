@@ -243,6 +243,18 @@ def test_a_call_of_a_function_with_another_way_out_stays_a_call():
     assert set(code.region.blocks) == {CODE, CODE + 4}
 
 
+def test_no_return_point_is_followed_for_a_copy_that_never_returns():
+    """A copied function with no return of its own (it calls a leaf for ever, as one that
+    ends in a call of longjmp goes on into code that is not its own): the code after the
+    call of it is not part of the region, since no edge could reach it there."""
+    words = [asm("jal", rd=1, imm=8), asm("ebreak"),
+             asm("jal", rd=1, imm=8), asm("jal", rd=0, imm=-4),
+             asm("jalr", rd=0, rs1=1, imm=0)]
+    code = emit_region(CODE, _fetcher(words))
+    assert code.region.linked_jumps == {CODE, CODE + 8}
+    assert set(code.region.blocks) == {CODE, CODE + 8, CODE + 12, CODE + 16}
+    assert code.region.blocks[CODE + 16].succs == [CODE + 12]
+
 
 def test_copied_c_s_loop_holds_the_small_functions_it_calls(build_program):
     """copied.c's main: the region from its entry holds pair, escape and their calls of
@@ -274,6 +286,7 @@ def test_copied_functions_return_to_their_callers(tier, build_program, guest_env
     qemu = run_qemu(binary, env=guest_env)
     assert qemu.status == 0
     assert_same_as_qemu(qemu, run_mvvm(binary, options=["--tier", tier], env=guest_env))
+
 
 def test_many_close_targets_make_a_jump_table():
     """Five profiled targets of jalr x0, 0(a5), 8 bytes apart: the region holds them all
