@@ -220,6 +220,18 @@ def test_a_small_function_that_calls_a_leaf_is_copied_with_the_leaf():
     wt.Module.validate(make_engine(), wasm)
 
 
+def test_a_whole_program_module_copies_only_leaves():
+    """With direct calls (`mvvm wasm`'s module) the small function that calls stays a
+    wasm call, and a region of its own copies its leaf."""
+    words = [asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("jal", rd=1, imm=8), asm("jalr", rd=0, rs1=1, imm=0),
+             asm("jalr", rd=0, rs1=1, imm=0)]
+    caller = emit_region(CODE, _fetcher(words), direct_calls=True)
+    assert not caller.region.linked_jumps and set(caller.region.blocks) == {CODE, CODE + 4}
+    callee = emit_region(CODE + 8, _fetcher(words), direct_calls=True)
+    assert callee.region.linked_jumps == {CODE + 8}
+
+
 def test_a_copied_function_s_call_of_another_that_calls_stays_a_call():
     """One level only: the copied function's call of a function with a call of its own
     stays a wasm call, and the region holds neither that function nor its leaf."""

@@ -100,7 +100,7 @@ def is_return(instr: Instr) -> bool:
 def discover(entry: int, fetch: Fetch, ends_block: set[str],
              supported: Callable[[Instr], bool], budget: int = MAX_INSTRUCTIONS,
              others: Container[int] = (), profile: Profile | None = None,
-             nests_apart: bool = True) -> Region:
+             nests_apart: bool = True, copy_callers: bool = True) -> Region:
     """Decode from entry, following direct intra-function control flow. An instruction the
     translator does not implement is recorded as None, like an undecodable one: SIGILL.
     Where another region starts (`others`: a tail-called function, say), this one leaves
@@ -108,7 +108,8 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     followed (the region leaves for it instead), and an indirect jump's targets are. A
     call of the entry, or of a small function (as the module says), jumps to it; once
     the region has a return, the code after each such call it may return to is followed
-    too. nests_apart: tight loop nests go to regions of their own (`_nests_apart`)."""
+    too. nests_apart: tight loop nests go to regions of their own (`_nests_apart`).
+    copy_callers: small functions that make calls are copied too, not only leaves."""
     ran = profile.ran if profile is not None else None
     decoded: dict[int, Instr | None] = {}
     jumps: dict[int, list[int]] = {}        # indirect jumps and their successors
@@ -157,7 +158,8 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
             elif is_call(instr) and flow is Flow.JAL and (
                     pc + instr.imm == entry
                     or _is_copied(pc + instr.imm, fetch, supported, small,
-                                  budget - len(decoded), leaf=pc in copied)):
+                                  budget - len(decoded),
+                                  leaf=pc in copied or not copy_callers)):
                 copied.update(_code(small, pc + instr.imm))
                 linked[pc] = ((pc + instr.imm,), pc + instr.length)
                 leaders.add(pc + instr.imm)
