@@ -271,7 +271,7 @@ def test_no_return_point_is_followed_for_a_copy_that_never_returns():
 def test_copied_c_s_loop_holds_the_small_functions_it_calls(build_program):
     """copied.c's main: the region from its entry holds pair, escape and their calls of
     mix (each call a jump), but not spread or leave, which call: the copies' calls of them
-    stay calls."""
+    stay calls. even's region copies odd, and odd's call of even jumps back to the entry."""
     binary = build_program(COPIED, "O2")
     program = Program(read_image(str(binary)))
     at = program.symbols.addresses
@@ -286,14 +286,17 @@ def test_copied_c_s_loop_holds_the_small_functions_it_calls(build_program):
     assert len(kept) == 2 and kept.isdisjoint(code.region.linked_jumps)
     assert {pc for pc, target in targets.items()
             if target in (at["pair"], at["escape"], at["mix"])} <= code.region.linked_jumps
+    mutual = emit_region(at["even"], program.fetch)      # even and odd call each other
+    assert at["odd"] in mutual.region.blocks and len(mutual.region.linked_jumps) == 2
 
 
 @pytest.mark.parametrize("tier", ["1", "tiered"])
 def test_copied_functions_return_to_their_callers(tier, build_program, guest_env,
                                                   assert_same_as_qemu):
     """The copies' returns go back to each of two call sites, the call of spread from a
-    copy comes back into it, and the call of leave from a copy comes back by longjmp where
-    qemu's does: the output and status (the program's own check of its sum) are qemu's."""
+    copy comes back into it, the call of leave from a copy comes back by longjmp where
+    qemu's does, and even and odd recurse through a copy: the output and status (the
+    program's own check of its sum) are qemu's."""
     binary = build_program(COPIED, "O2")
     qemu = run_qemu(binary, env=guest_env)
     assert qemu.status == 0

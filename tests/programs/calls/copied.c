@@ -3,8 +3,9 @@
  * (`spread`, which stays a wasm call from the copy); `pair` is called from two sites, so
  * each of its returns must find its own way back; `escape` is small too, and at one pass
  * the function it calls (`leave`, a wasm call from the copy) comes back by longjmp to
- * neither call site.  Exits 0 when the checksum is what the same arithmetic gives without
- * the calls.
+ * neither call site; `even` and `odd` call each other, so the region of one copies the
+ * other, whose call of the region's entry is a jump back to it.  Exits 0 when the
+ * checksum is what the same arithmetic gives without the calls.
  */
 #include <setjmp.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #define PASSES 300000
 #define ESCAPE 123457
+#define DEPTH 40
 
 static jmp_buf out;
 
@@ -47,12 +49,28 @@ __attribute__((noinline)) static uint64_t escape(uint64_t x)
     return mix(x) >> 3;
 }
 
+__attribute__((noinline)) static uint64_t odd(uint64_t n);
+
+__attribute__((noinline)) static uint64_t even(uint64_t n)
+{
+    return n == 0 ? 1 : odd(n - 1) + 2;
+}
+
+__attribute__((noinline)) static uint64_t odd(uint64_t n)
+{
+    return n == 0 ? 0 : even(n - 1) * 3 % 1000003;
+}
+
 /* The same sum, without calls of the functions above. */
 static uint64_t expected(void)
 {
-    uint64_t sum = 0;
+    uint64_t sum = 0, evens[DEPTH], odds[DEPTH];
+    evens[0] = 1, odds[0] = 0;
+    for (int n = 1; n < DEPTH; n++)
+        evens[n] = odds[n - 1] + 2, odds[n] = evens[n - 1] * 3 % 1000003;
     for (uint64_t i = 0; i < PASSES; i++) {
         uint64_t a = i, b = i * 3;
+        sum += evens[i % DEPTH] + odds[(i + 7) % DEPTH];
         sum = sum * 7 + mixed(a) + (mixed(b + 1) ^ mixed(b + 2));
         sum ^= mixed(b) + (mixed(a + 1) ^ mixed(a + 2));
         sum += i == ESCAPE ? 1000 : mixed(i) >> 3;
@@ -65,6 +83,7 @@ int main(void)
     volatile uint64_t i;
     uint64_t sum = 0;
     for (i = 0; i < PASSES; i++) {
+        sum += even(i % DEPTH) + odd((i + 7) % DEPTH);
         sum = sum * 7 + pair(i, i * 3);
         sum ^= pair(i * 3, i);
         if (setjmp(out)) {
