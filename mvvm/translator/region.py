@@ -115,7 +115,7 @@ def discover(entry: int, fetch: Fetch, ends_block: set[str],
     jumps: dict[int, list[int]] = {}        # indirect jumps and their successors
     linked: dict[int, tuple[tuple[int, ...], int]] = {}   # calls taken as jumps ->
     # (the callees, the return point): one for a direct call, the profiled ones for another
-    small: dict[int, Callee | None] = {}    # callee -> itself if small enough to copy in
+    small: dict[int, Callee | None] = {}    # callee -> its scan (None: not one to copy)
     copied: set[int] = set()                # all the copied functions' code
     returns: list[int] = []
     pruned: set[int] = set()
