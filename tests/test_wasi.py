@@ -278,6 +278,19 @@ def test_build_warns_of_processes_and_threads(build_program, tmp_path):
                            "with ENOSYS in a WebAssembly module\n")
 
 
+def test_the_module_depends_on_the_program_alone(build_program, tmp_path):
+    """A build is reproducible: Python's string hashes, different in each process, order
+    nothing in the module (the interpreter's field decoding once followed a set's order)."""
+    binary = build_program(PROGRAMS / "hello.S", "O2")
+    modules = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"{seed}.wasm"
+        subprocess.run([sys.executable, "-m", "mvvm", "wasm", str(binary), "-o", str(out)],
+                       check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        modules.append(out.read_bytes())
+    assert modules[0] == modules[1]
+
+
 @pytest.mark.parametrize("case", [*BAD_FILES, "unwritable_output"])
 def test_bad_input_is_one_line(case, tmp_path, build_program, cross_tools):
     """What `mvvm run` refuses, `mvvm wasm` refuses alike: one line, status 1, no module;

@@ -317,8 +317,8 @@ class _Generator:
 
     def _decode_fields(self, instr: Instr) -> None:
         c = self.c
-        for name, shift in {REGISTERS[t] for t in instr.spec.operands.split(",")
-                            if t in REGISTERS}:
+        for name, shift in dict.fromkeys(REGISTERS[t] for t in instr.spec.operands.split(",")
+                                         if t in REGISTERS):
             field = getattr(instr, name)
             if isinstance(field, Field):
                 c.get(self.raw).i32_const(shift - 3).op(w.I32_SHR_U).i32_const(0xF8)
