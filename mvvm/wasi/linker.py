@@ -39,17 +39,19 @@ class Reader:
         return self.data[self.at - 1]
 
     def uleb(self) -> int:
+        data, at = self.data, self.at
         result = shift = 0
         while True:
-            b = self.byte()
+            b = data[at]
+            at += 1
             result |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
+            if b < 0x80:
+                self.at = at
                 return result
+            shift += 7
 
     def skip_leb(self) -> None:
-        while self.byte() & 0x80:
-            pass
+        self.at = _leb_end(self.data, self.at)
 
     def bytes(self, n: int) -> bytes:
         self.at += n
@@ -107,6 +109,13 @@ class Module:
 
     def imported(self, kind: int) -> list[Import]:
         return [i for i in self.imports if i.kind == kind]
+
+
+def _leb_end(data: bytes, at: int) -> int:
+    """Where the LEB128 number at `at` ends."""
+    while data[at] & 0x80:
+        at += 1
+    return at + 1
 
 
 def parse(wasm: bytes) -> Module:
@@ -230,6 +239,10 @@ _MEMARG = set(range(0x28, 0x3F))
 _SIMD_MEMARG = set(range(0, 12)) | {92, 93}
 _SIMD_LANE = set(range(21, 35))
 _SIMD_MEMARG_LANE = set(range(84, 92))
+_PREFIXES = {0xFC, 0xFD, 0xFE}
+# The opcodes whose immediates may hold an index (or are prefixed): the others are copied.
+_INDEXED = _MEMARG | _BLOCKS | _PREFIXES | {0x10, 0x11, 0x12, 0x13, 0xD2, 0x23, 0x24, 0x25,
+                                            0x26, 0x3F, 0x40}
 
 
 def _memarg(r: Reader, out: bytearray, maps: Maps) -> None:
@@ -245,43 +258,67 @@ def _memarg(r: Reader, out: bytearray, maps: Maps) -> None:
 
 
 def rewrite(body: bytes, maps: Maps) -> bytes:
-    """A function body with every index renumbered (and lowered instructions replaced)."""
+    """A function body with every index renumbered (and lowered instructions replaced).
+    Only the instructions that name an index are encoded again: the runs of others
+    between them are copied as they are (translated code is mostly loads, stores and
+    arithmetic, and this was a fifth of `mvvm wasm`'s time)."""
     r = Reader(body)
-    out = bytearray()
     for _ in range(r.uleb()):                 # the local declarations
         r.uleb()
         r.byte()
-    out += body[:r.at]
+    out = bytearray(body[:r.at])
+    copied = r.at                             # body[copied:start] is yet to be copied
     while r.at < len(body):
         start = r.at
         op = r.byte()
-        if op in _MEMARG:
-            out.append(op)
-            _memarg(r, out, maps)
-        elif op in (0x10, 0x12, 0xD2):          # call, return_call, ref.func
-            out.append(op)
-            out += w.uleb(maps.funcs[r.uleb()])
-        elif op in (0x11, 0x13):                # call_indirect, return_call_indirect
-            out.append(op)
-            out += w.uleb(maps.types[r.uleb()]) + w.uleb(maps.tables[r.uleb()])
-        elif op in (0x23, 0x24):
-            out.append(op)
-            out += w.uleb(maps.globals[r.uleb()])
-        elif op in (0x25, 0x26):
-            out.append(op)
-            out += w.uleb(maps.tables[r.uleb()])
-        elif op in (0x3F, 0x40):
-            out.append(op)
-            out += w.uleb(maps.memories[r.uleb()])
-        elif op in _BLOCKS:
-            out.append(op)
-            _blocktype(r, out, maps)
-        elif op in (0xFC, 0xFD, 0xFE):
-            _prefixed(op, r, out, maps)
-        else:
+        if op in _U32 or op in (0x41, 0x42):    # the most common immediates: one LEB128
+            r.at = _leb_end(body, r.at)
+            continue
+        if op not in _INDEXED:
             _plain(op, r)
-            out += body[start:r.at]
+            continue
+        if op in _MEMARG and (end := _memarg_kept(body, r.at, maps)):
+            r.at = end
+            continue
+        if op in _BLOCKS and (body[r.at] == 0x40 or body[r.at] in VALTYPES):
+            r.at += 1
+            continue
+        out += body[copied:start]
+        _rewrite_one(op, r, out, maps)
+        copied = r.at
+    out += body[copied:]
     return bytes(out)
+
+
+def _memarg_kept(body: bytes, at: int, maps: Maps) -> int:
+    """Where the memarg at `at` ends if `_memarg` would write it back as it is (memory 0
+    staying 0, the offset's LEB128 already minimal), else 0."""
+    if body[at] & 0xC0 or maps.memories[0]:
+        return 0
+    end = _leb_end(body, at + 1)
+    return 0 if end > at + 2 and body[end - 1] == 0 else end
+
+
+def _rewrite_one(op: int, r: Reader, out: bytearray, maps: Maps) -> None:
+    """The instruction after op, which names an index, renumbered into out."""
+    if op in _PREFIXES:
+        _prefixed(op, r, out, maps)
+        return
+    out.append(op)
+    if op in _MEMARG:
+        _memarg(r, out, maps)
+    elif op in (0x10, 0x12, 0xD2):              # call, return_call, ref.func
+        out += w.uleb(maps.funcs[r.uleb()])
+    elif op in (0x11, 0x13):                    # call_indirect, return_call_indirect
+        out += w.uleb(maps.types[r.uleb()]) + w.uleb(maps.tables[r.uleb()])
+    elif op in (0x23, 0x24):
+        out += w.uleb(maps.globals[r.uleb()])
+    elif op in (0x25, 0x26):
+        out += w.uleb(maps.tables[r.uleb()])
+    elif op in (0x3F, 0x40):
+        out += w.uleb(maps.memories[r.uleb()])
+    else:
+        _blocktype(r, out, maps)
 
 
 def _blocktype(r: Reader, out: bytearray, maps: Maps) -> None:
