@@ -21,13 +21,14 @@ and after a call or an ecall (the callee or the host may leave anything anywhere
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from functools import cache
 
 from mvvm import isa
 from mvvm.isa import InsnSpec, Instr
 from mvvm.isa.effects import FP, effects
-from mvvm.translator.region import Region, is_call
+from mvvm.translator.region import Block, Region, is_call
 from mvvm.translator.structure import DISPATCH, Shape
 
 X_REGISTERS = (1 << FP) - 1
@@ -57,15 +58,20 @@ WORDS_IN_WORDS_OUT = frozenset({
 def sext_copies(region: Region, shape: Shape) -> frozenset[int]:
     """The pcs of the region's `sext.w`s whose source holds a word at every node that
     runs them."""
+    if not any(instr is not None and _is_sext(instr)
+               for block in region.blocks.values() for _, instr in block.instrs):
+        return frozenset()          # no analysis where there is nothing to find
+    steps = {start: _steps(region, block) for start, block in region.blocks.items()}
     copies: set[int] = set()
     extends: set[int] = set()
-    for node, words in _words_at_starts(region, shape).items():
-        for pc, instr in shape.blocks[node].instrs if node != DISPATCH else ():
-            if instr is None:
-                break
-            if _is_sext(instr):
+    for node, words in _words_at_starts(shape, steps).items():
+        if node == DISPATCH:
+            continue
+        block = shape.blocks[node]
+        for (pc, instr), step in zip(block.instrs, steps[block.start], strict=True):
+            if instr is not None and _is_sext(instr):
                 (copies if words >> instr.rs1 & 1 else extends).add(pc)
-            words = _after(region, pc, instr, words)
+            words = _after((step,), words)
     return frozenset(copies - extends)
 
 
@@ -83,7 +89,7 @@ def _is_sext(instr: Instr) -> bool:
     return instr.name == "addiw" and instr.imm == 0 and instr.rd != 0
 
 
-def _words_at_starts(region: Region, shape: Shape) -> dict[int, int]:
+def _words_at_starts(shape: Shape, steps: dict[int, list[Step]]) -> dict[int, int]:
     """Node -> the x registers (a mask; x0 always holds a word) that hold a word at its
     start, on every path there."""
     order = sorted(shape.rpo, key=shape.rpo.__getitem__)
@@ -93,8 +99,8 @@ def _words_at_starts(region: Region, shape: Shape) -> dict[int, int]:
     while changed:
         changed = False
         for node in order:
-            out = 1 if node == DISPATCH else _after_block(region, shape, node,
-                                                          at_start[node])
+            out = 1 if node == DISPATCH else _after(steps[shape.blocks[node].start],
+                                                    at_start[node])
             for succ in shape.edges[node]:
                 met = at_start[succ] & out if succ != shape.root else 1
                 if met != at_start[succ]:
@@ -103,27 +109,41 @@ def _words_at_starts(region: Region, shape: Shape) -> dict[int, int]:
     return at_start
 
 
-def _after_block(region: Region, shape: Shape, node: int, words: int) -> int:
-    for pc, instr in shape.blocks[node].instrs:
-        if instr is None:
-            return 1
-        words = _after(region, pc, instr, words)
+# How an instruction changes the words (Step's first item): its rd holds a word after it,
+# or does if its register operands do, or holds none; or nothing is known after it.
+WORD, IF_WORDS, NOT_WORD, UNKNOWN = range(4)
+Step = tuple[int, int, int]         # (how, rd's bit, the x registers it reads)
+
+
+def _steps(region: Region, block: Block) -> list[Step]:
+    """The block's instructions as Steps: decided once, for each pass of the analysis."""
+    steps = []
+    for pc, instr in block.instrs:
+        if instr is None or instr.name == "ecall" or (
+                is_call(instr) and pc not in region.linked_jumps):
+            steps.append((UNKNOWN, 0, 0))
+            continue
+        reads, writes = effects(instr)
+        rd = writes & X_REGISTERS
+        if instr.name in WORD_RESULTS or (instr.name == "addi" and instr.rs1 == 0):
+            steps.append((WORD, rd, 0))
+        elif instr.name in WORDS_IN_WORDS_OUT or _is_move(instr):
+            steps.append((IF_WORDS, rd, reads & X_REGISTERS))
+        else:
+            steps.append((NOT_WORD, rd, 0))
+    return steps
+
+
+def _after(steps: Iterable[Step], words: int) -> int:
+    """The words after the steps, from those before them."""
+    for how, rd, reads in steps:
+        if how == WORD or (how == IF_WORDS and reads & ~words == 0):
+            words |= rd
+        elif how == UNKNOWN:
+            words = 1
+        else:
+            words &= ~rd
     return words
-
-
-def _after(region: Region, pc: int, instr: Instr, words: int) -> int:
-    """The words after the instruction at pc, from those before it."""
-    if instr.name == "ecall" or (is_call(instr) and pc not in region.linked_jumps):
-        return 1
-    reads, writes = effects(instr)
-    rd = writes & X_REGISTERS
-    if not rd:
-        return words
-    if instr.name in WORD_RESULTS or (instr.name == "addi" and instr.rs1 == 0) or (
-            (instr.name in WORDS_IN_WORDS_OUT or _is_move(instr))
-            and reads & X_REGISTERS & ~words == 0):
-        return words | rd
-    return words & ~rd
 
 
 def _is_move(instr: Instr) -> bool:
