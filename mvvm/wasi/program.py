@@ -17,8 +17,11 @@ The guest's address space, in the one guest memory: the program, a guard gap, th
 
 from __future__ import annotations
 
+import gc
 import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,10 +72,25 @@ def build(path: str, *, strace: bool = False) -> Output:
         raise ElfError(f"'{path}' is dynamically linked: `mvvm wasm` takes static programs "
                        "(build with -static or -static-pie)")
     program = Program(elf)
-    codes = translate(program)
-    wasm = assemble(program, codes, strace)
+    with _no_cycle_collection():
+        codes = translate(program)
+        wasm = assemble(program, codes, strace)
     return Output(wasm, len(codes), sum(c.region.instructions() for c in codes),
                   time.perf_counter() - started, program.unavailable())
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The garbage collector paused: translating makes no cycles worth collecting (the
+    same peak memory without it), and its passes over the regions made so far, more of
+    them each time, took a tenth of the build's time."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def translate(program: Program) -> list[RegionCode]:
