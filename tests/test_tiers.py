@@ -439,3 +439,30 @@ def test_code_asked_for_the_first_time_is_translated_before_code_asked_again(mon
         compiler._pending[pc] = (profile, again)
     compiler._round(image)
     assert emitted == [0x200, 0x400, 0x100, 0x300]
+
+
+def test_a_translation_reads_each_page_of_code_once(build_program, monkeypatch):
+    """Tier 1's fetch (Image.code_reader) copies a page of code at its first instruction
+    and gives what the image's fetch gives everywhere: at the end of the last executable
+    page (16 bits), and for an instruction that goes on into the next page (which it
+    leaves to the image's fetch)."""
+    import mvvm
+
+    page = 0x1000
+    image = mvvm.Machine(build_program(PROGRAMS / "compute.c", "O2")).vm.image
+    reads: list[int] = []
+    read = image.memory.read
+    monkeypatch.setattr(image.memory, "read",
+                        lambda addr, size: reads.append(size) or read(addr, size))
+    fetch = image.code_reader()
+    for first, end in image.executable_pages():
+        for pc in range(first * page - 2, end * page + 2, 2):
+            expected = image.fetch(pc)
+            reads.clear()
+            assert fetch(pc) == expected, hex(pc)
+            if expected is None or pc % page not in (0, page - 2):
+                assert reads == [], hex(pc)
+            elif pc % page == 0:
+                assert reads == [page]
+            else:
+                assert reads == [2 if pc == end * page - 2 else 4]

@@ -17,7 +17,7 @@ import hashlib
 import os
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -351,6 +351,32 @@ class Image:
         size = 4 if ((pc + 2) & (PAGE - 1)) or self.executable(pc + 2) else 2
         self._watch(pc, size)
         return int.from_bytes(self.memory.read(pc, size), "little")
+
+    def code_reader(self) -> Callable[[int], int | None]:
+        """`fetch` for one translation, which reads each page of code once: a region
+        decodes hundreds of instructions from a few pages, and each read of guest memory
+        (rights, watch, lock) cost 10 us, a seventh of tier 1's time in coremark's first
+        run. A page is watched before it is copied, so a store to it after the copy drops
+        the translation being made, as it would without the copy (`_watch`)."""
+        pages: dict[int, bytes | None] = {}
+
+        def fetch(pc: int) -> int | None:
+            offset = pc & (PAGE - 1)
+            if offset > PAGE - 4:           # the instruction may go on in the next page
+                return self.fetch(pc)
+            base = pc - offset
+            if base not in pages:
+                pages[base] = self._code_page(base)
+            page = pages[base]
+            return None if page is None else int.from_bytes(page[offset:offset + 4], "little")
+
+        return fetch
+
+    def _code_page(self, base: int) -> bytes | None:
+        if not self.executable(base):
+            return None
+        self._watch(base, PAGE)
+        return self.memory.read(base, PAGE)
 
     def read_only(self, addr: int) -> int | None:
         """The 32 bits at addr if they are readable and executable and not writable, else

@@ -198,7 +198,7 @@ def emit(image: Image, pc: int, *, profile: Profile | None = None,
     started = time.perf_counter()
     inner = pc in image.translations.covered and not full
     budget = INNER_INSTRUCTIONS if inner else MAX_INSTRUCTIONS
-    code = emit_region(pc, image.fetch, budget, precise=image.precise,
+    code = emit_region(pc, image.code_reader(), budget, precise=image.precise,
                        counting=image.counting, others=others, profile=profile,
                        slow_exits=not image.counting, read_only=image.read_only)
     stats = image.stats
