@@ -545,10 +545,10 @@ class _Structurer:
         c.get(address).i64_const(lowest).op(w.I64_SUB).tee(distance).i64_const(size)
         c.op(w.I64_GE_U).br(w.BR_IF, len(inside))
         c.get(distance).op(w.I32_WRAP_I64, w.BR_TABLE)
-        depth = {succ: k for k, succ in enumerate(inside)}
+        label = {succ: w.uleb(k) for k, succ in enumerate(inside)}    # its depth
+        other = w.uleb(len(inside))
         entries = (lowest + i if known else lowest + (i & ~1) for i in range(size))
-        c.extend(w.uleb(size) + b"".join(w.uleb(depth.get(pc, len(inside))) for pc in entries)
-                 + w.uleb(len(inside)))
+        c.extend(w.uleb(size) + b"".join(label.get(pc, other) for pc in entries) + other)
         self.e.release((w.I64, distance))
         for succ in inside:
             self._pop()
