@@ -233,7 +233,8 @@ class Maps:
 
 
 # Single-byte opcodes by their immediates (the rest have none).
-_U32 = {0x0C, 0x0D, 0x20, 0x21, 0x22}                  # br, br_if, local.*
+# br, br_if, local.*, i32.const, i64.const: one LEB128, and the most common of all
+_ONE_LEB = {0x0C, 0x0D, 0x20, 0x21, 0x22, 0x41, 0x42}
 _BLOCKS = {0x02, 0x03, 0x04}
 _MEMARG = set(range(0x28, 0x3F))
 _SIMD_MEMARG = set(range(0, 12)) | {92, 93}
@@ -271,7 +272,7 @@ def rewrite(body: bytes, maps: Maps) -> bytes:
     while r.at < len(body):
         start = r.at
         op = r.byte()
-        if op in _U32 or op in (0x41, 0x42):    # the most common immediates: one LEB128
+        if op in _ONE_LEB:
             r.at = _leb_end(body, r.at)
             continue
         if op not in _INDEXED:
@@ -329,10 +330,8 @@ def _blocktype(r: Reader, out: bytearray, maps: Maps) -> None:
 
 
 def _plain(op: int, r: Reader) -> None:
-    """Step over the immediates of an instruction that holds no index."""
-    if op in _U32 or op in (0x41, 0x42):
-        r.skip_leb()
-    elif op == 0x0E:
+    """Step over the immediates of an instruction that holds no index (but _ONE_LEB's)."""
+    if op == 0x0E:
         for _ in range(r.uleb() + 1):
             r.skip_leb()
     elif op == 0x1C:
