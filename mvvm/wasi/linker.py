@@ -323,10 +323,8 @@ def _rewrite_one(op: int, r: Reader, out: bytearray, maps: Maps) -> None:
 
 
 def _blocktype(r: Reader, out: bytearray, maps: Maps) -> None:
-    if r.data[r.at] == 0x40 or r.data[r.at] in VALTYPES:
-        out.append(r.byte())
-    else:
-        out += w.sleb(maps.types[r.uleb()])     # a type index is a non-negative s33
+    """A block type that is a type index (`rewrite` copies the others: empty, a value)."""
+    out += w.sleb(maps.types[r.uleb()])         # a type index is a non-negative s33
 
 
 def _plain(op: int, r: Reader) -> None:

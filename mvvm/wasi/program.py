@@ -84,12 +84,12 @@ def _no_cycle_collection() -> Iterator[None]:
     """The garbage collector paused: translating makes no cycles worth collecting (the
     same peak memory without it), and its passes over the regions made so far, more of
     them each time, took a tenth of the build's time."""
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 
