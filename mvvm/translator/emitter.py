@@ -278,7 +278,7 @@ class Emitter:
 
     def _moves(self, reg: int) -> tuple[bytes, bytes]:
         """The code that loads a register's local from the VM state, and the code that
-        stores it there: made once, for a region moves each register many times (a fifth
+        stores it there: made once, for a region moves each register many times (a seventh
         of the translator's time went to making them)."""
         moves = self._register_moves.get(reg)
         if moves is None:

@@ -262,7 +262,7 @@ def rewrite(body: bytes, maps: Maps) -> bytes:
     """A function body with every index renumbered (and lowered instructions replaced).
     Only the instructions that name an index are encoded again: the runs of others
     between them are copied as they are (translated code is mostly loads, stores and
-    arithmetic, and this was a fifth of `mvvm wasm`'s time)."""
+    arithmetic, and this was a seventh of `mvvm wasm`'s time)."""
     r = Reader(body)
     for _ in range(r.uleb()):                 # the local declarations
         r.uleb()
