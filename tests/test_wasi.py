@@ -37,6 +37,11 @@ RUN_MJS = ROOT / "mvvm" / "wasi" / "run.mjs"
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 WASI_PROGRAMS = PROGRAMS / "wasi"
 RUNTIMES = ("wasmtime", "node", "wasmtime-cli")
+# The CLI's default builds a copy-on-write image of the module's data in a memfd and seals
+# it, which the kernel refuses now and then (EBUSY: a page of it still referenced, "cannot
+# add seals to the memfd") on a loaded machine: a CI run failed so. The runner turns the
+# image off for the same reason (mvvm.wasi.runner.engine).
+NO_COW_IMAGE = ("-O", "memory-init-cow=n")
 # The CLI ends a trap with its own status (134, after a backtrace) and refuses an exit
 # status above 125 (status 1): the fatal signals' statuses are for the other runners.
 SIGNAL_RUNTIMES = ("wasmtime", "node")
@@ -94,7 +99,7 @@ def run_module(runtime: str, module: Path, args: list[str], *, argv0: str,
         command = [str(NODE), "--no-warnings", str(RUN_MJS), *options]
     else:           # the guest's environment is what --env gives it, not the CLI's own
         variables = [f"--env={name}={value}" for name, value in kw.get("env", {}).items()]
-        command = [str(wasmtime_cli()), "run", *options, *variables]
+        command = [str(wasmtime_cli()), "run", *NO_COW_IMAGE, *options, *variables]
     return toolchain.run([*command, str(module), *args], timeout=300, **kw)
 
 

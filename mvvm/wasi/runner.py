@@ -24,10 +24,14 @@ SIGSEGV_STATUS = 139
 
 def engine() -> wt.Engine:
     """An engine with the module's features, which keeps what Cranelift compiled in
-    wasmtime's cache ($XDG_CACHE_HOME/wasmtime): a second run of a module starts at once."""
+    wasmtime's cache ($XDG_CACHE_HOME/wasmtime): a second run of a module starts at once.
+    No copy-on-write image of the module's data: one instance gains nothing from it (the
+    data is copied either way), and sealing the image's memfd fails now and then on a
+    loaded machine (EBUSY, "cannot add seals to the memfd"), which ends the run."""
     config = wt.Config()
     for feature in FEATURES:
         setattr(config, feature, True)
+    config.memory_init_cow = False
     config.cache = True
     return wt.Engine(config)
 
