@@ -8,7 +8,6 @@ leaves is the same every time; tiered runs use the same cache."""
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import json
 import os
 import stat
@@ -25,7 +24,7 @@ import wasmtime as wt
 from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
 import mvvm
-from mvvm.runtime.cachefiles import CacheRoot
+from mvvm.runtime.cachefiles import CacheRoot, digest
 from mvvm.runtime.diskcache import MAGIC, SOURCES, DiskCache, Member, _newest, _read, _sources
 from mvvm.runtime.engine import make_engine
 from mvvm.runtime.image import Image
@@ -172,9 +171,9 @@ def _module(engine: wt.Engine) -> wt.Module:
 def _saved_batch(tmp_path: Path, engine: wt.Engine) -> None:
     """A batch of two regions, at 0x1000 (code b"12345678") and 0x2000 (b"abcd")."""
     cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
-    members = [Member(0x1000, [(0x1000, 0x1008)], hashlib.sha256(b"12345678").digest(),
+    members = [Member(0x1000, [(0x1000, 0x1008)], digest(b"12345678").digest(),
                       (0x1010, 0x1020)),
-               Member(0x2000, [(0x2000, 0x2004)], hashlib.sha256(b"abcd").digest())]
+               Member(0x2000, [(0x2000, 0x2004)], digest(b"abcd").digest())]
     cache.add("batch_a", members, _module(engine), TrapMap((10, 20), (0x1000, 0x2000)))
     cache.save()
 
@@ -216,13 +215,13 @@ def test_a_region_translated_again_replaces_its_older_copy(tmp_path):
     engine = make_engine()
     _saved_batch(tmp_path, engine)
     cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
-    mended = Member(0x1000, [(0x1000, 0x1008)], hashlib.sha256(b"12345678").digest())
+    mended = Member(0x1000, [(0x1000, 0x1008)], digest(b"12345678").digest())
     cache.add("batch_b", [mended], _module(engine), TrapMap((10,), (0x1000,)))
     cache.save()
     again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
     assert [(m.pc, c.name) for m, c in again.lookup(0x2000, _code())] == [(0x2000, "batch_a")]
     assert [(m.pc, c.name) for m, c in again.lookup(0x1000, _code())] == [(0x1000, "batch_b")]
-    newer = Member(0x2000, [(0x2000, 0x2004)], hashlib.sha256(b"abcd").digest())
+    newer = Member(0x2000, [(0x2000, 0x2004)], digest(b"abcd").digest())
     again.add("batch_c", [newer], _module(engine), TrapMap((10,), (0x2000,)))
     again.save()
     assert set(_read(again.path, again.root)) == {"batch_b", "batch_c"}
@@ -314,10 +313,25 @@ def test_a_planted_entry_is_never_deserialized(program, tmp_path, guest_env):
     seal_at, size = _first_entry(bytes(data))
     body_at = seal_at + 32
     data[body_at + size - 100] ^= 0xFF                   # inside the serialized module
-    data[seal_at:body_at] = hashlib.sha256(data[body_at:body_at + size]).digest()
+    data[seal_at:body_at] = digest(data[body_at:body_at + size]).digest()
     path.write_bytes(bytes(data))
     outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s2")
     assert outcome == expected and stats["regions"] > 0
+
+
+def test_a_run_with_its_cache_loads_no_openssl(program, tmp_path, guest_env):
+    """The cache's hashes and seals are CPython's own BLAKE2: hashlib and hmac load
+    OpenSSL's libcrypto, which cost 4-5 ms of each run's start (hello world's is 80 ms)."""
+    probe = ("import sys\nfrom mvvm.cli import main\nstatus = main(sys.argv[1:])\n"
+             "print(*sorted({'_hashlib', 'hashlib', 'hmac'} & set(sys.modules)), file=sys.stderr)\n"
+             "sys.exit(status)")
+    expected = run_qemu(program, env=guest_env)
+    env = {**guest_env, "XDG_CACHE_HOME": str(tmp_path)}
+    for _ in range(2):          # the first run fills the cache, the second reads it
+        done = subprocess.run([sys.executable, "-c", probe, "run", str(program)], env=env,
+                              capture_output=True, timeout=120)
+        assert (done.returncode, done.stdout) == (expected.status, expected.stdout)
+        assert done.stderr.splitlines()[-1:] == [b""], done.stderr
 
 
 def test_the_key_and_the_root_are_private(program, tmp_path, guest_env):

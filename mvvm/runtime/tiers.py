@@ -14,7 +14,7 @@ region left out that later runs often has the region translated again
 
 from __future__ import annotations
 
-import secrets
+import os
 import sys
 import threading
 import time
@@ -155,7 +155,7 @@ class BackgroundCompiler:
                  started: float) -> None:
         """Compile the regions into one module and add them to the translations; wake
         every guest thread to install them."""
-        name = f"batch_{secrets.token_hex(8)}"     # unique, also beside the disk cache's
+        name = f"batch_{os.urandom(8).hex()}"     # unique, also beside the disk cache's
         compile_batch(image, name, codes, generation)
         for code in codes:
             self.left_out(code.entry, code.region.pruned)
