@@ -24,7 +24,7 @@ import wasmtime as wt
 from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
 import mvvm
-from mvvm.runtime.cachefiles import CacheRoot, digest
+from mvvm.runtime.cachefiles import CacheRoot, hasher
 from mvvm.runtime.diskcache import MAGIC, SOURCES, DiskCache, Member, _newest, _read, _sources
 from mvvm.runtime.engine import make_engine
 from mvvm.runtime.image import Image
@@ -171,9 +171,9 @@ def _module(engine: wt.Engine) -> wt.Module:
 def _saved_batch(tmp_path: Path, engine: wt.Engine) -> None:
     """A batch of two regions, at 0x1000 (code b"12345678") and 0x2000 (b"abcd")."""
     cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
-    members = [Member(0x1000, [(0x1000, 0x1008)], digest(b"12345678").digest(),
+    members = [Member(0x1000, [(0x1000, 0x1008)], hasher(b"12345678").digest(),
                       (0x1010, 0x1020)),
-               Member(0x2000, [(0x2000, 0x2004)], digest(b"abcd").digest())]
+               Member(0x2000, [(0x2000, 0x2004)], hasher(b"abcd").digest())]
     cache.add("batch_a", members, _module(engine), TrapMap((10, 20), (0x1000, 0x2000)))
     cache.save()
 
@@ -215,13 +215,13 @@ def test_a_region_translated_again_replaces_its_older_copy(tmp_path):
     engine = make_engine()
     _saved_batch(tmp_path, engine)
     cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
-    mended = Member(0x1000, [(0x1000, 0x1008)], digest(b"12345678").digest())
+    mended = Member(0x1000, [(0x1000, 0x1008)], hasher(b"12345678").digest())
     cache.add("batch_b", [mended], _module(engine), TrapMap((10,), (0x1000,)))
     cache.save()
     again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
     assert [(m.pc, c.name) for m, c in again.lookup(0x2000, _code())] == [(0x2000, "batch_a")]
     assert [(m.pc, c.name) for m, c in again.lookup(0x1000, _code())] == [(0x1000, "batch_b")]
-    newer = Member(0x2000, [(0x2000, 0x2004)], digest(b"abcd").digest())
+    newer = Member(0x2000, [(0x2000, 0x2004)], hasher(b"abcd").digest())
     again.add("batch_c", [newer], _module(engine), TrapMap((10,), (0x2000,)))
     again.save()
     assert set(_read(again.path, again.root)) == {"batch_b", "batch_c"}
@@ -313,7 +313,7 @@ def test_a_planted_entry_is_never_deserialized(program, tmp_path, guest_env):
     seal_at, size = _first_entry(bytes(data))
     body_at = seal_at + 32
     data[body_at + size - 100] ^= 0xFF                   # inside the serialized module
-    data[seal_at:body_at] = digest(data[body_at:body_at + size]).digest()
+    data[seal_at:body_at] = hasher(data[body_at:body_at + size]).digest()
     path.write_bytes(bytes(data))
     outcome, stats = run_cached(program, tmp_path, guest_env, tmp_path / "s2")
     assert outcome == expected and stats["regions"] > 0

@@ -40,7 +40,7 @@ from typing import NamedTuple
 import wasmtime as wt
 from wasmtime import _ffi as ffi
 
-from mvvm.runtime.cachefiles import CacheRoot, digest, read_regular, write_atomically
+from mvvm.runtime.cachefiles import CacheRoot, hasher, read_regular, write_atomically
 from mvvm.runtime.translations import Compiled
 from mvvm.translator.modules import TrapMap, export_name
 
@@ -79,7 +79,7 @@ def version_key(engine_settings: str) -> str:
     """Changes whenever the code that produces or runs translations changes: our sources,
     wasmtime's library (its size and time stand for its version, and cost no import) and
     the engine's settings. wasmtime also refuses artifacts of another version itself."""
-    return digest(f"{_code_digest()} {engine_settings}".encode()).hexdigest()[:20]
+    return hasher(f"{_code_digest()} {engine_settings}".encode()).hexdigest()[:20]
 
 
 @cache
@@ -88,7 +88,7 @@ def _code_digest() -> str:
     keys of two settings (the core module's and the regions'). By os.walk and open rather
     than pathlib's rglob and read_bytes, which took twice as long (3 ms of a warm start)."""
     info = os.stat(ffi.filename)        # the library the bindings loaded
-    sources = digest(f"{info.st_size} {info.st_mtime_ns}".encode())
+    sources = hasher(f"{info.st_size} {info.st_mtime_ns}".encode())
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     for source in sorted(_sources(package)):
         with open(source, "rb") as file:
@@ -107,7 +107,7 @@ class DiskCache:
                  root: CacheRoot) -> None:
         self.engine = engine
         self.root = root
-        self.path = directory / f"{digest(image).hexdigest()[:32]}.cache"
+        self.path = directory / f"{hasher(image).hexdigest()[:32]}.cache"
         self.batches = _read(self.path, root)
         # A region translated again (mended) is saved in a later batch than the one it
         # replaces: the later batch holds the entry, and the earlier one's copy is never
@@ -127,7 +127,7 @@ class DiskCache:
             del self.index[member.pc]
         valid = [(k, m) for k, m in mine
                  if (code := current_code(m.ranges)) is not None
-                 and digest(code).digest() == m.code_hash]
+                 and hasher(code).digest() == m.code_hash]
         if not valid:
             return []
         try:

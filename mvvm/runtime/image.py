@@ -25,7 +25,7 @@ import wasmtime as wt
 
 from mvvm.runtime import layout
 from mvvm.runtime.address_space import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace
-from mvvm.runtime.cachefiles import CacheRoot, digest
+from mvvm.runtime.cachefiles import CacheRoot, hasher
 from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
 from mvvm.runtime.dispatcher import core_module
 from mvvm.runtime.engine import make_engine, settings_text
@@ -279,7 +279,7 @@ class Image:
             guest = self.current_code(ranges)
             if guest is None:
                 return                  # the code changed meanwhile: not worth keeping
-            members.append(Member(code.entry, ranges, digest(guest).digest(),
+            members.append(Member(code.entry, ranges, hasher(guest).digest(),
                                   tuple(sorted(code.region.pruned))))
         with self.translations.lock:
             if generation == self.translations.generation:
