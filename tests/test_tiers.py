@@ -441,6 +441,34 @@ def test_code_asked_for_the_first_time_is_translated_before_code_asked_again(mon
     assert emitted == [0x200, 0x400, 0x100, 0x300]
 
 
+def test_regions_translated_after_a_flush_belong_to_the_new_generation(monkeypatch):
+    """A flush during a round (a loader mapping a library over code) makes what the round
+    translated before it stale, and only that: the regions it translates afterwards are
+    published with the new generation, so that they are installed and kept."""
+    from mvvm.runtime.tiers import BackgroundCompiler
+
+    class Image:                        # what a round reads of one
+        translations = Translations()
+
+    image = Image()
+    compiler = BackgroundCompiler(image)
+
+    def emit(image, pc, profile, again):
+        if pc == 0x100:
+            image.translations.flush()  # while 0x100 is translated
+        return pc
+
+    published: list[tuple[list[int], int]] = []
+    monkeypatch.setattr(compiler, "_emit", emit)
+    monkeypatch.setattr(compiler, "_publish", lambda image, codes, generation, started:
+                        published.append((codes, generation)))
+    profile = Profile(lambda pc: True, lambda pc: [])
+    for pc in (0x100, 0x200, 0x300):
+        compiler._pending[pc] = (profile, False)
+    compiler._round(image)
+    assert published == [([0x200, 0x300], 1)]
+
+
 def test_a_translation_reads_each_page_of_code_once(build_program, monkeypatch):
     """Tier 1's fetch (Image.code_reader) copies a page of code at its first instruction
     and gives what the image's fetch gives everywhere: at the end of the last executable

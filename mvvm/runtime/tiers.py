@@ -138,6 +138,15 @@ class BackgroundCompiler:
                 pc = next((pc for pc, (_, again) in self._pending.items() if not again),
                           next(iter(self._pending)))
                 profile, again = self._pending.pop(pc)
+            if image.translations.generation != generation:
+                # Flushed (code unmapped or rewritten): what this round translated before
+                # is stale, what it translates now is the new generation's. A round kept
+                # its first generation, and a dynamically linked program, whose loader
+                # maps libraries over code while the first regions are translated, had
+                # every later batch dropped as stale: cmake -P ran 166 million
+                # instructions in tier 0 and kept nothing in the disk cache.
+                codes, generation = [], image.translations.generation
+                started = time.perf_counter()
             with self.busy:
                 code = self._emit(image, pc, profile, again)
             if code is not None:
