@@ -8,12 +8,14 @@ leaves is the same every time; tiered runs use the same cache."""
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import stat
-import struct
 import subprocess
 import sys
+import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +27,7 @@ from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
 import mvvm
 from mvvm.runtime.cachefiles import CacheRoot, hasher
-from mvvm.runtime.diskcache import MAGIC, SOURCES, DiskCache, Member, _newest, _read, _sources
+from mvvm.runtime.diskcache import FRAME, MAGIC, SOURCES, Batch, DiskCache, Member, _sources
 from mvvm.runtime.engine import make_engine
 from mvvm.runtime.image import Image
 from mvvm.runtime.profile import SIZE as PROFILE_SIZE
@@ -77,11 +79,17 @@ def test_a_warm_run_loads_neither_translator_nor_decoder(program, tmp_path, gues
                          "dataclasses"}
 
 
+def _batches(path: Path, root: CacheRoot) -> dict[str, Batch]:
+    """The intact batches of a cache file."""
+    disk = DiskCache(path, make_engine(), root)
+    return {name: batch for name in list(disk.entries) if (batch := disk._load(name))}
+
+
 def _newest_regions(cache: Path) -> dict[int, set[int]]:
     """Each entry in the cache and the guest code its newest region holds (its bytes)."""
     (path,) = cache_files(cache)
-    batches = _read(path, CacheRoot.open(cache / "mvvm"))
-    newest = _newest(batches)
+    batches = _batches(path, CacheRoot.open(cache / "mvvm"))
+    newest = {member.pc: batch.name for batch in batches.values() for member in batch.members}
     return {member.pc: {at for lo, hi in member.ranges for at in range(lo, hi)}
             for batch in batches.values() for member in batch.members
             if newest[member.pc] == batch.name}
@@ -170,7 +178,7 @@ def _module(engine: wt.Engine) -> wt.Module:
 
 def _saved_batch(tmp_path: Path, engine: wt.Engine) -> None:
     """A batch of two regions, at 0x1000 (code b"12345678") and 0x2000 (b"abcd")."""
-    cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    cache = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     members = [Member(0x1000, [(0x1000, 0x1008)], hasher(b"12345678").digest(),
                       (0x1010, 0x1020)),
                Member(0x2000, [(0x2000, 0x2004)], hasher(b"abcd").digest())]
@@ -190,7 +198,7 @@ def _code(changed: int | None = None) -> Callable[[list[tuple[int, int]]], bytes
 def test_a_batch_loads_whole_and_once(tmp_path):
     engine = make_engine()
     _saved_batch(tmp_path, engine)
-    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    again = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     loaded = again.lookup(0x2000, _code())
     assert [(m.pc, m.pruned, c.export, c.name) for m, c in loaded] == [
         (0x1000, (0x1010, 0x1020), "r0", "batch_a"), (0x2000, (), "r1", "batch_a")]
@@ -201,9 +209,9 @@ def test_a_batch_loads_whole_and_once(tmp_path):
 def test_region_whose_guest_code_changed_is_not_used(tmp_path):
     engine = make_engine()
     _saved_batch(tmp_path, engine)
-    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    again = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     assert [m.pc for m, _ in again.lookup(0x1000, _code(changed=0x1000))] == [0x2000]
-    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    again = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     assert again.lookup(0x1000, lambda ranges: None) == []      # no longer executable
     assert again.lookup(0x3000, _code()) == []
 
@@ -211,20 +219,82 @@ def test_region_whose_guest_code_changed_is_not_used(tmp_path):
 def test_a_region_translated_again_replaces_its_older_copy(tmp_path):
     """A later batch's region at an entry is the one installed, even when the earlier
     batch loads for its other regions; a batch whose regions all have later copies is
-    dropped from the file."""
+    dropped when the file is rewritten, which it is once such batches make up half of it
+    (batch_a, after batch_c: two regions' worth of the file's three)."""
     engine = make_engine()
     _saved_batch(tmp_path, engine)
-    cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    cache = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     mended = Member(0x1000, [(0x1000, 0x1008)], hasher(b"12345678").digest())
     cache.add("batch_b", [mended], _module(engine), TrapMap((10,), (0x1000,)))
     cache.save()
-    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    again = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     assert [(m.pc, c.name) for m, c in again.lookup(0x2000, _code())] == [(0x2000, "batch_a")]
     assert [(m.pc, c.name) for m, c in again.lookup(0x1000, _code())] == [(0x1000, "batch_b")]
     newer = Member(0x2000, [(0x2000, 0x2004)], hasher(b"abcd").digest())
     again.add("batch_c", [newer], _module(engine), TrapMap((10,), (0x2000,)))
     again.save()
-    assert set(_read(again.path, again.root)) == {"batch_b", "batch_c"}
+    assert set(_batches(again.path, again.root)) == {"batch_b", "batch_c"}
+
+
+def _another_batch(cache: DiskCache, name: str, pc: int) -> None:
+    cache.add(name, [Member(pc, [(pc, pc + 4)], hasher(b"wxyz").digest())],
+              _module(cache.engine), TrapMap((10,), (pc,)))
+
+
+def test_a_save_appends_to_the_file(tmp_path):
+    """A run's new batches are appended: the batches earlier runs saved are neither read
+    nor written again (cmake -P's 14 MB file took 140 ms to save, rewritten whole)."""
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
+    path = tmp_path / "image.cache"
+    before, inode = path.read_bytes(), path.stat().st_ino
+    cache = DiskCache(path, engine, CacheRoot.open(tmp_path))
+    _another_batch(cache, "batch_b", 0x3000)
+    cache.save()
+    assert path.stat().st_ino == inode and path.read_bytes().startswith(before)
+    assert set(_batches(path, cache.root)) == {"batch_a", "batch_b"}
+
+
+def test_a_torn_append_is_cut_off_by_the_next_save(tmp_path):
+    """A run that died while appending leaves part of a batch at the end of the file; the
+    next run that saves writes the file again, with the intact batches and its own."""
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
+    path = tmp_path / "image.cache"
+    intact = path.read_bytes()
+    with path.open("ab") as file:
+        file.write(FRAME.pack(1000, bytes(32)) + b"torn")
+    cache = DiskCache(path, engine, CacheRoot.open(tmp_path))
+    assert set(cache.entries) == {"batch_a"}
+    _another_batch(cache, "batch_b", 0x3000)
+    cache.save()
+    data = path.read_bytes()
+    assert data.startswith(intact) and b"torn" not in data
+    assert set(_batches(path, cache.root)) == {"batch_a", "batch_b"}
+
+
+def test_runs_saving_at_once_keep_every_batch(tmp_path):
+    """Writers take turns on the file (a lock). The first to have it here finds a torn
+    batch at the end and writes the file anew, renaming it over the old one, which the
+    others have open and wait on: each then appends to the new file, not the old."""
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
+    path = tmp_path / "image.cache"
+    with path.open("ab") as file:
+        file.write(FRAME.pack(1000, bytes(32)) + b"torn")
+    caches = [DiskCache(path, engine, CacheRoot.open(tmp_path)) for _ in range(6)]
+    for k, cache in enumerate(caches):
+        _another_batch(cache, f"batch_{k}", 0x3000 + 0x100 * k)
+    threads = [threading.Thread(target=cache.save) for cache in caches]
+    with path.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        for thread in threads:
+            thread.start()
+        time.sleep(0.2)                         # all of them waiting for the lock
+    for thread in threads:
+        thread.join()
+    assert b"torn" not in path.read_bytes()
+    assert set(_batches(path, caches[0].root)) == {"batch_a", *(f"batch_{k}" for k in range(6))}
 
 
 class _Guest:
@@ -251,14 +321,14 @@ def test_a_batch_translated_before_a_flush_is_not_kept(tmp_path, flushed):
     region read table1, the guest rewrote the table, and the batch, saved with the new
     table's hash, ran the old one in the next run (exit 91 for 203)."""
     engine = make_engine()
-    cache = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    cache = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     code = SimpleNamespace(entry=0x2000, code_ranges=lambda: [(0x2000, 0x2004)],
                            region=SimpleNamespace(pruned=set()))
     guest = _Guest(cache, flushed)
     Image.keep_batch(guest, "batch_a", [code], _module(engine),
                      TrapMap((10,), (0x2000,)), guest.translations.generation)
     cache.save()
-    again = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    again = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     assert [m.pc for m, _ in again.lookup(0x2000, _code())] == ([] if flushed else [0x2000])
 
 
@@ -299,8 +369,8 @@ def test_damaged_core_and_expansion_files_are_rebuilt(program, tmp_path, guest_e
 
 def _first_entry(data: bytes) -> tuple[int, int]:
     """Where the first batch's seal and body are in a cache file: (seal offset, body size)."""
-    (size,) = struct.unpack_from("<I", data, len(MAGIC) + 4)
-    return len(MAGIC) + 8, size
+    size, _ = FRAME.unpack_from(data, len(MAGIC))
+    return len(MAGIC) + 4, size
 
 
 def test_a_planted_entry_is_never_deserialized(program, tmp_path, guest_env):
@@ -370,8 +440,9 @@ def test_entries_sealed_under_another_key_are_not_loaded(tmp_path):
     """The same file read with another user's key (another cache root) holds nothing."""
     engine = make_engine()
     _saved_batch(tmp_path, engine)
-    mine = DiskCache(tmp_path, engine, b"image", CacheRoot.open(tmp_path))
+    mine = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     other = tmp_path / "other"
-    theirs = DiskCache(tmp_path, engine, b"image", CacheRoot.open(other))
-    assert mine.batches and mine.path == theirs.path
-    assert theirs.batches == {} and theirs.lookup(0x1000, _code()) == []
+    theirs = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(other))
+    assert mine.path == theirs.path and set(mine.entries) == set(theirs.entries) == {"batch_a"}
+    assert mine.lookup(0x1000, _code()) != []
+    assert theirs.lookup(0x1000, _code()) == [] and theirs.entries == {}

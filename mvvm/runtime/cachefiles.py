@@ -81,16 +81,29 @@ def hasher(data: bytes = b"") -> blake2b:
     return blake2b(data, digest_size=DIGEST_BYTES)
 
 
-def read_regular(path: Path, limit: int = MAX_FILE) -> bytes | None:
-    """A regular file's bytes (not through a symlink, at most limit of them), else None."""
+def open_regular(path: Path, limit: int = MAX_FILE) -> int | None:
+    """A descriptor of the regular file at path (not through a symlink, at most limit
+    bytes long), else None."""
     try:
         fd = os.open(path, OPEN_FLAGS)
     except OSError:
         return None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
+        return None
+    return fd
+
+
+def read_regular(path: Path, limit: int = MAX_FILE) -> bytes | None:
+    """A regular file's bytes (not through a symlink, at most limit of them), else None."""
+    fd = open_regular(path, limit)
+    if fd is None:
+        return None
+    try:
         with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read(limit + 1)
         return data if len(data) <= limit else None

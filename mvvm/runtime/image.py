@@ -26,7 +26,7 @@ import wasmtime as wt
 from mvvm.runtime import layout
 from mvvm.runtime.address_space import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace
 from mvvm.runtime.cachefiles import CacheRoot, hasher
-from mvvm.runtime.diskcache import DiskCache, Member, default_directory, version_key
+from mvvm.runtime.diskcache import DiskCache, Member, cache_path, default_directory, version_key
 from mvvm.runtime.dispatcher import core_module
 from mvvm.runtime.engine import make_engine, settings_text
 from mvvm.runtime.memories import GUEST_SIZE, RESERVATION, Region
@@ -300,7 +300,7 @@ class Image:
                 for m in self.space.mappings() if m.prot & PROT_EXEC)
             directory = root.path / version_key(f"{self.settings} precise="
                                                 f"{self.precise} counting={self.counting}")
-            self._disk = DiskCache(directory, self.engine, image, root)
+            self._disk = DiskCache(cache_path(directory, image), self.engine, root)
         return self._disk
 
     @functools.cached_property

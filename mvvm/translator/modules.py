@@ -9,6 +9,7 @@ nothing never loads).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from typing import NamedTuple
 
 
@@ -20,8 +21,8 @@ def region_name(entry: int) -> str:
 class TrapMap(NamedTuple):
     """Where each guest instruction's code starts in the module, to map a trap to a pc."""
 
-    offsets: tuple[int, ...]         # ascending module offsets
-    pcs: tuple[int, ...]
+    offsets: Sequence[int]           # ascending module offsets
+    pcs: Sequence[int]
 
     def pc_at(self, module_offset: int) -> int:
         """The guest pc whose code contains this module offset (from a trap frame)."""
