@@ -321,14 +321,21 @@ class Image:
     # -- guest code ----------------------------------------------------------------------
 
     def current_code(self, ranges: list[tuple[int, int]]) -> bytes | None:
-        """The guest bytes in ranges, or None unless all of them are executable."""
-        parts = []
-        for start, end in ranges:
-            if not all(self.executable(page) for page in range(start & ~(PAGE - 1), end, PAGE)):
-                return None
-            self._watch(start, end - start)
-            parts.append(self.memory.read(start, end - start))
-        return b"".join(parts)
+        """The guest bytes in ranges, or None unless all of them are executable. Read a run
+        of whole pages at a time: a region's ranges (its blocks, about five) mostly share
+        a page or two, and a warm run checks a thousand regions' code (cmake -P: 40 ms
+        reading range by range)."""
+        runs = _page_runs(ranges)
+        if not all(self.executable(page)
+                   for first, end in runs for page in range(first, end, PAGE)):
+            return None
+        pages = []
+        for first, end in runs:
+            self._watch(first, end - first)
+            pages.append((first, end, self.memory.read(first, end - first)))
+        return b"".join(next(data[start - first:end - first]
+                             for first, last, data in pages if first <= start <= last)
+                        for start, end in ranges)
 
     def _watch(self, addr: int, size: int) -> None:
         """Code is about to be read for translation: a store to it from now on drops the
@@ -409,6 +416,18 @@ class Image:
                 print(f"0x{pc:016x}:  {raw:<18}{mnemonic:<24}{operands}".rstrip(), file=out)
             print(file=out)
         out.flush()
+
+
+def _page_runs(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The runs of consecutive pages that ranges touch, as (start, end) addresses."""
+    runs: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        first, last = start & ~(PAGE - 1), (end + PAGE - 1) & ~(PAGE - 1)
+        if runs and first <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], last))
+        else:
+            runs.append((first, last))
+    return runs
 
 
 @functools.cache
