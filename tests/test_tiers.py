@@ -12,6 +12,7 @@ import json
 import shutil
 import weakref
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import toolchain
@@ -443,8 +444,9 @@ def test_code_asked_for_the_first_time_is_translated_before_code_asked_again(mon
 
 def test_regions_translated_after_a_flush_belong_to_the_new_generation(monkeypatch):
     """A flush during a round (a loader mapping a library over code) makes what the round
-    translated before it stale, and only that: the regions it translates afterwards are
-    published with the new generation, so that they are installed and kept."""
+    translated before it stale: the regions it translates afterwards are published with
+    the new generation, so that they are installed and kept, and the stale one is asked
+    for again (dropped, it ran in tier 0 for the rest of the run)."""
     from mvvm.runtime.tiers import BackgroundCompiler
 
     class Image:                        # what a round reads of one
@@ -454,19 +456,47 @@ def test_regions_translated_after_a_flush_belong_to_the_new_generation(monkeypat
     compiler = BackgroundCompiler(image)
 
     def emit(image, pc, profile, again):
-        if pc == 0x100:
+        if pc == 0x100 and image.translations.generation == 0:
             image.translations.flush()  # while 0x100 is translated
         return pc
 
     published: list[tuple[list[int], int]] = []
     monkeypatch.setattr(compiler, "_emit", emit)
-    monkeypatch.setattr(compiler, "_publish", lambda image, codes, generation, started:
+    monkeypatch.setattr(compiler, "_publish", lambda image, codes, asked, generation, started:
                         published.append((codes, generation)))
     profile = Profile(lambda pc: True, lambda pc: [])
     for pc in (0x100, 0x200, 0x300):
         compiler._pending[pc] = (profile, False)
     compiler._round(image)
-    assert published == [([0x200, 0x300], 1)]
+    assert published == [([0x200, 0x300, 0x100], 1)]
+
+
+def test_a_batch_a_flush_made_stale_while_it_compiled_is_asked_for_again(monkeypatch):
+    """Regions whose batch was compiled across a flush are dropped, and asked for once
+    more; a region whose code is flushed each time it is translated is not asked for a
+    third time (a guest that keeps rewriting its code)."""
+    from mvvm.runtime import tiers
+
+    class Image:                        # what a round and a publish read of one
+        translations = Translations()
+        stats = SimpleNamespace(background_seconds=0.0, batches=0)
+        cpus: list = []
+
+    image = Image()
+    compiler = tiers.BackgroundCompiler(image)
+    compiled: list[tuple[list[int], int]] = []
+
+    def compile_batch(image, name, codes, generation):
+        compiled.append(([code.entry for code in codes], generation))
+        image.translations.flush()      # while the batch compiles: it is stale
+
+    monkeypatch.setattr(tiers, "compile_batch", compile_batch)
+    monkeypatch.setattr(compiler, "_emit", lambda image, pc, profile, again:
+                        SimpleNamespace(entry=pc, region=SimpleNamespace(pruned=set())))
+    compiler._pending[0x100] = (Profile(lambda pc: True, lambda pc: []), False)
+    while compiler._pending:            # as the thread's loop does, round after round
+        compiler._round(image)
+    assert compiled == [([0x100], 0), ([0x100], 1)]
 
 
 def test_a_translation_reads_each_page_of_code_once(build_program, monkeypatch):

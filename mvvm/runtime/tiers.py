@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mvvm.translator.translate import RegionCode
 
 ProfileSource = Callable[[], "Profile"]   # what tier 0 saw, made when a region is translated
+Request = tuple[int, ProfileSource, bool]  # an entry, its profile, and whether asked again
 
 MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
 GATHER_SECONDS = 0.01                # how long a first request waits for others to join it
@@ -53,6 +54,7 @@ class BackgroundCompiler:
         weakref.finalize(image, self._stop)
         self._pending: dict[int, tuple[ProfileSource, bool]] = {}  # pc -> (profile, again)
         self._asked: set[int] = set()
+        self._asked_again: set[int] = set()     # after a flush dropped their translation
         self._pruned_by: dict[int, set[int]] = {}     # branch side -> regions without it
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -130,6 +132,7 @@ class BackgroundCompiler:
         million instructions against 15-50 million; in a third to a half of cold runs)."""
         generation = image.translations.generation
         codes: list[RegionCode] = []
+        asked: list[Request] = []
         started = time.perf_counter()
         while True:
             with self._wakeup:
@@ -145,27 +148,44 @@ class BackgroundCompiler:
                 # maps libraries over code while the first regions are translated, had
                 # every later batch dropped as stale: cmake -P ran 166 million
                 # instructions in tier 0 and kept nothing in the disk cache.
-                codes, generation = [], image.translations.generation
+                self._ask_again(asked)
+                codes, asked, generation = [], [], image.translations.generation
                 started = time.perf_counter()
             with self.busy:
                 code = self._emit(image, pc, profile, again)
             if code is not None:
                 codes.append(code)
+                asked.append((pc, profile, again))
             if codes and (len(codes) == MAX_BATCH
                           or time.perf_counter() - started > BATCH_SECONDS):
                 with self.busy:
-                    self._publish(image, codes, generation, started)
-                codes, started = [], time.perf_counter()
+                    self._publish(image, codes, asked, generation, started)
+                codes, asked, started = [], [], time.perf_counter()
         if codes:
             with self.busy:
-                self._publish(image, codes, generation, started)
+                self._publish(image, codes, asked, generation, started)
 
-    def _publish(self, image: Image, codes: list[RegionCode], generation: int,
-                 started: float) -> None:
+    def _ask_again(self, asked: list[Request]) -> None:
+        """Regions translated from code that a flush then dropped, though the code itself
+        may be the same (ld.so maps a library's data over its code, which flushes all):
+        translate them again, once each (a guest that kept rewriting its code would keep
+        this thread translating). Dropped and not asked again, a region that got hot while
+        ld.so mapped libraries ran in tier 0 for the rest of the run, every run."""
+        with self._wakeup:
+            for pc, profile, again in asked:
+                if pc not in self._asked_again:
+                    self._asked_again.add(pc)
+                    self._asked.add(pc)
+                    self._pending.setdefault(pc, (profile, again))
+
+    def _publish(self, image: Image, codes: list[RegionCode], asked: list[Request],
+                 generation: int, started: float) -> None:
         """Compile the regions into one module and add them to the translations; wake
         every guest thread to install them."""
         name = f"batch_{os.urandom(8).hex()}"     # unique, also beside the disk cache's
         compile_batch(image, name, codes, generation)
+        if generation != image.translations.generation:
+            self._ask_again(asked)
         for code in codes:
             self.left_out(code.entry, code.region.pruned)
         image.stats.background_seconds += time.perf_counter() - started
