@@ -499,6 +499,39 @@ def test_a_batch_a_flush_made_stale_while_it_compiled_is_asked_for_again(monkeyp
     assert compiled == [([0x100], 0), ([0x100], 1)]
 
 
+def test_a_side_a_region_still_leaves_out_when_translated_again_is_given_up(monkeypatch):
+    """A region translated again for a side it left out, that leaves it out again (its
+    budget spent, or an indirect jump with more targets than a region follows), is not
+    translated again for it: not in this run, and not in later ones, which load it with
+    the sides it leaves out (cmake -P translated the same region again every run)."""
+    from mvvm.runtime.tiers import BackgroundCompiler
+
+    class Image:                        # what a round reads of one
+        translations = Translations()
+
+        def executable(self, pc):
+            return True
+
+    compiler = BackgroundCompiler(Image())
+    translated: list[tuple[int, bool]] = []
+
+    def emit(image, pc, *, profile, full):
+        translated.append((pc, full))
+        return SimpleNamespace(entry=pc, region=SimpleNamespace(pruned={0x150, 0x160}))
+
+    monkeypatch.setattr("mvvm.runtime.tiers.emit", emit)
+    monkeypatch.setattr(compiler, "_publish", lambda image, codes, asked, generation, started:
+                        [compiler.left_out(code.entry, code.region.pruned) for code in codes])
+    profile = Profile(lambda pc: True, lambda pc: [])
+    compiler.left_out(0x100, {0x150, 0x160})           # as loaded from the disk cache
+    compiler.reprofile(0x150, lambda: profile)
+    compiler._round(Image())
+    assert translated == [(0x100, True)]
+    assert compiler._pruned_by == {0x160: {0x100}}
+    compiler.reprofile(0x150, lambda: profile)
+    assert not compiler._pending
+
+
 def test_a_translation_reads_each_page_of_code_once(build_program, monkeypatch):
     """Tier 1's fetch (Image.code_reader) copies a page of code at its first instruction
     and gives what the image's fetch gives everywhere: at the end of the last executable

@@ -56,6 +56,7 @@ class BackgroundCompiler:
         self._asked: set[int] = set()
         self._asked_again: set[int] = set()     # after a flush dropped their translation
         self._pruned_by: dict[int, set[int]] = {}     # branch side -> regions without it
+        self._mending: dict[int, set[int]] = {}       # entry -> sides it is asked again for
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
         # Held while translating or compiling: fork() waits for it, so that the child
@@ -85,6 +86,8 @@ class BackgroundCompiler:
         translated again with the profile as it is then (once per region and side)."""
         with self._wakeup:
             entries = self._pruned_by.pop(pc, set())
+            for entry in entries:
+                self._mending.setdefault(entry, set()).add(pc)
         for entry in entries:
             self.request(entry, profile, again=True)
 
@@ -207,9 +210,17 @@ class BackgroundCompiler:
         if not image.executable(pc):
             return None
         try:
-            return emit(image, pc, profile=profile(), full=again)
+            code = emit(image, pc, profile=profile(), full=again)
         except GuestFault:          # the code went away meanwhile: tier 0 goes on with it
             return None
+        with self._wakeup:
+            mending = self._mending.pop(pc, set()) if again else set()
+        # A side the region still leaves out, though translated again for it, is one it
+        # cannot have (its budget is spent; its indirect jump has more targets than a
+        # region follows): not asked for again, here or in later runs. cmake -P translated
+        # the same 2,000 instructions again in every run, for its entry's own jump.
+        code.region.pruned -= mending
+        return code
 
 
 # The translator is imported when the first region is, not before: a run that never
