@@ -27,7 +27,16 @@ from toolchain import PROGRAMS, Outcome, run_mvvm, run_qemu
 
 import mvvm
 from mvvm.runtime.cachefiles import CacheRoot, hasher
-from mvvm.runtime.diskcache import FRAME, MAGIC, SOURCES, Batch, DiskCache, Member, _sources
+from mvvm.runtime.diskcache import (
+    FRAME,
+    MAGIC,
+    MAX_WANTED,
+    SOURCES,
+    Batch,
+    DiskCache,
+    Member,
+    _sources,
+)
 from mvvm.runtime.engine import make_engine
 from mvvm.runtime.image import Image
 from mvvm.runtime.profile import SIZE as PROFILE_SIZE
@@ -330,6 +339,26 @@ def test_a_batch_translated_before_a_flush_is_not_kept(tmp_path, flushed):
     cache.save()
     again = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
     assert [m.pc for m, _ in again.lookup(0x2000, _code())] == ([] if flushed else [0x2000])
+
+
+def test_entries_a_run_ended_without_are_asked_for_at_once_by_the_next(tmp_path):
+    """A run saves the entries tier 1 did not deliver before it ended; the next run asks
+    for them at their first jumps (Image.cached_entries). One that is still not ready
+    then (it runs once, at the end) is given up; and a run that left more than
+    MAX_WANTED (a first run) leaves none."""
+    engine = make_engine()
+    path = tmp_path / "image.cache"
+
+    def run(undelivered: list[int]) -> frozenset[int]:
+        disk = DiskCache(path, engine, CacheRoot.open(tmp_path))
+        disk.save(undelivered=undelivered)
+        return DiskCache(path, engine, CacheRoot.open(tmp_path)).wanted
+
+    assert run([0x1000, 0x2000]) == {0x1000, 0x2000}
+    assert run([0x2000, 0x3000]) == {0x3000}              # 0x2000: asked at once in vain
+    assert run([0x2000]) == set()                         # given up for good
+    assert run([0x4000 + 2 * k for k in range(MAX_WANTED + 1)]) == set()
+    assert run([0x5000]) == {0x5000}
 
 
 def test_the_profile_a_run_saves_joins_the_next_runs():

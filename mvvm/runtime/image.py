@@ -254,11 +254,12 @@ class Image:
         return bool(found)
 
     def cached_entries(self) -> list[int]:
-        """The entries of the regions in the disk cache not yet loaded (opening it: the
-        program and its loader are mapped by now, so the key is the same every run)."""
+        """The entries of the regions in the disk cache not yet loaded, and those the last
+        run asked tier 1 for and ended without (opening the cache: the program and its
+        loader are mapped by now, so the key is the same every run)."""
         with self.translations.lock:
             disk = self._disk_cache()
-            return list(disk.index) if disk is not None else []
+            return [*disk.index, *disk.wanted] if disk is not None else []
 
     def keep_batch(self, name: str, codes: list[RegionCode], module: wt.Module,
                    traps: TrapMap, generation: int) -> None:
@@ -312,11 +313,14 @@ class Image:
 
     def save_code(self, profile: ProfileData | None = None) -> None:
         """Keep this run's new translations for the next run (no-op without a disk cache),
-        with profile (tier 0's) merged into the saved one."""
+        with profile (tier 0's) merged into the saved one, and the entries tier 1 was
+        asked for and has not delivered (DiskCache.save)."""
+        undelivered = [] if self.compiler is None else self.compiler.undelivered(
+            self.translations)
         with self.translations.lock:
             if self._disk is not None:
                 self._disk.save(None if profile is None
-                                else lambda: merged(profile, self.saved_profile))
+                                else lambda: merged(profile, self.saved_profile), undelivered)
 
     # -- guest code ----------------------------------------------------------------------
 

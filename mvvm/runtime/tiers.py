@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import wasmtime as wt
 
 from mvvm.errors import GuestFault
-from mvvm.runtime.translations import Compiled
+from mvvm.runtime.translations import Compiled, Translations
 from mvvm.translator.modules import export_name
 
 if TYPE_CHECKING:
@@ -97,6 +97,12 @@ class BackgroundCompiler:
         with self._wakeup:
             for side in sides:
                 self._pruned_by.setdefault(side, set()).add(entry)
+
+    def undelivered(self, translations: Translations) -> list[int]:
+        """The entries asked for that have no translation (yet, or it was dropped)."""
+        with self._wakeup:
+            asked = list(self._asked)
+        return [pc for pc in asked if translations.get(pc) is None]
 
     def forget(self) -> None:
         """The translations were flushed: entries may be asked for again."""

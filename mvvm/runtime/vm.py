@@ -300,7 +300,9 @@ class VM:
 
     def _expect_cached(self) -> None:
         """Make each entry the disk cache holds hot at its first jump in tier 0, so that
-        a warm run loads its batch then rather than after HOT_THRESHOLD interpretations."""
+        a warm run loads its batch then rather than after HOT_THRESHOLD interpretations;
+        and each entry the last run wanted compiled and ended without, so that tier 1 has
+        it early enough this time."""
         if self.image.tier != TIERED or self._cache_expected:
             return
         self._cache_expected = True
