@@ -225,6 +225,37 @@ def test_region_whose_guest_code_changed_is_not_used(tmp_path):
     assert again.lookup(0x3000, _code()) == []
 
 
+def test_a_region_whose_code_is_not_there_yet_stays_for_a_later_lookup(tmp_path):
+    """A batch handed out before the code of some of its regions is mapped (a library's
+    regions beside the loader's) keeps those for a later lookup, which finds the code."""
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
+    again = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
+    mapped = _code()
+
+    def not_yet(ranges: list[tuple[int, int]]) -> bytes | None:
+        return None if ranges[0][0] == 0x2000 else mapped(ranges)
+
+    assert [m.pc for m, _ in again.lookup(0x1000, not_yet)] == [0x1000]
+    assert [m.pc for m, _ in again.lookup(0x2000, mapped)] == [0x2000]
+    assert again.lookup(0x2000, mapped) == []
+
+
+def test_a_flush_hands_every_batch_out_again(tmp_path):
+    """The translations were flushed (ld.so mapped data over code): every batch can be
+    handed out again, its module deserialized once."""
+    engine = make_engine()
+    _saved_batch(tmp_path, engine)
+    again = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
+    loaded = again.lookup(0x1000, _code())
+    assert [m.pc for m, _ in loaded] == [0x1000, 0x2000]
+    assert again.lookup(0x2000, _code()) == []
+    again.rewind()
+    reloaded = again.lookup(0x2000, _code())
+    assert [m.pc for m, _ in reloaded] == [0x1000, 0x2000]
+    assert reloaded[0][1].module is loaded[0][1].module
+
+
 def test_a_region_translated_again_replaces_its_older_copy(tmp_path):
     """A later batch's region at an entry is the one installed, even when the earlier
     batch loads for its other regions; a batch whose regions all have later copies is

@@ -142,31 +142,46 @@ class DiskCache:
         # installed, though the rest of that batch may be.
         self.index = _newest({name: e.pcs for name, e in self.entries.items()})
         self.added: dict[str, Batch] = {}
+        self._batches: dict[str, Batch] = {}           # read and checked, by name
+        self._modules: dict[str, wt.Module] = {}       # deserialized
 
     def lookup(self, pc: int, current_code: CodeReader) -> list[tuple[Member, Compiled]]:
-        """The regions of the cached batch that holds pc, those whose guest code is still
-        there; each batch is handed out once."""
-        name = self.index.get(pc)
+        """The regions of the cached batch that holds pc, those whose guest code is there;
+        each region is handed out once. The others stay for a later lookup: a batch
+        may hold a library's regions beside the loader's, and handed out while the loader
+        maps the library, it lost them for the run (ruff check translated 35 regions its
+        cache held again, every run)."""
+        name = self.index.pop(pc, None)     # found or not, pc is not looked up again
         if name is None:
             return []
-        mine = {p for p in self.entries[name].pcs if self.index.get(p) == name}
-        for p in mine:
-            del self.index[p]
         batch = self._load(name)
         if batch is None:
             return []
         valid = [(k, m) for k, m in enumerate(batch.members)
-                 if m.pc in mine and (code := current_code(m.ranges)) is not None
+                 if (m.pc == pc or self.index.get(m.pc) == name)
+                 and (code := current_code(m.ranges)) is not None
                  and hasher(code).digest() == m.code_hash]
+        for _, m in valid:
+            self.index.pop(m.pc, None)
         if not valid:
             return []
-        try:
-            module = _deserialize(self.engine, batch.module)
-        except wt.WasmtimeError:
-            self._drop(name)      # made by an incompatible engine: rebuild
-            return []
+        module = self._modules.get(name)
+        if module is None:
+            try:
+                module = self._modules[name] = _deserialize(self.engine, batch.module)
+            except wt.WasmtimeError:
+                self._drop(name)      # made by an incompatible engine: rebuild
+                return []
         return [(m, Compiled(module, export_name(k), batch.name, batch.traps, m.ranges))
                 for k, m in valid]
+
+    def rewind(self) -> None:
+        """The translations were flushed: hand every batch out again, its regions checked
+        against the guest's code again. A flush drops translations of code that is still
+        there (ld.so maps a library's data over its code, and ruff's threads map their
+        stacks), and a batch handed out before it was lost for the run: ruff check
+        translated again, every run, 40 of the regions its cache held."""
+        self.index = _newest({name: e.pcs for name, e in self.entries.items()})
 
     def add(self, name: str, members: list[Member], module: wt.Module,
             traps: TrapMap) -> None:
@@ -216,15 +231,23 @@ class DiskCache:
             _evict(self.path.parent.parent, LIMIT_BYTES)
 
     def _load(self, name: str) -> Batch | None:
-        """The batch, if its seal holds."""
-        entry = self.entries[name]
+        """The batch, if its seal holds (read once: `rewind` hands it out again)."""
+        if name in self._batches:
+            return self._batches[name]
+        entry = self.entries.get(name)
+        if entry is None:           # dropped: its other regions' entries still name it
+            return None
         frame = bytearray(FRAME.size + entry.size)
-        if self._fd is None or os.preadv(self._fd, [frame], entry.at) != len(frame):
+        try:
+            if self._fd is None or os.preadv(self._fd, [frame], entry.at) != len(frame):
+                frame = bytearray()
+        except OSError:
             frame = bytearray()
         batch = _opened(frame, self.root)
         if batch is None or batch.name != name:
             self._drop(name)
             return None
+        self._batches[name] = batch
         return batch
 
     def _drop(self, name: str) -> None:

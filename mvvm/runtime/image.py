@@ -128,6 +128,8 @@ class Image:
         self.translations.flush()
         if self.compiler is not None:
             self.compiler.forget()
+        if self._disk is not None:
+            self._disk.rewind()
         for cpu in list(self.cpus):
             cpu.wake()
 
@@ -240,6 +242,8 @@ class Image:
         whose code is still the guest's."""
         started = time.perf_counter()
         with self.translations.lock:
+            if self.translations.get(pc) is not None:
+                return True     # another thread loaded it while this one waited for the lock
             disk = self._disk_cache()
             if disk is None:
                 return False
