@@ -52,6 +52,7 @@ MAGIC = b"MVVMCC05"
 LIMIT_BYTES = 256 << 20
 PROFILE_SUFFIX = ".profile"
 WANTED_SUFFIX = ".wanted"
+PRECISE_SUFFIX = ".precise"
 MAX_WANTED = 64                    # undelivered entries a run asks for at their first jumps
 SOURCES = ("translator", "interpreter", "isa", "wasm", "runtime")
 
@@ -186,6 +187,14 @@ class DiskCache:
     def add(self, name: str, members: list[Member], module: wt.Module,
             traps: TrapMap) -> None:
         self.added[name] = Batch(name, members, module.serialize(), traps)
+
+    @property
+    def goes_precise(self) -> bool:
+        """An earlier run of the program switched to precise mode (its fault handlers)."""
+        return self.root.read(self.path.with_suffix(PRECISE_SUFFIX)) is not None
+
+    def mark_precise(self) -> None:
+        self.root.write(self.path.with_suffix(PRECISE_SUFFIX), b"")
 
     def saved_profile(self) -> bytes | None:
         """The profile the last run that compiled something left (mvvm.runtime.profile)."""
@@ -455,5 +464,5 @@ def _evict(root: Path, limit: int) -> None:
             break
         total -= f.stat().st_size
         f.unlink(missing_ok=True)
-        for suffix in (PROFILE_SUFFIX, WANTED_SUFFIX):
+        for suffix in (PROFILE_SUFFIX, WANTED_SUFFIX, PRECISE_SUFFIX):
             f.with_suffix(suffix).unlink(missing_ok=True)

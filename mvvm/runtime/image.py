@@ -152,8 +152,12 @@ class Image:
 
     def require_precise(self) -> None:
         """Translate in precise mode from now on (mvvm.runtime.precise), for the guest's
-        fault handlers. The imprecise translations go; so does their disk cache."""
+        fault handlers. The imprecise translations go; so does their disk cache, which
+        remembers it: the program's next run translates in precise mode from the start
+        (`_disk_cache`)."""
         if not self.precise:
+            if self._disk is not None:
+                self._disk.mark_precise()
             self.save_code()
             self._disk = None
             self.precise = True
@@ -298,15 +302,26 @@ class Image:
         anyway, so a key shared by two builds only costs cache hits."""
         root = cache_root(self.cache_dir) if self.cache_dir is not None else None
         if self._disk is None and root is not None:
-            image = b"".join(
-                f"{m.name} {m.start:x} {m.end:x}".encode()
-                + (self.current_code([(m.start, min(m.end, m.start + PAGE))]) or b"")
-                + (self.current_code([(max(m.start, m.end - PAGE), m.end)]) or b"")
-                for m in self.space.mappings() if m.prot & PROT_EXEC)
-            directory = root.path / version_key(f"{self.settings} precise="
-                                                f"{self.precise} counting={self.counting}")
-            self._disk = DiskCache(cache_path(directory, image), self.engine, root)
+            self._disk = self._open_disk_cache(root)
+            if self._disk.goes_precise and not self.precise:
+                # What runs before a program installs its fault handler was translated
+                # imprecise, every run, and dropped (ruff: its loader's and its start's
+                # regions, 40 a run, though the precise cache held them).
+                self._disk = None
+                self.precise = True
+                self._drop_translations()
+                self._disk = self._open_disk_cache(root)
         return self._disk
+
+    def _open_disk_cache(self, root: CacheRoot) -> DiskCache:
+        image = b"".join(
+            f"{m.name} {m.start:x} {m.end:x}".encode()
+            + (self.current_code([(m.start, min(m.end, m.start + PAGE))]) or b"")
+            + (self.current_code([(max(m.start, m.end - PAGE), m.end)]) or b"")
+            for m in self.space.mappings() if m.prot & PROT_EXEC)
+        directory = root.path / version_key(f"{self.settings} precise="
+                                            f"{self.precise} counting={self.counting}")
+        return DiskCache(cache_path(directory, image), self.engine, root)
 
     @functools.cached_property
     def saved_profile(self) -> ProfileData | None:
