@@ -4,29 +4,32 @@ Compiling a region costs ~1.5 ms in Cranelift and translating it ~0.75 ms
 in Python; deserializing it costs ~0.1 ms. So a second run of a program
 loads its regions instead of rebuilding them. An entry is a batch: one
 module and the regions in it, as tier 1 compiled them together. A batch is
-deserialized only when the run first needs one of its regions, so a warm
-start costs what the run executes, not what the program ever ran.
+read, checked and deserialized only when the run first needs one of its
+regions, so a warm start costs what the run executes, not what the program
+ever ran.
 
 Layout: `$XDG_CACHE_HOME/mvvm/<version>/<image>.cache`. <version> hashes the
 translator's sources, the wasmtime version and the engine's settings, so a
 changed translator never sees old code. <image> hashes the program file; one
-file per program holds all its batches, read once at start-up. Beside it,
-`<image>.profile` keeps the profile the regions were translated from
-(mvvm.runtime.profile), so that a later run can translate one again, mended
-with what it left out: the later batch's copy is the one installed, and a
-batch whose every region has a later copy is dropped when the file is saved.
+file per program holds all its batches, whose heads (the regions each holds) are
+read at start-up. Beside it, `<image>.profile` keeps the profile the regions were
+translated from (mvvm.runtime.profile), so that a later run can translate one
+again, mended with what it left out: the later batch's copy is the one installed,
+and a batch whose every region has a later copy is dropped when the file is
+rewritten. `<image>.wanted` keeps the entries a run ended without (asked for at
+once by the next run), and `<image>.precise` says that the program switched to
+precise mode (its next runs start in it).
 
 Nothing in the file is trusted: each region carries the guest code bytes'
 hash (checked against guest memory, which must also still be executable,
 before the region is installed) and each entry is sealed under the user's
 key (mvvm.runtime.cachefiles; checked before wasmtime deserializes it, since
 deserialization trusts its input). A mismatch skips the region, and it is
-translated afresh. Writers merge
-with what is on disk and replace the file by an atomic rename, so two MVVM
-processes sharing the cache cannot corrupt it; the whole cache is bounded
-by deleting the least recently used files.
+translated afresh. Writers append their batches under a lock on the file, and
+rewrite it (damaged, or half of it old batches) by renaming a new file over it,
+under the same lock, so two MVVM processes sharing the cache cannot corrupt it;
+the whole cache is bounded by deleting the least recently used files.
 """
-
 from __future__ import annotations
 
 import ctypes
@@ -150,8 +153,7 @@ class DiskCache:
         """The regions of the cached batch that holds pc, those whose guest code is there;
         each region is handed out once. The others stay for a later lookup: a batch
         may hold a library's regions beside the loader's, and handed out while the loader
-        maps the library, it lost them for the run (ruff check translated 35 regions its
-        cache held again, every run)."""
+        maps the library, it lost them for the run."""
         name = self.index.pop(pc, None)     # found or not, pc is not looked up again
         if name is None:
             return []
@@ -179,9 +181,8 @@ class DiskCache:
     def rewind(self) -> None:
         """The translations were flushed: hand every batch out again, its regions checked
         against the guest's code again. A flush drops translations of code that is still
-        there (ld.so maps a library's data over its code, and ruff's threads map their
-        stacks), and a batch handed out before it was lost for the run: ruff check
-        translated again, every run, 40 of the regions its cache held."""
+        there (ld.so maps a library's data over its code), and a batch handed out before
+        it was lost for the run."""
         self.index = _newest({name: e.pcs for name, e in self.entries.items()})
 
     def add(self, name: str, members: list[Member], module: wt.Module,
@@ -275,12 +276,12 @@ def _scan(fd: int) -> tuple[dict[str, Entry], bool]:
     holds something else after them (a damaged or foreign file, or an entry another run
     is appending right now)."""
     size = os.fstat(fd).st_size
-    if _pread(fd, len(MAGIC), 0) != MAGIC:
+    if os.pread(fd, len(MAGIC), 0) != MAGIC:
         return {}, size > 0
     entries: dict[str, Entry] = {}
     at = len(MAGIC)
     while at + FRAME.size + HEAD.size <= size:
-        peek = _pread(fd, PEEK, at)
+        peek = os.pread(fd, PEEK, at)
         try:
             body_size = FRAME.unpack_from(peek)[0]
             name_size, count = HEAD.unpack_from(peek, FRAME.size)
@@ -288,7 +289,7 @@ def _scan(fd: int) -> tuple[dict[str, Entry], bool]:
             if at + FRAME.size + body_size > size or head > FRAME.size + body_size:
                 break
             if head > len(peek):
-                peek = _pread(fd, head, at)
+                peek = os.pread(fd, head, at)
             pcs = struct.unpack_from(f"<{count}Q", peek, head - 8 * count)
         except struct.error:        # the file shrank meanwhile: someone else's doing
             break
@@ -322,7 +323,7 @@ def _live_frames(fd: int | None, root: CacheRoot, added: dict[str, Batch]) -> by
     if fd is None:
         return b""
     entries, _ = _scan(fd)
-    frames = {name: _pread(fd, FRAME.size + e.size, e.at) for name, e in entries.items()}
+    frames = {name: os.pread(fd, FRAME.size + e.size, e.at) for name, e in entries.items()}
     kept = {name: frame for name, frame in frames.items()
             if (batch := _opened(frame, root)) is not None and batch.name == name}
     live = set(_newest({**{name: entries[name].pcs for name in kept},
@@ -352,10 +353,6 @@ def _locked(path: Path) -> Iterator[int | None]:
         finally:
             os.close(fd)
     raise OSError(f"{path} kept being replaced")
-
-
-def _pread(fd: int | None, size: int, at: int) -> bytes:
-    return os.pread(fd, size, at) if fd is not None else b""
 
 
 def _close(fd: int | None) -> None:
