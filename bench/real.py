@@ -137,14 +137,17 @@ def _commands(job: Job, stats: Path) -> dict[str, list[str]]:
             "mvvm warm": [*mvvm, guest, *job.args]}
 
 
-def measure(repeat: int, timeout: float) -> tuple[list[list[str]], list[str]]:
-    """The table rows and the problems (an output unlike qemu's, a failed run)."""
+def measure(repeat: int, timeout: float, settle: int = 1) -> tuple[list[list[str]], list[str]]:
+    """The table rows and the problems (an output unlike qemu's, a failed run). The warm
+    column's cache is filled by `settle` untimed runs: a program's first runs each leave
+    the next more compiled code, and its steady state can take ten (cmake -P)."""
     rows, problems = [], []
     with tempfile.TemporaryDirectory(prefix="mvvm-real-cache-") as warm:
         stats = Path(warm) / "stats.json"
         for job in JOBS:
             commands = _commands(job, stats)
-            _run(commands["mvvm warm"], Path(warm) / "cache", None, timeout)   # fill it
+            for _ in range(settle):             # fill it
+                _run(commands["mvvm warm"], Path(warm) / "cache", None, timeout)
             runs: dict[str, list[Timed]] = {column: [] for column in COLUMNS}
             for _ in range(repeat):
                 for column in COLUMNS:
@@ -202,12 +205,14 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, metavar="N")
     parser.add_argument("--timeout", type=float, default=600, metavar="S")
+    parser.add_argument("--settle", type=int, default=1, metavar="N",
+                        help="untimed runs that fill the warm column's cache (default 1)")
     parser.add_argument("--json", type=Path, metavar="FILE")
     options = parser.parse_args(argv)
     if shutil.which("qemu-riscv64") is None:
         print("bench.real: qemu-riscv64 is not installed (scripts/setup)", file=sys.stderr)
         return 2
-    rows, problems = measure(options.repeat, options.timeout)
+    rows, problems = measure(options.repeat, options.timeout, options.settle)
     print(format_rows(rows))
     for problem in problems:
         print(f"PROBLEM {problem}")
