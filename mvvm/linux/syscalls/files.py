@@ -514,7 +514,7 @@ _IOCTL: dict[int, Ioctl] = {
 
 # What only a terminal answers. Programs ask it of every file they open, or of stdout
 # before each write (cmake -P: 6,400 times), and a file that is no terminal fails at
-# once: tcgetattr's exception, made a SyscallError, cost 1.3 us of the call's 5.
+# once: tcgetattr's exception, made a SyscallError and caught again, cost 2 us of 5.
 _TERMINAL = frozenset({TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP})
 
 
