@@ -38,7 +38,7 @@ from mvvm.runtime.diskcache import (
     _sources,
 )
 from mvvm.runtime.engine import make_engine
-from mvvm.runtime.image import Image
+from mvvm.runtime.image import MAX_HOLD, Image, tier1_hold
 from mvvm.runtime.profile import SIZE as PROFILE_SIZE
 from mvvm.runtime.profile import ProfileData, merged, translator_profile
 from mvvm.runtime.translations import Translations
@@ -390,6 +390,21 @@ def test_entries_a_run_ended_without_are_asked_for_at_once_by_the_next(tmp_path)
     assert run([0x2000]) == set()                         # given up for good
     assert run([0x4000 + 2 * k for k in range(MAX_WANTED + 1)]) == set()
     assert run([0x5000]) == {0x5000}
+
+
+def test_a_run_that_tier_1_gave_nothing_holds_it_back_in_the_next(tmp_path):
+    """A run that asked tier 1 for regions and ended before it published any (a short
+    one: ninja --version) has the next run's tier 1 wait as long as it lasted, in tenths
+    of a second up, at most MAX_HOLD; a run that published, or asked nothing, does not."""
+    assert tier1_hold(0, [0x1000], 0.0512) == 0.1
+    assert tier1_hold(0, [0x1000], 7.5) == MAX_HOLD
+    assert tier1_hold(1, [0x1000], 0.0512) == tier1_hold(0, [], 0.0512) == 0.0
+    engine = make_engine()
+    path = tmp_path / "image.cache"
+    DiskCache(path, engine, CacheRoot.open(tmp_path)).save(hold=0.2)
+    assert DiskCache(path, engine, CacheRoot.open(tmp_path)).hold == 0.2
+    DiskCache(path, engine, CacheRoot.open(tmp_path)).save()
+    assert DiskCache(path, engine, CacheRoot.open(tmp_path)).hold == 0.0
 
 
 def test_the_profile_a_run_saves_joins_the_next_runs():

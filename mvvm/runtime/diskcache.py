@@ -56,6 +56,7 @@ LIMIT_BYTES = 256 << 20
 PROFILE_SUFFIX = ".profile"
 WANTED_SUFFIX = ".wanted"
 PRECISE_SUFFIX = ".precise"
+HOLD_SUFFIX = ".hold"
 MAX_WANTED = 64                    # undelivered entries a run asks for at their first jumps
 SOURCES = ("translator", "interpreter", "isa", "wasm", "runtime")
 
@@ -210,17 +211,27 @@ class DiskCache:
         count = words[0] if words else 0
         return frozenset(words[1:1 + count]), frozenset(words[1 + count:])
 
+    @cached_property
+    def hold(self) -> float:
+        """Seconds the last run lasted if it asked tier 1 for regions and ended before it
+        had any (else 0): tier 1 waits that long into the next run (Image.save_code)."""
+        data = self.root.read(self.path.with_suffix(HOLD_SUFFIX)) or b""
+        return struct.unpack("<d", data)[0] if len(data) == 8 else 0.0
+
     @property
     def wanted(self) -> frozenset[int]:
         """The entries earlier runs asked tier 1 for and ended before it had them."""
         return self._asked_early[0]
 
     def save(self, profile: Callable[[], bytes] | None = None,
-             undelivered: Collection[int] = ()) -> None:
+             undelivered: Collection[int] = (), hold: float = 0.0) -> None:
         """Append the new batches to the file (rewritten instead when damaged, or when its
         batches without a newest region make up half of it), and keep profile() (if
-        given) with them, and which of the entries tier 1 was asked for and did not
-        deliver the next run asks for at once (`_wanted`); then bound the cache."""
+        given) with them, which of the entries tier 1 was asked for and did not deliver
+        the next run asks for at once (`_wanted`), and how long tier 1 waits in the next
+        run (`hold`); then bound the cache."""
+        if hold != self.hold:
+            self.root.write(self.path.with_suffix(HOLD_SUFFIX), struct.pack("<d", hold))
         wanted, hopeless = _wanted(set(undelivered), *self._asked_early)
         if (wanted, hopeless) != self._asked_early:
             self.root.write(self.path.with_suffix(WANTED_SUFFIX), struct.pack(
@@ -461,5 +472,5 @@ def _evict(root: Path, limit: int) -> None:
             break
         total -= f.stat().st_size
         f.unlink(missing_ok=True)
-        for suffix in (PROFILE_SUFFIX, WANTED_SUFFIX, PRECISE_SUFFIX):
+        for suffix in (PROFILE_SUFFIX, WANTED_SUFFIX, PRECISE_SUFFIX, HOLD_SUFFIX):
             f.with_suffix(suffix).unlink(missing_ok=True)

@@ -116,6 +116,7 @@ class BackgroundCompiler:
             self._wakeup.notify()
 
     def _loop(self) -> None:
+        held = False
         while True:
             with self._wakeup:
                 while not self._pending and not self._stopped:
@@ -124,6 +125,12 @@ class BackgroundCompiler:
             image = self._image()
             if image is None:
                 return
+            wait = 0.0 if held else image.tier1_start() - time.monotonic()
+            held = True
+            if wait > 0:                    # Image.tier1_hold
+                del image
+                time.sleep(wait)
+                continue
             try:
                 self._round(image)
             except Exception:               # noqa: BLE001 - tier 0 goes on running it all
