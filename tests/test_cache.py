@@ -38,7 +38,7 @@ from mvvm.runtime.diskcache import (
     _sources,
 )
 from mvvm.runtime.engine import make_engine
-from mvvm.runtime.image import MAX_HOLD, Image, tier1_hold
+from mvvm.runtime.image import SHORT_RUN, Image, tier1_hold
 from mvvm.runtime.profile import SIZE as PROFILE_SIZE
 from mvvm.runtime.profile import ProfileData, merged, translator_profile
 from mvvm.runtime.translations import Translations
@@ -393,11 +393,11 @@ def test_entries_a_run_ended_without_are_asked_for_at_once_by_the_next(tmp_path)
 
 
 def test_a_run_that_tier_1_gave_nothing_holds_it_back_in_the_next(tmp_path):
-    """A run that asked tier 1 for regions and ended before it published any (a short
-    one: ninja --version) has the next run's tier 1 wait as long as it lasted, in tenths
-    of a second up, at most MAX_HOLD; a run that published, or asked nothing, does not."""
+    """A short run (SHORT_RUN) that asked tier 1 for regions and ended before it published
+    any (ninja --version) has the next run's tier 1 wait as long as it lasted, in tenths
+    of a second up; a run that published, asked nothing, or ran longer, does not."""
     assert tier1_hold(0, [0x1000], 0.0512) == 0.1
-    assert tier1_hold(0, [0x1000], 7.5) == MAX_HOLD
+    assert tier1_hold(0, [0x1000], SHORT_RUN + 0.01) == 0.0
     assert tier1_hold(1, [0x1000], 0.0512) == tier1_hold(0, [], 0.0512) == 0.0
     engine = make_engine()
     path = tmp_path / "image.cache"

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from mvvm.translator.translate import RegionCode
 
 PAGE = 0x1000
-MAX_HOLD = 1.0          # seconds tier 1 may wait at a run's start (tier1_hold)
+SHORT_RUN = 0.25        # seconds: a run tier 1 cannot help (tier1_hold)
 TIERED, COMPILE = "tiered", "1"      # tier modes (`mvvm run --tier`), besides "0"
 RVC_BYTES = 4 * 0x10000
 
@@ -455,15 +455,16 @@ class Image:
 
 def tier1_hold(published: int, undelivered: list[int], seconds: float) -> float:
     """How long tier 1 waits in the next run: as long as this run lasted (in tenths of a
-    second, up), if it asked tier 1 for regions and ended before tier 1 published any;
-    else not at all. A short run's tier 1 only costs: it loads the translator (36 ms) and
-    translates, holding the GIL the guest's syscalls wait for, and the run ends first
-    (ninja --version: 0.14 s tiered, 0.12 s in tier 0 alone; cmake --version 0.22 s and
-    0.18 s). One that runs longer than the last gets tier 1 after the wait, which is at
-    most MAX_HOLD (a long run that published nothing had tier 1 fail)."""
-    if published or not undelivered:
+    second, up), if it was short (SHORT_RUN), asked tier 1 for regions and ended before
+    tier 1 published any; else not at all. A short run's tier 1 only costs: it loads the
+    translator (36 ms) and translates, holding the GIL the guest's syscalls wait for, and
+    the run ends first (ninja --version: 0.14 s tiered, 0.12 s in tier 0 alone; cmake
+    --version 0.18 s and 0.14 s with the wait). A longer run that published nothing was
+    busy with a large region when it ended (cmake -P's 2,000 instructions): held, the
+    runs after it, no longer than it, would compile nothing, and stay held."""
+    if published or not undelivered or seconds > SHORT_RUN:
         return 0.0
-    return min(math.ceil(seconds * 10) / 10, MAX_HOLD)
+    return math.ceil(seconds * 10) / 10
 
 
 def _page_runs(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
