@@ -162,9 +162,13 @@ class Image:
             if self._disk is not None:
                 self._disk.mark_precise()
             self.save_code()
-            self._disk = None
-            self.precise = True
-            self._drop_translations()
+            self._become_precise()
+
+    def _become_precise(self) -> None:
+        """Without the imprecise translations and their disk cache."""
+        self._disk = None
+        self.precise = True
+        self._drop_translations()
 
     def require_counting(self) -> None:
         """Translate in counting mode from now on (layout.VM_BUDGET), for an embedding's
@@ -310,9 +314,7 @@ class Image:
                 # What runs before a program installs its fault handler was translated
                 # imprecise, every run, and dropped (ruff: its loader's and its start's
                 # regions, 40 a run, though the precise cache held them).
-                self._disk = None
-                self.precise = True
-                self._drop_translations()
+                self._become_precise()
                 self._disk = self._open_disk_cache(root)
         return self._disk
 
