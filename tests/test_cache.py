@@ -362,8 +362,7 @@ def test_a_batch_translated_before_a_flush_is_not_kept(tmp_path, flushed):
     table's hash, ran the old one in the next run (exit 91 for 203)."""
     engine = make_engine()
     cache = DiskCache(tmp_path / "image.cache", engine, CacheRoot.open(tmp_path))
-    code = SimpleNamespace(entry=0x2000, code_ranges=lambda: [(0x2000, 0x2004)],
-                           region=SimpleNamespace(pruned=set()))
+    code = SimpleNamespace(entry=0x2000, ranges=[(0x2000, 0x2004)], pruned=set())
     guest = _Guest(cache, flushed)
     Image.keep_batch(guest, "batch_a", [code], _module(engine),
                      TrapMap((10,), (0x2000,)), guest.translations.generation)

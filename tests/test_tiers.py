@@ -492,7 +492,7 @@ def test_a_batch_a_flush_made_stale_while_it_compiled_is_asked_for_again(monkeyp
 
     monkeypatch.setattr(tiers, "compile_batch", compile_batch)
     monkeypatch.setattr(compiler, "_emit", lambda image, pc, profile, again:
-                        SimpleNamespace(entry=pc, region=SimpleNamespace(pruned=set())))
+                        SimpleNamespace(entry=pc, pruned=set()))
     compiler._pending[0x100] = (Profile(lambda pc: True, lambda pc: []), False)
     while compiler._pending:            # as the thread's loop does, round after round
         compiler._round(image)
@@ -515,13 +515,13 @@ def test_a_side_a_region_still_leaves_out_when_translated_again_is_given_up(monk
     compiler = BackgroundCompiler(Image())
     translated: list[tuple[int, bool]] = []
 
-    def emit(image, pc, *, profile, full):
+    def translate(image, pc, profile, *, full):
         translated.append((pc, full))
-        return SimpleNamespace(entry=pc, region=SimpleNamespace(pruned={0x150, 0x160}))
+        return SimpleNamespace(entry=pc, pruned={0x150, 0x160})
 
-    monkeypatch.setattr("mvvm.runtime.tiers.emit", emit)
+    monkeypatch.setattr("mvvm.runtime.tiers.translate", translate)
     monkeypatch.setattr(compiler, "_publish", lambda image, codes, asked, generation, started:
-                        [compiler.left_out(code.entry, code.region.pruned) for code in codes])
+                        [compiler.left_out(code.entry, code.pruned) for code in codes])
     profile = Profile(lambda pc: True, lambda pc: [])
     compiler.left_out(0x100, {0x150, 0x160})           # as loaded from the disk cache
     compiler.reprofile(0x150, lambda: profile)

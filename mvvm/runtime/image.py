@@ -40,7 +40,7 @@ from mvvm.translator.modules import TrapMap, region_name
 if TYPE_CHECKING:
     from mvvm.runtime.vm import VM
     from mvvm.translator.region import Region as GuestRegion
-    from mvvm.translator.translate import RegionCode
+    from mvvm.translator.translate import RegionBody
 
 PAGE = 0x1000
 SHORT_RUN = 0.25        # seconds: a run tier 1 cannot help (tier1_hold)
@@ -245,7 +245,7 @@ class Image:
             return found
         generation = self.translations.generation
         code = emit(self, pc, others=self.translations.starts)
-        (compiled,) = compile_batch(self, region_name(pc), [code], generation)
+        (compiled,) = compile_batch(self, region_name(pc), [code.body()], generation)
         return compiled
 
     def load_cached(self, pc: int) -> bool:
@@ -276,7 +276,7 @@ class Image:
             disk = self._disk_cache()
             return [*disk.index, *disk.wanted] if disk is not None else []
 
-    def keep_batch(self, name: str, codes: list[RegionCode], module: wt.Module,
+    def keep_batch(self, name: str, codes: list[RegionBody], module: wt.Module,
                    traps: TrapMap, generation: int) -> None:
         """Remember a batch translated in generation for the disk cache (saved at the end
         of the run), with the hashes of the guest bytes it depends on. Those are read now,
@@ -291,12 +291,11 @@ class Image:
             return
         members = []
         for code in codes:
-            ranges = code.code_ranges()
-            guest = self.current_code(ranges)
+            guest = self.current_code(code.ranges)
             if guest is None:
                 return                  # the code changed meanwhile: not worth keeping
-            members.append(Member(code.entry, ranges, hasher(guest).digest(),
-                                  tuple(sorted(code.region.pruned))))
+            members.append(Member(code.entry, code.ranges, hasher(guest).digest(),
+                                  tuple(sorted(code.pruned))))
         with self.translations.lock:
             if generation == self.translations.generation:
                 disk.add(name, members, module, traps)
@@ -409,13 +408,15 @@ class Image:
                 return self.fetch(pc)
             base = pc - offset
             if base not in pages:
-                pages[base] = self._code_page(base)
+                pages[base] = self.code_page(base)
             page = pages[base]
             return None if page is None else int.from_bytes(page[offset:offset + 4], "little")
 
         return fetch
 
-    def _code_page(self, base: int) -> bytes | None:
+    def code_page(self, base: int) -> bytes | None:
+        """The page of code at base, watched (see code_reader), or None if it is not
+        executable."""
         if not self.executable(base):
             return None
         self._watch(base, PAGE)

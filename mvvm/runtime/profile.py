@@ -62,6 +62,16 @@ class ProfileData:
         return cls._views(memoryview(raw)) if len(raw) == SIZE else None
 
     @classmethod
+    def from_snapshot(cls, raw: bytes | None) -> ProfileData | None:
+        """A copy `snapshot` made (None: none)."""
+        return None if raw is None else cls._views(memoryview(raw))
+
+    def snapshot(self) -> bytes:
+        """The tables as they are now, for tier 1's translator process."""
+        return b"".join(bytes(table.cast("B")) for table in
+                        (self.counters, self.sources, self.targets))
+
+    @classmethod
     def _views(cls, buffer: memoryview, owner: object = None) -> ProfileData:
         sources_end = COUNTER_BYTES + SOURCE_BYTES
         return cls(buffer[:COUNTER_BYTES].cast("I"), buffer[COUNTER_BYTES:sources_end].cast("Q"),
@@ -80,6 +90,9 @@ class ProfileData:
             return []
         start = bucket * layout.JUMP_TARGETS
         return [t for t in self.targets[start:start + layout.JUMP_TARGETS] if t]
+
+
+Tables = tuple[ProfileData, ProfileData | None]     # tier 0's, and the saved ones
 
 
 def translator_profile(live: ProfileData, saved: ProfileData | None) -> Profile:

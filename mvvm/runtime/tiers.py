@@ -1,15 +1,16 @@
 """Tier 1 in the background: hot regions translated and compiled off the guest's path.
 
 Tier 0 (mvvm.interpreter) counts jump targets; at the hot threshold a guest
-thread asks for the region there and goes on interpreting. This thread
-translates the regions asked for, in order, each along the branch sides the
-profile saw run, and packs what BATCH_SECONDS of translating yields into one
-module (few, large modules: wasmtime and the host limit instances and memory
-mappings, not functions); Cranelift compiles it without the GIL, on the
-second core. The regions then join the image's translations, and every guest
-thread is woken to install them at its next return to Python. A branch side a
-region left out that later runs often has the region translated again
-(`reprofile`).
+thread asks for the region there and goes on interpreting. This thread has the
+regions asked for translated, in order, each along the branch sides the profile
+saw run, by the translator's process (mvvm.runtime.translator_process: the
+guest's thread need not wait for the GIL while Python translates), and packs
+what BATCH_SECONDS of translating yields into one module (few, large modules:
+wasmtime and the host limit instances and memory mappings, not functions);
+Cranelift compiles it without the GIL, on the second core. The regions then
+join the image's translations, and every guest thread is woken to install them
+at its next return to Python. A branch side a region left out that later runs
+often has the region translated again (`reprofile`).
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ from typing import TYPE_CHECKING
 import wasmtime as wt
 
 from mvvm.errors import GuestFault
+from mvvm.runtime.profile import Tables, translator_profile
 from mvvm.runtime.translations import Compiled, Translations
+from mvvm.runtime.translator_process import PROCESS, TranslatorLost
 from mvvm.translator.modules import export_name
 
 if TYPE_CHECKING:
     from mvvm.runtime.image import Image
     from mvvm.translator.region import Profile
-    from mvvm.translator.translate import RegionCode
+    from mvvm.translator.translate import RegionBody, RegionCode
 
-ProfileSource = Callable[[], "Profile"]   # what tier 0 saw, made when a region is translated
+ProfileSource = Callable[[], Tables]    # what tier 0 saw, read when a region is translated
 Request = tuple[int, ProfileSource, bool]  # an entry, its profile, and whether asked again
 
 MAX_BATCH = 256                      # regions per module, so that a batch compiles soon
@@ -66,7 +69,7 @@ class BackgroundCompiler:
     def request(self, pc: int, profile: ProfileSource, *, again: bool = False) -> None:
         """Ask for the region at pc, translated along what profile() says ran (again:
         even if it was asked for before, to replace it). profile() is called on this
-        thread, which loads the translator: not on the guest's."""
+        thread, which may read the saved profile: not on the guest's."""
         with self._wakeup:
             if pc in self._asked and not again:
                 return
@@ -147,7 +150,7 @@ class BackgroundCompiler:
         regions for the new cases queued behind them while tier 0 ran them (80-265
         million instructions against 15-50 million; in a third to a half of cold runs)."""
         generation = image.translations.generation
-        codes: list[RegionCode] = []
+        codes: list[RegionBody] = []
         asked: list[Request] = []
         started = time.perf_counter()
         while True:
@@ -194,7 +197,7 @@ class BackgroundCompiler:
                     self._asked.add(pc)
                     self._pending.setdefault(pc, (profile, again))
 
-    def _publish(self, image: Image, codes: list[RegionCode], asked: list[Request],
+    def _publish(self, image: Image, codes: list[RegionBody], asked: list[Request],
                  generation: int, started: float) -> None:
         """Compile the regions into one module and add them to the translations; wake
         every guest thread to install them."""
@@ -203,14 +206,14 @@ class BackgroundCompiler:
         if generation != image.translations.generation:
             self._ask_again(asked)
         for code in codes:
-            self.left_out(code.entry, code.region.pruned)
+            self.left_out(code.entry, code.pruned)
         image.stats.background_seconds += time.perf_counter() - started
         image.stats.batches += 1
         for cpu in list(image.cpus):
             cpu.wake()
 
     def _emit(self, image: Image, pc: int, profile: ProfileSource,
-              again: bool) -> RegionCode | None:
+              again: bool) -> RegionBody | None:
         """The region at pc. Unlike regions compiled at first sight, it copies the code of
         regions that start inside it (a loop that got hot before its function): hot code
         stays in one function, without dispatcher round trips. Translated again (its pruned
@@ -223,7 +226,7 @@ class BackgroundCompiler:
         if not image.executable(pc):
             return None
         try:
-            code = emit(image, pc, profile=profile(), full=again)
+            code = translate(image, pc, profile(), full=again)
         except GuestFault:          # the code went away meanwhile: tier 0 goes on with it
             return None
         with self._wakeup:
@@ -232,7 +235,7 @@ class BackgroundCompiler:
         # cannot have (its budget is spent; its indirect jump has more targets than a
         # region follows): not asked for again, here or in later runs. cmake -P translated
         # the same 2,000 instructions again in every run, for its entry's own jump.
-        code.region.pruned -= mending
+        code.pruned -= mending
         return code
 
 
@@ -240,30 +243,59 @@ class BackgroundCompiler:
 # compiles (tier 0 alone, a short program, a warm cache) does not pay for loading it.
 
 
+def translate(image: Image, pc: int, profile: Tables, *, full: bool) -> RegionBody:
+    """Tier 1's region at pc for the image, along profile: by the translator's process,
+    or in this one if it is lost or the image logs what it translates (`-d in_asm`)."""
+    if image.in_asm is None and not PROCESS.lost:
+        started = time.perf_counter()
+        options = {"precise": image.precise, "counting": image.counting,
+                   "slow_exits": not image.counting}
+        readers = {"page": image.code_page, "fetch": image.fetch,
+                   "read_only": image.read_only}
+        try:
+            body = PROCESS.emit(pc, _budget(image, pc, full), options, profile, readers)
+        except TranslatorLost:
+            image.stats.tier1_errors += 1
+        else:
+            _count(image, body.instructions, started)
+            return body
+    return emit(image, pc, profile=translator_profile(*profile), full=full).body()
+
+
 def emit(image: Image, pc: int, *, profile: Profile | None = None,
          others: Container[int] = (), full: bool = False) -> RegionCode:
-    """Translate the region at pc (mvvm.translator.translate.emit_region) for the image:
-    a small budget where another region already holds the code, unless full; counted in
-    the stats."""
-    from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
+    """Translate the region at pc (mvvm.translator.translate.emit_region) in this process,
+    for the image: a small budget where another region already holds the code, unless
+    full; counted in the stats."""
     from mvvm.translator.translate import emit_region
 
     started = time.perf_counter()
-    inner = pc in image.translations.covered and not full
-    budget = INNER_INSTRUCTIONS if inner else MAX_INSTRUCTIONS
-    code = emit_region(pc, image.code_reader(), budget, precise=image.precise,
-                       counting=image.counting, others=others, profile=profile,
-                       slow_exits=not image.counting, read_only=image.read_only)
-    stats = image.stats
-    stats.regions += 1
-    stats.instructions += code.region.instructions()
-    stats.translate_seconds += time.perf_counter() - started
+    code = emit_region(pc, image.code_reader(), _budget(image, pc, full),
+                       precise=image.precise, counting=image.counting, others=others,
+                       profile=profile, slow_exits=not image.counting,
+                       read_only=image.read_only)
+    _count(image, code.region.instructions(), started)
     if image.in_asm is not None:
         image.log_in_asm(code.region)
     return code
 
 
-def compile_batch(image: Image, name: str, codes: list[RegionCode],
+def _budget(image: Image, pc: int, full: bool) -> int:
+    """A region's instructions at most: fewer inside another region, unless full."""
+    from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
+
+    inner = pc in image.translations.covered and not full
+    return INNER_INSTRUCTIONS if inner else MAX_INSTRUCTIONS
+
+
+def _count(image: Image, instructions: int, started: float) -> None:
+    stats = image.stats
+    stats.regions += 1
+    stats.instructions += instructions
+    stats.translate_seconds += time.perf_counter() - started
+
+
+def compile_batch(image: Image, name: str, codes: list[RegionBody],
                   generation: int) -> list[Compiled]:
     """Pack the regions into one module named name, compile it, and add the regions to
     the translations and to the disk cache, each unless they moved past generation."""
@@ -273,7 +305,7 @@ def compile_batch(image: Image, name: str, codes: list[RegionCode],
     wasm, traps = pack(name, codes)
     module = wt.Module(image.engine, wasm)
     image.stats.compile_seconds += time.perf_counter() - started
-    compiled = [Compiled(module, export_name(index), name, traps, code.code_ranges())
+    compiled = [Compiled(module, export_name(index), name, traps, code.ranges)
                 for index, code in enumerate(codes)]
     with image.translations.lock:
         for code, region in zip(codes, compiled, strict=True):

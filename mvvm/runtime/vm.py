@@ -21,7 +21,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 import wasmtime as wt
 
@@ -41,10 +41,7 @@ from mvvm.runtime.precise import (
     Fault,
     fault_address,
 )
-from mvvm.runtime.profile import ProfileData, translator_profile
-
-if TYPE_CHECKING:
-    from mvvm.translator.region import Profile
+from mvvm.runtime.profile import ProfileData, Tables
 
 MASK64 = (1 << 64) - 1
 HOT_THRESHOLD = 100             # tier 0 entries of a pc before tier 1 compiles it
@@ -84,7 +81,6 @@ class VM:
         self.cache = CodeCache(self.runtime, host, self.image.core())
         self.cache.generation = self.image.translations.generation
         self._profile = ProfileData.at(vm_base + layout.VM_COUNTERS, self.runtime)
-        self._translator_profile: Profile | None = None
         self._tier0 = ctypes.c_uint64.from_address(vm_base + layout.VM_TIER0_INSTRUCTIONS)
         self._budget = ctypes.c_int64.from_address(vm_base + layout.VM_BUDGET)
         self._tier0_only = ctypes.c_uint32.from_address(vm_base + layout.VM_TIER0_ONLY)
@@ -463,15 +459,11 @@ class VM:
         except BaseException:               # noqa: BLE001 - nothing may unwind through wasm
             values[0].i32 = 0
 
-    def profile(self) -> Profile:
-        """Tier 0's profile with what earlier runs saw (mvvm.runtime.profile), as the
-        translator reads it: made when a first region is translated, on the background
-        compiler's thread (`BackgroundCompiler.request`), since it loads the translator
-        (a warm run may never need it, and a guest thread need not wait for it)."""
-        if self._translator_profile is None:
-            self._translator_profile = translator_profile(self._profile,
-                                                          self.image.saved_profile)
-        return self._translator_profile
+    def profile(self) -> Tables:
+        """Tier 0's profile and what earlier runs saw (mvvm.runtime.profile), which tier 1
+        translates along; read on the background compiler's thread (the saved one is read
+        from the disk cache when first needed: a guest thread need not wait for it)."""
+        return self._profile, self.image.saved_profile
 
     def _on_hot(self, values: ctypes.Array) -> None:
         """Tier 0 found a hot entry, or tier 1 keeps leaving for a branch side its profile

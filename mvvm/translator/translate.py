@@ -8,7 +8,7 @@ functions in the shared table. Its trap map covers all of them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 from mvvm.isa import Flow, Instr
@@ -88,6 +88,29 @@ class RegionCode:
             else:
                 ranges.append((start, end))
         return ranges
+
+    def body(self) -> RegionBody:
+        """What the runtime keeps of it."""
+        return RegionBody(self.entry, self.locals, self.code, self.marks, self.calls,
+                          self.code_ranges(), set(self.region.pruned),
+                          self.region.instructions())
+
+
+@dataclass
+class RegionBody:
+    """A region as its module (`pack`) and the runtime need it: its function, the guest
+    bytes it depends on (RegionCode.code_ranges), the branch sides it leaves for
+    (Region.pruned) and its size. Plain data, which tier 1's translator process sends
+    back (mvvm.runtime.translator_process)."""
+
+    entry: int
+    locals: list[int]
+    code: w.Code
+    marks: list[tuple[int, int]]
+    calls: list[tuple[int, int]]
+    ranges: list[tuple[int, int]]
+    pruned: set[int]
+    instructions: int
 
 
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
@@ -173,7 +196,8 @@ def _takes_br_table(inside: list[int]) -> bool:
             and (max(inside) - min(inside)) // 2 + 1 <= BR_TABLE_SPAN)
 
 
-def pack(name: str, regions: list[RegionCode], memory64: bool = True) -> tuple[bytes, TrapMap]:
+def pack(name: str, regions: Sequence[RegionCode | RegionBody],
+         memory64: bool = True) -> tuple[bytes, TrapMap]:
     """One module holding the regions' functions, exported as export_name(index), and the
     trap map of all of them (frames carry the module's name); memory64 as the regions
     were emitted. A region's direct call (emit_region's direct_calls) of another in the
