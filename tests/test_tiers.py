@@ -22,7 +22,10 @@ from toolchain import PROGRAMS, run_mvvm, run_qemu
 from mvvm.elf.loader import read_image
 from mvvm.isa import decode
 from mvvm.isa.encoder import asm
+from mvvm.runtime import layout
 from mvvm.runtime.engine import make_engine
+from mvvm.runtime.profile import SIZE as profile_size
+from mvvm.runtime.profile import ProfileData
 from mvvm.runtime.translations import Translations
 from mvvm.runtime.vm import VM
 from mvvm.translator import switches
@@ -435,11 +438,50 @@ def test_code_asked_for_the_first_time_is_translated_before_code_asked_again(mon
     emitted: list[int] = []
     monkeypatch.setattr(compiler, "_emit", lambda image, pc, profile, again: emitted.append(pc))
     monkeypatch.setattr(compiler, "_publish", lambda *args: None)
-    profile = Profile(lambda pc: True, lambda pc: [])
+    tables = _tables(0x100, 0x200, 0x300, 0x400)
     for pc, again in ((0x100, True), (0x200, False), (0x300, True), (0x400, False)):
-        compiler._pending[pc] = (profile, again)
+        compiler._pending[pc] = (lambda: tables, again)
     compiler._round(image)
     assert emitted == [0x200, 0x400, 0x100, 0x300]
+
+
+def test_the_first_time_code_tier_0_enters_most_is_translated_first(monkeypatch):
+    """Of the entries asked for the first time, a round takes the one tier 0 entered most
+    since the round last looked (its counter counts on from COUNTER_ASKED): a cold run
+    asks for far more than tier 1 translates in time, and what runs now comes first, not
+    what ran most before and has stopped."""
+    from mvvm.runtime.tiers import BackgroundCompiler
+
+    class Image:                        # what a round reads of one
+        translations = Translations()
+
+    compiler = BackgroundCompiler(Image())
+    tables = _tables(0x100, 0x200, 0x300, 0x400)
+    entered = [{0x100: 80, 0x200: 90},              # before the round
+               {0x400: 30},                         # while 0x200 is translated
+               {0x300: 10}]                         # while 0x400 is
+    emitted: list[int] = []
+
+    def run_on(image=None, pc=None, profile=None, again=None):
+        emitted.extend([pc] if pc else [])
+        for other, count in (entered.pop(0) if entered else {}).items():
+            tables[0].set_count(other, tables[0].count(other) + count)
+
+    for pc in (0x100, 0x200, 0x300, 0x400):
+        compiler._pending[pc] = (lambda: tables, False)
+    run_on()
+    monkeypatch.setattr(compiler, "_emit", run_on)
+    monkeypatch.setattr(compiler, "_publish", lambda *args: None)
+    compiler._round(Image())
+    assert emitted == [0x200, 0x400, 0x300, 0x100]
+
+
+def _tables(*asked: int) -> tuple[ProfileData, None]:
+    """A profile as tier 0's starts, with the entries asked for as the host marks them."""
+    live = ProfileData.from_snapshot(bytearray(profile_size))
+    for pc in asked:
+        live.set_count(pc, layout.COUNTER_ASKED)
+    return live, None
 
 
 def test_regions_translated_after_a_flush_belong_to_the_new_generation(monkeypatch):
@@ -464,9 +506,9 @@ def test_regions_translated_after_a_flush_belong_to_the_new_generation(monkeypat
     monkeypatch.setattr(compiler, "_emit", emit)
     monkeypatch.setattr(compiler, "_publish", lambda image, codes, asked, generation, started:
                         published.append((codes, generation)))
-    profile = Profile(lambda pc: True, lambda pc: [])
+    tables = _tables(0x100, 0x200, 0x300)
     for pc in (0x100, 0x200, 0x300):
-        compiler._pending[pc] = (profile, False)
+        compiler._pending[pc] = (lambda: tables, False)
     compiler._round(image)
     assert published == [([0x200, 0x300, 0x100], 1)]
 
@@ -493,7 +535,8 @@ def test_a_batch_a_flush_made_stale_while_it_compiled_is_asked_for_again(monkeyp
     monkeypatch.setattr(tiers, "compile_batch", compile_batch)
     monkeypatch.setattr(compiler, "_emit", lambda image, pc, profile, again:
                         SimpleNamespace(entry=pc, pruned=set()))
-    compiler._pending[0x100] = (Profile(lambda pc: True, lambda pc: []), False)
+    tables = _tables(0x100)
+    compiler._pending[0x100] = (lambda: tables, False)
     while compiler._pending:            # as the thread's loop does, round after round
         compiler._round(image)
     assert compiled == [([0x100], 0), ([0x100], 1)]
