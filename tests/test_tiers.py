@@ -478,7 +478,7 @@ def test_the_first_time_code_tier_0_enters_most_is_translated_first(monkeypatch)
 
 def _tables(*asked: int) -> tuple[ProfileData, None]:
     """A profile as tier 0's starts, with the entries asked for as the host marks them."""
-    live = ProfileData.from_snapshot(bytearray(profile_size))
+    live = ProfileData.over(memoryview(bytearray(profile_size)))
     for pc in asked:
         live.set_count(pc, layout.COUNTER_ASKED)
     return live, None

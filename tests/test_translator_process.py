@@ -1,12 +1,13 @@
 """Tier 1's translator process (mvvm.runtime.translator_process): the region it sends
-back is the one this process would make, a fault reading the guest's code reaches the
-caller, a child that is lost leaves tier 1 translating in-process, and a fork's child
-does not talk to its parent's."""
+back is the one this process would make, a program that makes few syscalls goes without
+it, a fault reading the guest's code reaches the caller, a child that is lost leaves
+tier 1 translating in-process, and a fork's child does not talk to its parent's."""
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 from toolchain import PROGRAMS
@@ -39,15 +40,43 @@ def _in_process(vm, pc: int):
     return tiers.emit(vm.image, pc, profile=translator_profile(*vm.profile())).body()
 
 
-def test_the_child_translates_as_this_process_does(vm):
+def _ready(process: TranslatorProcess) -> None:
+    """Wait until the child has started (tier 1 translates in-process until then)."""
+    deadline = time.monotonic() + 30
+    while not process.ready():
+        assert time.monotonic() < deadline, "the translator's process did not start"
+        time.sleep(0.01)
+
+
+def test_the_child_translates_as_this_process_does(vm, monkeypatch):
     starts = sorted(vm.image.translations.starts)
     assert starts
+    vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
+    _ready(PROCESS)
+    sent: list[int] = []
+    emit = PROCESS.emit
+    monkeypatch.setattr(PROCESS, "emit", lambda pc, *args: sent.append(pc) or emit(pc, *args))
     for pc in (vm.entry, *starts[:20]):
         there = tiers.translate(vm.image, pc, vm.profile(), full=False)
         here = _in_process(vm, pc)
         assert there == here, hex(pc)
         assert there.code.hints == here.code.hints
+    assert sent == [vm.entry, *starts[:20]]
     assert not PROCESS.lost and vm.image.stats.tier1_errors == 0
+
+
+def test_a_program_that_makes_few_syscalls_is_translated_in_process(vm, monkeypatch):
+    """The process costs a core 70 ms to start: a program that only computes (makes
+    fewer than PROCESS_SYSCALLS syscalls) goes without it."""
+    process = TranslatorProcess()
+    monkeypatch.setattr(tiers, "PROCESS", process)
+    vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS - 1
+    tiers.translate(vm.image, vm.entry, vm.profile(), full=False)
+    assert process._child is None
+    vm.image.stats.syscalls += 1
+    tiers.translate(vm.image, vm.entry, vm.profile(), full=False)
+    assert process._child is not None
+    process._close(ours=True)
 
 
 def test_a_fault_reading_guest_code_reaches_the_caller(vm):
@@ -70,6 +99,7 @@ def test_a_lost_child_leaves_tier_1_in_process(vm, monkeypatch):
     process.emit(pc, 100, OPTIONS, vm.profile(), _readers(vm.image))
     os.kill(process._child.pid, signal.SIGKILL)
     monkeypatch.setattr(tiers, "PROCESS", process)
+    vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
     errors = vm.image.stats.tier1_errors
     assert tiers.translate(vm.image, pc, vm.profile(), full=False) == _in_process(vm, pc)
     assert process.lost and vm.image.stats.tier1_errors == errors + 1
@@ -87,6 +117,8 @@ def test_the_child_ends_with_its_pipe(vm):
 
 def test_a_fork_starts_a_translator_of_its_own(vm):
     pc = vm.entry
+    vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
+    _ready(PROCESS)
     expected = tiers.translate(vm.image, pc, vm.profile(), full=False)
     parents = PROCESS._child.pid
     pid = os.fork()
@@ -99,3 +131,20 @@ def test_a_fork_starts_a_translator_of_its_own(vm):
     assert os.waitstatus_to_exitcode(status) == 0
     assert PROCESS._child.pid == parents
     assert tiers.translate(vm.image, pc, vm.profile(), full=False) == expected
+
+
+def test_a_child_that_cannot_start_leaves_tier_1_in_process(vm, monkeypatch):
+    """Out of descriptors (or memory, or processes): tier 1 translates in-process, and
+    what was made before the failure is closed."""
+    def fail(name: str) -> int:
+        raise OSError(24, "Too many open files")
+
+    process = TranslatorProcess()
+    monkeypatch.setattr(os, "memfd_create", fail)
+    open_before = len(os.listdir("/proc/self/fd"))
+    assert not process.ready() and process.lost
+    assert len(os.listdir("/proc/self/fd")) == open_before
+    monkeypatch.setattr(tiers, "PROCESS", process)
+    vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
+    assert tiers.translate(vm.image, vm.entry, vm.profile(), full=False) == \
+        _in_process(vm, vm.entry)

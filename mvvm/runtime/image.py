@@ -63,6 +63,7 @@ class Stats:
         self.tier1_errors = 0           # background rounds that failed (their code stays in tier 0)
         self.fp_slow_calls = 0          # FP operations the host computed (fp_host)
         self.dispatcher_exits = 0       # returns from wasm to Python (syscalls, misses, traps)
+        self.syscalls = 0               # the guest's, from every thread
         self.started = time.perf_counter()
 
     def report(self) -> dict[str, float]:
@@ -77,6 +78,7 @@ class Stats:
                 "tier1_errors": self.tier1_errors,
                 "fp_slow_calls": self.fp_slow_calls,
                 "dispatcher_exits": self.dispatcher_exits,
+                "syscalls": self.syscalls,
                 "translate_seconds": round(self.translate_seconds, 6),
                 "compile_seconds": round(self.compile_seconds, 6),
                 "background_seconds": round(self.background_seconds, 6),

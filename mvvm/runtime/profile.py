@@ -62,14 +62,18 @@ class ProfileData:
         return cls._views(memoryview(raw)) if len(raw) == SIZE else None
 
     @classmethod
-    def from_snapshot(cls, raw: bytes | None) -> ProfileData | None:
-        """A copy `snapshot` made (None: none)."""
-        return None if raw is None else cls._views(memoryview(raw))
+    def over(cls, buffer: memoryview) -> ProfileData:
+        """Tables in SIZE bytes of buffer: those copy_into wrote there."""
+        return cls._views(buffer.cast("B")[:SIZE])
 
-    def snapshot(self) -> bytes:
-        """The tables as they are now, for tier 1's translator process."""
-        return b"".join(bytes(table.cast("B")) for table in
-                        (self.counters, self.sources, self.targets))
+    def copy_into(self, buffer: memoryview) -> None:
+        """Copy the tables, as they are now, into SIZE bytes of buffer (for tier 1's
+        translator process, which reads them there)."""
+        start = 0
+        for table in (self.counters, self.sources, self.targets):
+            raw = table.cast("B")
+            buffer[start:start + len(raw)] = raw
+            start += len(raw)
 
     @classmethod
     def _views(cls, buffer: memoryview, owner: object = None) -> ProfileData:

@@ -44,6 +44,10 @@ MAX_BATCH = 256                      # regions per module, so that a batch compi
 GATHER_SECONDS = 0.01                # how long a first request waits for others to join it
 BATCH_SECONDS = 0.03                 # translating that makes a batch: keeps the latency low
 SWITCH_SECONDS = 0.0002              # the GIL's switch interval while the compiler runs
+# A guest that has made this many syscalls has tier 1 translate in its own process (see
+# `translate`): real programs make 80 to thousands (ld.so alone makes dozens), the
+# bench's compute-bound programs 15-19.
+PROCESS_SYSCALLS = 64
 
 
 class BackgroundCompiler:
@@ -268,9 +272,15 @@ class BackgroundCompiler:
 
 
 def translate(image: Image, pc: int, profile: Tables, *, full: bool) -> RegionBody:
-    """Tier 1's region at pc for the image, along profile: by the translator's process,
-    or in this one if it is lost or the image logs what it translates (`-d in_asm`)."""
-    if image.in_asm is None and not PROCESS.lost:
+    """Tier 1's region at pc for the image, along profile: in this process, or by the
+    translator's once the guest has made PROCESS_SYSCALLS syscalls (and that process is
+    ready, not lost, and the image does not log what it translates: `-d in_asm`).
+    Translating here holds the GIL, and each syscall of the guest waits for it: cmake
+    -P from an empty cache ran 2.1 s, 1.4 s with the translator's process, and 1.6 s
+    with tier 1 off. But that process takes 70 ms of a core to start, and a program that
+    only computes (the bench's) ran 5-10% longer from an empty cache with it."""
+    if image.in_asm is None and image.stats.syscalls >= PROCESS_SYSCALLS \
+            and PROCESS.ready():
         started = time.perf_counter()
         options = {"precise": image.precise, "counting": image.counting,
                    "slow_exits": not image.counting}

@@ -3,11 +3,11 @@
 Translating is Python, and holds the GIL: on tier 1's thread it slowed the guest's
 thread about one for one, each of whose syscalls, hot entries and installs waited for
 the GIL (cmake -P from an empty cache ran 2.1 s, and 1.6 s with tier 1 off). Here the
-translator runs in a child process: tier 1's thread sends it an entry, the options and
-a copy of tier 0's profile, answers its reads of guest code (through the image, which
-watches what it hands out, as in-process translation does: `Image.code_page`), and
-gets the region back as plain data (RegionBody), which it compiles with the GIL
-released.
+translator runs in a child process: tier 1's thread sends it an entry and the options,
+with a copy of tier 0's profile in memory they share, answers its reads of guest code
+(through the image, which watches what it hands out, as in-process translation does:
+`Image.code_page`), and gets the region back as plain data (RegionBody), which it
+compiles with the GIL released.
 
 One child serves all of a process's images, one translation at a time. It ends when
 its pipe closes: when this process exits, or in a fork's child, which drops its
@@ -17,25 +17,25 @@ translates in-process for the rest of the run.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mvvm.errors import GuestFault
-from mvvm.runtime.profile import ProfileData, translator_profile
+from mvvm.runtime.profile import SIZE, ProfileData, translator_profile
 
 if TYPE_CHECKING:
     from mvvm.translator.translate import RegionBody
 
 PAGE = 4096
-PROFILE_SECONDS = 0.02      # a copy of tier 0's profile (0.8 MB) serves requests this long
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 Reader = Callable[[int], Any]   # an address -> what the child asked of it
@@ -56,7 +56,10 @@ class TranslatorProcess:
         self._lock = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
         self._fds = (-1, -1)                    # (to the child, from it)
-        self._sent: tuple[int, float] = (0, 0.0)  # (id of the profile last sent, when)
+        # Shared with the child: the profile a translation reads, then the saved one.
+        self._profiles: mmap.mmap | None = None
+        self._saved: ProfileData | None = None  # the saved profile copied there
+        self._ready = False                     # the child has said it is
         self.lost = False
 
     def emit(self, pc: int, budget: int, options: dict[str, bool],
@@ -71,8 +74,10 @@ class TranslatorProcess:
         with self._lock:
             self._start()
             try:
-                self._send_profile(profile)
-                _send(self._fds[0], ("emit", pc, budget, options))
+                if not self._ready:         # its first word, before it reads any
+                    self._ready = _receive(self._fds[1]) == ("ready",)
+                saved = self._share(profile)
+                _send(self._fds[0], ("emit", pc, budget, options, saved))
                 return self._serve(readers)
             except (GuestFault, TranslatorError):
                 raise                       # said by the child: the conversation is over
@@ -81,38 +86,69 @@ class TranslatorProcess:
                 self._close(ours=True)
                 raise TranslatorLost(f"{type(error).__name__}: {error}") from error
 
+    def ready(self) -> bool:
+        """Whether the child is running and has said it is ready (started if not): until
+        then tier 1 translates in-process, since waiting the 70 ms its start takes kept
+        hot code in tier 0 that long (sieve from an empty cache: 0.49 s to 0.53 s)."""
+        with self._lock:
+            if self._ready or self.lost:
+                return self._ready
+            try:
+                self._start()
+                if select.select([self._fds[1]], [], [], 0)[0]:
+                    self._ready = _receive(self._fds[1]) == ("ready",)
+            except (OSError, EOFError, TranslatorLost):
+                self.lost = True
+                self._close(ours=True)
+            return self._ready
+
     def _start(self) -> None:
         if self.lost:
             raise TranslatorLost("no translator process")
-        if self._child is not None:
-            return
-        to_child, from_parent = os.pipe()
-        to_parent, from_child = os.pipe()
+        if self._child is None:
+            try:
+                self._spawn()
+            except OSError as error:    # no descriptors, memory or processes left
+                self.lost = True
+                self._close(ours=True)
+                raise TranslatorLost(str(error)) from error
+
+    def _spawn(self) -> None:
+        """The child, its pipes and the memory the profiles are shared in (what was made
+        before a failure is closed: its ends here, our ends by _close)."""
+        theirs: list[int] = []          # the child's ends of the pipes, the shared memory
         try:
+            child_in, parent_out = os.pipe()
+            theirs.append(child_in)
+            self._fds = (parent_out, -1)
+            parent_in, child_out = os.pipe()
+            theirs.append(child_out)
+            self._fds = (parent_out, parent_in)
+            shared = os.memfd_create("mvvm-profiles")
+            theirs.append(shared)
+            os.ftruncate(shared, 2 * SIZE)
+            self._profiles = mmap.mmap(shared, 2 * SIZE)
             self._child = subprocess.Popen(
-                [sys.executable, "-m", __name__], stdin=to_child, stdout=from_child,
-                stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", __name__, str(shared)], stdin=child_in,
+                stdout=child_out, stderr=subprocess.DEVNULL, pass_fds=(shared,),
                 env={**os.environ, "PYTHONPATH": os.pathsep.join(
                     filter(None, (PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))})
-        except OSError as error:
-            for fd in (to_child, from_parent, to_parent, from_child):
+        finally:
+            for fd in theirs:
                 os.close(fd)
-            self.lost = True
-            raise TranslatorLost(str(error)) from error
-        os.close(to_child)
-        os.close(from_child)
-        self._fds = (from_parent, to_parent)
-        self._sent = (0, 0.0)
+        self._saved, self._ready = None, False
 
-    def _send_profile(self, profile: tuple[ProfileData, ProfileData | None]) -> None:
-        """A fresh copy, unless the child holds a recent one of the same tables (tier 0
-        goes on counting; the copy is what the region is shaped by)."""
+    def _share(self, profile: tuple[ProfileData, ProfileData | None]) -> bool:
+        """Copy tier 0's tables where the child reads them (0.8 MB: 0.1 ms; a pipe took
+        1-2 ms), and the saved ones once; whether there are saved ones."""
+        assert self._profiles is not None
         live, saved = profile
-        now = time.monotonic()
-        if self._sent[0] != id(live) or now - self._sent[1] > PROFILE_SECONDS:
-            _send(self._fds[0], ("profile", live.snapshot(),
-                                 None if saved is None else saved.snapshot()))
-            self._sent = (id(live), now)
+        view = memoryview(self._profiles)
+        live.copy_into(view[:SIZE])
+        if saved is not None and saved is not self._saved:
+            saved.copy_into(view[SIZE:])
+            self._saved = saved
+        return saved is not None
 
     def _serve(self, readers: dict[str, Reader]) -> RegionBody:
         """Answer the child's reads until it sends the region."""
@@ -137,6 +173,9 @@ class TranslatorProcess:
             if fd >= 0:
                 os.close(fd)
         self._fds = (-1, -1)
+        if self._profiles is not None:
+            self._profiles.close()
+            self._profiles = None
         child, self._child = self._child, None
         if child is not None and ours:
             try:
@@ -211,24 +250,21 @@ class _Parent:
         return self.ask("read_only", address)
 
 
-def serve(into: int, out: int) -> None:
-    """The child's loop: a profile, or a region to translate, until the pipe closes."""
+def serve(into: int, out: int, profiles: memoryview) -> None:
+    """The child's loop: a region to translate, until the pipe closes; profiles holds tier
+    0's tables, then the saved ones (`TranslatorProcess._share`)."""
     from mvvm.translator.translate import emit_region
 
     parent = _Parent(into, out)
-    profile = None
+    live, saved = ProfileData.over(profiles[:SIZE]), ProfileData.over(profiles[SIZE:])
+    _send(out, ("ready",))
     while True:
         try:
-            message = _receive(into)
+            _, pc, budget, options, has_saved = _receive(into)
         except EOFError:
             return
-        if message[0] == "profile":
-            live, saved = (ProfileData.from_snapshot(raw) for raw in message[1:])
-            assert live is not None
-            profile = translator_profile(live, saved)
-            continue
-        _, pc, budget, options = message
         parent.pages = {}
+        profile = translator_profile(live, saved if has_saved else None)
         try:
             code = emit_region(pc, parent.fetch, budget, profile=profile,
                                read_only=parent.read_only, **options)
@@ -241,12 +277,14 @@ def serve(into: int, out: int) -> None:
 
 
 def main() -> None:
-    """Speak on stdin and (a copy of) stdout; anything printed goes to /dev/null. SIGINT
-    is the parent's to act on: the end of its pipe ends this process."""
+    """Speak on stdin and (a copy of) stdout, and read the profiles from the shared memory
+    whose descriptor is argv[1]; anything printed goes to /dev/null. SIGINT is the
+    parent's to act on: the end of its pipe ends this process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    profiles = mmap.mmap(int(sys.argv[1]), 2 * SIZE, prot=mmap.PROT_READ)
     out = os.dup(1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    serve(0, out)
+    serve(0, out, memoryview(profiles))
 
 
 if __name__ == "__main__":

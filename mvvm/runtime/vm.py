@@ -427,6 +427,7 @@ class VM:
         changed code: regions that are live on the wasm stack may hold stale code, so all
         of them must unwind before anything runs again."""
         x = self.x
+        self.image.stats.syscalls += 1
         try:
             x[10] = self.syscall_handler(x[17], (x[10], x[11], x[12], x[13], x[14], x[15])) \
                 & MASK64
