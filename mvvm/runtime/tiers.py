@@ -1,16 +1,16 @@
 """Tier 1 in the background: hot regions translated and compiled off the guest's path.
 
 Tier 0 (mvvm.interpreter) counts jump targets; at the hot threshold a guest
-thread asks for the region there and goes on interpreting. This thread has the
-regions asked for translated, in order, each along the branch sides the profile
-saw run, by the translator's process (mvvm.runtime.translator_process: the
-guest's thread need not wait for the GIL while Python translates), and packs
-what BATCH_SECONDS of translating yields into one module (few, large modules:
-wasmtime and the host limit instances and memory mappings, not functions);
-Cranelift compiles it without the GIL, on the second core. The regions then
-join the image's translations, and every guest thread is woken to install them
-at its next return to Python. A branch side a region left out that later runs
-often has the region translated again (`reprofile`).
+thread asks for the region there and goes on interpreting. This thread
+translates the regions asked for, the hottest first, each along the branch sides
+the profile saw run (for a program that makes syscalls, in a process of its own:
+mvvm.runtime.translator_process), and packs what BATCH_SECONDS of translating
+yields into one module (few, large modules: wasmtime and the host limit
+instances and memory mappings, not functions); Cranelift compiles it without the
+GIL, on the second core. The regions then join the image's translations, and
+every guest thread is woken to install them at its next return to Python. A
+branch side a region left out that later runs often has the region translated
+again (`reprofile`).
 """
 
 from __future__ import annotations
@@ -282,12 +282,11 @@ def translate(image: Image, pc: int, profile: Tables, *, full: bool) -> RegionBo
     if image.in_asm is None and image.stats.syscalls >= PROCESS_SYSCALLS \
             and PROCESS.ready():
         started = time.perf_counter()
-        options = {"precise": image.precise, "counting": image.counting,
-                   "slow_exits": not image.counting}
         readers = {"page": image.code_page, "fetch": image.fetch,
                    "read_only": image.read_only}
         try:
-            body = PROCESS.emit(pc, _budget(image, pc, full), options, profile, readers)
+            body = PROCESS.emit(pc, _budget(image, pc, full), _options(image), profile,
+                                readers)
         except TranslatorLost:
             image.stats.tier1_errors += 1
         else:
@@ -304,14 +303,18 @@ def emit(image: Image, pc: int, *, profile: Profile | None = None,
     from mvvm.translator.translate import emit_region
 
     started = time.perf_counter()
-    code = emit_region(pc, image.code_reader(), _budget(image, pc, full),
-                       precise=image.precise, counting=image.counting, others=others,
-                       profile=profile, slow_exits=not image.counting,
-                       read_only=image.read_only)
+    code = emit_region(pc, image.code_reader(), _budget(image, pc, full), others=others,
+                       profile=profile, read_only=image.read_only, **_options(image))
     _count(image, code.region.instructions(), started)
     if image.in_asm is not None:
         image.log_in_asm(code.region)
     return code
+
+
+def _options(image: Image) -> dict[str, bool]:
+    """emit_region's options for the image's translations."""
+    return {"precise": image.precise, "counting": image.counting,
+            "slow_exits": not image.counting}
 
 
 def _budget(image: Image, pc: int, full: bool) -> int:
