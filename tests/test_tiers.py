@@ -414,7 +414,8 @@ def test_an_image_no_longer_used_goes_with_its_compiler_thread():
     is collected (its guest memory reserves 256 GiB of host address space: a few hundred
     kept alive exhaust it), and the compiler's thread ends."""
     vm = VM()
-    vm.image.compiler.request(0x10000, lambda: Profile(lambda pc: True, lambda pc: []))
+    tables = _tables()
+    vm.image.compiler.request(0x10000, lambda: tables)
     thread = vm.image.compiler._thread
     image = weakref.ref(vm.image)
     del vm
@@ -565,13 +566,13 @@ def test_a_side_a_region_still_leaves_out_when_translated_again_is_given_up(monk
     monkeypatch.setattr("mvvm.runtime.tiers.translate", translate)
     monkeypatch.setattr(compiler, "_publish", lambda image, codes, asked, generation, started:
                         [compiler.left_out(code.entry, code.pruned) for code in codes])
-    profile = Profile(lambda pc: True, lambda pc: [])
+    tables = _tables()
     compiler.left_out(0x100, {0x150, 0x160})           # as loaded from the disk cache
-    compiler.reprofile(0x150, lambda: profile)
+    compiler.reprofile(0x150, lambda: tables)
     compiler._round(Image())
     assert translated == [(0x100, True)]
     assert compiler._pruned_by == {0x160: {0x100}}
-    compiler.reprofile(0x150, lambda: profile)
+    compiler.reprofile(0x150, lambda: tables)
     assert not compiler._pending
 
 
