@@ -402,19 +402,9 @@ class Image:
         (rights, watch, lock) cost 10 us, a seventh of tier 1's time in coremark's first
         run. A page is watched before it is copied, so a store to it after the copy drops
         the translation being made, as it would without the copy (`_watch`)."""
-        pages: dict[int, bytes | None] = {}
+        from mvvm.translator.region import paged_fetch  # translating loaded it
 
-        def fetch(pc: int) -> int | None:
-            offset = pc & (PAGE - 1)
-            if offset > PAGE - 4:           # the instruction may go on in the next page
-                return self.fetch(pc)
-            base = pc - offset
-            if base not in pages:
-                pages[base] = self.code_page(base)
-            page = pages[base]
-            return None if page is None else int.from_bytes(page[offset:offset + 4], "little")
-
-        return fetch
+        return paged_fetch(self.code_page, self.fetch)
 
     def code_page(self, base: int) -> bytes | None:
         """The page of code at base, watched (see code_reader), or None if it is not

@@ -35,7 +35,6 @@ from mvvm.runtime.profile import SIZE, ProfileData, translator_profile
 if TYPE_CHECKING:
     from mvvm.translator.translate import RegionBody
 
-PAGE = 4096
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 Reader = Callable[[int], Any]   # an address -> what the child asked of it
@@ -222,12 +221,11 @@ def _read(fd: int, size: int) -> bytes:
 # -- the child ------------------------------------------------------------------------------
 
 class _Parent:
-    """The child's view of the parent: its reads of guest code go there, a page at a
-    time, and each translation reads its pages afresh (the parent watches them)."""
+    """The child's view of the parent, which answers its reads of guest code (and watches
+    the pages it hands out)."""
 
     def __init__(self, into: int, out: int) -> None:
         self.into, self.out = into, out
-        self.pages: dict[int, bytes | None] = {}
 
     def ask(self, kind: str, address: int) -> Any:
         _send(self.out, (kind, address))
@@ -236,16 +234,6 @@ class _Parent:
             raise GuestFault(value)
         return value
 
-    def fetch(self, pc: int) -> int | None:
-        offset = pc & (PAGE - 1)
-        if offset > PAGE - 4:           # the instruction may go on in the next page
-            return self.ask("fetch", pc)
-        base = pc - offset
-        if base not in self.pages:
-            self.pages[base] = self.ask("page", base)
-        page = self.pages[base]
-        return None if page is None else int.from_bytes(page[offset:offset + 4], "little")
-
     def read_only(self, address: int) -> int | None:
         return self.ask("read_only", address)
 
@@ -253,6 +241,7 @@ class _Parent:
 def serve(into: int, out: int, profiles: memoryview) -> None:
     """The child's loop: a region to translate, until the pipe closes; profiles holds tier
     0's tables, then the saved ones (`TranslatorProcess._share`)."""
+    from mvvm.translator.region import paged_fetch
     from mvvm.translator.translate import emit_region
 
     parent = _Parent(into, out)
@@ -263,10 +252,11 @@ def serve(into: int, out: int, profiles: memoryview) -> None:
             _, pc, budget, options, has_saved = _receive(into)
         except EOFError:
             return
-        parent.pages = {}
         profile = translator_profile(live, saved if has_saved else None)
+        fetch = paged_fetch(lambda base: parent.ask("page", base),
+                            lambda pc: parent.ask("fetch", pc))     # pages afresh
         try:
-            code = emit_region(pc, parent.fetch, budget, profile=profile,
+            code = emit_region(pc, fetch, budget, profile=profile,
                                read_only=parent.read_only, **options)
             reply: tuple[str, object] = ("done", code.body())
         except GuestFault as fault:

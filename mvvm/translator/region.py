@@ -85,6 +85,26 @@ class Region:
 
 
 Fetch = Callable[[int], int | None]   # pc -> 32 bits there, or None if not executable
+CODE_PAGE = 0x1000
+
+
+def paged_fetch(page: Callable[[int], bytes | None], across: Fetch) -> Fetch:
+    """A Fetch that reads each page of code once, through page(base) (its bytes, or None
+    if it is not executable), and an instruction that may go on into the next page
+    through across."""
+    pages: dict[int, bytes | None] = {}
+
+    def fetch(pc: int) -> int | None:
+        offset = pc & (CODE_PAGE - 1)
+        if offset > CODE_PAGE - 4:
+            return across(pc)
+        base = pc - offset
+        if base not in pages:
+            pages[base] = page(base)
+        code = pages[base]
+        return None if code is None else int.from_bytes(code[offset:offset + 4], "little")
+
+    return fetch
 
 
 def is_call(instr: Instr) -> bool:
