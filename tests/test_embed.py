@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import toolchain
-from toolchain import PROGRAMS, run_qemu
+from toolchain import PROGRAMS, SYSROOT, run_qemu
 
 import mvvm
 from bench.embed import unicorn_call, unicorn_with
@@ -28,7 +28,6 @@ from mvvm.elf.loader import ElfError
 from mvvm.embed import HEADER, INCLUDE_DIR
 
 GUEST = PROGRAMS / "embed" / "guest.c"
-SYSROOT = "/usr/riscv64-linux-gnu"
 
 
 def _build_guest(*flags: str) -> Path:

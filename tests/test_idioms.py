@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import wasmtime as wt
-from toolchain import PROGRAMS, fetcher, run_mvvm, run_qemu
+from toolchain import PROGRAMS, SYSROOT, fetcher, run_mvvm, run_qemu
 
 from mvvm.elf.loader import read_image
 from mvvm.isa import decode
@@ -18,7 +18,7 @@ from mvvm.wasi.discover import Program
 
 STRINGS = PROGRAMS / "strings.c"
 MEMCPY = PROGRAMS / "memcpy.c"
-SYSROOT_LIBC = "/usr/riscv64-linux-gnu/lib/libc.so.6"
+SYSROOT_LIBC = f"{SYSROOT}/lib/libc.so.6"
 
 
 @pytest.mark.parametrize("where", ["static", "shared"])

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 import toolchain
-from toolchain import CC, PROGRAMS
+from toolchain import CC, PROGRAMS, SYSROOT
 
 LINUX = PROGRAMS / "linux"
-SYSROOT = "/usr/riscv64-linux-gnu"
 CXX = "riscv64-linux-gnu-g++"
 
 # Programs whose output and status must be the same as under qemu-riscv64 (all end with 0).

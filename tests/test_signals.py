@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import toolchain  # noqa: E402
 from test_faults import assert_death_report  # noqa: E402
-from toolchain import PROGRAMS  # noqa: E402
+from toolchain import PROGRAMS, SYSROOT  # noqa: E402
 
 from mvvm.isa import decode  # noqa: E402
 from mvvm.isa.effects import may_trap  # noqa: E402
@@ -97,14 +97,20 @@ def test_beyond_qemu(build_program, guest_env):
     assert mvvm.status == 0, mvvm
 
 
-def test_precise_translations_are_cached_apart(build_program, guest_env, tmp_path):
+@pytest.mark.parametrize("linked", ["static", "dynamic"])
+def test_precise_translations_are_cached_apart(linked, build_program, guest_env, tmp_path):
     """A handler for SIGSEGV makes the VM translate in precise mode, from then on; the
     disk cache keeps those translations in a directory of their own, and remembers the
     switch: the second run translates in precise mode from its start (what ran before
     the handler too, which the first run translated imprecise), and the third translates
-    nothing. (Compiling every region when first reached, so that there are some.)"""
-    binary = build_program(SIGNALS / "faults.c", "O2")
-    env = {**guest_env, "XDG_CACHE_HOME": str(tmp_path)}
+    nothing. (Compiling every region when first reached, so that there are some.)
+    Dynamically linked, the libraries are mapped by the time of the switch, and the
+    precise cache must still be the one the next run opens at its start."""
+    if linked == "static":
+        binary = build_program(SIGNALS / "faults.c", "O2")
+    else:
+        binary = toolchain.build(SIGNALS / "faults.c", ("-O2",))
+    env = {**guest_env, "XDG_CACHE_HOME": str(tmp_path), "QEMU_LD_PREFIX": SYSROOT}
     stats = tmp_path / "stats.json"
     translated = []
     for _ in range(3):

@@ -21,6 +21,7 @@ BUILD = TESTS / ".build"
 CC = "riscv64-linux-gnu-gcc"
 HOST_CC = "gcc"
 QEMU = "qemu-riscv64"
+SYSROOT = "/usr/riscv64-linux-gnu"   # the cross compiler's glibc: dynamic programs' libraries
 # qemu 7.2 leaves Zbkb, Zbkx, Zfh and Zfhmin off unless asked (its property names for the
 # last two are capitalized); everything else MVVM implements it has on, or lacks.
 QEMU_CPU = ("-cpu", "rv64,zbkb=true,zbkx=true,Zfh=true,Zfhmin=true")

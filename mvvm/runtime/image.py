@@ -114,6 +114,7 @@ class Image:
         self.counting = code_of.counting if code_of else False  # tier 1 counts (VM_BUDGET)
         self.cpus: list[VM] = []            # one per running guest thread
         self._disk: DiskCache | None = None
+        self._disk_image: bytes | None = None   # the key's sample of the code (_open_disk_cache)
         self._core: wt.Module | None = code_of._core if code_of else None
         self._expansions: bytes | None = None
         self.compiler = BackgroundCompiler(self) if tier == TIERED else None
@@ -320,14 +321,19 @@ class Image:
         return self._disk
 
     def _open_disk_cache(self, root: CacheRoot) -> DiskCache:
-        image = b"".join(
-            f"{m.name} {m.start:x} {m.end:x}".encode()
-            + (self.current_code([(m.start, min(m.end, m.start + PAGE))]) or b"")
-            + (self.current_code([(max(m.start, m.end - PAGE), m.end)]) or b"")
-            for m in self.space.mappings() if m.prot & PROT_EXEC)
+        """The sample of the code is taken the first time only: reopened for precise or
+        counting mode, later in the run, the cache must keep the key the next run opens
+        it by at its start (ruff's first run saved its regions where no run looked: its
+        libraries were mapped by the time its fault handler made it precise)."""
+        if self._disk_image is None:
+            self._disk_image = b"".join(
+                f"{m.name} {m.start:x} {m.end:x}".encode()
+                + (self.current_code([(m.start, min(m.end, m.start + PAGE))]) or b"")
+                + (self.current_code([(max(m.start, m.end - PAGE), m.end)]) or b"")
+                for m in self.space.mappings() if m.prot & PROT_EXEC)
         directory = root.path / version_key(f"{self.settings} precise="
                                             f"{self.precise} counting={self.counting}")
-        return DiskCache(cache_path(directory, image), self.engine, root)
+        return DiskCache(cache_path(directory, self._disk_image), self.engine, root)
 
     @functools.cached_property
     def saved_profile(self) -> ProfileData | None:
