@@ -22,7 +22,8 @@ import toolchain
 from toolchain import PROGRAMS
 
 from mvvm.cli import CORE_SIGNALS
-from mvvm.elf.loader import ElfImage
+from mvvm.elf.loader import ElfError, ElfImage, load_bias, map_image, opened_image, read_image
+from mvvm.runtime.image import Image
 
 FAULTS = PROGRAMS / "faults"
 
@@ -223,3 +224,32 @@ def test_input_that_never_ends(case, tmp_path, cross_tools, guest_env):
     assert (mvvm.status, mvvm.stdout) == (1, b"")
     assert_one_line(mvvm.stderr)
     assert b"Permission denied" in mvvm.stderr
+
+
+def test_loaded_from_the_file_as_from_its_bytes(build_program):
+    """The loader reads a program's segments from its file into guest memory (only the
+    headers are read first, `opened_image`); the memory is what copying the whole file's
+    bytes gives, the zero-filled ends of segments included."""
+    path = str(build_program(PROGRAMS / "float.c", "O2"))
+    memories = []
+    for whole in (True, False):
+        image = Image()
+        if whole:
+            elf = read_image(path)
+            map_image(elf, image.memory, image.space, load_bias(elf), path)
+        else:
+            with opened_image(path) as elf:
+                map_image(elf, image.memory, image.space, load_bias(elf), path)
+        bias = load_bias(elf)
+        memories.append([image.memory.read(s.vaddr + bias, s.memsz) for s in elf.segments])
+    assert memories[0] == memories[1] and len(memories[0]) >= 2
+
+
+def test_a_file_cut_short_while_loading_is_an_elf_error(build_program, monkeypatch):
+    """Its headers promised more than the file then held (another process truncated it):
+    a clear error, not a program with zeros for code."""
+    path = str(build_program(PROGRAMS / "float.c", "O2"))
+    image = Image()
+    monkeypatch.setattr(image.memory, "read_file", lambda addr, size, fd, offset: size - 1)
+    with opened_image(path) as elf, pytest.raises(ElfError, match="cut short"):
+        map_image(elf, image.memory, image.space, load_bias(elf), path)

@@ -63,3 +63,17 @@ def test_page_rights_runs_match_a_page_by_page_model():
             assert [v for start, stop, v in runs for _ in range(start, stop)] == \
                 list(model[first:end])
             assert all(a[2] != b[2] for a, b in zip(runs, runs[1:], strict=False))
+
+
+def test_read_file_fills_the_range_and_stops_at_the_end(memory, tmp_path):
+    """What the loader reads a program's segments with: straight from the file into guest
+    memory; at the file's end it says how much there was, and writes nothing more."""
+    data = bytes(range(256)) * 40
+    path = tmp_path / "data"
+    path.write_bytes(data)
+    memory.write(BASE, b"\xee" * 0x4000)
+    with path.open("rb") as file:
+        assert memory.read_file(BASE + 3, 5000, file.fileno(), 100) == 5000
+        assert memory.read(BASE + 3, 5000) == data[100:5100]
+        assert memory.read_file(BASE + 0x2000, 0x1000, file.fileno(), len(data) - 10) == 10
+    assert memory.read(BASE + 0x2000, 12) == data[-10:] + b"\xee\xee"

@@ -19,6 +19,7 @@ the store runs again. The host's own writes there say so too.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -240,6 +241,19 @@ class GuestMemory:
             source = bytes(data)
         with self._open(addr, size, True) as host:
             ctypes.memmove(host, source, size)
+
+    def read_file(self, addr: int, size: int, fd: int, offset: int) -> int:
+        """Read up to size bytes of the file at offset to addr, with no copy between the
+        kernel and guest memory; returns how many there were (fewer at the file's end)."""
+        done = 0
+        with self._open(addr, size, True) as host:
+            view = memoryview((ctypes.c_char * size).from_address(host)).cast("B")
+            while done < size:
+                count = os.preadv(fd, [view[done:]], offset + done)
+                if not count:
+                    break
+                done += count
+        return done
 
     def fill(self, addr: int, size: int, value: int = 0) -> None:
         with self._open(addr, size, True) as host:
