@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import shutil
+import threading
 import weakref
 from pathlib import Path
 from types import SimpleNamespace
@@ -475,6 +476,40 @@ def test_the_first_time_code_tier_0_enters_most_is_translated_first(monkeypatch)
     monkeypatch.setattr(compiler, "_publish", lambda *args: None)
     compiler._round(Image())
     assert emitted == [0x200, 0x400, 0x300, 0x100]
+
+
+def test_a_round_reads_profiles_without_the_queue_lock(monkeypatch):
+    """A profile source may wait for the translations' lock (VM.profile reads the disk
+    cache's saved profile under it), which a guest thread holds while it tells the
+    compiler about the regions it loads (`left_out`, which takes the queue's lock): a
+    round that called the source with the queue's lock held waited for that thread, and
+    it for the round, for good (ruff check's second run hung)."""
+    from mvvm.runtime.tiers import BackgroundCompiler
+
+    class Image:                        # what a round reads of one
+        translations = Translations()
+
+    compiler = BackgroundCompiler(Image())
+    monkeypatch.setattr(compiler, "_emit", lambda image, pc, profile, again: None)
+    translations_lock, asked = threading.Lock(), threading.Event()
+    tables = _tables(0x100)
+
+    def source():
+        asked.set()
+        with translations_lock:
+            return tables
+
+    compiler._pending[0x100] = (source, False)
+    with translations_lock:             # a guest thread loading cached regions
+        round_ = threading.Thread(target=compiler._round, args=(Image(),), daemon=True)
+        round_.start()
+        assert asked.wait(5)
+        told = threading.Thread(target=compiler.left_out, args=(0x200, [0x208]), daemon=True)
+        told.start()
+        told.join(timeout=5)
+        assert not told.is_alive(), "the round held the queue's lock while it waited"
+    round_.join(timeout=5)
+    assert not round_.is_alive() and not compiler._pending
 
 
 def _tables(*asked: int) -> tuple[ProfileData, None]:

@@ -161,12 +161,12 @@ class BackgroundCompiler:
         asked: list[Request] = []
         started = time.perf_counter()
         while True:
+            pc = self._hottest()
+            if pc is None:
+                break
             with self._wakeup:
-                if not self._pending:
-                    break
-                pc = self._hottest()
                 profile, again = self._pending.pop(pc)
-                self._seen.pop(pc, None)
+            self._seen.pop(pc, None)
             if image.translations.generation != generation:
                 # Flushed (code unmapped or rewritten): what this round translated before
                 # is stale, what it translates now is the new generation's. A round kept
@@ -191,26 +191,32 @@ class BackgroundCompiler:
             with self.busy:
                 self._publish(image, codes, asked, generation, started)
 
-    def _hottest(self) -> int:
+    def _hottest(self) -> int | None:
         """The entry asked for the first time that tier 0 entered most since this thread
         last looked (its counter counts on from COUNTER_ASKED while it waits), else the
-        first asked again. A cold run asks for far more than tier 1 can translate in time
-        (cmake -P: 1,200 entries, 130 translated), and in the order asked it translated
-        start-up code that had stopped running while the code running then waited: cmake
-        -P from an empty cache ran 148 million instructions in tier 0 and took 1.72 s,
-        hottest first 110 million and 1.4 s."""
+        first asked again; None if none is pending. A cold run asks for far more than tier
+        1 can translate in time (cmake -P: 1,200 entries, 130 translated), and in the
+        order asked it translated start-up code that had stopped running while the code
+        running then waited: cmake -P from an empty cache ran 148 million instructions in
+        tier 0 and took 1.72 s, hottest first 110 million and 1.4 s.
+        The profile sources are called without the queue's lock: one may read the disk
+        cache under the translations' lock, which a guest thread holds while it tells
+        this compiler about the regions it loads (`left_out`): the two threads waited
+        for each other for good (ruff check, its second run)."""
+        with self._wakeup:
+            first = next(iter(self._pending), None)
+            fresh = [(pc, source) for pc, (source, again) in self._pending.items()
+                     if not again]
         seen, hottest, most = self._seen, None, -1
         tables: dict[ProfileSource, ProfileData] = {}
-        for pc, (source, again) in self._pending.items():
-            if again:
-                continue
+        for pc, source in fresh:
             live = tables.get(source) or tables.setdefault(source, source()[0])
             count = live.count(pc)
             recent = (count - seen.get(pc, COUNTER_ASKED)) % (1 << 32)
             seen[pc] = count
             if recent > most:
                 hottest, most = pc, recent
-        return next(iter(self._pending)) if hottest is None else hottest
+        return first if hottest is None else hottest
 
     def _ask_again(self, asked: list[Request]) -> None:
         """Regions translated from code that a flush then dropped, though the code itself
