@@ -109,6 +109,17 @@ int main(void) {
     close(fd);
     unlink(path);
 
+    /* What has no contents to map: a pipe, a directory. */
+    int pipes[2];
+    CHECK(pipe(pipes) == 0);
+    CHECK(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, pipes[0], 0) == MAP_FAILED && errno == ENODEV);
+    int dir = open("/", O_RDONLY | O_DIRECTORY);
+    CHECK(dir >= 0);
+    CHECK(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, dir, 0) == MAP_FAILED && errno == ENODEV);
+    close(dir);
+    close(pipes[0]);
+    close(pipes[1]);
+
     CHECK(syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) > 0);
     CHECK(jit() == 0);
     printf("mmap: %d failures\n", failures);
