@@ -3,8 +3,8 @@
 A dynamically linked program (PT_INTERP) gets its loader mapped too, where mmap
 would put it, and starts there with AT_BASE naming it, as on Linux; the loader's
 path is looked up by the caller's resolver (the sysroot, or the confined tree).
-Segments are copied (not mapped) into guest memory, from a program's file straight
-into guest memory (`opened_image`); the stack layout follows
+Segments are copied into guest memory, not mapped: from the program's file straight
+into it (`opened_image`), or from the bytes a caller read; the stack layout follows
 the Linux riscv64 ABI: sp -> argc, argv[], NULL, envp[], NULL, auxv pairs,
 AT_NULL, then the strings and AT_RANDOM's bytes higher up; sp 16-aligned.
 """

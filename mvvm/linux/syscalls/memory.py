@@ -62,8 +62,8 @@ def _file_source(k: Kernel, fd: int, shared_write: bool) -> tuple[int, str]:
 @syscalls(222, PTR, SIZE, PROT, MAP_FLAGS, FD, LONG, hex_result=True)
 def sys_mmap(k: Kernel, addr: int, length: int, prot: int, flags: int, fd: int,
              offset: int) -> int:
-    """A file's contents go from the kernel straight into guest memory (ld.so maps each
-    library: read into a bytes object and then copied, that cost cmake --version 10 ms)."""
+    """A file's contents go from the kernel straight into guest memory, with no bytes
+    object between (which held a large mapping's size twice over for a moment)."""
     kind = flags & MAP_TYPE
     if not length or offset % PAGE or kind not in MAP_TYPES or prot & ~PROT_ALL:
         raise SyscallError(errno.EINVAL)
