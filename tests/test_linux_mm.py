@@ -1,6 +1,7 @@
 """The guest address space: placement, fixed mappings, protection, brk, code_changed."""
 
 import errno
+import os
 
 import pytest
 
@@ -33,6 +34,11 @@ class FakeMemory:
     def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
         offset = self._offset(addr, len(data))
         self.data[offset:offset + len(data)] = data
+
+    def read_file(self, addr: int, size: int, fd: int, offset: int) -> int:
+        data = os.pread(fd, size, offset)
+        self.write(addr, data)
+        return len(data)
 
     def fill(self, addr: int, size: int, value: int = 0) -> None:
         offset = self._offset(addr, size)
