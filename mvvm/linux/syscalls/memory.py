@@ -39,10 +39,12 @@ def sys_brk(k: Kernel, addr: int) -> int:
     return k.space.brk(addr)
 
 
-def _file_source(k: Kernel, fd: int, shared_write: bool) -> tuple[int, str]:
+def _file_source(k: Kernel, fd: int, length: int, offset: int, shared_write: bool
+                 ) -> tuple[int, int, str]:
     """The host descriptor a file mapping's contents are read from (a copy: mappings are
-    private), and its name. Only what Linux can map: a directory, a pipe or a socket is
-    ENODEV, before anything is mapped.
+    private), how many bytes to read (a regular file's size bounds them: ld.so maps a
+    library's whole span from its file first), and its name. Only what Linux can map: a
+    directory, a pipe or a socket is ENODEV, before anything is mapped.
 
     A writable shared mapping would have to carry writes back to the file, which
     a copy cannot: refused with ENODEV (EACCES if the fd could not write anyway).
@@ -53,10 +55,12 @@ def _file_source(k: Kernel, fd: int, shared_write: bool) -> tuple[int, str]:
         raise SyscallError(errno.EACCES)
     if shared_write:
         raise SyscallError(errno.ENODEV if mode == os.O_RDWR else errno.EACCES)
-    kind = os.fstat(host).st_mode
-    if not (stat.S_ISREG(kind) or stat.S_ISBLK(kind) or stat.S_ISCHR(kind)):
+    info = os.fstat(host)
+    if stat.S_ISREG(info.st_mode):
+        length = min(length, max(0, info.st_size - offset))
+    elif not (stat.S_ISBLK(info.st_mode) or stat.S_ISCHR(info.st_mode)):
         raise SyscallError(errno.ENODEV)
-    return host, procfs.fd_path(host)
+    return host, min(length, MAX_RW_COUNT), procfs.fd_path(host)
 
 
 @syscalls(222, PTR, SIZE, PROT, MAP_FLAGS, FD, LONG, hex_result=True)
@@ -67,15 +71,15 @@ def sys_mmap(k: Kernel, addr: int, length: int, prot: int, flags: int, fd: int,
     kind = flags & MAP_TYPE
     if not length or offset % PAGE or kind not in MAP_TYPES or prot & ~PROT_ALL:
         raise SyscallError(errno.EINVAL)
-    host, name = -1, ""
+    host, size, name = -1, 0, ""
     if not flags & MAP_ANONYMOUS:
         shared_write = kind != MAP_PRIVATE and bool(prot & PROT_WRITE)
-        host, name = _file_source(k, fd, shared_write)
+        host, size, name = _file_source(k, fd, length, offset, shared_write)
     start = k.space.map(addr, length, prot, fixed=bool(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)),
                         replace=not flags & MAP_FIXED_NOREPLACE, name=name)
-    if host >= 0:
+    if size:
         try:
-            k.mem.read_file(start, min(length, MAX_RW_COUNT), host, offset)
+            k.mem.read_file(start, size, host, offset)
         except OSError:
             k.space.unmap(start, length)
             raise
