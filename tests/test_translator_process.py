@@ -14,7 +14,7 @@ from toolchain import PROGRAMS
 
 import mvvm
 from mvvm.errors import GuestFault
-from mvvm.runtime import tiers
+from mvvm.runtime import tiers, translator_process
 from mvvm.runtime.profile import translator_profile
 from mvvm.runtime.translator_process import PROCESS, TranslatorLost, TranslatorProcess
 
@@ -69,7 +69,7 @@ def test_a_program_that_makes_few_syscalls_is_translated_in_process(vm, monkeypa
     """The process costs a core 70 ms to start: a program that only computes (makes
     fewer than PROCESS_SYSCALLS syscalls) goes without it."""
     process = TranslatorProcess()
-    monkeypatch.setattr(tiers, "PROCESS", process)
+    monkeypatch.setattr(translator_process, "PROCESS", process)
     vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS - 1
     tiers.translate(vm.image, vm.entry, vm.profile(), full=False)
     assert process._child is None
@@ -98,7 +98,7 @@ def test_a_lost_child_leaves_tier_1_in_process(vm, monkeypatch):
     pc = vm.entry
     process.emit(pc, 100, OPTIONS, vm.profile(), _readers(vm.image))
     os.kill(process._child.pid, signal.SIGKILL)
-    monkeypatch.setattr(tiers, "PROCESS", process)
+    monkeypatch.setattr(translator_process, "PROCESS", process)
     vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
     errors = vm.image.stats.tier1_errors
     assert tiers.translate(vm.image, pc, vm.profile(), full=False) == _in_process(vm, pc)
@@ -144,7 +144,7 @@ def test_a_child_that_cannot_start_leaves_tier_1_in_process(vm, monkeypatch):
     open_before = len(os.listdir("/proc/self/fd"))
     assert not process.ready() and process.lost
     assert len(os.listdir("/proc/self/fd")) == open_before
-    monkeypatch.setattr(tiers, "PROCESS", process)
+    monkeypatch.setattr(translator_process, "PROCESS", process)
     vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
     assert tiers.translate(vm.image, vm.entry, vm.profile(), full=False) == \
         _in_process(vm, vm.entry)

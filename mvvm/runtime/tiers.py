@@ -29,7 +29,6 @@ from mvvm.errors import GuestFault
 from mvvm.runtime.layout import COUNTER_ASKED
 from mvvm.runtime.profile import ProfileData, Tables, translator_profile
 from mvvm.runtime.translations import Compiled, Translations
-from mvvm.runtime.translator_process import PROCESS, TranslatorLost
 from mvvm.translator.modules import export_name
 
 if TYPE_CHECKING:
@@ -274,7 +273,8 @@ class BackgroundCompiler:
 
 
 # The translator is imported when the first region is, not before: a run that never
-# compiles (tier 0 alone, a short program, a warm cache) does not pay for loading it.
+# compiles (tier 0 alone, a short program, a warm cache) does not pay for loading it;
+# nor for the translator process's modules (subprocess, selectors, pickle: 4 ms).
 
 
 def translate(image: Image, pc: int, profile: Tables, *, full: bool) -> RegionBody:
@@ -285,6 +285,7 @@ def translate(image: Image, pc: int, profile: Tables, *, full: bool) -> RegionBo
     -P from an empty cache ran 2.1 s, 1.4 s with the translator's process, and 1.6 s
     with tier 1 off. But that process takes 70 ms of a core to start, and a program that
     only computes (the bench's) ran 5-10% longer from an empty cache with it."""
+    from mvvm.runtime.translator_process import PROCESS, TranslatorLost
     if image.in_asm is None and image.stats.syscalls >= PROCESS_SYSCALLS \
             and PROCESS.ready():
         started = time.perf_counter()
