@@ -228,6 +228,23 @@ def page_rest(e: Emitter, push: Callable[[], None], offset: int = 0) -> None:
         c.i64_const(offset).op(w.I64_SUB)
 
 
+def _reduce(e: Emitter, vectors: int, leaf: Callable[[int], None], combine: int) -> None:
+    """Push leaf(0), ..., leaf(vectors - 1) combined by the SIMD op combine, as a balanced
+    tree: a chain (each combine waiting for the one before) is as long as its leaves, a
+    tree log2 of that, and the loads' latency overlaps (strlen's 128 bytes a test: 8
+    dependent vpminub in a row, a third of the scan's time)."""
+    def tree(low: int, high: int) -> None:
+        if high - low == 1:
+            leaf(low)
+            return
+        middle = (low + high) // 2
+        tree(low, middle)
+        tree(middle, high)
+        e.code.simd(combine)
+
+    tree(0, vectors)
+
+
 def _vector(e: Emitter, reg: int, k: int) -> None:
     """Push the k-th 16 bytes from guest address x[reg]."""
     e.address(reg, 0)
@@ -255,13 +272,14 @@ def _compare_bytes(e: Emitter, r: Binding, retry: int) -> None:
 
     def chunk(vectors: int) -> None:
         left = e.temp(w.V128)
-        for k in range(vectors):
+
+        def leaf(k: int) -> None:                    # the byte where equal, else 0
             _vector(e, p, k)
             c.tee(left).get(left)
             _vector(e, q, k)
-            c.simd(w.I8X16_EQ).simd(w.I8X16_MIN_U)    # the byte where equal, else 0
-            if k:
-                c.simd(w.I8X16_MIN_U)
+            c.simd(w.I8X16_EQ).simd(w.I8X16_MIN_U)
+
+        _reduce(e, vectors, leaf, w.I8X16_MIN_U)
         e.release((w.V128, left))
         c.simd(w.I8X16_ALL_TRUE)
 
@@ -289,12 +307,12 @@ def _compare_bytes_to(e: Emitter, r: Binding, retry: int) -> None:
     p, q = r["p"], r["q"]
 
     def chunk(vectors: int) -> None:
-        for k in range(vectors):
+        def leaf(k: int) -> None:
             _vector(e, p, k)
             _vector(e, q, k)
             c.simd(w.I8X16_EQ)
-            if k:
-                c.simd(w.V128_AND)
+
+        _reduce(e, vectors, leaf, w.V128_AND)
         c.simd(w.I8X16_ALL_TRUE)
 
     def limit() -> None:            # end - p - 1: the loop's own last iteration is left
@@ -338,10 +356,7 @@ def _find_zero_word(e: Emitter, r: Binding, retry: int) -> None:
         c.i64_const(HIGHS).op(w.I64_EQ, w.I32_AND)
 
     def chunk(vectors: int) -> None:
-        for k in range(vectors):
-            _vector(e, p, k)
-            if k:
-                c.simd(w.I8X16_MIN_U)
+        _reduce(e, vectors, lambda k: _vector(e, p, k), w.I8X16_MIN_U)
         c.simd(w.I8X16_ALL_TRUE)
 
     def settle() -> None:
