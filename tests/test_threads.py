@@ -11,6 +11,7 @@ about twice as fast as one; no test here times it, only its checksum for 1 and 2
 from __future__ import annotations
 
 import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +23,16 @@ import toolchain  # noqa: E402
 from conftest import flavour_flags  # noqa: E402
 from toolchain import PROGRAMS  # noqa: E402
 
+from mvvm.interpreter.rvc import expansion  # noqa: E402
+from mvvm.runtime.cachefiles import CacheRoot  # noqa: E402
+
 THREADS = PROGRAMS / "threads"
 
 # Every run may hang if threads go wrong (a lost wake-up, a thread exit_group does not
 # end): the timeouts turn that into a failure.
 QEMU_TIMEOUT = 60
 MVVM_TIMEOUT = 180
+C_LI_T6_13, ADDI_T6_13 = 0x4FB5, 0x00D00F93     # compressed.c's worker's instruction
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ CASES = [
     Case("lifecycle", ("main-exits",)),
     # pthread_kill, per-thread masks and pending sets, sigaltstack, sigwait, SIGALRM, SIGSEGV
     Case("signals"),
+    # a compressed instruction that only a worker thread runs (and the expansions' test)
+    Case("compressed"),
     # compute-bound work over 1 and 2 threads: the same checksum
     Case("parallel", ("1",)),
     Case("parallel", ("2",)),
@@ -83,3 +90,18 @@ def test_same_as_qemu(case, flavour, cross_tools, guest_env, assert_same_as_qemu
         f"the program or qemu is wrong\n{qemu.stdout.decode(errors='replace')[-3000:]}")
     mvvm = toolchain.run_mvvm(binary, list(case.args), env=guest_env, timeout=MVVM_TIMEOUT)
     assert_same_as_qemu(qemu, mvvm)
+
+
+def test_every_threads_expansions_are_kept(cross_tools, guest_env, tmp_path):
+    """Tier 0 expands a compressed value the first time a thread meets it, and the code
+    cache keeps the table for the next run: every thread's expansions, not the main
+    thread's alone (ruff check's workers expanded 3,700 values again in every run)."""
+    source = THREADS / "compressed.c"
+    binary = toolchain.build(source, flavour_flags(source, "O2") + ("-pthread",))
+    env = {**guest_env, "XDG_CACHE_HOME": str(tmp_path)}
+    outcome = toolchain.run_mvvm(binary, options=["--tier", "0"], env=env,
+                                 timeout=MVVM_TIMEOUT)
+    assert outcome.status == 0, outcome
+    (table,) = tmp_path.glob("mvvm/*/rvc.bin")
+    words = array("I", CacheRoot.open(tmp_path / "mvvm").read(table))
+    assert words[C_LI_T6_13] == expansion(C_LI_T6_13) == ADDI_T6_13

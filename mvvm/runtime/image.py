@@ -12,6 +12,7 @@ is translated and compiled when first reached, on the guest's thread).
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import math
 import os
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 PAGE = 0x1000
 SHORT_RUN = 0.25        # seconds: a run tier 1 cannot help (tier1_hold)
 TIERED, COMPILE = "tiered", "1"      # tier modes (`mvvm run --tier`), besides "0"
-RVC_BYTES = 4 * 0x10000
+RVC_ENTRIES = 0x10000     # tier 0's table of compressed expansions, one u32 each
 
 
 class Stats:
@@ -116,7 +117,8 @@ class Image:
         self._disk: DiskCache | None = None
         self._disk_image: bytes | None = None   # the key's sample of the code (_open_disk_cache)
         self._core: wt.Module | None = code_of._core if code_of else None
-        self._expansions: bytes | None = None
+        self._expansions: ctypes.Array[ctypes.c_uint32] | None = None   # expansions()
+        self._expansions_grew = False
         self.compiler = BackgroundCompiler(self) if tier == TIERED else None
 
     # -- the threads ---------------------------------------------------------------------
@@ -205,19 +207,30 @@ class Image:
         self._write_version_file(name, module.serialize())
         return module
 
-    def expansions(self) -> bytes | None:
-        """Tier 0's table of compressed instructions' expansions (layout.VM_RVC) as earlier
-        runs left it, so that they need not ask the host again; None if there is none."""
+    def expansions(self) -> ctypes.Array[ctypes.c_uint32]:
+        """Tier 0's table of compressed instructions' expansions (layout.VM_RVC; 0 where
+        none is known): what earlier runs and this run's threads met, so that neither a
+        thread nor a later run asks the host again. Each thread's VM starts from it and
+        adds to it (`learn_expansion`): ruff check's worker threads, whose own tables were
+        never saved, asked for 3,700 expansions in every warm run (50 ms of the GIL)."""
         if self._expansions is None:
             data = self._read_version_file("rvc.bin")
-            self._expansions = data if data is not None and len(data) == RVC_BYTES else b""
-        return self._expansions or None
-
-    def keep_expansions(self, table: bytes) -> None:
-        """Save a thread's table if it knows more than the one it started from."""
-        if table != self.expansions():
+            table = (ctypes.c_uint32 * RVC_ENTRIES)()
+            if data is not None and len(data) == ctypes.sizeof(table):
+                ctypes.memmove(table, data, len(data))
             self._expansions = table
-            self._write_version_file("rvc.bin", table)
+        return self._expansions
+
+    def learn_expansion(self, value: int, word: int) -> None:
+        """A thread met the compressed value, whose expansion is word."""
+        self.expansions()[value] = word
+        self._expansions_grew = True
+
+    def keep_expansions(self) -> None:
+        """Save the table, if this run's threads added to it, for the next run."""
+        if self._expansions_grew:
+            self._expansions_grew = False
+            self._write_version_file("rvc.bin", bytes(self.expansions()))
 
     def _version_root(self) -> CacheRoot | None:
         """Where the files of this MVVM and wasmtime version that do not depend on the

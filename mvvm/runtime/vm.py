@@ -88,9 +88,7 @@ class VM:
         self._call_depth = ctypes.c_uint32.from_address(vm_base + layout.VM_CALL_DEPTH)
         self._call_depth.value = layout.CALL_DEPTH_LIMIT
         self._rvc = (ctypes.c_uint32 * 0x10000).from_address(vm_base + layout.VM_RVC)
-        expansions = self.image.expansions()
-        if expansions is not None:
-            ctypes.memmove(self._rvc, expansions, len(expansions))
+        ctypes.memmove(self._rvc, self.image.expansions(), ctypes.sizeof(self._rvc))
         ctypes.c_uint32.from_address(vm_base + layout.VM_HOT_THRESHOLD).value = \
             HOT_THRESHOLD if self.image.tier == TIERED else 0
         self._executable: list[tuple[int, int]] = []     # the pages the bitmap has
@@ -374,7 +372,7 @@ class VM:
         tier 0 met."""
         self.image.save_code(self._profile)
         if self.image.tier != COMPILE:
-            self.image.keep_expansions(bytes(self._rvc))
+            self.image.keep_expansions()
 
     def _retire_in_tier0(self) -> None:
         """Run the instruction at pc in tier 0: a store whose page was watched for code
@@ -490,9 +488,12 @@ class VM:
     def _on_expand(self, values: ctypes.Array) -> None:
         """Tier 0 met a compressed value for the first time: its expansion, kept for next
         time in the VM memory's table."""
-        from mvvm.interpreter.rvc import expansion  # decodes: a warm run seldom needs it
         value = values[0].i32 & 0xFFFF
-        word = expansion(value)
+        word = self.image.expansions()[value]       # another thread may have met it
+        if not word:
+            from mvvm.interpreter.rvc import expansion  # decodes: a warm run seldom needs it
+            word = expansion(value)
+            self.image.learn_expansion(value, word)
         self._rvc[value] = word
         values[0].i32 = word - (1 << 32) if word & 0x80000000 else word
 
