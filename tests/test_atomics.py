@@ -24,8 +24,8 @@ from mvvm.isa.encoder import asm  # noqa: E402
 from mvvm.runtime import layout  # noqa: E402
 from mvvm.runtime.engine import Runtime, make_engine  # noqa: E402
 from mvvm.runtime.image import Image  # noqa: E402
-from mvvm.translator.modules import TrapMap, export_name, region_name  # noqa: E402
-from mvvm.translator.translate import emit_region, pack  # noqa: E402
+from mvvm.translator.modules import TrapMap, export_name, pack, region_name  # noqa: E402
+from mvvm.translator.translate import emit_region  # noqa: E402
 from mvvm.wasm import encoder as w  # noqa: E402
 
 RA, T0, T1, A0, A1, A2, A3, A4 = 1, 5, 6, 10, 11, 12, 13, 14

@@ -146,7 +146,8 @@ def test_a_code_layout_moves_every_region_and_keeps_the_trap_map(monkeypatch) ->
     trap map still points at each guest instruction's own code, moved with it."""
     from bench import layout
     from mvvm.isa.encoder import asm
-    from mvvm.translator.translate import emit_region, pack
+    from mvvm.translator.modules import pack
+    from mvvm.translator.translate import emit_region
     from mvvm.wasm import encoder as w
 
     words = [asm("ld", rd=10, rs1=11, imm=8), asm("addi", rd=10, rs1=10, imm=1),

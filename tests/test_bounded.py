@@ -16,10 +16,11 @@ from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
 from mvvm.translator import bounded
 from mvvm.translator.emitter import Emitter
+from mvvm.translator.modules import pack
 from mvvm.translator.region import discover
 from mvvm.translator.semantics import ENDS_BLOCK, supported
 from mvvm.translator.structure import analyse
-from mvvm.translator.translate import emit_region, pack
+from mvvm.translator.translate import emit_region
 from mvvm.wasi.discover import Program
 from mvvm.wasm import encoder as w
 

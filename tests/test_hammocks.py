@@ -11,7 +11,8 @@ from toolchain import PROGRAMS, fetcher, run_mvvm, run_qemu
 from mvvm.elf.loader import read_image
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
-from mvvm.translator.translate import emit_region, pack
+from mvvm.translator.modules import pack
+from mvvm.translator.translate import emit_region
 from mvvm.wasi.discover import Program
 
 SELECTS = PROGRAMS / "selects.c"

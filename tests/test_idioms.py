@@ -13,7 +13,8 @@ from mvvm.isa import decode
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
 from mvvm.translator import idioms
-from mvvm.translator.translate import emit_region, pack
+from mvvm.translator.modules import pack
+from mvvm.translator.translate import emit_region
 from mvvm.wasi.discover import Program
 
 STRINGS = PROGRAMS / "strings.c"

@@ -30,9 +30,10 @@ from mvvm.runtime.profile import ProfileData
 from mvvm.runtime.translations import Translations
 from mvvm.runtime.vm import VM
 from mvvm.translator import switches
+from mvvm.translator.modules import pack
 from mvvm.translator.region import Block, Profile, is_call
 from mvvm.translator.structure import analyse
-from mvvm.translator.translate import emit_region, pack
+from mvvm.translator.translate import emit_region
 from mvvm.wasi.discover import Program
 
 COMPUTE = PROGRAMS / "compute.c"

@@ -17,10 +17,11 @@ from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
 from mvvm.translator import structure, words
 from mvvm.translator.dataflow import FEW_REGISTERS, Dataflow, analyse_registers
+from mvvm.translator.modules import pack
 from mvvm.translator.region import Block, Region, discover
 from mvvm.translator.semantics import ENDS_BLOCK, supported
 from mvvm.translator.structure import DISPATCH, Shape, analyse
-from mvvm.translator.translate import emit_region, pack
+from mvvm.translator.translate import emit_region
 from mvvm.wasi.discover import Program
 from mvvm.wasm import encoder as w
 from mvvm.wasm.encoder import sleb, uleb

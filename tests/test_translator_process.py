@@ -15,7 +15,7 @@ from toolchain import PROGRAMS
 import mvvm
 from mvvm.errors import GuestFault
 from mvvm.runtime import tiers, translator_process
-from mvvm.runtime.profile import translator_profile
+from mvvm.runtime.profile import ProfileData, merged, translator_profile
 from mvvm.runtime.translator_process import PROCESS, TranslatorLost, TranslatorProcess
 
 OPTIONS = {"precise": False, "counting": False, "slow_exits": True}
@@ -79,6 +79,22 @@ def test_a_program_that_makes_few_syscalls_is_translated_in_process(vm, monkeypa
     process._close(ours=True)
 
 
+def test_a_program_that_ran_before_waits_for_the_process(vm, monkeypatch):
+    """A program that has run before (the disk cache saved its profile) has its regions
+    translated in the process from the first, whatever its syscalls: its hot code is
+    cached, and the rest is not worth importing the translator here (40 ms) and holding
+    the GIL its threads wait for."""
+    process = TranslatorProcess()
+    monkeypatch.setattr(translator_process, "PROCESS", process)
+    vm.image.stats.syscalls = 0
+    live, _ = vm.profile()
+    saved = ProfileData.decode(merged(live, None))
+    there = tiers.translate(vm.image, vm.entry, (live, saved), full=False)
+    assert process._child is not None and process.ready()
+    assert there == tiers.emit(vm.image, vm.entry, profile=translator_profile(live, saved)).body()
+    process._close(ours=True)
+
+
 def test_a_fault_reading_guest_code_reaches_the_caller(vm):
     def fault(address: int) -> None:
         raise GuestFault(address + 4)
@@ -86,9 +102,9 @@ def test_a_fault_reading_guest_code_reaches_the_caller(vm):
     process = TranslatorProcess()
     pc = vm.entry
     with pytest.raises(GuestFault) as raised:
-        process.emit(pc, 100, OPTIONS, vm.profile(), {**_readers(vm.image), "page": fault})
+        process.emit(pc, True, OPTIONS, vm.profile(), {**_readers(vm.image), "page": fault})
     assert raised.value.addr == (pc & ~0xFFF) + 4
-    assert process.emit(pc, 100, OPTIONS, vm.profile(), _readers(vm.image)) == \
+    assert process.emit(pc, True, OPTIONS, vm.profile(), _readers(vm.image)) == \
         tiers.emit(vm.image, pc, profile=translator_profile(*vm.profile()), full=False).body()
     process._close(ours=True)
 
@@ -96,7 +112,7 @@ def test_a_fault_reading_guest_code_reaches_the_caller(vm):
 def test_a_lost_child_leaves_tier_1_in_process(vm, monkeypatch):
     process = TranslatorProcess()
     pc = vm.entry
-    process.emit(pc, 100, OPTIONS, vm.profile(), _readers(vm.image))
+    process.emit(pc, True, OPTIONS, vm.profile(), _readers(vm.image))
     os.kill(process._child.pid, signal.SIGKILL)
     monkeypatch.setattr(translator_process, "PROCESS", process)
     vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
@@ -104,7 +120,7 @@ def test_a_lost_child_leaves_tier_1_in_process(vm, monkeypatch):
     assert tiers.translate(vm.image, pc, vm.profile(), full=False) == _in_process(vm, pc)
     assert process.lost and vm.image.stats.tier1_errors == errors + 1
     with pytest.raises(TranslatorLost):
-        process.emit(pc, 100, OPTIONS, vm.profile(), _readers(vm.image))
+        process.emit(pc, True, OPTIONS, vm.profile(), _readers(vm.image))
 
 
 def test_the_child_ends_with_its_pipe(vm):

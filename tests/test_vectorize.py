@@ -14,7 +14,8 @@ from mvvm.isa import decode
 from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
 from mvvm.translator import vectorize
-from mvvm.translator.translate import emit_region, pack
+from mvvm.translator.modules import pack
+from mvvm.translator.translate import emit_region
 from mvvm.wasi.discover import Program
 
 LANES = PROGRAMS / "lanes.c"

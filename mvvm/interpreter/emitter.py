@@ -11,7 +11,8 @@ emitter, so an instruction's meaning is written once for both tiers.
 from __future__ import annotations
 
 from mvvm.runtime import layout
-from mvvm.translator.emitter import VM_MEMORY, Emitter, Field, FieldValue
+from mvvm.translator.emitter import Emitter, Field, FieldValue
+from mvvm.translator.modules import VM_MEMORY
 from mvvm.wasm import encoder as w
 
 PC_PARAM = 0            # the interpreter's parameter, the guest pc, is also its pc local

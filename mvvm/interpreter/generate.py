@@ -35,7 +35,8 @@ from mvvm.isa import TABLE, Flow, InsnSpec, Instr
 from mvvm.isa.decoder import REGISTERS, Term, imm_terms
 from mvvm.isa.effects import may_trap
 from mvvm.runtime import layout
-from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Field, record_jump
+from mvvm.translator.emitter import Field, record_jump
+from mvvm.translator.modules import GUEST_MEMORY, VM_MEMORY
 from mvvm.translator.semantics import FORMS, SEMANTICS, supported
 from mvvm.wasm import encoder as w
 

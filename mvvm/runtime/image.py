@@ -40,8 +40,8 @@ from mvvm.translator.modules import TrapMap, region_name
 
 if TYPE_CHECKING:
     from mvvm.runtime.vm import VM
+    from mvvm.translator.modules import RegionBody
     from mvvm.translator.region import Region as GuestRegion
-    from mvvm.translator.translate import RegionBody
 
 PAGE = 0x1000
 SHORT_RUN = 0.25        # seconds: a run tier 1 cannot help (tier1_hold)

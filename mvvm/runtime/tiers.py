@@ -29,12 +29,12 @@ from mvvm.errors import GuestFault
 from mvvm.runtime.layout import COUNTER_ASKED
 from mvvm.runtime.profile import ProfileData, Tables, translator_profile
 from mvvm.runtime.translations import Compiled, Translations
-from mvvm.translator.modules import export_name
+from mvvm.translator.modules import RegionBody, export_name, pack
 
 if TYPE_CHECKING:
     from mvvm.runtime.image import Image
     from mvvm.translator.region import Profile
-    from mvvm.translator.translate import RegionBody, RegionCode
+    from mvvm.translator.translate import RegionCode
 
 ProfileSource = Callable[[], Tables]    # what tier 0 saw, read when a region is translated
 Request = tuple[int, ProfileSource, bool]  # an entry, its profile, and whether asked again
@@ -268,7 +268,7 @@ class BackgroundCompiler:
         # cannot have (its budget is spent; its indirect jump has more targets than a
         # region follows): not asked for again, here or in later runs. cmake -P translated
         # the same 2,000 instructions again in every run, for its entry's own jump.
-        code.pruned -= mending
+        code.pruned.difference_update(mending)
         return code
 
 
@@ -284,15 +284,19 @@ def translate(image: Image, pc: int, profile: Tables, *, full: bool) -> RegionBo
     Translating here holds the GIL, and each syscall of the guest waits for it: cmake
     -P from an empty cache ran 2.1 s, 1.4 s with the translator's process, and 1.6 s
     with tier 1 off. But that process takes 70 ms of a core to start, and a program that
-    only computes (the bench's) ran 5-10% longer from an empty cache with it."""
+    only computes (the bench's) ran 5-10% longer from an empty cache with it.
+    A program that has run before (profile holds a saved one) waits for the process
+    from its first region: its hot code is in the disk cache, and what is left is not
+    worth the translator's import here (40 ms) and the GIL its threads wait for."""
     from mvvm.runtime.translator_process import PROCESS, TranslatorLost
-    if image.in_asm is None and image.stats.syscalls >= PROCESS_SYSCALLS \
-            and PROCESS.ready():
+    ran_before = profile[1] is not None
+    if image.in_asm is None and (ran_before and not PROCESS.lost or (
+            image.stats.syscalls >= PROCESS_SYSCALLS and PROCESS.ready())):
         started = time.perf_counter()
         readers = {"page": image.code_page, "fetch": image.fetch,
                    "read_only": image.read_only}
         try:
-            body = PROCESS.emit(pc, _budget(image, pc, full), _options(image), profile,
+            body = PROCESS.emit(pc, _inner(image, pc, full), _options(image), profile,
                                 readers)
         except TranslatorLost:
             image.stats.tier1_errors += 1
@@ -307,10 +311,11 @@ def emit(image: Image, pc: int, *, profile: Profile | None = None,
     """Translate the region at pc (mvvm.translator.translate.emit_region) in this process,
     for the image: a small budget where another region already holds the code, unless
     full; counted in the stats."""
+    from mvvm.translator.region import budget
     from mvvm.translator.translate import emit_region
 
     started = time.perf_counter()
-    code = emit_region(pc, image.code_reader(), _budget(image, pc, full), others=others,
+    code = emit_region(pc, image.code_reader(), budget(_inner(image, pc, full)), others=others,
                        profile=profile, read_only=image.read_only, **_options(image))
     _count(image, code.region.instructions(), started)
     if image.in_asm is not None:
@@ -324,12 +329,10 @@ def _options(image: Image) -> dict[str, bool]:
             "slow_exits": not image.counting}
 
 
-def _budget(image: Image, pc: int, full: bool) -> int:
-    """A region's instructions at most: fewer inside another region, unless full."""
-    from mvvm.translator.region import INNER_INSTRUCTIONS, MAX_INSTRUCTIONS
-
-    inner = pc in image.translations.covered and not full
-    return INNER_INSTRUCTIONS if inner else MAX_INSTRUCTIONS
+def _inner(image: Image, pc: int, full: bool) -> bool:
+    """Whether the region at pc gets the small budget (mvvm.translator.region.budget):
+    another region holds the code there already, and full was not asked for."""
+    return pc in image.translations.covered and not full
 
 
 def _count(image: Image, instructions: int, started: float) -> None:
@@ -343,8 +346,6 @@ def compile_batch(image: Image, name: str, codes: list[RegionBody],
                   generation: int) -> list[Compiled]:
     """Pack the regions into one module named name, compile it, and add the regions to
     the translations and to the disk cache, each unless they moved past generation."""
-    from mvvm.translator.translate import pack
-
     started = time.perf_counter()
     wasm, traps = pack(name, codes)
     module = wt.Module(image.engine, wasm)

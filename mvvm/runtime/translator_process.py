@@ -33,7 +33,7 @@ from mvvm.errors import GuestFault
 from mvvm.runtime.profile import SIZE, ProfileData, translator_profile
 
 if TYPE_CHECKING:
-    from mvvm.translator.translate import RegionBody
+    from mvvm.translator.modules import RegionBody
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -61,14 +61,15 @@ class TranslatorProcess:
         self._ready = False                     # the child has said it is
         self.lost = False
 
-    def emit(self, pc: int, budget: int, options: dict[str, bool],
+    def emit(self, pc: int, inner: bool, options: dict[str, bool],
              profile: tuple[ProfileData, ProfileData | None],
              readers: dict[str, Reader]) -> RegionBody:
-        """The region at pc, translated by the child (emit_region's budget and options)
-        along profile (tier 0's tables and the saved ones); readers answer its reads of
-        guest code by kind: "page" (a page's bytes, or None), "fetch" (an instruction
-        across a page boundary) and "read_only" (a jump table's word). A GuestFault in a
-        reader is raised here, and what the child's translator raised as TranslatorError;
+        """The region at pc, translated by the child (emit_region's options, and the
+        budget mvvm.translator.region.budget gives for inner) along profile (tier 0's
+        tables and the saved ones); readers answer its reads of guest code by kind:
+        "page" (a page's bytes, or None), "fetch" (an instruction across a page
+        boundary) and "read_only" (a jump table's word). A GuestFault in a reader is
+        raised here, and what the child's translator raised as TranslatorError;
         TranslatorLost if the child is gone or could not be talked to."""
         with self._lock:
             self._start()
@@ -76,7 +77,7 @@ class TranslatorProcess:
                 if not self._ready:         # its first word, before it reads any
                     self._ready = _receive(self._fds[1]) == ("ready",)
                 saved = self._share(profile)
-                _send(self._fds[0], ("emit", pc, budget, options, saved))
+                _send(self._fds[0], ("emit", pc, inner, options, saved))
                 return self._serve(readers)
             except (GuestFault, TranslatorError):
                 raise                       # said by the child: the conversation is over
@@ -241,7 +242,7 @@ class _Parent:
 def serve(into: int, out: int, profiles: memoryview) -> None:
     """The child's loop: a region to translate, until the pipe closes; profiles holds tier
     0's tables, then the saved ones (`TranslatorProcess._share`)."""
-    from mvvm.translator.region import paged_fetch
+    from mvvm.translator.region import budget, paged_fetch
     from mvvm.translator.translate import emit_region
 
     parent = _Parent(into, out)
@@ -249,14 +250,14 @@ def serve(into: int, out: int, profiles: memoryview) -> None:
     _send(out, ("ready",))
     while True:
         try:
-            _, pc, budget, options, has_saved = _receive(into)
+            _, pc, inner, options, has_saved = _receive(into)
         except EOFError:
             return
         profile = translator_profile(live, saved if has_saved else None)
         fetch = paged_fetch(lambda base: parent.ask("page", base),
                             lambda pc: parent.ask("fetch", pc))     # pages afresh
         try:
-            code = emit_region(pc, fetch, budget, profile=profile,
+            code = emit_region(pc, fetch, budget(inner), profile=profile,
                                read_only=parent.read_only, **options)
             reply: tuple[str, object] = ("done", code.body())
         except GuestFault as fault:

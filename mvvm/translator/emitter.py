@@ -22,20 +22,8 @@ from dataclasses import dataclass
 
 from mvvm.isa.effects import FP
 from mvvm.runtime import layout
+from mvvm.translator.modules import CALL_DEPTH_LOCAL, REGION_TYPE, VM_MEMORY, push_slot
 from mvvm.wasm import encoder as w
-
-GUEST_MEMORY = 0
-VM_MEMORY = 1
-
-REGION_TYPE = 0         # type index of `(call depth: i32) -> i64`, every region's signature
-CALL_DEPTH_LOCAL = 0    # the parameter: how many guest calls deep this wasm call is
-
-# Host functions every region module imports, in this order.
-HOST_SYSCALL = 0        # () -> i32: run the syscall in the VM state; non-zero = stop
-HOST_CLOCK = 1          # () -> i64: the counter CSRs' value
-HOST_FP = 2             # (i32 op, i64 a, i64 b, i64 c) -> i64: the FP slow path (fp_host)
-HOST_LOOKUP = 3         # (pc: i64) -> i32: the table slot of the region at pc (0: none)
-HOST_HOT = 4            # (pc: i64) -> i32: tier 0's profile says pc is hot (tiers.py)
 
 FCSR_STEADY_MASK = 0xE1     # fcsr's frm field and NX flag ...
 FCSR_STEADY = 0x01          # ... when frm is RNE (0) and NX is set
@@ -355,22 +343,6 @@ class Emitter:
         c.tee(slot).op(w.I32_EQZ).br(w.BR_IF, 0)
         c.get(CALL_DEPTH_LOCAL).get(slot).call_indirect(REGION_TYPE, tail=True)
         return c
-
-
-def push_slot(c: w.Code, pc: int, site: int, slot: int) -> None:
-    """Push the table slot of the region at the guest pc in the i64 local pc (0: none): from
-    the direct-mapped pc -> slot cache in the VM memory (VM_SITES, which call sites share:
-    each entry is a pc and its slot), else from the dispatcher's lookup, whose answer fills
-    the entry. A miss is not cached: tier 1 may compile the code there later. site and slot
-    are scratch i32 locals."""
-    c.get(pc).op(w.I32_WRAP_I64).i32_const(1).op(w.I32_SHR_U)
-    c.i32_const(layout.SITES - 1).op(w.I32_AND).i32_const(layout.SITE_ENTRY).op(w.I32_MUL)
-    c.tee(site).mem(w.I64_LOAD, VM_MEMORY, layout.VM_SITES).get(pc).op(w.I64_EQ)
-    c.block(w.IF, w.I32).get(site).mem(w.I32_LOAD, VM_MEMORY, layout.VM_SITES + 8)
-    c.op(w.ELSE).get(pc).call(HOST_LOOKUP).tee(slot).block(w.IF)
-    c.get(site).get(pc).mem(w.I64_STORE, VM_MEMORY, layout.VM_SITES)
-    c.get(site).get(slot).mem(w.I32_STORE, VM_MEMORY, layout.VM_SITES + 8)
-    c.op(w.END).get(slot).op(w.END)
 
 
 def record_jump(e: Emitter, source: int, target: int) -> None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from mvvm.isa import Instr
 from mvvm.runtime import layout
 from mvvm.runtime.fp_soft import NV, NX, OF, SLOW_INDEX, UF
-from mvvm.translator.emitter import HOST_FP, Emitter, Field
+from mvvm.translator.emitter import Emitter, Field
+from mvvm.translator.modules import HOST_FP
 from mvvm.wasm import encoder as w
 
 NAN_BOX = -(1 << 32)            # the upper 32 bits all ones

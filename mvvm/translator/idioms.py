@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mvvm.isa import Instr
-from mvvm.translator.emitter import GUEST_MEMORY, Emitter
+from mvvm.translator.emitter import Emitter
+from mvvm.translator.modules import GUEST_MEMORY
 from mvvm.translator.structure import Shape
 from mvvm.wasm import encoder as w
 

@@ -42,8 +42,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mvvm.isa import Instr
-from mvvm.translator.emitter import GUEST_MEMORY, Emitter
+from mvvm.translator.emitter import Emitter
 from mvvm.translator.idioms import Idiom, Match, page_rest
+from mvvm.translator.modules import GUEST_MEMORY
 from mvvm.translator.structure import Shape
 from mvvm.translator.vectorize import (
     LANE_OPS,

@@ -39,6 +39,11 @@ INDIRECT_LEAVES = 4         # the most profiled targets an indirect call copies 
 INNER_INSTRUCTIONS = 100
 
 
+def budget(inner: bool) -> int:
+    """A region's instructions at most: fewer where another region holds the code (inner)."""
+    return INNER_INSTRUCTIONS if inner else MAX_INSTRUCTIONS
+
+
 @dataclass(frozen=True)
 class Profile:
     """What tier 0 saw, which shapes a region: whether the block at a pc ever ran, and

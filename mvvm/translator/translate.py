@@ -8,7 +8,7 @@ functions in the shared table. Its trap map covers all of them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Container, Sequence
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from mvvm.isa import Flow, Instr
@@ -25,16 +25,15 @@ from mvvm.translator import (
     words,
 )
 from mvvm.translator.dataflow import Dataflow, analyse_registers
-from mvvm.translator.emitter import (
+from mvvm.translator.emitter import Emitter, record_jump
+from mvvm.translator.modules import (
     CALL_DEPTH_LOCAL,
     HOST_HOT,
     REGION_TYPE,
     VM_MEMORY,
-    Emitter,
+    RegionBody,
     push_slot,
-    record_jump,
 )
-from mvvm.translator.modules import TrapMap, export_name, region_name
 from mvvm.translator.region import (
     MAX_INSTRUCTIONS,
     Block,
@@ -94,23 +93,6 @@ class RegionCode:
         return RegionBody(self.entry, self.locals, self.code, self.marks, self.calls,
                           self.code_ranges(), set(self.region.pruned),
                           self.region.instructions())
-
-
-@dataclass
-class RegionBody:
-    """A region as its module (`pack`) and the runtime need it: its function, the guest
-    bytes it depends on (RegionCode.code_ranges), the branch sides it leaves for
-    (Region.pruned) and its size. Plain data, which tier 1's translator process sends
-    back (mvvm.runtime.translator_process)."""
-
-    entry: int
-    locals: list[int]
-    code: w.Code
-    marks: list[tuple[int, int]]
-    calls: list[tuple[int, int]]
-    ranges: list[tuple[int, int]]
-    pruned: set[int]
-    instructions: int
 
 
 def emit_region(entry: int, fetch: Fetch, budget: int = MAX_INSTRUCTIONS, *,
@@ -194,54 +176,6 @@ def _takes_br_table(inside: list[int]) -> bool:
     of them, close enough together."""
     return (len(inside) >= BR_TABLE_TARGETS
             and (max(inside) - min(inside)) // 2 + 1 <= BR_TABLE_SPAN)
-
-
-def pack(name: str, regions: Sequence[RegionCode | RegionBody],
-         memory64: bool = True) -> tuple[bytes, TrapMap]:
-    """One module holding the regions' functions, exported as export_name(index), and the
-    trap map of all of them (frames carry the module's name); memory64 as the regions
-    were emitted. A region's direct call (emit_region's direct_calls) of another in the
-    module calls its function; one of a region elsewhere calls a stub (`_call_stub`)
-    that goes through the table. So such a module's regions stand or fall together."""
-    module = w.Module(name=name)
-    assert module.type((w.I32,), (w.I64,)) == REGION_TYPE
-    module.import_func("env", "syscall", module.type((), (w.I32,)))
-    module.import_func("env", "clock", module.type((), (w.I64,)))
-    module.import_func("env", "fp", module.type((w.I32, w.I64, w.I64, w.I64), (w.I64,)))
-    module.import_func("env", "lookup", module.type((w.I64,), (w.I32,)))
-    module.import_func("env", "hot", module.type((w.I64,), (w.I32,)))
-    module.import_memory("env", "guest", *(layout.GUEST_IMPORT if memory64 else (1,)),
-                    memory64=memory64)
-    module.import_memory("env", "vm", 1)
-    module.import_table("env", "regions", 1)
-    functions = {region.entry: module.function(REGION_TYPE, region.locals, region.code,
-                                               name=region_name(region.entry),
-                                               export=export_name(index))
-                 for index, region in enumerate(regions)}     # the last of an entry's
-    for pc in sorted({pc for region in regions for _, pc in region.calls} - functions.keys()):
-        functions[pc] = module.function(REGION_TYPE, [w.I64, w.I32, w.I32], _call_stub(pc))
-    for region in regions:          # the module holds the bodies themselves: fill them in
-        for offset, pc in region.calls:
-            region.code.fill_call(offset, functions[pc])
-    wasm = module.encode()
-    offsets: list[int] = []
-    pcs: list[int] = []
-    for base, region in zip(module.code_offsets[:len(regions)], regions, strict=True):
-        offsets.extend(base + offset for offset, _ in region.marks)
-        pcs.extend(pc for _, pc in region.marks)
-    return wasm, TrapMap(tuple(offsets), tuple(pcs))
-
-
-def _call_stub(callee: int) -> w.Code:
-    """The function a region calls for the region at callee when another module holds
-    it: a tail call through the table slot `push_slot` finds, or without one, callee
-    returned, which each caller returns as it is, down to the dispatcher."""
-    c, target, site, slot = w.Code(), 1, 2, 3
-    c.i64_const(callee).set(target)
-    push_slot(c, target, site, slot)
-    c.tee(slot).op(w.I32_EQZ).block(w.IF).i64_const(callee).op(w.RETURN, w.END)
-    c.get(CALL_DEPTH_LOCAL).get(slot).call_indirect(REGION_TYPE, tail=True)
-    return c
 
 
 def _rounds(instr: Instr | None) -> bool:

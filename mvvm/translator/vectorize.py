@@ -44,9 +44,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from mvvm.isa import Instr
-from mvvm.translator.emitter import GUEST_MEMORY, Emitter
+from mvvm.translator.emitter import Emitter
 from mvvm.translator.fp_emit import DOUBLE, DYNAMIC, RNE, normal_range
 from mvvm.translator.idioms import Idiom, Match, page_rest
+from mvvm.translator.modules import GUEST_MEMORY
 from mvvm.translator.structure import Shape
 from mvvm.wasm import encoder as w
 

@@ -30,15 +30,15 @@ from mvvm.interpreter.rvc import expansion
 from mvvm.isa import Flow
 from mvvm.runtime import layout
 from mvvm.runtime.dispatcher import core_module, hash_table
+from mvvm.translator.modules import pack
 from mvvm.translator.region import (
-    INNER_INSTRUCTIONS,
-    MAX_INSTRUCTIONS,
     Profile,
+    budget,
     cycles,
     is_call,
 )
 from mvvm.translator.structure import DISPATCH
-from mvvm.translator.translate import RegionCode, emit_region, pack
+from mvvm.translator.translate import RegionCode, emit_region
 from mvvm.wasi.discover import Program
 from mvvm.wasi.glue import Config, glue_module
 from mvvm.wasi.linker import Element, link
@@ -129,8 +129,8 @@ class _Regions:
         self.starts.update(work)
         while work:
             pc = work.pop()
-            budget = INNER_INSTRUCTIONS if pc in self.covered else MAX_INSTRUCTIONS
-            code = emit_region(pc, self.program.fetch, budget, others=self.starts - {pc},
+            code = emit_region(pc, self.program.fetch, budget(pc in self.covered),
+                               others=self.starts - {pc},
                                profile=self.profile, memory64=False, nests_apart=False,
                                direct_calls=True, read_only=self.program.read_only)
             self.codes.append(code)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from mvvm.isa import TABLE, Instr
 from mvvm.isa.table import CACHE_BLOCK
 from mvvm.runtime import layout
-from mvvm.translator.emitter import GUEST_MEMORY, VM_MEMORY, Emitter, FieldValue
+from mvvm.translator.emitter import Emitter, FieldValue
 from mvvm.translator.fp_emit import HALF_BOX, NAN_BOX
+from mvvm.translator.modules import GUEST_MEMORY, VM_MEMORY
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from mvvm.isa import InsnSpec, Instr
 from mvvm.isa.effects import register_bit
 from mvvm.runtime import layout
-from mvvm.translator.emitter import HOST_CLOCK, HOST_SYSCALL, Emitter, FieldValue
+from mvvm.translator.emitter import Emitter, FieldValue
+from mvvm.translator.modules import HOST_CLOCK, HOST_SYSCALL
 from mvvm.translator.semantics import semantic
 from mvvm.wasm import encoder as w
 
