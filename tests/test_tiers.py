@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import shutil
 import threading
 import weakref
@@ -27,7 +28,7 @@ from mvvm.runtime import layout
 from mvvm.runtime.engine import make_engine
 from mvvm.runtime.profile import SIZE as profile_size
 from mvvm.runtime.profile import ProfileData
-from mvvm.runtime.translations import Translations
+from mvvm.runtime.translations import Coverage, Translations
 from mvvm.runtime.vm import VM
 from mvvm.translator import switches
 from mvvm.translator.modules import pack
@@ -654,3 +655,18 @@ def test_a_translation_reads_each_page_of_code_once(build_program, monkeypatch):
                 assert reads == [page]
             else:
                 assert reads == [2 if pc == end * page - 2 else 4]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_coverage_holds_the_pcs_of_its_ranges(seed):
+    """The code regions hold, kept as merged ranges, answers as the set of their pcs."""
+    rnd, coverage, pcs = random.Random(seed), Coverage(), set()
+    for _ in range(40):
+        start = rnd.randrange(0, 400, 2)
+        end = start + rnd.randrange(2, 60, 2)
+        coverage.add(start, end)
+        pcs.update(range(start, end, 2))
+        assert [pc for pc in range(-2, 500, 2) if pc in coverage] == sorted(pcs)
+    copy = coverage.copy()
+    coverage.add(600, 610)
+    assert 600 in coverage and 600 not in copy

@@ -124,6 +124,7 @@ class Runtime:
         assert isinstance(memory, wt.Memory) and isinstance(vm_memory, wt.Memory)
         self.guest_memory = memory
         self.vm_memory = vm_memory
+        self._vm_address = ctypes.cast(vm_memory.data_ptr(self.store), ctypes.c_void_p).value
         self.table = wt.Table(self.store, wt.TableType(wt.ValType.funcref(),
                                                        wt.Limits(1, None)), None)
         self._keep: list[object] = []           # ctypes callbacks must outlive the store
@@ -135,8 +136,9 @@ class Runtime:
 
     def vm_address(self) -> int:
         """The host address of the VM memory's byte 0: stable, since every memory is reserved
-        up front (memory_reservation), so the VM's ctypes views of it stay valid."""
-        return ctypes.cast(self.vm_memory.data_ptr(self.store), ctypes.c_void_p).value or 0
+        up front (memory_reservation), so the VM's ctypes views of it stay valid (and it
+        is read once: each region's install asked wasmtime again)."""
+        return self._vm_address or 0
 
     def host_function(self, params: list[wt.ValType], results: list[wt.ValType],
                       callback: RawCallback) -> wt.Func:

@@ -30,6 +30,7 @@ from mvvm.interpreter.rvc import expansion
 from mvvm.isa import Flow
 from mvvm.runtime import layout
 from mvvm.runtime.dispatcher import core_module, hash_table
+from mvvm.runtime.translations import Coverage
 from mvvm.translator.modules import pack
 from mvvm.translator.region import (
     Profile,
@@ -120,7 +121,7 @@ class _Regions:
     def __init__(self, program: Program, profile: Profile, entries: list[int]) -> None:
         self.program, self.profile = program, profile
         self.starts: set[int] = set()
-        self.covered: set[int] = set()
+        self.covered = Coverage()
         self.codes: list[RegionCode] = []
         self.add(entries)
 
@@ -135,7 +136,7 @@ class _Regions:
                                direct_calls=True, read_only=self.program.read_only)
             self.codes.append(code)
             for start, end in code.code_ranges():
-                self.covered.update(range(start, end, 2))
+                self.covered.add(start, end)
             for target in sorted(_exits(code) - self.starts):
                 if self.program.fetch(target) is not None:
                     self.starts.add(target)
