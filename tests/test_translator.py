@@ -17,7 +17,7 @@ from mvvm.isa.encoder import asm
 from mvvm.runtime.engine import make_engine
 from mvvm.translator import structure, words
 from mvvm.translator.dataflow import FEW_REGISTERS, Dataflow, analyse_registers
-from mvvm.translator.modules import pack
+from mvvm.translator.modules import SLOT_LOOKUP, pack
 from mvvm.translator.region import Block, Region, discover
 from mvvm.translator.semantics import ENDS_BLOCK, supported
 from mvvm.translator.structure import DISPATCH, Shape, analyse
@@ -362,7 +362,8 @@ def test_direct_calls_call_the_module_s_function_or_a_stub():
     """With direct_calls (`mvvm wasm`'s one module), a call of a region the module holds
     is a wasm call of its function; of one it does not hold, a call of a stub that goes
     through the table (the same stub for every call of it); the module validates. (B and
-    C leave by jalr through t1, not a return, so no region copies them in.)"""
+    C leave by jalr through t1, not a return, so no region copies them in.) Without, each
+    call finds its callee's table slot by a call of the module's SLOT_LOOKUP."""
     words = [asm("jal", rd=1, imm=32), asm("jal", rd=1, imm=60), asm("jalr", rd=0, rs1=1),
              *[asm("addi", rd=0, rs1=0, imm=0)] * 5,
              asm("jal", rd=1, imm=32), asm("jalr", rd=0, rs1=6),      # B, at CODE + 32
@@ -372,7 +373,10 @@ def test_direct_calls_call_the_module_s_function_or_a_stub():
             for pc in (CODE, CODE + 32))
     assert [pc for _, pc in a.calls] == [CODE + 32, CODE + 64]
     assert [pc for _, pc in b.calls] == [CODE + 64]
-    assert emit_region(CODE, _fetcher(CODE, words)).calls == []
+    table_calls = emit_region(CODE, _fetcher(CODE, words))
+    assert [pc for _, pc in table_calls.calls] == [SLOT_LOOKUP, SLOT_LOOKUP]
+    wasm, _ = pack("table", [table_calls])
+    wt.Module.validate(make_engine(), wasm)
     wasm, _ = pack("direct", [a, b])
     wt.Module.validate(make_engine(), wasm)
     imported = 5                        # the host functions: regions' indices follow them

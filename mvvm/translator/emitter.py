@@ -22,7 +22,13 @@ from dataclasses import dataclass
 
 from mvvm.isa.effects import FP
 from mvvm.runtime import layout
-from mvvm.translator.modules import CALL_DEPTH_LOCAL, REGION_TYPE, VM_MEMORY, push_slot
+from mvvm.translator.modules import (
+    CALL_DEPTH_LOCAL,
+    REGION_TYPE,
+    SLOT_LOOKUP,
+    VM_MEMORY,
+    push_slot,
+)
 from mvvm.wasm import encoder as w
 
 FCSR_STEADY_MASK = 0xE1     # fcsr's frm field and NX flag ...
@@ -64,7 +70,8 @@ class Emitter:
         self.depth = 0                          # structured nesting inside the exit blocks
         self.chains = False                     # some exit chains (the tail needs its code)
         self.pcs: list[tuple[int, int]] = []    # (body offset, guest pc) for trap mapping
-        self.calls: list[tuple[int, int]] = []  # (body offset, guest pc): see call_region
+        # (body offset, callee): a region's guest pc (call_region) or SLOT_LOOKUP (slot_of)
+        self.calls: list[tuple[int, int]] = []
         self.steady: int | None = None          # see keep_fp_steady
         self.assume_steady = False              # emitting the FP code for steady == 1
         self.slow_paths_leave = False           # see fp_emit.SlowPath.leaves
@@ -282,6 +289,12 @@ class Emitter:
         whose function the module chooses (mvvm.translator.translate.pack). Only where
         direct_calls is set: a module that holds the whole program."""
         self.calls.append((self.code.call_later(), pc))
+
+    def slot_of(self, pc: int) -> None:
+        """Push the table slot of the region at the guest pc in the i64 local pc (0: none),
+        by a call of the module's SLOT_LOOKUP."""
+        self.code.get(pc)
+        self.calls.append((self.code.call_later(), SLOT_LOOKUP))
 
     def host_call(self, func: int) -> None:
         """Call a host import returning i32 after a write-back: zero goes on; non-zero

@@ -30,6 +30,10 @@ HOST_FP = 2             # (i32 op, i64 a, i64 b, i64 c) -> i64: the FP slow path
 HOST_LOOKUP = 3         # (pc: i64) -> i32: the table slot of the region at pc (0: none)
 HOST_HOT = 4            # (pc: i64) -> i32: tier 0's profile says pc is hot (tiers.py)
 
+# A `calls` entry's callee that is no region: the module's function `(pc: i64) -> i32`
+# that finds the table slot of the region at pc (`push_slot`, made once per module).
+SLOT_LOOKUP = -1
+
 
 def region_name(entry: int) -> str:
     """The module name of the region at entry: trap frames carry it."""
@@ -86,7 +90,8 @@ def pack(name: str, regions: Sequence[RegionFunction],
     trap map of all of them (frames carry the module's name); memory64 as the regions
     were emitted. A region's direct call (emit_region's direct_calls) of another in the
     module calls its function; one of a region elsewhere calls a stub (`_call_stub`)
-    that goes through the table. So such a module's regions stand or fall together."""
+    that goes through the table. So such a module's regions stand or fall together.
+    A call of SLOT_LOOKUP calls the module's one copy of it."""
     module = w.Module(name=name)
     assert module.type((w.I32,), (w.I64,)) == REGION_TYPE
     module.import_func("env", "syscall", module.type((), (w.I32,)))
@@ -102,7 +107,11 @@ def pack(name: str, regions: Sequence[RegionFunction],
                                                name=region_name(region.entry),
                                                export=export_name(index))
                  for index, region in enumerate(regions)}     # the last of an entry's
-    for pc in sorted({pc for region in regions for _, pc in region.calls} - functions.keys()):
+    callees = {pc for region in regions for _, pc in region.calls} - functions.keys()
+    if SLOT_LOOKUP in callees:
+        functions[SLOT_LOOKUP] = module.function(module.type((w.I64,), (w.I32,)),
+                                                 [w.I32, w.I32], _slot_lookup())
+    for pc in sorted(callees - {SLOT_LOOKUP}):
         functions[pc] = module.function(REGION_TYPE, [w.I64, w.I32, w.I32], _call_stub(pc))
     for region in regions:          # the module holds the bodies themselves: fill them in
         for offset, pc in region.calls:
@@ -125,6 +134,15 @@ def _call_stub(callee: int) -> w.Code:
     push_slot(c, target, site, slot)
     c.tee(slot).op(w.I32_EQZ).block(w.IF).i64_const(callee).op(w.RETURN, w.END)
     c.get(CALL_DEPTH_LOCAL).get(slot).call_indirect(REGION_TYPE, tail=True)
+    return c
+
+
+def _slot_lookup() -> w.Code:
+    """SLOT_LOOKUP's body: `push_slot` for its parameter. A call site of another region
+    calls it instead of holding the lookup itself (30 wasm operators and four blocks
+    at each of the 50 calls of a C++ program's typical region)."""
+    c, pc, site, slot = w.Code(), 0, 1, 2
+    push_slot(c, pc, site, slot)
     return c
 
 

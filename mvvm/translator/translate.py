@@ -32,7 +32,6 @@ from mvvm.translator.modules import (
     REGION_TYPE,
     VM_MEMORY,
     RegionBody,
-    push_slot,
 )
 from mvvm.translator.region import (
     MAX_INSTRUCTIONS,
@@ -726,10 +725,10 @@ class _Structurer:
         operands on the stack: its table slot from `push_slot`; none there, and it leaves
         the region for target."""
         e, c = self.e, self.e.code
-        slot, site = e.temp(w.I32), e.temp(w.I32)
+        slot = e.temp(w.I32)
         c.op(w.I32_LT_U)
         c.block(w.IF, w.I32)
-        push_slot(c, target, site, slot)
+        e.slot_of(target)
         c.op(w.ELSE).i32_const(0).op(w.END).tee(slot).op(w.I32_EQZ)
         self._push("if", None, w.IF)
         c.get(target)
@@ -737,7 +736,7 @@ class _Structurer:
         self._pop()
         c.get(CALL_DEPTH_LOCAL).i32_const(1).op(w.I32_ADD)
         c.get(slot).call_indirect(REGION_TYPE)
-        e.release((w.I64, target), (w.I32, slot), (w.I32, site))
+        e.release((w.I64, target), (w.I32, slot))
 
     def _returned(self, node: int, back: int) -> None:
         """After the call whose result is on the stack: unless it is the return address,
