@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 from toolchain import PROGRAMS
@@ -40,19 +39,10 @@ def _in_process(vm, pc: int):
     return tiers.emit(vm.image, pc, profile=translator_profile(*vm.profile())).body()
 
 
-def _ready(process: TranslatorProcess) -> None:
-    """Wait until the child has started (tier 1 translates in-process until then)."""
-    deadline = time.monotonic() + 30
-    while not process.ready():
-        assert time.monotonic() < deadline, "the translator's process did not start"
-        time.sleep(0.01)
-
-
 def test_the_child_translates_as_this_process_does(vm, monkeypatch):
     starts = sorted(vm.image.translations.starts)
     assert starts
     vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
-    _ready(PROCESS)
     sent: list[int] = []
     emit = PROCESS.emit
     monkeypatch.setattr(PROCESS, "emit", lambda pc, *args: sent.append(pc) or emit(pc, *args))
@@ -90,7 +80,7 @@ def test_a_program_that_ran_before_waits_for_the_process(vm, monkeypatch):
     live, _ = vm.profile()
     saved = ProfileData.decode(merged(live, None))
     there = tiers.translate(vm.image, vm.entry, (live, saved), full=False)
-    assert process._child is not None and process.ready()
+    assert process._child is not None and process._ready
     assert there == tiers.emit(vm.image, vm.entry, profile=translator_profile(live, saved)).body()
     process._close(ours=True)
 
@@ -125,7 +115,7 @@ def test_a_lost_child_leaves_tier_1_in_process(vm, monkeypatch):
 
 def test_the_child_ends_with_its_pipe(vm):
     process = TranslatorProcess()
-    process.emit(vm.entry, 100, OPTIONS, vm.profile(), _readers(vm.image))
+    process.emit(vm.entry, True, OPTIONS, vm.profile(), _readers(vm.image))
     child = process._child
     process._close(ours=True)
     assert child.returncode == 0        # it exited by itself, at the end of its input
@@ -134,7 +124,6 @@ def test_the_child_ends_with_its_pipe(vm):
 def test_a_fork_starts_a_translator_of_its_own(vm):
     pc = vm.entry
     vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
-    _ready(PROCESS)
     expected = tiers.translate(vm.image, pc, vm.profile(), full=False)
     parents = PROCESS._child.pid
     pid = os.fork()
@@ -157,10 +146,10 @@ def test_a_child_that_cannot_start_leaves_tier_1_in_process(vm, monkeypatch):
 
     process = TranslatorProcess()
     monkeypatch.setattr(os, "memfd_create", fail)
-    open_before = len(os.listdir("/proc/self/fd"))
-    assert not process.ready() and process.lost
-    assert len(os.listdir("/proc/self/fd")) == open_before
     monkeypatch.setattr(translator_process, "PROCESS", process)
     vm.image.stats.syscalls = tiers.PROCESS_SYSCALLS
+    open_before, errors = len(os.listdir("/proc/self/fd")), vm.image.stats.tier1_errors
     assert tiers.translate(vm.image, vm.entry, vm.profile(), full=False) == \
         _in_process(vm, vm.entry)
+    assert process.lost and vm.image.stats.tier1_errors == errors + 1
+    assert len(os.listdir("/proc/self/fd")) == open_before

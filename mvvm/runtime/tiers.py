@@ -279,19 +279,22 @@ class BackgroundCompiler:
 
 def translate(image: Image, pc: int, profile: Tables, *, full: bool) -> RegionBody:
     """Tier 1's region at pc for the image, along profile: in this process, or by the
-    translator's once the guest has made PROCESS_SYSCALLS syscalls (and that process is
-    ready, not lost, and the image does not log what it translates: `-d in_asm`).
-    Translating here holds the GIL, and each syscall of the guest waits for it: cmake
-    -P from an empty cache ran 2.1 s, 1.4 s with the translator's process, and 1.6 s
-    with tier 1 off. But that process takes 70 ms of a core to start, and a program that
-    only computes (the bench's) ran 5-10% longer from an empty cache with it.
-    A program that has run before (profile holds a saved one) waits for the process
-    from its first region: its hot code is in the disk cache, and what is left is not
-    worth the translator's import here (40 ms) and the GIL its threads wait for."""
+    translator's once the guest has made PROCESS_SYSCALLS syscalls, or from the first
+    region of a program that has run before (profile holds a saved one), unless that
+    process is lost or the image logs what it translates (`-d in_asm`).
+    Translating here holds the GIL, and each syscall of the guest waits for it; so does
+    importing the translator (40 ms), in longer stretches: cmake -P from an empty cache
+    ran 2.1 s, 1.4 s with the translator's process, and 1.6 s with tier 1 off; and
+    translating here while the process started (its first 70 ms) still cost cmake
+    --version 0.17 s against 0.14 s, ruff check 0.36 s against 0.30 s. But a program
+    that only computes (the bench's: 11-12 syscalls at its first region) ran 5-15%
+    longer from an empty cache with the process (its code compiled 70 ms later). A
+    program that has run before has its hot code in the disk cache: what is left is not
+    worth the translator's import here."""
     from mvvm.runtime.translator_process import PROCESS, TranslatorLost
     ran_before = profile[1] is not None
-    if image.in_asm is None and (ran_before and not PROCESS.lost or (
-            image.stats.syscalls >= PROCESS_SYSCALLS and PROCESS.ready())):
+    if image.in_asm is None and not PROCESS.lost and (
+            ran_before or image.stats.syscalls >= PROCESS_SYSCALLS):
         started = time.perf_counter()
         readers = {"page": image.code_page, "fetch": image.fetch,
                    "read_only": image.read_only}

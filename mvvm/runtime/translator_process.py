@@ -20,7 +20,6 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
-import select
 import signal
 import subprocess
 import sys
@@ -85,22 +84,6 @@ class TranslatorProcess:
                 self.lost = True
                 self._close(ours=True)
                 raise TranslatorLost(f"{type(error).__name__}: {error}") from error
-
-    def ready(self) -> bool:
-        """Whether the child is running and has said it is ready (started if not): until
-        then tier 1 translates in-process, since waiting the 70 ms its start takes kept
-        hot code in tier 0 that long (sieve from an empty cache: 0.49 s to 0.53 s)."""
-        with self._lock:
-            if self._ready or self.lost:
-                return self._ready
-            try:
-                self._start()
-                if select.select([self._fds[1]], [], [], 0)[0]:
-                    self._ready = _receive(self._fds[1]) == ("ready",)
-            except (OSError, EOFError, TranslatorLost):
-                self.lost = True
-                self._close(ours=True)
-            return self._ready
 
     def _start(self) -> None:
         if self.lost:
