@@ -287,7 +287,7 @@ def translate(image: Image, pc: int, profile: Tables, *, full: bool) -> RegionBo
     ran 2.1 s, 1.4 s with the translator's process, and 1.6 s with tier 1 off; and
     translating here while the process started (its first 70 ms) still cost cmake
     --version 0.17 s against 0.14 s, ruff check 0.36 s against 0.30 s. But a program
-    that only computes (the bench's: 11-12 syscalls at its first region) ran 5-15%
+    that only computes (the bench's: 11-12 syscalls at its first region) ran 2-15%
     longer from an empty cache with the process (its code compiled 70 ms later). A
     program that has run before has its hot code in the disk cache: what is left is not
     worth the translator's import here."""
