@@ -30,7 +30,7 @@ from mvvm.runtime import fp_host, layout
 from mvvm.runtime.address_space import AddressSpace
 from mvvm.runtime.dispatcher import CORE_NAME, CodeCache
 from mvvm.runtime.engine import Runtime, WasmTrap
-from mvvm.runtime.image import COMPILE, TIERED, Image, Stats
+from mvvm.runtime.image import COMPILE, RVC_ENTRIES, TIERED, Image, Stats
 from mvvm.runtime.memory import GuestMemory
 from mvvm.runtime.precise import (
     BUS_ADRALN,
@@ -87,7 +87,7 @@ class VM:
         self._budget.value = layout.UNLIMITED
         self._call_depth = ctypes.c_uint32.from_address(vm_base + layout.VM_CALL_DEPTH)
         self._call_depth.value = layout.CALL_DEPTH_LIMIT
-        self._rvc = (ctypes.c_uint32 * 0x10000).from_address(vm_base + layout.VM_RVC)
+        self._rvc = (ctypes.c_uint32 * RVC_ENTRIES).from_address(vm_base + layout.VM_RVC)
         ctypes.memmove(self._rvc, self.image.expansions(), ctypes.sizeof(self._rvc))
         ctypes.c_uint32.from_address(vm_base + layout.VM_HOT_THRESHOLD).value = \
             HOT_THRESHOLD if self.image.tier == TIERED else 0

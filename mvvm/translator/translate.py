@@ -722,8 +722,8 @@ class _Structurer:
 
     def _call_indirect(self, target: int) -> None:
         """The call of the region at the pc in the i64 local target, the depth test's
-        operands on the stack: its table slot from `push_slot`; none there, and it leaves
-        the region for target."""
+        operands on the stack: its table slot from the module's SLOT_LOOKUP (`slot_of`);
+        none there, and it leaves the region for target."""
         e, c = self.e, self.e.code
         slot = e.temp(w.I32)
         c.op(w.I32_LT_U)
